@@ -11,6 +11,8 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Debug.h"
 
@@ -86,9 +88,12 @@ public:
   }
 
 private:
+  /// Reports at the layer's location only: attaching the op itself would
+  /// print the whole layer body after every finding.
   InFlightDiagnostic report(Operation *op) {
     foundProblem = true;
-    return warningsAsErrors ? op->emitError() : op->emitWarning();
+    return warningsAsErrors ? mlir::emitError(op->getLoc())
+                            : mlir::emitWarning(op->getLoc());
   }
 
   /// Appends the mixer slots of `layer` (flattening shared blocks) and marks
@@ -189,17 +194,42 @@ private:
     bool hasFeedForward = false;
   };
 
+  /// The branches that `layer`'s inputs come from, following the ops of the
+  /// parallel body (scales, residual adds, merges...) back to nested layers.
+  static llvm::SmallSetVector<size_t, 4>
+  sourceBranches(LayerOp layer, Block &body,
+                 const llvm::DenseMap<Operation *, size_t> &branchOf) {
+    llvm::SmallSetVector<size_t, 4> sources;
+    llvm::SmallPtrSet<Operation *, 16> seen;
+    SmallVector<Value> work(layer.getInputs().begin(), layer.getInputs().end());
+    while (!work.empty()) {
+      Operation *def = work.pop_back_val().getDefiningOp();
+      if (!def || def->getBlock() != &body || !seen.insert(def).second)
+        continue;
+      if (auto it = branchOf.find(def); it != branchOf.end())
+        sources.insert(it->second);
+      else
+        work.append(def->operand_begin(), def->operand_end());
+    }
+    return sources;
+  }
+
   /// Rule ffn-balance, parallel form: one branch carries a feed-forward
-  /// block and another mixer branch does not.
+  /// block and another mixer branch does not. A nested layer joins the
+  /// branch its inputs come from; one that reads several branches runs after
+  /// their merge and belongs to none.
   void lintParallel(LayerOp parallel) {
     SmallVector<Branch> branches;
     llvm::DenseMap<Operation *, size_t> branchOf;
+    Block &body = parallel.getBody().front();
     for (LayerOp nested : parallel.getNestedLayers()) {
+      llvm::SmallSetVector<size_t, 4> sources =
+          sourceBranches(nested, body, branchOf);
+      if (sources.size() > 1)
+        continue;
       std::optional<size_t> parent;
-      for (Value input : nested.getInputs())
-        if (Operation *def = input.getDefiningOp())
-          if (auto it = branchOf.find(def); it != branchOf.end())
-            parent = it->second;
+      if (sources.size() == 1)
+        parent = sources.front();
       if (!parent) {
         parent = branches.size();
         branches.emplace_back();

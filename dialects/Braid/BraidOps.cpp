@@ -557,8 +557,11 @@ LogicalResult MoEOp::verify() {
       .dimsMatch("down", getDown(), 1, "input", x, 2, "hidden");
   if (!c.ok())
     return failure();
+  // expert_dim and shared_dim are read from 'down' and 'shared_down'; a
+  // dynamic one leaves the matching 'gate_up' dim unchecked.
   int64_t expertDim = dimOf(getDown(), 2);
-  c.dimIs("gate_up", getGateUp(), 1, 2 * expertDim, "2 * expert_dim");
+  if (!ShapedType::isDynamic(expertDim))
+    c.dimIs("gate_up", getGateUp(), 1, 2 * expertDim, "2 * expert_dim");
   if (Value bias = getRouterBias())
     c.rank("router_bias", bias, 1)
         .dimIs("router_bias", bias, 0, experts, "num_experts");
@@ -570,8 +573,9 @@ LogicalResult MoEOp::verify() {
         .dimsMatch("shared_gate_up", sharedGateUp, 1, "input", x, 2, "hidden")
         .rank("shared_down", sharedDown, 2)
         .dimsMatch("shared_down", sharedDown, 0, "input", x, 2, "hidden");
-    if (c.ok())
-      c.dimIs("shared_gate_up", sharedGateUp, 0, 2 * dimOf(sharedDown, 1),
+    int64_t sharedDim = c.ok() ? dimOf(sharedDown, 1) : ShapedType::kDynamic;
+    if (!ShapedType::isDynamic(sharedDim))
+      c.dimIs("shared_gate_up", sharedGateUp, 0, 2 * sharedDim,
               "2 * shared_dim");
   }
   return c;

@@ -93,7 +93,8 @@ LogicalResult LinearOp::verify() {
   for (int64_t d = 0; d + 1 < rank && c.ok(); ++d)
     c.dimsMatch("result", out, d, "input", in, d, "leading");
   c.dimsMatch("result", out, -1, "weight", w, 0, "out_features")
-      .sameElementType("result", out, "input", in);
+      .sameElementType("result", out, "input", in)
+      .sameElementType("weight", w, "input", in);
   if (Value bias = getBias())
     c.rank("bias", bias, 1)
         .dimsMatch("bias", bias, 0, "weight", w, 0, "out_features");
@@ -282,6 +283,9 @@ LogicalResult AttentionOp::verify() {
       .dimsMatch("output", out, 1, "q", q, 1, "seq")
       .dimIs("output", out, 2, heads, "num_heads")
       .dimsMatch("output", out, 3, "v", v, 3, "v_head_dim")
+      .sameElementType("k", k, "q", q)
+      .sameElementType("v", v, "q", q)
+      .sameElementType("output", out, "q", q)
       .attrPositive("scale", getScale().convertToDouble());
   if (auto window = getSlidingWindow())
     c.attrAtLeast("sliding_window", i64(*window), 1);

@@ -2856,3 +2856,39 @@ func.func @yield_outside_layer(%h: tensor<?x?x64xf32>) {
   // expected-error @+1 {{'braid.yield' op expects parent op 'braid.layer'}}
   braid.yield %h : tensor<?x?x64xf32>
 }
+
+// -----
+
+// linear: the weight's element type must match the input's.
+func.func @linear_weight_element_type(%x: tensor<?x?x64xf32>, %w: tensor<128x64xbf16>) {
+  // expected-error @+1 {{'braid.linear' op 'weight' has element type 'bf16' but 'input' has 'f32'}}
+  %y = braid.linear %x, %w : (tensor<?x?x64xf32>, tensor<128x64xbf16>) -> tensor<?x?x128xf32>
+  return
+}
+
+// -----
+
+// attention: k must have the element type of q.
+func.func @attention_k_element_type(%q: tensor<?x?x4x16xf32>, %k: tensor<?x?x2x16xbf16>, %v: tensor<?x?x2x16xf32>) {
+  // expected-error @+1 {{'braid.attention' op 'k' has element type 'bf16' but 'q' has 'f32'}}
+  %o = braid.attention %q, %k, %v {num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 0.25 : f64} : (tensor<?x?x4x16xf32>, tensor<?x?x2x16xbf16>, tensor<?x?x2x16xf32>) -> tensor<?x?x4x16xf32>
+  return
+}
+
+// -----
+
+// attention: v must have the element type of q.
+func.func @attention_v_element_type(%q: tensor<?x?x4x16xf32>, %k: tensor<?x?x2x16xf32>, %v: tensor<?x?x2x16xbf16>) {
+  // expected-error @+1 {{'braid.attention' op 'v' has element type 'bf16' but 'q' has 'f32'}}
+  %o = braid.attention %q, %k, %v {num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 0.25 : f64} : (tensor<?x?x4x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x2x16xbf16>) -> tensor<?x?x4x16xf32>
+  return
+}
+
+// -----
+
+// attention: the output has the element type of q.
+func.func @attention_output_element_type(%q: tensor<?x?x4x16xf32>, %k: tensor<?x?x2x16xf32>, %v: tensor<?x?x2x16xf32>) {
+  // expected-error @+1 {{'braid.attention' op 'output' has element type 'bf16' but 'q' has 'f32'}}
+  %o = braid.attention %q, %k, %v {num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 0.25 : f64} : (tensor<?x?x4x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x2x16xf32>) -> tensor<?x?x4x16xbf16>
+  return
+}

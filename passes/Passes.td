@@ -43,4 +43,35 @@ def BraidLintHybrid : Pass<"braid-lint-hybrid", "mlir::ModuleOp"> {
   let dependentDialects = ["::braid::BraidDialect"];
 }
 
+def BraidLowerToLaunch : Pass<"braid-lower-to-launch", "mlir::ModuleOp"> {
+  let summary = "specialize entries, plan buffers and emit launch ops";
+  let description = [{
+    Turns the model function (`func.func @forward` in the braid dialect)
+    into the `launch` dialect:
+
+    1. flattens `braid.layer` regions, remembering each op's layer path;
+    2. specializes the entries `prefill` (B sequences of T tokens, states
+       zeroed first) and `decode` (one token per sequence): stateful ops get
+       persistent `launch.state` buffers named after their layer path
+       (`<path>.conv_state`, `.ssm_state`, `.k_cache`, `.v_cache`) and
+       attention reads `cache_position`;
+    3. plans the arena by liveness: every transient value is `[B, T, ...]`,
+       so offsets are planned in bytes per token and values whose lifetimes
+       do not overlap share space (`launch.arena` records the peak);
+    4. emits one `launch.kernel` per braid op (reshape is a view); every
+       weight gets a `launch.weight` prep step: the front end's binding when
+       the module already holds one for that name (HF imports do), else an
+       identity binding to a checkpoint tensor of the same name and shape.
+
+    The function is removed; the module then holds only launch ops.
+
+    Example:
+
+    ```
+    braid-opt --braid-lower-to-launch model.mlir
+    ```
+  }];
+  let dependentDialects = ["::braid::launch::LaunchDialect"];
+}
+
 #endif // BRAID_PASSES_TD

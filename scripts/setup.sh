@@ -17,6 +17,7 @@ packages=(
   g++              # host compiler
   python3          # lit runs on Python 3
   libgtest-dev     # GoogleTest for the unit suite
+  nlohmann-json3-dev # JSON parser of the runtime (bundle manifest, safetensors)
 )
 names=()
 for entry in "${packages[@]}"; do names+=("${entry%% *}"); done

@@ -12,15 +12,17 @@ config.test_exec_root = os.path.join(config.braid_obj_root, "test")
 
 # Inputs that tests read but that are not tests themselves.
 config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit",
-                   "data", "Inputs"]
+                   "data", "Inputs", "README.md"]
 
 config.substitutions.append(("%braid_src", config.braid_src_root))
 config.substitutions.append(("%goldens", config.braid_goldens_dir))
+config.substitutions.append(
+    ("%variants", os.path.join(config.braid_src_root, "test", "data", "variants")))
 
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.braid_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["braid-opt"], tool_dirs)
+llvm_config.add_tool_substitutions(["braid-opt", "braidc", "braid-run"], tool_dirs)
 for tool in ["FileCheck", "not", "count", "split-file"]:
     llvm_config.add_tool_substitutions([tool], [config.llvm_tools_dir])

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Braid/BraidDialect.h"
+#include "dialects/Launch/LaunchDialect.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -21,7 +22,8 @@ int main(int argc, char **argv) {
   braid::registerBraidPasses();
 
   mlir::DialectRegistry registry;
-  registry.insert<braid::BraidDialect, mlir::func::FuncDialect,
+  registry.insert<braid::BraidDialect, braid::launch::LaunchDialect,
+                  mlir::func::FuncDialect,
                   mlir::arith::ArithDialect, mlir::tensor::TensorDialect>();
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(

@@ -1,0 +1,86 @@
+//===- Pipeline.cpp - braidc's compilation pipeline -----------------------===//
+#include "compiler/pipelines/Pipeline.h"
+
+#include "dialects/Braid/BraidOps.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/OperationSupport.h"
+#include "mlir/Transforms/Passes.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace mlir;
+
+namespace braid {
+
+LogicalResult dumpStage(const PipelineOptions &options, unsigned index,
+                        StringRef stage, ModuleOp module) {
+  if (options.dumpIRDir.empty())
+    return success();
+  if (std::error_code ec =
+          llvm::sys::fs::create_directories(options.dumpIRDir)) {
+    llvm::errs() << options.dumpIRDir << ": error: cannot create the IR "
+                 << "dump folder: " << ec.message() << "\n";
+    return failure();
+  }
+  llvm::SmallString<256> path(options.dumpIRDir);
+  llvm::sys::path::append(path, llvm::formatv("{0:2}-{1}.mlir", index, stage)
+                                    .str());
+  // formatv pads with spaces; dump names use zeros so they sort.
+  std::string name = llvm::sys::path::filename(path).str();
+  std::replace(name.begin(), name.begin() + 2, ' ', '0');
+  llvm::sys::path::remove_filename(path);
+  llvm::sys::path::append(path, name);
+
+  std::string error;
+  auto file = mlir::openOutputFile(path, &error);
+  if (!file) {
+    llvm::errs() << path << ": error: " << error << "\n";
+    return failure();
+  }
+  module.print(file->os());
+  file->keep();
+  return success();
+}
+
+LogicalResult
+runBraidStages(ModuleOp module, const PipelineOptions &options,
+               llvm::function_ref<LogicalResult(PassManager &)> configure) {
+  struct Stage {
+    const char *name;
+    std::function<void(PassManager &)> populate;
+  };
+  std::vector<Stage> stages = {
+      {"canonicalize",
+       [](PassManager &pm) { pm.addPass(mlir::createCanonicalizerPass()); }},
+  };
+  if (options.lint != LintMode::Off) {
+    BraidLintHybridOptions lintOptions;
+    lintOptions.warningsAsErrors = options.lint == LintMode::Error;
+    stages.push_back({"lint-hybrid", [lintOptions](PassManager &pm) {
+                        pm.addPass(createBraidLintHybrid(lintOptions));
+                      }});
+  }
+  if (options.lowerToLaunch)
+    stages.push_back({"lower-to-launch", [](PassManager &pm) {
+                        pm.addPass(createBraidLowerToLaunch());
+                      }});
+
+  unsigned index = 1;
+  for (Stage &stage : stages) {
+    PassManager pm(module->getContext());
+    if (failed(configure(pm)))
+      return failure();
+    stage.populate(pm);
+    if (failed(pm.run(module)))
+      return failure();
+    if (failed(dumpStage(options, index++, stage.name, module)))
+      return failure();
+  }
+  return success();
+}
+
+} // namespace braid

@@ -1,0 +1,43 @@
+//===- Pipeline.h - braidc's compilation pipeline ---------------*- C++ -*-===//
+//
+// The stages braidc runs on a model, in order, each with a name used for IR
+// dumps (`--dump-ir-dir`): 00-import, 01-canonicalize, 02-lint-hybrid, ...
+// Later milestones append lowering to `launch`, code generation and bundling.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BRAID_COMPILER_PIPELINES_PIPELINE_H
+#define BRAID_COMPILER_PIPELINES_PIPELINE_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+
+#include <string>
+
+namespace braid {
+
+enum class LintMode { Off, Warn, Error };
+
+struct PipelineOptions {
+  /// Write the IR after every stage into this folder ("" = no dumps).
+  std::string dumpIRDir;
+  LintMode lint = LintMode::Warn;
+  /// Also run braid-lower-to-launch (entries, states, arena plan).
+  bool lowerToLaunch = false;
+};
+
+/// Writes `module` as `<dir>/<NN>-<stage>.mlir`; no-op when dir is empty.
+mlir::LogicalResult dumpStage(const PipelineOptions &options, unsigned index,
+                              llvm::StringRef stage, mlir::ModuleOp module);
+
+/// Runs the stages after import: canonicalize, lint, and with
+/// `lowerToLaunch` the lowering to the launch dialect.
+/// `configure` applies the MLIR command-line pass-manager options (IR
+/// printing, timing, crash reproducers) to each pass manager.
+mlir::LogicalResult
+runBraidStages(mlir::ModuleOp module, const PipelineOptions &options,
+               llvm::function_ref<mlir::LogicalResult(mlir::PassManager &)>
+                   configure);
+
+} // namespace braid
+
+#endif // BRAID_COMPILER_PIPELINES_PIPELINE_H

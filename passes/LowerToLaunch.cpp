@@ -1,0 +1,600 @@
+//===- LowerToLaunch.cpp - braid model function to launch ops -------------===//
+//
+// See Passes.td for what the pass does. The steps are kept apart: flatten the
+// layer regions, assign every value a buffer (weight, input, output, arena
+// slot or a view of another value), plan the arena, then emit the entries.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/BufferPlanning.h"
+#include "passes/Passes.h"
+
+#include "dialects/Braid/BraidOps.h"
+#include "dialects/Launch/LaunchOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "braid-lower-to-launch"
+
+namespace braid {
+#define GEN_PASS_DEF_BRAIDLOWERTOLAUNCH
+#include "passes/Passes.h.inc"
+} // namespace braid
+
+using namespace mlir;
+using namespace braid;
+using launch::BufferAttr;
+using launch::BufferKind;
+
+namespace {
+
+/// A braid op of the flattened model with the path of layers it sits in.
+struct FlatOp {
+  Operation *op;
+  std::string path;
+};
+
+/// Where a value lives.
+struct Placement {
+  BufferKind kind = BufferKind::arena;
+  std::string name;     // weight, input or output name
+  int64_t interval = -1; // arena: index of its live interval
+};
+
+class LowerToLaunchPass
+    : public braid::impl::BraidLowerToLaunchBase<LowerToLaunchPass> {
+public:
+  void runOnOperation() override;
+
+private:
+  //===--- flattening ----------------------------------------------------===//
+
+  Value resolve(Value value) const {
+    while (true) {
+      auto it = forwarded.find(value);
+      if (it == forwarded.end())
+        return value;
+      value = it->second;
+    }
+  }
+
+  void flatten(mlir::Block &block, const std::string &path);
+
+  //===--- placement -----------------------------------------------------===//
+
+  LogicalResult place(func::FuncOp func);
+  /// The value whose bytes `value` uses (through reshape views).
+  Value storageOf(Value value) const {
+    value = resolve(value);
+    while (auto reshape = value.getDefiningOp<ReshapeOp>())
+      value = resolve(reshape.getInput());
+    return value;
+  }
+  FailureOr<BufferAttr> bufferFor(Value value, Location loc);
+
+  //===--- emission ------------------------------------------------------===//
+
+  std::string stateName(const FlatOp &flat, StringRef suffix);
+  BufferAttr stateBuffer(const FlatOp &flat, StringRef suffix,
+                         ArrayRef<int64_t> shape, Type elementType);
+  FailureOr<launch::KernelOp> emitKernel(OpBuilder &builder,
+                                         const FlatOp &flat);
+  DictionaryAttr kernelAttrs(Operation *op);
+  LogicalResult emitWeights(OpBuilder &builder, ModuleOp module);
+
+  llvm::DenseMap<Value, Value> forwarded;
+  std::vector<FlatOp> ops;
+  Value returned;
+
+  llvm::DenseMap<Value, Placement> placements;
+  std::vector<LiveInterval> intervals;
+  ArenaPlan plan;
+  llvm::StringMap<std::pair<std::vector<int64_t>, Type>> weights;
+  std::vector<std::string> weightOrder; // first use, for a stable output
+
+  /// States in creation order with their shapes, and the name each stateful
+  /// op got (an op's suffixes share one base name).
+  std::vector<std::tuple<std::string, std::vector<int64_t>, Type>> states;
+  llvm::StringSet<> stateNames;
+  llvm::DenseMap<std::pair<Operation *, StringRef>, std::string> opStates;
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Flattening
+//===----------------------------------------------------------------------===//
+
+void LowerToLaunchPass::flatten(mlir::Block &block, const std::string &path) {
+  for (Operation &op : block) {
+    if (auto layer = dyn_cast<LayerOp>(op)) {
+      std::string name = layer.getName()
+                             ? layer.getName()->str()
+                             : stringifyLayerKind(layer.getKind()).str();
+      // Front ends name nested layers by their full prefix
+      // ("layers.0.mixer.attention" inside "layers.0.mixer"); keep the path
+      // short then, and join with '/' only where names restart (Zamba2's
+      // shared blocks: "layers.3.shared/shared.0.mixer").
+      std::string inner = path.empty() || StringRef(name).starts_with(path + ".")
+                              ? name
+                              : path + "/" + name;
+      mlir::Block &body = layer.getBody().front();
+      for (auto [arg, input] : llvm::zip(body.getArguments(), layer.getInputs()))
+        forwarded[arg] = input;
+      flatten(body, inner);
+      auto yield = cast<YieldOp>(body.getTerminator());
+      for (auto [result, value] :
+           llvm::zip(layer.getResults(), yield.getValues()))
+        forwarded[result] = value;
+      continue;
+    }
+    if (isa<YieldOp>(op))
+      continue;
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      if (ret.getNumOperands() == 1)
+        returned = ret.getOperand(0);
+      continue;
+    }
+    ops.push_back({&op, path});
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Placement and planning
+//===----------------------------------------------------------------------===//
+
+/// Bytes per token of a [B, T, ...] value, or failure for other shapes.
+static FailureOr<int64_t> bytesPerToken(Value value) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || type.getRank() < 2 || !type.isDynamicDim(0) ||
+      !type.isDynamicDim(1))
+    return failure();
+  int64_t bytes = type.getElementTypeBitWidth() / 8;
+  for (int64_t dim : type.getShape().drop_front(2)) {
+    if (ShapedType::isDynamic(dim))
+      return failure();
+    bytes *= dim;
+  }
+  return bytes;
+}
+
+/// The state a stateful op already carries as an operand, if any.
+static std::optional<StringRef> carriedState(Operation *op) {
+  return TypeSwitch<Operation *, std::optional<StringRef>>(op)
+      .Case([](CausalConv1dOp o) {
+        return o.getConvState() ? std::optional<StringRef>("conv_state")
+                                : std::nullopt;
+      })
+      .Case([](SSDScanOp o) {
+        return o.getInitialState() ? std::optional<StringRef>("initial_state")
+                                   : std::nullopt;
+      })
+      .Case([](SelectiveScanOp o) {
+        return o.getState() ? std::optional<StringRef>("state") : std::nullopt;
+      })
+      .Case([](AttentionOp o) {
+        return o.getKCache() ? std::optional<StringRef>("KV cache")
+                             : std::nullopt;
+      })
+      .Case([](MLAOp o) {
+        return o.getLatentCache() ? std::optional<StringRef>("latent cache")
+                                  : std::nullopt;
+      })
+      .Default([](Operation *) { return std::nullopt; });
+}
+
+LogicalResult LowerToLaunchPass::place(func::FuncOp func) {
+  static constexpr StringRef inputNames[] = {"input_ids", "positions"};
+  if (func.getNumArguments() != 2 || func.getNumResults() != 1)
+    return func.emitOpError("the model function must take (input_ids, "
+                            "positions) and return logits, got ")
+           << func.getFunctionType();
+  for (auto [index, arg] : llvm::enumerate(func.getArguments()))
+    placements[arg] = {BufferKind::input, inputNames[index].str(), -1};
+
+  int64_t launchIndex = 0;
+  for (const FlatOp &flat : ops) {
+    Operation *op = flat.op;
+    // Kernel families are braid ops; anything else would name a kernel that
+    // no backend has.
+    if (!isa_and_nonnull<BraidDialect>(op->getDialect()))
+      return op->emitOpError("is not a braid op; only braid ops lower to "
+                             "kernel launches");
+    if (auto weight = dyn_cast<WeightOp>(op)) {
+      placements[weight.getResult()] = {BufferKind::weight,
+                                        weight.getName().str(), -1};
+      auto [it, inserted] = weights.try_emplace(
+          weight.getName(), std::vector<int64_t>(weight.getType().getShape()),
+          weight.getType().getElementType());
+      if (inserted)
+        weightOrder.push_back(weight.getName().str());
+      else if (llvm::ArrayRef(it->second.first) !=
+                   weight.getType().getShape() ||
+               it->second.second != weight.getType().getElementType())
+        // Same name, same storage: one launch.weight cannot serve both.
+        return weight.emitOpError("weight '")
+               << weight.getName() << "' is used as " << weight.getType()
+               << " here but as "
+               << RankedTensorType::get(it->second.first, it->second.second)
+               << " before";
+      continue;
+    }
+    if (isa<ReshapeOp>(op))
+      continue;
+    // Before the results are planned: a carried state's result is not
+    // [B, T, ...] and would otherwise be reported as a bad transient value.
+    if (std::optional<StringRef> state = carriedState(op))
+      return op->emitOpError("already carries its ")
+             << *state
+             << "; entry specialization adds states itself, so lower a "
+                "stateless model function";
+    for (Value operand : op->getOperands()) {
+      auto it = placements.find(storageOf(operand));
+      if (it != placements.end() && it->second.kind == BufferKind::arena)
+        intervals[it->second.interval].last = launchIndex;
+    }
+    for (Value result : op->getResults()) {
+      if (result == resolve(returned)) {
+        placements[result] = {BufferKind::output, "logits", -1};
+        continue;
+      }
+      FailureOr<int64_t> bytes = bytesPerToken(result);
+      if (failed(bytes))
+        return op->emitOpError("produces ")
+               << result.getType()
+               << ", but transient values must be [batch, seq, static dims] "
+                  "to be planned";
+      placements[result] = {BufferKind::arena, "",
+                            static_cast<int64_t>(intervals.size())};
+      intervals.push_back({*bytes, launchIndex, launchIndex});
+    }
+    ++launchIndex;
+  }
+  Value logits = resolve(returned);
+  if (!logits || placements.lookup(logits).kind != BufferKind::output)
+    return func.emitOpError("the returned logits must be produced by a "
+                            "kernel (not a view, weight or input)");
+  plan = planArena(intervals);
+  return success();
+}
+
+/// [B, T, static...] for activations; static shapes for weights.
+static SmallVector<int64_t> symbolicShape(RankedTensorType type) {
+  SmallVector<int64_t> shape(type.getShape());
+  if (shape.size() >= 1 && ShapedType::isDynamic(shape[0]))
+    shape[0] = launch::kDimBatch;
+  if (shape.size() >= 2 && ShapedType::isDynamic(shape[1]))
+    shape[1] = launch::kDimTokens;
+  return shape;
+}
+
+FailureOr<BufferAttr> LowerToLaunchPass::bufferFor(Value value, Location loc) {
+  Value storage = storageOf(value);
+  auto it = placements.find(storage);
+  if (it == placements.end())
+    return emitError(loc, "internal: no buffer for a value of type ")
+           << value.getType();
+  auto type = cast<RankedTensorType>(resolve(value).getType());
+  const Placement &placement = it->second;
+  int64_t offset = placement.kind == BufferKind::arena
+                       ? plan.offsets[placement.interval]
+                       : 0;
+  return BufferAttr::get(&getContext(), placement.kind, placement.name, offset,
+                         symbolicShape(type), type.getElementType());
+}
+
+//===----------------------------------------------------------------------===//
+// States
+//===----------------------------------------------------------------------===//
+
+std::string LowerToLaunchPass::stateName(const FlatOp &flat, StringRef suffix) {
+  auto key = std::make_pair(flat.op, suffix);
+  if (auto it = opStates.find(key); it != opStates.end())
+    return it->second;
+  std::string base = flat.path.empty() ? "model" : flat.path;
+  std::string name = base + "." + suffix.str();
+  for (int copy = 1; stateNames.contains(name); ++copy)
+    name = base + "." + suffix.str() + "#" + std::to_string(copy);
+  stateNames.insert(name);
+  opStates[key] = name;
+  return name;
+}
+
+BufferAttr LowerToLaunchPass::stateBuffer(const FlatOp &flat, StringRef suffix,
+                                          ArrayRef<int64_t> shape,
+                                          Type elementType) {
+  bool known = opStates.count({flat.op, suffix});
+  std::string name = stateName(flat, suffix);
+  if (!known)
+    states.emplace_back(name, std::vector<int64_t>(shape), elementType);
+  return BufferAttr::get(&getContext(), BufferKind::state, name, 0, shape,
+                         elementType);
+}
+
+//===----------------------------------------------------------------------===//
+// Kernels
+//===----------------------------------------------------------------------===//
+
+DictionaryAttr LowerToLaunchPass::kernelAttrs(Operation *op) {
+  Builder b(&getContext());
+  NamedAttrList attrs;
+  for (NamedAttribute attr : op->getAttrDictionary())
+    if (attr.getName() != "operandSegmentSizes" &&
+        attr.getName() != "resultSegmentSizes")
+      attrs.set(attr.getName(), attr.getValue());
+  // Enums travel as keywords and default-valued attributes are always
+  // present (the CpuKernels.h contract).
+  TypeSwitch<Operation *>(op)
+      .Case([&](ActivationOp o) {
+        attrs.set("kind", b.getStringAttr(stringifyActivationKind(o.getKind())));
+      })
+      .Case([&](CausalConv1dOp o) {
+        attrs.set("activation",
+                  b.getStringAttr(stringifyActivationKind(o.getActivation())));
+      })
+      .Case([&](MoEOp o) {
+        attrs.set("routing",
+                  b.getStringAttr(stringifyMoERouting(o.getRouting())));
+        attrs.set("activation",
+                  b.getStringAttr(stringifyActivationKind(o.getActivation())));
+        attrs.set("normalize_topk", b.getBoolAttr(o.getNormalizeTopk()));
+        attrs.set("routed_scaling", b.getF64FloatAttr(
+                                        o.getRoutedScaling().convertToDouble()));
+      })
+      .Case([&](MergeOp o) {
+        attrs.set("mode", b.getStringAttr(stringifyMergeMode(o.getMode())));
+      })
+      .Case([&](AttentionOp o) {
+        attrs.set("causal", b.getBoolAttr(o.getCausal()));
+      })
+      .Case([&](MLAOp o) { attrs.set("causal", b.getBoolAttr(o.getCausal())); })
+      .Case([&](SSDScanOp o) {
+        attrs.set("dt_softplus", b.getBoolAttr(o.getDtSoftplus()));
+        attrs.set("dt_min", b.getF64FloatAttr(o.getDtMin().convertToDouble()));
+      })
+      .Case([&](SelectiveScanOp o) {
+        attrs.set("norm_epsilon",
+                  b.getF64FloatAttr(o.getNormEpsilon().convertToDouble()));
+      })
+      .Case([&](GatedRMSNormOp o) {
+        attrs.set("norm_before_gate", b.getBoolAttr(o.getNormBeforeGate()));
+      });
+  return attrs.getDictionary(&getContext());
+}
+
+FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
+                                                          const FlatOp &flat) {
+  Operation *op = flat.op;
+  Location loc = op->getLoc();
+  SmallVector<Attribute> operands, results;
+  for (Value operand : op->getOperands()) {
+    FailureOr<BufferAttr> buffer = bufferFor(operand, loc);
+    if (failed(buffer))
+      return failure();
+    operands.push_back(*buffer);
+  }
+  for (Value result : op->getResults()) {
+    FailureOr<BufferAttr> buffer = bufferFor(result, loc);
+    if (failed(buffer))
+      return failure();
+    results.push_back(*buffer);
+  }
+
+  // Absent optional operands of a given segment: `unit`. The segment sizes
+  // tell where they are; state operands are then filled in below.
+  auto expand = [&](ArrayRef<int32_t> segments) {
+    SmallVector<Attribute> full;
+    size_t next = 0;
+    for (int32_t size : segments)
+      for (int32_t i = 0; i < std::max(size, 1); ++i)
+        full.push_back(size == 0 ? Attribute(builder.getUnitAttr())
+                                 : operands[next++]);
+    operands = full;
+  };
+  if (auto segments =
+          op->getAttrOfType<DenseI32ArrayAttr>("operandSegmentSizes"))
+    expand(segments.asArrayRef());
+  else if (auto props = op->getPropertiesAsAttribute())
+    if (auto dict = dyn_cast<DictionaryAttr>(props))
+      if (auto segments = dict.getAs<DenseI32ArrayAttr>("operandSegmentSizes"))
+        expand(segments.asArrayRef());
+
+  // linear's bias is its only optional operand, so it has no segment sizes;
+  // an absent bias is still passed as `unit` like every absent operand.
+  if (auto linear = dyn_cast<LinearOp>(op); linear && !linear.getBias())
+    operands.push_back(builder.getUnitAttr());
+
+  auto stateful = [&](StringRef what) -> LogicalResult {
+    return op->emitOpError("already carries its ")
+           << what
+           << "; entry specialization adds states itself, so lower a "
+              "stateless model function";
+  };
+  auto inputBuffer = [&](StringRef name, ArrayRef<int64_t> shape) {
+    return BufferAttr::get(&getContext(), BufferKind::input, name, 0, shape,
+                           builder.getI64Type());
+  };
+  constexpr int64_t B = launch::kDimBatch, S = launch::kDimMaxSeq;
+
+  LogicalResult status = success();
+  TypeSwitch<Operation *>(op)
+      .Case([&](CausalConv1dOp o) {
+        if (o.getConvState()) {
+          status = stateful("conv_state");
+          return;
+        }
+        auto type = cast<RankedTensorType>(o.getInput().getType());
+        int64_t channels = type.getShape().back();
+        BufferAttr state =
+            stateBuffer(flat, "conv_state",
+                        {B, channels, int64_t(o.getKernelSize()) - 1},
+                        type.getElementType());
+        operands[3] = state;
+        results.push_back(state);
+      })
+      .Case([&](SSDScanOp o) {
+        if (o.getInitialState()) {
+          status = stateful("initial_state");
+          return;
+        }
+        BufferAttr state = stateBuffer(
+            flat, "ssm_state",
+            {B, int64_t(o.getNumHeads()), int64_t(o.getHeadDim()),
+             int64_t(o.getStateSize())},
+            builder.getF32Type());
+        operands[7] = state;
+        results.push_back(state);
+      })
+      .Case([&](SelectiveScanOp o) {
+        if (o.getState()) {
+          status = stateful("state");
+          return;
+        }
+        auto type = cast<RankedTensorType>(o.getInput().getType());
+        BufferAttr state = stateBuffer(
+            flat, "ssm_state",
+            {B, type.getShape().back(), int64_t(o.getStateSize())},
+            builder.getF32Type());
+        operands[10] = state;
+        results.push_back(state);
+      })
+      .Case([&](AttentionOp o) {
+        if (o.getKCache()) {
+          status = stateful("KV cache");
+          return;
+        }
+        auto kType = cast<RankedTensorType>(o.getK().getType());
+        auto vType = cast<RankedTensorType>(o.getV().getType());
+        int64_t kvHeads = o.getNumKvHeads();
+        BufferAttr kCache =
+            stateBuffer(flat, "k_cache", {B, kvHeads, S, kType.getShape()[3]},
+                        kType.getElementType());
+        BufferAttr vCache =
+            stateBuffer(flat, "v_cache", {B, kvHeads, S, vType.getShape()[3]},
+                        vType.getElementType());
+        operands[3] = kCache;
+        operands[4] = vCache;
+        operands[5] = inputBuffer("cache_position", {B});
+        results.push_back(kCache);
+        results.push_back(vCache);
+      })
+      .Case([&](MLAOp o) {
+        if (o.getLatentCache()) {
+          status = stateful("latent cache");
+          return;
+        }
+        auto qType = cast<RankedTensorType>(o.getQ().getType());
+        BufferAttr cache = stateBuffer(
+            flat, "latent_cache",
+            {B, S, int64_t(o.getKvLoraRank() + o.getQkRopeHeadDim())},
+            qType.getElementType());
+        operands[4] = cache;
+        operands[5] = inputBuffer("cache_position", {B});
+        results.push_back(cache);
+      });
+  if (failed(status))
+    return failure();
+
+  StringRef family = op->getName().stripDialect();
+  return launch::KernelOp::create(
+      builder, loc, builder.getStringAttr(family),
+      builder.getStringAttr(flat.path), builder.getArrayAttr(operands),
+      builder.getArrayAttr(results), kernelAttrs(op));
+}
+
+//===----------------------------------------------------------------------===//
+// Weights and the whole pass
+//===----------------------------------------------------------------------===//
+
+LogicalResult LowerToLaunchPass::emitWeights(OpBuilder &builder,
+                                             ModuleOp module) {
+  llvm::StringSet<> bound;
+  for (auto weight : module.getOps<launch::WeightOp>()) {
+    bound.insert(weight.getName());
+    // A front-end binding must describe the weight the model uses.
+    auto it = weights.find(weight.getName());
+    if (it != weights.end() &&
+        (llvm::ArrayRef(it->second.first) != weight.getShape() ||
+         it->second.second != weight.getElementType()))
+      return weight.emitOpError("binds '")
+             << weight.getName() << "' as "
+             << RankedTensorType::get(weight.getShape(),
+                                      weight.getElementType())
+             << ", but the model uses it as "
+             << RankedTensorType::get(it->second.first, it->second.second);
+  }
+  // Weights the front end did not bind come straight from a tensor of the
+  // same name and shape (hand-written IR, DSL models).
+  for (const std::string &name : weightOrder) {
+    if (bound.contains(name))
+      continue;
+    auto &[shape, elementType] = weights[name];
+    NamedAttrList source;
+    source.set("tensor", builder.getStringAttr(name));
+    source.set("shape", builder.getDenseI64ArrayAttr(shape));
+    launch::WeightOp::create(
+        builder, module.getLoc(), builder.getStringAttr(name),
+        builder.getDenseI64ArrayAttr(shape), TypeAttr::get(elementType),
+        builder.getArrayAttr({source.getDictionary(&getContext())}),
+        builder.getStringAttr("single"), builder.getI64IntegerAttr(0),
+        builder.getI64IntegerAttr(0), builder.getStringAttr("identity"),
+        ArrayAttr());
+  }
+  return success();
+}
+
+void LowerToLaunchPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  auto funcs = llvm::to_vector(module.getOps<func::FuncOp>());
+  if (funcs.size() != 1) {
+    module.emitError("expected exactly one model function, found ")
+        << funcs.size();
+    return signalPassFailure();
+  }
+  func::FuncOp func = funcs.front();
+  flatten(func.getBody().front(), "");
+  if (failed(place(func)))
+    return signalPassFailure();
+  LLVM_DEBUG(llvm::dbgs() << ops.size() << " ops, " << intervals.size()
+                          << " arena values, peak " << plan.peakBytes
+                          << " bytes/token\n");
+
+  OpBuilder builder(&getContext());
+  builder.setInsertionPoint(func);
+  if (failed(emitWeights(builder, module)))
+    return signalPassFailure();
+  launch::ArenaOp::create(builder, func.getLoc(),
+                          builder.getI64IntegerAttr(plan.peakBytes));
+
+  static constexpr StringRef entryNames[] = {"prefill", "decode"};
+  SmallVector<launch::EntryOp> entries;
+  for (StringRef name : entryNames) {
+    auto entry = launch::EntryOp::create(
+        builder, func.getLoc(), builder.getStringAttr(name),
+        builder.getStrArrayAttr({"input_ids", "positions", "cache_position"}),
+        builder.getStrArrayAttr({"logits"}));
+    entry.getBody().emplaceBlock();
+    entries.push_back(entry);
+  }
+  for (launch::EntryOp entry : entries) {
+    OpBuilder inner = OpBuilder::atBlockEnd(&entry.getBody().front());
+    for (const FlatOp &flat : ops) {
+      if (isa<WeightOp, ReshapeOp>(flat.op))
+        continue;
+      if (failed(emitKernel(inner, flat)))
+        return signalPassFailure();
+    }
+  }
+  // States, now that the entries have named them, before the entries.
+  builder.setInsertionPoint(entries.front());
+  for (auto &[name, shape, elementType] : states)
+    launch::StateOp::create(builder, func.getLoc(), builder.getStringAttr(name),
+                            builder.getDenseI64ArrayAttr(shape),
+                            TypeAttr::get(elementType));
+  module->setAttr("launch.naive_bytes_per_token",
+                  builder.getI64IntegerAttr(plan.naiveBytes));
+  func.erase();
+}

@@ -1,0 +1,228 @@
+/*===- braid.h - the Braid runtime C API ----------------------------------===*
+ *
+ * Load a bundle written by braidc, create a session on a backend, run the
+ * bundle's prefill and decode entries, generate greedily.
+ *
+ *   braid_bundle *bundle;
+ *   if (braid_bundle_open("model.bundle", &bundle, NULL) != BRAID_OK) {
+ *     fprintf(stderr, "%s\n", braid_last_error());
+ *     return 1;
+ *   }
+ *   braid_session_options options;
+ *   braid_session_options_init(&options);
+ *   options.max_batch = 1;
+ *   options.max_seq_len = 256;
+ *   options.weights_path = "model.safetensors";
+ *   braid_session *session;
+ *   if (braid_session_create(bundle, &options, &session) != BRAID_OK) ...
+ *   int64_t prompt[4] = {1, 2, 3, 4}, out[8];
+ *   braid_generate_greedy(session, prompt, 1, 4, 8, out, NULL);
+ *   braid_session_destroy(session);
+ *   braid_bundle_close(bundle);
+ *
+ * Every function that can fail returns a braid_status; on failure
+ * braid_last_error() holds a one-line message saying why (which file, which
+ * section, tensor, position or launch). The message is per thread and stays
+ * valid until the next failing call on that thread. No function of this API
+ * throws or aborts on bad input.
+ *
+ * Objects: a bundle is immutable and may be shared by threads and sessions;
+ * a session is used by one thread at a time. A session keeps its bundle
+ * alive: closing the bundle first is allowed.
+ *
+ * Shapes in queries: dimensions >= 0 are constants; BRAID_DIM_BATCH,
+ * BRAID_DIM_TOKENS and BRAID_DIM_MAX_SEQ stand for the symbols B, T and S of
+ * docs/bundle.md.
+ *===----------------------------------------------------------------------===*/
+#ifndef BRAID_BRAID_H
+#define BRAID_BRAID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BRAID_API_VERSION 1
+
+typedef enum braid_status {
+  BRAID_OK = 0,
+  BRAID_ERROR_INVALID_ARGUMENT = 1, /* bad option, null pointer, call order */
+  BRAID_ERROR_IO = 2,               /* cannot open, read or write a file */
+  BRAID_ERROR_BUNDLE = 3,  /* corrupt, truncated or newer bundle; manifest */
+  BRAID_ERROR_WEIGHTS = 4, /* missing tensor, wrong shape or dtype */
+  BRAID_ERROR_LIMIT = 5,   /* id outside the vocabulary, too long, too big */
+  BRAID_ERROR_UNSUPPORTED = 6, /* backend, target or kernel not available */
+  BRAID_ERROR_KERNEL = 7,      /* a kernel failed while running */
+  BRAID_ERROR_OUT_OF_MEMORY = 8,
+  BRAID_ERROR_INTERNAL = 9
+} braid_status;
+
+#define BRAID_DIM_BATCH (-1)   /* "B" */
+#define BRAID_DIM_TOKENS (-2)  /* "T" */
+#define BRAID_DIM_MAX_SEQ (-3) /* "S" */
+#define BRAID_MAX_RANK 8
+
+typedef struct braid_bundle braid_bundle;
+typedef struct braid_session braid_session;
+
+/* The message of the last failure on this thread ("" if none). */
+const char *braid_last_error(void);
+/* "BRAID_ERROR_LIMIT" etc. */
+const char *braid_status_name(braid_status status);
+/* "0.1.0" */
+const char *braid_version(void);
+
+/*===--- bundles ----------------------------------------------------------===*/
+
+/* Opens and checks a bundle (magic, version, size, checksums, manifest).
+ * On failure *out is NULL and, when `error` is not NULL, *error points to
+ * the message (the same text as braid_last_error()). */
+braid_status braid_bundle_open(const char *path, braid_bundle **out,
+                               const char **error);
+void braid_bundle_close(braid_bundle *bundle);
+
+typedef struct braid_bundle_info {
+  const char *path;
+  const char *model;
+  const char *generator;
+  const char *element_type; /* "f32", "bf16", ... */
+  uint32_t format_version;
+  uint64_t file_size;
+  int64_t vocab_size;
+  int64_t hidden_size;
+  int64_t arena_bytes_per_token;
+  int64_t weight_elements; /* total over all weights */
+  size_t num_targets;
+  size_t num_entries;
+  size_t num_weights;
+  size_t num_states;
+  size_t num_kernel_families;
+  size_t num_sections;
+} braid_bundle_info;
+
+/* Strings stay valid while the bundle is open. */
+braid_status braid_bundle_get_info(const braid_bundle *bundle,
+                                   braid_bundle_info *info);
+braid_status braid_bundle_target(const braid_bundle *bundle, size_t index,
+                                 const char **name);
+
+typedef struct braid_entry_info {
+  const char *name; /* "prefill", "decode" */
+  size_t num_inputs;
+  size_t num_outputs;
+  size_t num_launches;
+} braid_entry_info;
+braid_status braid_bundle_entry(const braid_bundle *bundle, size_t index,
+                                braid_entry_info *info);
+
+typedef struct braid_tensor_info {
+  const char *name;
+  const char *dtype; /* "f32", "f16", "bf16", "i64" */
+  size_t rank;
+  int64_t shape[BRAID_MAX_RANK]; /* BRAID_DIM_* for symbols */
+  size_t num_sources;            /* weights: checkpoint tensors it comes from */
+  const char *transform;         /* weights: e.g. "concat(axis 0)", "neg_exp" */
+} braid_tensor_info;
+braid_status braid_bundle_weight(const braid_bundle *bundle, size_t index,
+                                 braid_tensor_info *info);
+braid_status braid_bundle_state(const braid_bundle *bundle, size_t index,
+                                braid_tensor_info *info);
+
+/* Kernel families in order of first use, with their number of launches
+ * over all entries. */
+braid_status braid_bundle_kernel_family(const braid_bundle *bundle,
+                                        size_t index, const char **name,
+                                        size_t *launches);
+
+typedef struct braid_section_info {
+  const char *name; /* "manifest", "code.sm_90a", "weights" */
+  uint64_t offset;
+  uint64_t size;
+  uint32_t crc32;
+} braid_section_info;
+braid_status braid_bundle_section(const braid_bundle *bundle, size_t index,
+                                  braid_section_info *info);
+
+/* The manifest JSON text (not NUL-terminated; `size` bytes). */
+braid_status braid_bundle_manifest(const braid_bundle *bundle,
+                                   const char **json, size_t *size);
+
+/* Whether `backend` ("cpu") is built in and implements kernel `family`. */
+braid_status braid_backend_has_kernel(const char *backend, const char *family,
+                                      int *has);
+
+/*===--- sessions ---------------------------------------------------------===*/
+
+typedef struct braid_session_options {
+  const char *backend; /* "cpu" (NULL: "cpu") */
+  int64_t max_batch;   /* sequences per call (default 1) */
+  int64_t max_seq_len; /* tokens per sequence, prompt + generated (2048) */
+  uint32_t threads;    /* CPU threads; 0: all hardware threads */
+  /* Weights: a safetensors file or a folder of them ... */
+  const char *weights_path;
+  /* ... or random weights from a seed (when use_random_weights != 0) ... */
+  int use_random_weights;
+  uint64_t random_seed;
+  /* ... or, when neither, the bundle's packed "weights" section. */
+} braid_session_options;
+
+/* Fills the defaults above. */
+void braid_session_options_init(braid_session_options *options);
+
+/* Creates the backend, checks the bundle's targets and kernels, loads and
+ * checks the weights (a missing tensor, a wrong shape or dtype is an error
+ * naming it), allocates states and the arena. */
+braid_status braid_session_create(braid_bundle *bundle,
+                                  const braid_session_options *options,
+                                  braid_session **out);
+void braid_session_destroy(braid_session *session);
+
+typedef struct braid_session_info {
+  const char *backend; /* "cpu (8 threads)" */
+  const char *weights; /* path, "random (seed 7)", "packed in the bundle" */
+  int64_t max_batch;
+  int64_t max_seq_len;
+  int64_t vocab_size;
+  int64_t batch;         /* sequences held since the last prefill */
+  int64_t length;        /* tokens each of them holds */
+  uint64_t weight_bytes; /* backend memory: weight copies */
+  uint64_t state_bytes;  /* KV caches, conv and SSM states */
+  uint64_t arena_bytes;  /* transient values */
+} braid_session_info;
+braid_status braid_session_get_info(const braid_session *session,
+                                    braid_session_info *info);
+
+/* Starts `batch` new sequences of `tokens` tokens each (states reset).
+ * ids: [batch, tokens] row-major; logits: [batch, tokens, vocab], at least
+ * `logits_capacity` floats. */
+braid_status braid_prefill(braid_session *session, const int64_t *ids,
+                           int64_t batch, int64_t tokens, float *logits,
+                           size_t logits_capacity);
+
+/* Adds one token to each sequence of the last prefill (same batch).
+ * ids: [batch]; logits: [batch, vocab]. */
+braid_status braid_decode(braid_session *session, const int64_t *ids,
+                          int64_t batch, float *logits, size_t logits_capacity);
+
+typedef struct braid_generate_stats {
+  double prefill_seconds;
+  double decode_seconds;
+  int64_t decode_steps;
+} braid_generate_stats;
+
+/* Greedy generation: prefill the prompt [batch, prompt_len], then take the
+ * argmax token and decode it, `new_tokens` tokens in all (new_tokens - 1
+ * decodes). out_tokens: [batch, new_tokens]. stats may be NULL. */
+braid_status braid_generate_greedy(braid_session *session,
+                                   const int64_t *prompt, int64_t batch,
+                                   int64_t prompt_len, int64_t new_tokens,
+                                   int64_t *out_tokens,
+                                   braid_generate_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BRAID_BRAID_H */

@@ -1,0 +1,402 @@
+//===- Session.cpp - one model instance: weights, states, arena -----------===//
+
+#include "runtime/src/Session.h"
+
+#include "runtime/src/Error.h"
+#include "runtime/src/MappedFile.h"
+#include "runtime/src/Weights.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <thread>
+
+namespace braid::rt {
+namespace {
+
+/// a * b, or fails when the product would not fit in memory sizes.
+int64_t checkedMul(int64_t a, int64_t b, const std::string &what) {
+  int64_t r;
+  if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &r) ||
+      r > (int64_t(1) << 52))
+    fail(ErrorCode::OutOfMemory, what + " is too large");
+  return r;
+}
+
+std::string plural(int64_t n, const char *word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+/// Runs fn(i) for i in [0, n) on up to `threads` threads; rethrows the first
+/// exception after all threads end.
+template <typename Fn> void parallelFor(size_t n, unsigned threads, Fn fn) {
+  unsigned workers = std::max(1u, std::min<unsigned>(threads, unsigned(n)));
+  std::atomic<size_t> next{0};
+  std::exception_ptr error;
+  std::atomic<bool> failed{false};
+  auto work = [&] {
+    for (size_t i; !failed && (i = next++) < n;) {
+      try {
+        fn(i);
+      } catch (...) {
+        if (!failed.exchange(true))
+          error = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned w = 1; w < workers; ++w)
+    pool.emplace_back(work);
+  work();
+  for (std::thread &t : pool)
+    t.join();
+  if (error)
+    std::rethrow_exception(error);
+}
+
+} // namespace
+
+int64_t argmax(const float *values, int64_t n) {
+  int64_t best = 0;
+  for (int64_t i = 1; i < n; ++i)
+    if (values[i] > values[best])
+      best = i;
+  return best;
+}
+
+Session::Session(std::shared_ptr<const Bundle> b, SessionOptions opts)
+    : theBundle(std::move(b)), options(std::move(opts)) {
+  const Manifest &m = manifest();
+  if (options.maxBatch < 1)
+    fail(ErrorCode::InvalidArgument, "max batch must be at least 1, found " +
+                                         std::to_string(options.maxBatch));
+  if (options.maxSeq < 1)
+    fail(ErrorCode::InvalidArgument,
+         "max sequence length must be at least 1, found " +
+             std::to_string(options.maxSeq));
+  if (!options.weightsPath.empty() && options.randomSeed)
+    fail(ErrorCode::InvalidArgument,
+         "give either a weights path or a random seed, not both");
+
+  BackendOptions bo;
+  bo.name = options.backend.empty() ? "cpu" : options.backend;
+  bo.threads = options.threads;
+  bo.kernelLookup = options.kernelLookup;
+  theBackend = createBackend(bo);
+  if (!m.hasTarget(theBackend->target())) {
+    std::string list;
+    for (const std::string &t : m.targets)
+      list += (list.empty() ? "" : ", ") + t;
+    fail(ErrorCode::Unsupported,
+         theBundle->path() + ": the bundle was compiled for [" + list +
+             "], not for target '" + theBackend->target() + "' of the " +
+             theBackend->name() + " backend");
+  }
+  for (size_t i = 0; i < m.entries.size(); ++i) {
+    if (m.entries[i].name == "prefill")
+      prefillEntry = i;
+    else if (m.entries[i].name == "decode")
+      decodeEntry = i;
+  }
+  theBackend->prepare(m, theBundle.get());
+  try {
+    allocate();
+  } catch (...) {
+    releaseAll();
+    throw;
+  }
+}
+
+void Session::allocate() {
+  const Manifest &m = manifest();
+  loadWeights();
+
+  DimBinding full{options.maxBatch, options.maxSeq, options.maxSeq};
+  for (const StateDecl &s : m.states) {
+    int64_t bytes =
+        checkedMul(numElements(full.bind(s.shape)), byteWidth(s.dtype),
+                   "state '" + s.name + "' for this batch and length");
+    states.push_back(theBackend->allocate(size_t(bytes)));
+    owned.push_back(states.back());
+    stateMemory += size_t(bytes);
+  }
+  int64_t tokens = checkedMul(options.maxBatch, options.maxSeq, "the batch");
+  arena = theBackend->allocate(size_t(checkedMul(
+      m.arenaBytesPerToken, tokens, "the arena for this batch and length")));
+  owned.push_back(arena);
+  ids = theBackend->allocate(size_t(tokens) * 8);
+  positions = theBackend->allocate(size_t(tokens) * 8);
+  cachePosition = theBackend->allocate(size_t(options.maxBatch) * 8);
+  owned.insert(owned.end(), {ids, positions, cachePosition});
+  hostPositions.resize(size_t(tokens));
+  executor = std::make_unique<Executor>(m, *theBackend);
+}
+
+Session::~Session() { releaseAll(); }
+
+void Session::releaseAll() {
+  if (!theBackend)
+    return;
+  for (DeviceBuffer &b : owned)
+    theBackend->release(b);
+  owned.clear();
+  if (logitsBuffer.data)
+    theBackend->release(logitsBuffer);
+}
+
+void Session::loadWeights() {
+  const Manifest &m = manifest();
+  weightPtrs.assign(m.weights.size(), nullptr);
+  unsigned threads = options.threads
+                         ? options.threads
+                         : std::max(1u, std::thread::hardware_concurrency());
+  Backend &be = *theBackend;
+  auto place = [&](size_t i, const std::function<void(float *)> &fill) {
+    const WeightDecl &w = m.weights[i];
+    size_t bytes = size_t(w.numel()) * sizeof(float);
+    DeviceBuffer buf = be.allocate(bytes);
+    if (be.hostAddressable()) {
+      fill(static_cast<float *>(buf.data));
+    } else {
+      std::vector<float> host(size_t(w.numel()));
+      fill(host.data());
+      be.upload(buf, 0, host.data(), bytes);
+    }
+    return buf;
+  };
+  std::vector<DeviceBuffer> buffers(m.weights.size());
+  // Whatever happens, the buffers end up owned (and released on failure).
+  struct Adopt {
+    std::vector<DeviceBuffer> &from, &to;
+    ~Adopt() {
+      for (const DeviceBuffer &b : from)
+        if (b.data)
+          to.push_back(b);
+    }
+  } adopt{buffers, owned};
+
+  if (options.randomSeed) {
+    uint64_t seed = *options.randomSeed;
+    weightsFrom = "random (seed " + std::to_string(seed) + ")";
+    parallelFor(m.weights.size(), threads, [&](size_t i) {
+      buffers[i] =
+          place(i, [&](float *out) { randomWeight(m.weights[i], seed, out); });
+    });
+  } else {
+    std::vector<WeightDecl> packed;
+    const std::vector<WeightDecl> *decls = &m.weights;
+    if (!options.weightsPath.empty()) {
+      checkpoint = TensorStore::open(options.weightsPath);
+      weightsFrom = options.weightsPath;
+    } else if (const SectionInfo *s = theBundle->findSection("weights")) {
+      // Packed weights: one tensor per IR weight, already transformed.
+      std::string_view data = theBundle->sectionData(*s);
+      checkpoint.emplace();
+      checkpoint->add(SafetensorsFile::parse(
+          reinterpret_cast<const uint8_t *>(data.data()), data.size(),
+          theBundle->path() + " (section 'weights')", theBundle->file()));
+      checkpoint->setSource(theBundle->path() + " (section 'weights')");
+      weightsFrom = "packed in the bundle";
+      for (const WeightDecl &w : m.weights) {
+        WeightDecl p = w;
+        p.sources = {{w.name, w.shape}};
+        p.combine = Combine::Single;
+        p.elementwise = Elementwise::Identity;
+        p.tiedAliases.clear();
+        packed.push_back(std::move(p));
+      }
+      decls = &packed;
+    } else {
+      fail(ErrorCode::InvalidArgument,
+           "no weights: give a safetensors file or folder, or a random seed "
+           "(the bundle packs no weights)");
+    }
+    // Check every weight before the expensive part, so the first problem is
+    // reported in manifest order.
+    for (const WeightDecl &w : *decls)
+      checkWeightSources(w, *checkpoint);
+    parallelFor(decls->size(), threads, [&](size_t i) {
+      const WeightDecl &w = (*decls)[i];
+      if (be.hostAddressable())
+        if (const float *p = weightInPlace(w, *checkpoint)) {
+          weightPtrs[i] = const_cast<float *>(p);
+          return;
+        }
+      buffers[i] =
+          place(i, [&](float *out) { prepareWeight(w, *checkpoint, out); });
+    });
+  }
+  for (size_t i = 0; i < buffers.size(); ++i)
+    if (buffers[i].data) {
+      weightPtrs[i] = buffers[i].data;
+      weightMemory += buffers[i].bytes;
+    }
+}
+
+void Session::checkIds(const int64_t *idsIn, int64_t batch, int64_t tokens,
+                       bool decoding) const {
+  int64_t V = vocabSize();
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t t = 0; t < tokens; ++t) {
+      int64_t id = idsIn[b * tokens + t];
+      if (id < 0 || id >= V)
+        fail(ErrorCode::Limit,
+             (decoding ? "input_ids[" + std::to_string(b) + "]"
+                       : "input_ids[" + std::to_string(b) + "][" +
+                             std::to_string(t) + "]") +
+                 " = " + std::to_string(id) +
+                 " is outside the vocabulary [0, " + std::to_string(V) +
+                 ") (sequence " + std::to_string(b) + ", position " +
+                 std::to_string(decoding ? lengths[size_t(b)] : t) + ")");
+    }
+}
+
+void Session::runEntry(size_t entry, int64_t batch, int64_t tokens,
+                       float *logits) {
+  const Manifest &m = manifest();
+  const Entry &e = m.entries[entry];
+  ExecBindings b;
+  b.dims = {batch, tokens, options.maxSeq};
+  b.arena = static_cast<char *>(arena.data);
+  b.weights = weightPtrs;
+  for (const DeviceBuffer &s : states)
+    b.states.push_back(s.data);
+  for (const IODecl &in : e.inputs)
+    b.inputs.push_back(in.name == kInputIds    ? ids.data
+                       : in.name == kPositions ? positions.data
+                                               : cachePosition.data);
+  size_t logitsBytes = size_t(batch * tokens * m.vocabSize) * sizeof(float);
+  void *out = logits;
+  if (!theBackend->hostAddressable()) {
+    if (logitsBuffer.bytes < logitsBytes) {
+      if (logitsBuffer.data)
+        theBackend->release(logitsBuffer);
+      logitsBuffer = theBackend->allocate(logitsBytes);
+    }
+    out = logitsBuffer.data;
+  }
+  for (size_t i = 0; i < e.outputs.size(); ++i)
+    b.outputs.push_back(out);
+  executor->run(entry, b);
+  if (!theBackend->hostAddressable())
+    theBackend->download(logits, logitsBuffer, 0, logitsBytes);
+}
+
+void Session::prefill(const int64_t *idsIn, int64_t batch, int64_t tokens,
+                      float *logits) {
+  if (!idsIn || !logits)
+    fail(ErrorCode::InvalidArgument, "prefill: null ids or logits pointer");
+  if (batch < 1 || tokens < 1)
+    fail(ErrorCode::InvalidArgument,
+         "prefill needs at least one sequence of at least one token (got " +
+             std::to_string(batch) + " x " + std::to_string(tokens) + ")");
+  if (batch > options.maxBatch)
+    fail(ErrorCode::Limit, "a batch of " + plural(batch, "sequence") +
+                               " exceeds the session's maximum batch of " +
+                               std::to_string(options.maxBatch));
+  if (tokens > options.maxSeq)
+    fail(ErrorCode::Limit, "a sequence of " + plural(tokens, "token") +
+                               " exceeds the session's maximum length of " +
+                               std::to_string(options.maxSeq) + " tokens");
+  checkIds(idsIn, batch, tokens, /*decoding=*/false);
+
+  currentBatch = 0; // until this prefill succeeds
+  for (const DeviceBuffer &s : states)
+    theBackend->fillZero(s, 0, s.bytes);
+  size_t n = size_t(batch * tokens);
+  for (int64_t r = 0; r < batch; ++r)
+    for (int64_t t = 0; t < tokens; ++t)
+      hostPositions[size_t(r * tokens + t)] = t;
+  theBackend->upload(ids, 0, idsIn, n * 8);
+  theBackend->upload(positions, 0, hostPositions.data(), n * 8);
+  theBackend->fillZero(cachePosition, 0, size_t(batch) * 8);
+  runEntry(prefillEntry, batch, tokens, logits);
+  currentBatch = batch;
+  lengths.assign(size_t(batch), tokens);
+}
+
+void Session::decode(const int64_t *idsIn, int64_t batch, float *logits) {
+  if (!idsIn || !logits)
+    fail(ErrorCode::InvalidArgument, "decode: null ids or logits pointer");
+  if (!decodeEntry)
+    fail(ErrorCode::Unsupported,
+         theBundle->path() + ": the bundle has no 'decode' entry");
+  if (currentBatch == 0)
+    fail(ErrorCode::InvalidArgument,
+         "decode before prefill: the session holds no sequences");
+  if (batch != currentBatch)
+    fail(ErrorCode::InvalidArgument,
+         "decode of " + plural(batch, "sequence") + ", but the session holds " +
+             std::to_string(currentBatch) + " (from the last prefill)");
+  for (int64_t r = 0; r < batch; ++r)
+    if (lengths[size_t(r)] >= options.maxSeq)
+      fail(ErrorCode::Limit,
+           "sequence " + std::to_string(r) + " already holds " +
+               plural(lengths[size_t(r)], "token") +
+               ", the session's maximum length; decode cannot add another");
+  checkIds(idsIn, batch, 1, /*decoding=*/true);
+  for (int64_t r = 0; r < batch; ++r)
+    hostPositions[size_t(r)] = lengths[size_t(r)];
+  theBackend->upload(ids, 0, idsIn, size_t(batch) * 8);
+  theBackend->upload(positions, 0, hostPositions.data(), size_t(batch) * 8);
+  theBackend->upload(cachePosition, 0, hostPositions.data(), size_t(batch) * 8);
+  try {
+    runEntry(*decodeEntry, batch, 1, logits);
+  } catch (...) {
+    currentBatch = 0; // states may be half-updated: start over with prefill
+    throw;
+  }
+  for (int64_t &l : lengths)
+    ++l;
+}
+
+GenerateStats Session::generate(const int64_t *prompt, int64_t batch,
+                                int64_t promptLength, int64_t newTokens,
+                                int64_t *out) {
+  using Clock = std::chrono::steady_clock;
+  if (!out)
+    fail(ErrorCode::InvalidArgument, "generate: null output pointer");
+  if (newTokens < 1)
+    fail(ErrorCode::InvalidArgument,
+         "generate needs at least one new token, got " +
+             std::to_string(newTokens));
+  if (newTokens > 1 && !decodeEntry)
+    fail(ErrorCode::Unsupported,
+         theBundle->path() + ": the bundle has no 'decode' entry");
+  if (promptLength + newTokens - 1 > options.maxSeq)
+    fail(ErrorCode::Limit,
+         "a prompt of " + plural(promptLength, "token") + " and " +
+             std::to_string(newTokens) + " new tokens need " +
+             std::to_string(promptLength + newTokens - 1) +
+             " positions, more than the session's maximum length of " +
+             std::to_string(options.maxSeq));
+  const int64_t V = vocabSize();
+  GenerateStats stats;
+  std::vector<float> logits(size_t(batch * promptLength * V));
+  auto t0 = Clock::now();
+  prefill(prompt, batch, promptLength, logits.data());
+  stats.prefillSeconds =
+      std::chrono::duration<double>(Clock::now() - t0).count();
+  std::vector<int64_t> next(static_cast<size_t>(batch));
+  for (int64_t b = 0; b < batch; ++b) {
+    next[size_t(b)] =
+        argmax(logits.data() + (b * promptLength + promptLength - 1) * V, V);
+    out[b * newTokens] = next[size_t(b)];
+  }
+  auto t1 = Clock::now();
+  for (int64_t step = 1; step < newTokens; ++step) {
+    decode(next.data(), batch, logits.data());
+    for (int64_t b = 0; b < batch; ++b) {
+      next[size_t(b)] = argmax(logits.data() + b * V, V);
+      out[b * newTokens + step] = next[size_t(b)];
+    }
+    ++stats.decodeSteps;
+  }
+  stats.decodeSeconds =
+      std::chrono::duration<double>(Clock::now() - t1).count();
+  return stats;
+}
+
+} // namespace braid::rt

@@ -1,0 +1,121 @@
+//===- Session.h - one model instance: weights, states, arena ---*- C++ -*-===//
+//
+// A session owns everything one running model needs on its backend: the
+// prepared weights, the persistent states (KV caches, conv and SSM states)
+// sized for the maximum batch and sequence length, the arena
+// (bytes_per_token x max batch x max length), and input buffers. It runs the
+// bundle's prefill and decode entries and greedy generation.
+//
+// Sequences: prefill starts B new sequences of T tokens (states zeroed);
+// each decode adds one token to each of the same B sequences. Not
+// thread-safe: one call at a time per session.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BRAID_RUNTIME_SRC_SESSION_H
+#define BRAID_RUNTIME_SRC_SESSION_H
+
+#include "runtime/src/Backend.h"
+#include "runtime/src/Bundle.h"
+#include "runtime/src/Executor.h"
+#include "runtime/src/Safetensors.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace braid::rt {
+
+struct SessionOptions {
+  std::string backend = "cpu";
+  int64_t maxBatch = 1;
+  int64_t maxSeq = 2048;
+  unsigned threads = 0; ///< 0: hardware concurrency
+  /// Weights: a safetensors file or folder, or a seed; when neither is set
+  /// the bundle's packed "weights" section is used if it has one.
+  std::string weightsPath;
+  std::optional<uint64_t> randomSeed;
+  /// Test hook: how the CPU backend finds kernels (empty: findCpuKernel).
+  KernelLookup kernelLookup;
+};
+
+struct GenerateStats {
+  double prefillSeconds = 0;
+  double decodeSeconds = 0;
+  int64_t decodeSteps = 0;
+};
+
+class Session {
+public:
+  /// Creates the backend, checks the bundle can run on it, loads or draws
+  /// the weights, allocates states and the arena. Throws Error.
+  Session(std::shared_ptr<const Bundle> bundle, SessionOptions options);
+  ~Session();
+  Session(const Session &) = delete;
+  Session &operator=(const Session &) = delete;
+
+  /// B new sequences of T tokens: ids [B, T] -> logits [B, T, vocab].
+  void prefill(const int64_t *ids, int64_t batch, int64_t tokens,
+               float *logits);
+  /// One more token for each of the B sequences of the last prefill:
+  /// ids [B] -> logits [B, vocab].
+  void decode(const int64_t *ids, int64_t batch, float *logits);
+  /// Greedy: prefill the prompt [B, T], then newTokens - 1 decodes; writes
+  /// the newTokens argmax tokens of each sequence to out [B, newTokens].
+  GenerateStats generate(const int64_t *prompt, int64_t batch,
+                         int64_t promptLength, int64_t newTokens, int64_t *out);
+
+  const Bundle &bundle() const { return *theBundle; }
+  const Manifest &manifest() const { return theBundle->manifest(); }
+  const Backend &backend() const { return *theBackend; }
+  int64_t vocabSize() const { return manifest().vocabSize; }
+  int64_t maxBatch() const { return options.maxBatch; }
+  int64_t maxSeq() const { return options.maxSeq; }
+  /// Sequences held since the last prefill (0 before any).
+  int64_t batch() const { return currentBatch; }
+  /// Tokens sequence `row` holds.
+  int64_t length(int64_t row) const { return lengths.at(row); }
+  /// "random (seed 7)", the checkpoint path, or "packed in the bundle".
+  const std::string &weightsDescription() const { return weightsFrom; }
+  /// Bytes of backend memory: weights (copies only), states, arena.
+  size_t weightBytes() const { return weightMemory; }
+  size_t stateBytes() const { return stateMemory; }
+  size_t arenaBytes() const { return arena.bytes; }
+
+private:
+  void allocate();
+  void releaseAll();
+  void loadWeights();
+  void checkIds(const int64_t *ids, int64_t batch, int64_t tokens,
+                bool decoding) const;
+  void runEntry(size_t entry, int64_t batch, int64_t tokens, float *logits);
+
+  std::shared_ptr<const Bundle> theBundle;
+  SessionOptions options;
+  std::unique_ptr<Backend> theBackend;
+  std::unique_ptr<Executor> executor;
+  std::optional<TensorStore> checkpoint; ///< kept for in-place weights
+  std::string weightsFrom;
+
+  std::vector<DeviceBuffer> owned; ///< released at destruction
+  std::vector<void *> weightPtrs;
+  std::vector<DeviceBuffer> states;
+  DeviceBuffer arena;
+  DeviceBuffer ids, positions, cachePosition;
+  DeviceBuffer logitsBuffer; ///< device backends only
+  size_t weightMemory = 0, stateMemory = 0;
+
+  size_t prefillEntry = 0;
+  std::optional<size_t> decodeEntry;
+  int64_t currentBatch = 0;
+  std::vector<int64_t> lengths;
+  std::vector<int64_t> hostPositions;
+};
+
+/// Index of the largest value (the first one on ties).
+int64_t argmax(const float *values, int64_t n);
+
+} // namespace braid::rt
+
+#endif // BRAID_RUNTIME_SRC_SESSION_H

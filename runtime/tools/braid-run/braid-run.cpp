@@ -1,0 +1,679 @@
+//===- braid-run.cpp - run, generate with and check Braid bundles ---------===//
+//
+// The command-line face of the runtime: inspect a bundle, run prefill on
+// given ids, generate greedily, compare against a golden file. Sessions go
+// through the C API's C++ wrapper (braid.hpp), files through the runtime's
+// safetensors reader.
+//
+//===----------------------------------------------------------------------===//
+
+#include "braid/braid.hpp"
+
+#include "runtime/src/Error.h"
+#include "runtime/src/Safetensors.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+const char *kHelp =
+    R"(braid-run: run Braid bundles (written by braidc) on the Braid runtime.
+
+Usage:
+  braid-run info BUNDLE [-v]
+  braid-run run BUNDLE (--weights W | --random-weights SEED)
+                (--ids IDS | --ids-file F) [--save-logits OUT.safetensors]
+  braid-run generate BUNDLE (--weights W | --random-weights SEED)
+                (--ids IDS | --ids-file F) -n N
+  braid-run check BUNDLE --weights W --golden GOLDEN.safetensors
+                [--tolerance 1e-4]
+
+Commands:
+  info       what the bundle holds: model, targets, sections and checksums,
+             entries, kernel families (and whether this runtime's CPU backend
+             implements each), weights, states, arena size. -v lists every
+             weight with its shape and binding transform.
+  run        prefill on the ids; prints the logits' shape, the argmax at each
+             position and the first values; --save-logits writes them
+             (tensors "logits" [B, T, V] and "input_ids" [B, T]).
+  generate   greedy generation: prefill the ids, then N - 1 decode steps;
+             prints the tokens, prefill time, ms per decode step, tokens/s.
+  check      prefill on the golden's input_ids and compare the logits (rel-L2
+             per batch row, ||braid - golden|| / ||golden||, must be <= the
+             tolerance), then generate as many tokens as the golden's
+             `generated` holds beyond the prompt and compare them exactly.
+             Exit status 1 when anything differs.
+
+Weights (run, generate, check):
+  --weights W            a safetensors checkpoint file, or a folder (its
+                         model.safetensors.index.json, model.safetensors, or
+                         every *.safetensors file)
+  --random-weights SEED  draw every weight from the seed instead (same seed,
+                         same weights); for benchmarks without a checkpoint
+  (neither)              the weights packed in the bundle, if it has them
+
+Ids:
+  --ids "1,2,3;4,5,6"    one row per sequence, ';' between rows, ',' or
+                         spaces between ids; every row the same length
+  --ids-file F           the same text in a file (one row per line allowed),
+                         or a .safetensors file with an "input_ids" tensor
+
+Common options:
+  --backend cpu          where to run (this build: cpu)
+  --threads N            CPU threads (default: all hardware threads)
+  --max-batch N          session's maximum batch (default: the input's batch)
+  --max-seq N            session's maximum tokens per sequence (default: what
+                         the command needs)
+  -h, --help             this text
+
+Examples:
+  braid-run info bamba.bundle
+  braid-run run bamba.bundle --weights goldens/bamba_tiny --ids "1,5,9,3"
+  braid-run run bamba.bundle --random-weights 7 --ids-file prompt.txt \
+      --save-logits logits.safetensors
+  braid-run generate bamba.bundle --random-weights 7 --ids "1,2,3,4" -n 32
+  braid-run check bamba.bundle --weights goldens/bamba_tiny/model.safetensors \
+      --golden goldens/bamba_tiny/golden.safetensors
+
+Exit status: 0 success, 1 failure (a runtime error, or check found a
+difference), 2 bad command line.
+)";
+
+/// A bad command line: message + exit status 2.
+struct UsageError {
+  std::string message;
+};
+
+[[noreturn]] void usage(const std::string &message) {
+  throw UsageError{message};
+}
+
+struct Args {
+  std::string command;
+  std::string bundle;
+  std::optional<std::string> weights;
+  std::optional<uint64_t> seed;
+  std::optional<std::string> ids, idsFile, saveLogits, golden;
+  std::optional<int64_t> newTokens;
+  double tolerance = 1e-4;
+  std::string backend = "cpu";
+  uint32_t threads = 0;
+  std::optional<int64_t> maxBatch, maxSeq;
+  bool verbose = false;
+};
+
+int64_t parseInt(const std::string &flag, const std::string &text,
+                 int64_t min) {
+  char *end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end || errno)
+    usage(flag + ": '" + text + "' is not an integer");
+  if (v < min)
+    usage(flag + ": must be at least " + std::to_string(min) + ", got " + text);
+  return v;
+}
+
+Args parseArgs(int argc, char **argv) {
+  Args a;
+  std::vector<std::string> positional;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc)
+        usage(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "-h" || arg == "--help")
+      positional.insert(positional.begin(), "help");
+    else if (arg == "-v" || arg == "--verbose")
+      a.verbose = true;
+    else if (arg == "--weights")
+      a.weights = value();
+    else if (arg == "--random-weights") {
+      std::string v = value();
+      char *end = nullptr;
+      unsigned long long s = std::strtoull(v.c_str(), &end, 10);
+      if (v.empty() || *end || v[0] == '-')
+        usage("--random-weights: '" + v + "' is not a non-negative integer");
+      a.seed = s;
+    } else if (arg == "--ids")
+      a.ids = value();
+    else if (arg == "--ids-file")
+      a.idsFile = value();
+    else if (arg == "--save-logits")
+      a.saveLogits = value();
+    else if (arg == "--golden")
+      a.golden = value();
+    else if (arg == "-n" || arg == "--new-tokens")
+      a.newTokens = parseInt(arg, value(), 1);
+    else if (arg == "--tolerance") {
+      std::string v = value();
+      char *end = nullptr;
+      a.tolerance = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end || !(a.tolerance >= 0))
+        usage("--tolerance: '" + v + "' is not a non-negative number");
+    } else if (arg == "--backend")
+      a.backend = value();
+    else if (arg == "--threads")
+      a.threads = uint32_t(parseInt(arg, value(), 0));
+    else if (arg == "--max-batch")
+      a.maxBatch = parseInt(arg, value(), 1);
+    else if (arg == "--max-seq")
+      a.maxSeq = parseInt(arg, value(), 1);
+    else if (arg.size() > 1 && arg[0] == '-')
+      usage("unknown option '" + arg + "'");
+    else
+      positional.push_back(arg);
+  }
+  if (positional.empty())
+    usage("no command given");
+  a.command = positional[0];
+  if (a.command == "help")
+    return a;
+  if (a.command != "info" && a.command != "run" && a.command != "generate" &&
+      a.command != "check")
+    usage("unknown command '" + a.command +
+          "' (expected info, run, generate or check)");
+  if (positional.size() < 2)
+    usage(a.command + " needs a BUNDLE");
+  if (positional.size() > 2)
+    usage("unexpected argument '" + positional[2] + "'");
+  a.bundle = positional[1];
+  if (a.weights && a.seed)
+    usage("give --weights or --random-weights, not both");
+  if (a.command == "run" || a.command == "generate") {
+    if (!a.ids && !a.idsFile)
+      usage(a.command + " needs --ids or --ids-file");
+    if (a.ids && a.idsFile)
+      usage("give --ids or --ids-file, not both");
+  }
+  if (a.command == "generate" && !a.newTokens)
+    usage("generate needs -n N (how many tokens to generate)");
+  if (a.command == "check") {
+    if (!a.golden)
+      usage("check needs --golden GOLDEN.safetensors");
+    if (!a.weights)
+      usage("check needs --weights W (the checkpoint the golden came from)");
+  }
+  return a;
+}
+
+//===----------------------------------------------------------------------===//
+// Ids
+//===----------------------------------------------------------------------===//
+
+struct Ids {
+  int64_t batch = 0, tokens = 0;
+  std::vector<int64_t> values;
+};
+
+Ids parseIdsText(const std::string &text, const std::string &what) {
+  std::vector<std::vector<int64_t>> rows;
+  std::string row;
+  std::istringstream lines(text);
+  std::vector<std::string> rowTexts;
+  for (std::string line; std::getline(lines, line);) {
+    size_t hash = line.find('#');
+    if (hash != std::string::npos)
+      line.resize(hash);
+    std::string part;
+    std::istringstream parts(line);
+    while (std::getline(parts, part, ';'))
+      if (part.find_first_not_of(" \t\r,") != std::string::npos)
+        rowTexts.push_back(part);
+  }
+  for (const std::string &r : rowTexts) {
+    std::vector<int64_t> ids;
+    std::string token;
+    for (size_t i = 0; i <= r.size(); ++i) {
+      char c = i < r.size() ? r[i] : ',';
+      if (c == ',' || c == ' ' || c == '\t' || c == '\r') {
+        if (!token.empty()) {
+          char *end = nullptr;
+          long long v = std::strtoll(token.c_str(), &end, 10);
+          if (*end)
+            usage(what + ": '" + token + "' is not an integer id");
+          ids.push_back(v);
+          token.clear();
+        }
+      } else {
+        token += c;
+      }
+    }
+    rows.push_back(std::move(ids));
+  }
+  if (rows.empty())
+    usage(what + ": no ids");
+  Ids out;
+  out.batch = int64_t(rows.size());
+  out.tokens = int64_t(rows[0].size());
+  for (size_t r = 0; r < rows.size(); ++r) {
+    if (int64_t(rows[r].size()) != out.tokens)
+      usage(what + ": row " + std::to_string(r) + " has " +
+            std::to_string(rows[r].size()) + " ids, row 0 has " +
+            std::to_string(out.tokens) +
+            " (every sequence of a batch has the "
+            "same length)");
+    out.values.insert(out.values.end(), rows[r].begin(), rows[r].end());
+  }
+  return out;
+}
+
+Ids idsFromTensor(const braid::rt::StTensor &t) {
+  Ids ids;
+  if (t.shape.size() == 1) {
+    ids.batch = 1;
+    ids.tokens = t.shape[0];
+  } else if (t.shape.size() == 2) {
+    ids.batch = t.shape[0];
+    ids.tokens = t.shape[1];
+  } else {
+    throw braid::rt::Error(braid::rt::ErrorCode::InvalidArgument,
+                           *t.file + ": '" + t.name +
+                               "' must be [T] or [B, T], found rank " +
+                               std::to_string(t.shape.size()));
+  }
+  ids.values = braid::rt::readI64(t);
+  return ids;
+}
+
+Ids loadIds(const Args &a) {
+  if (a.ids)
+    return parseIdsText(*a.ids, "--ids");
+  const std::string &path = *a.idsFile;
+  if (path.size() > 12 && path.substr(path.size() - 12) == ".safetensors") {
+    auto file = braid::rt::SafetensorsFile::open(path);
+    const braid::rt::StTensor *t = file->find("input_ids");
+    if (!t)
+      throw braid::rt::Error(braid::rt::ErrorCode::InvalidArgument,
+                             path + ": no 'input_ids' tensor");
+    return idsFromTensor(*t);
+  }
+  std::ifstream in(path);
+  if (!in)
+    throw braid::rt::Error(braid::rt::ErrorCode::IO,
+                           "cannot open '" + path + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parseIdsText(text.str(), path);
+}
+
+//===----------------------------------------------------------------------===//
+// Output helpers
+//===----------------------------------------------------------------------===//
+
+std::string humanBytes(double bytes) {
+  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 4) {
+    bytes /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+  return buf;
+}
+
+std::string humanCount(double n) {
+  char buf[32];
+  if (n >= 1e9)
+    std::snprintf(buf, sizeof buf, "%.2f G", n / 1e9);
+  else if (n >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.2f M", n / 1e6);
+  else if (n >= 1e3)
+    std::snprintf(buf, sizeof buf, "%.1f k", n / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f", n);
+  return buf;
+}
+
+std::string joinIds(const int64_t *ids, int64_t n, int64_t limit = 24) {
+  std::string s;
+  for (int64_t i = 0; i < n; ++i) {
+    if (n > limit && i == limit / 2) {
+      s += " ...";
+      i = n - limit / 2;
+    }
+    s += (s.empty() ? "" : " ") + std::to_string(ids[i]);
+  }
+  return s;
+}
+
+std::string rowLabel(int64_t b) { return "row " + std::to_string(b); }
+
+braid::SessionOptions sessionOptions(const Args &a, int64_t batch,
+                                     int64_t seq) {
+  braid::SessionOptions o;
+  o.backend = a.backend;
+  o.threads = a.threads;
+  o.maxBatch = a.maxBatch.value_or(batch);
+  o.maxSeqLen = a.maxSeq.value_or(seq);
+  if (a.weights)
+    o.weightsPath = *a.weights;
+  o.randomSeed = a.seed;
+  return o;
+}
+
+void printSession(const braid::Session &s) {
+  braid_session_info i = s.info();
+  std::printf("session   %s, weights %s, max batch %lld, max length %lld\n",
+              i.backend, i.weights, (long long)i.max_batch,
+              (long long)i.max_seq_len);
+  std::printf("memory    weights %s (copies), states %s, arena %s\n",
+              humanBytes(double(i.weight_bytes)).c_str(),
+              humanBytes(double(i.state_bytes)).c_str(),
+              humanBytes(double(i.arena_bytes)).c_str());
+}
+
+double seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since)
+      .count();
+}
+
+//===----------------------------------------------------------------------===//
+// Commands
+//===----------------------------------------------------------------------===//
+
+int cmdInfo(const Args &a) {
+  braid::Bundle bundle(a.bundle);
+  braid_bundle_info info = bundle.info();
+  std::printf("bundle    %s (%s, format version %u)\n", info.path,
+              humanBytes(double(info.file_size)).c_str(), info.format_version);
+  std::printf("model     %s%s%s\n", info.model,
+              *info.generator ? ", generated by " : "", info.generator);
+  std::printf("types     element type %s, vocab %lld, hidden %lld\n",
+              info.element_type, (long long)info.vocab_size,
+              (long long)info.hidden_size);
+  std::string targets;
+  for (const std::string &t : bundle.targets())
+    targets += (targets.empty() ? "" : ", ") + t;
+  std::printf("targets   %s\n", targets.c_str());
+  std::printf("sections  %zu\n", info.num_sections);
+  for (const braid_section_info &s : bundle.sections())
+    std::printf("          %-24s %10s at %-10llu crc32 %08x\n", s.name,
+                humanBytes(double(s.size)).c_str(),
+                (unsigned long long)s.offset, s.crc32);
+  std::printf("entries   %zu\n", info.num_entries);
+  for (const braid_entry_info &e : bundle.entries())
+    std::printf("          %-8s %zu launches, %zu input%s, %zu output%s\n",
+                e.name, e.num_launches, e.num_inputs,
+                e.num_inputs == 1 ? "" : "s", e.num_outputs,
+                e.num_outputs == 1 ? "" : "s");
+  auto families = bundle.kernelFamilies();
+  size_t missing = 0;
+  std::printf("kernels   %zu families\n", families.size());
+  for (const auto &[name, count] : families) {
+    bool has = braid::backendHasKernel("cpu", name);
+    missing += !has;
+    std::printf("          %-20s %4zu launches%s\n", name.c_str(), count,
+                has ? "" : "   (not implemented by the cpu backend)");
+  }
+  auto weights = bundle.weights();
+  std::printf("weights   %zu tensors, %s parameters (%s as f32)\n",
+              weights.size(), humanCount(double(info.weight_elements)).c_str(),
+              humanBytes(double(info.weight_elements) * 4).c_str());
+  size_t shown =
+      a.verbose ? weights.size() : std::min<size_t>(weights.size(), 8);
+  for (size_t i = 0; i < shown; ++i) {
+    const braid::TensorInfo &w = weights[i];
+    std::printf("          %-40s %-16s %s  %s, %zu source%s\n", w.name.c_str(),
+                braid::formatShape(w.shape).c_str(), w.dtype.c_str(),
+                w.transform.c_str(), w.numSources,
+                w.numSources == 1 ? "" : "s");
+  }
+  if (shown < weights.size())
+    std::printf("          ... %zu more (-v lists them all)\n",
+                weights.size() - shown);
+  auto states = bundle.states();
+  std::printf("states    %zu (B: batch, S: max sequence length)\n",
+              states.size());
+  size_t shownStates =
+      a.verbose ? states.size() : std::min<size_t>(states.size(), 12);
+  for (size_t i = 0; i < shownStates; ++i)
+    std::printf("          %-40s %-20s %s\n", states[i].name.c_str(),
+                braid::formatShape(states[i].shape).c_str(),
+                states[i].dtype.c_str());
+  if (shownStates < states.size())
+    std::printf("          ... %zu more (-v lists them all)\n",
+                states.size() - shownStates);
+  std::printf("arena     %lld bytes per token (%s for batch 1 x 2048 tokens)\n",
+              (long long)info.arena_bytes_per_token,
+              humanBytes(double(info.arena_bytes_per_token) * 2048).c_str());
+  if (missing)
+    std::printf("note      %zu kernel famil%s not implemented by this "
+                "runtime's cpu backend: sessions on it will be refused\n",
+                missing, missing == 1 ? "y is" : "ies are");
+  return 0;
+}
+
+int cmdRun(const Args &a) {
+  Ids ids = loadIds(a);
+  braid::Bundle bundle(a.bundle);
+  braid::Session session(bundle, sessionOptions(a, ids.batch, ids.tokens));
+  printSession(session);
+  const int64_t V = session.vocabSize();
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<float> logits =
+      session.prefill(ids.values, ids.batch, ids.tokens);
+  double s = seconds(t0);
+  std::printf("prefill   %lld x %lld tokens in %.2f ms (%.0f tokens/s)\n",
+              (long long)ids.batch, (long long)ids.tokens, s * 1e3,
+              double(ids.batch * ids.tokens) / s);
+  std::printf("logits    [%lld, %lld, %lld] f32\n", (long long)ids.batch,
+              (long long)ids.tokens, (long long)V);
+  for (int64_t b = 0; b < ids.batch; ++b) {
+    std::vector<int64_t> am(size_t(ids.tokens));
+    for (int64_t t = 0; t < ids.tokens; ++t) {
+      const float *row = logits.data() + (b * ids.tokens + t) * V;
+      am[size_t(t)] = std::max_element(row, row + V) - row;
+    }
+    std::printf("%-10sargmax per position: %s\n", rowLabel(b).c_str(),
+                joinIds(am.data(), ids.tokens).c_str());
+    const float *first = logits.data() + b * ids.tokens * V;
+    std::printf("          position 0, first values:");
+    for (int64_t v = 0; v < std::min<int64_t>(V, 6); ++v)
+      std::printf(" %.6g", first[v]);
+    std::printf("\n");
+  }
+  bool finite = std::all_of(logits.begin(), logits.end(),
+                            [](float x) { return std::isfinite(x); });
+  if (!finite)
+    std::printf("warning   the logits contain NaN or infinity\n");
+  if (a.saveLogits) {
+    braid::rt::writeSafetensors(*a.saveLogits,
+                                {{"input_ids",
+                                  braid::rt::StDType::I64,
+                                  {ids.batch, ids.tokens},
+                                  ids.values.data()},
+                                 {"logits",
+                                  braid::rt::StDType::F32,
+                                  {ids.batch, ids.tokens, V},
+                                  logits.data()}},
+                                {{"bundle", a.bundle}});
+    std::printf("saved     %s (input_ids, logits)\n", a.saveLogits->c_str());
+  }
+  return finite ? 0 : 1;
+}
+
+int cmdGenerate(const Args &a) {
+  Ids ids = loadIds(a);
+  int64_t n = *a.newTokens;
+  braid::Bundle bundle(a.bundle);
+  braid::Session session(bundle,
+                         sessionOptions(a, ids.batch, ids.tokens + n - 1));
+  printSession(session);
+  braid_generate_stats stats{};
+  std::vector<int64_t> out =
+      session.generate(ids.values, ids.batch, ids.tokens, n, &stats);
+  for (int64_t b = 0; b < ids.batch; ++b) {
+    std::printf(
+        "%-10sprompt:    %s\n", rowLabel(b).c_str(),
+        joinIds(ids.values.data() + b * ids.tokens, ids.tokens).c_str());
+    std::printf("          generated: %s\n",
+                joinIds(out.data() + b * n, n, 1 << 30).c_str());
+  }
+  std::printf("prefill   %lld x %lld tokens in %.2f ms (%.0f tokens/s)\n",
+              (long long)ids.batch, (long long)ids.tokens,
+              stats.prefill_seconds * 1e3,
+              double(ids.batch * ids.tokens) / stats.prefill_seconds);
+  if (stats.decode_steps > 0)
+    std::printf("decode    %lld steps in %.2f ms: %.3f ms/step, %.1f "
+                "tokens/s (batch %lld)\n",
+                (long long)stats.decode_steps, stats.decode_seconds * 1e3,
+                stats.decode_seconds * 1e3 / double(stats.decode_steps),
+                double(stats.decode_steps * ids.batch) / stats.decode_seconds,
+                (long long)ids.batch);
+  double total = stats.prefill_seconds + stats.decode_seconds;
+  std::printf("total     %lld new tokens in %.2f ms (%.1f tokens/s)\n",
+              (long long)(n * ids.batch), total * 1e3,
+              double(n * ids.batch) / total);
+  return 0;
+}
+
+int cmdCheck(const Args &a) {
+  using braid::rt::Error;
+  using braid::rt::ErrorCode;
+  auto golden = braid::rt::SafetensorsFile::open(*a.golden);
+  auto need = [&](const char *name) {
+    const braid::rt::StTensor *t = golden->find(name);
+    if (!t)
+      throw Error(ErrorCode::InvalidArgument,
+                  *a.golden + ": no '" + name + "' tensor");
+    return t;
+  };
+  Ids ids = idsFromTensor(*need("input_ids"));
+  const braid::rt::StTensor *goldenLogits = need("logits");
+  const braid::rt::StTensor *generatedT = need("generated");
+  if (generatedT->shape.size() != 2 || generatedT->shape[0] != ids.batch ||
+      generatedT->shape[1] < ids.tokens)
+    throw Error(ErrorCode::InvalidArgument,
+                *a.golden + ": 'generated' has shape " +
+                    braid::formatShape(generatedT->shape) + ", expected [" +
+                    std::to_string(ids.batch) + ", " +
+                    std::to_string(ids.tokens) + " + new tokens]");
+  std::vector<int64_t> generated = braid::rt::readI64(*generatedT);
+  int64_t total = generatedT->shape[1];
+  int64_t n = total - ids.tokens;
+
+  braid::Bundle bundle(a.bundle);
+  const int64_t V = bundle.info().vocab_size;
+  std::vector<int64_t> wantLogits{ids.batch, ids.tokens, V};
+  if (goldenLogits->shape != wantLogits)
+    throw Error(ErrorCode::InvalidArgument,
+                *a.golden + ": 'logits' has shape " +
+                    braid::formatShape(goldenLogits->shape) + ", expected " +
+                    braid::formatShape(wantLogits) +
+                    " (input_ids and the bundle's vocabulary)");
+  std::vector<float> ref = braid::rt::readF32(*goldenLogits);
+  std::printf("golden    %s: input_ids [%lld, %lld], logits [%lld, %lld, "
+              "%lld], generated [%lld, %lld] (%lld new)\n",
+              a.golden->c_str(), (long long)ids.batch, (long long)ids.tokens,
+              (long long)ids.batch, (long long)ids.tokens, (long long)V,
+              (long long)ids.batch, (long long)total, (long long)n);
+
+  braid::Session session(
+      bundle, sessionOptions(a, ids.batch, std::max(total, ids.tokens)));
+  printSession(session);
+  std::vector<float> logits =
+      session.prefill(ids.values, ids.batch, ids.tokens);
+  std::vector<int64_t> tokens;
+  if (n > 0)
+    tokens = session.generate(ids.values, ids.batch, ids.tokens, n);
+
+  bool ok = true;
+  std::printf("\n%-4s %-14s %-12s %-12s %-10s %s\n", "row", "logits rel-L2",
+              "max |diff|", "tolerance", "tokens", "result");
+  std::vector<std::string> details;
+  for (int64_t b = 0; b < ids.batch; ++b) {
+    double num = 0, den = 0, maxDiff = 0;
+    size_t begin = size_t(b * ids.tokens * V),
+           end = begin + size_t(ids.tokens * V);
+    for (size_t i = begin; i < end; ++i) {
+      double d = double(logits[i]) - double(ref[i]);
+      num += d * d;
+      den += double(ref[i]) * double(ref[i]);
+      maxDiff = std::max(maxDiff, std::fabs(d));
+    }
+    double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+    bool logitsOk = rel <= a.tolerance; // false for NaN
+    int64_t same = 0, firstDiff = -1;
+    for (int64_t i = 0; i < n; ++i) {
+      bool eq = tokens[size_t(b * n + i)] ==
+                generated[size_t(b * total + ids.tokens + i)];
+      same += eq;
+      if (!eq && firstDiff < 0)
+        firstDiff = i;
+    }
+    bool tokensOk = same == n;
+    ok &= logitsOk && tokensOk;
+    char tok[32];
+    std::snprintf(tok, sizeof tok, "%lld/%lld", (long long)same, (long long)n);
+    std::printf("%-4lld %-14.3e %-12.3e %-12.1e %-10s %s\n", (long long)b, rel,
+                maxDiff, a.tolerance, tok,
+                logitsOk && tokensOk     ? "ok"
+                : !logitsOk && !tokensOk ? "FAIL (logits, tokens)"
+                : !logitsOk              ? "FAIL (logits)"
+                                         : "FAIL (tokens)");
+    if (!tokensOk)
+      details.push_back(
+          "row " + std::to_string(b) + ": braid  " +
+          joinIds(tokens.data() + b * n, n, 1 << 30) + "\n       golden " +
+          joinIds(generated.data() + b * total + ids.tokens, n, 1 << 30) +
+          "\n       first difference at new token " +
+          std::to_string(firstDiff));
+  }
+  for (const std::string &d : details)
+    std::printf("%s\n", d.c_str());
+  std::printf("%s: logits rel-L2 <= %.1e and %lld greedy tokens per row %s\n",
+              ok ? "PASS" : "FAIL", a.tolerance, (long long)n,
+              ok ? "match" : "do not all hold");
+  return ok ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Args args;
+  try {
+    args = parseArgs(argc, argv);
+  } catch (const UsageError &e) {
+    std::fprintf(stderr, "braid-run: %s\n(braid-run --help shows the usage)\n",
+                 e.message.c_str());
+    return 2;
+  }
+  try {
+    if (args.command == "help") {
+      std::fputs(kHelp, stdout);
+      return 0;
+    }
+    if (args.command == "info")
+      return cmdInfo(args);
+    if (args.command == "run")
+      return cmdRun(args);
+    if (args.command == "generate")
+      return cmdGenerate(args);
+    return cmdCheck(args);
+  } catch (const UsageError &e) {
+    std::fprintf(stderr, "braid-run: %s\n(braid-run --help shows the usage)\n",
+                 e.message.c_str());
+    return 2;
+  } catch (const braid::Error &e) {
+    std::fprintf(stderr, "braid-run: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "braid-run: error: %s\n", e.what());
+    return 1;
+  }
+}

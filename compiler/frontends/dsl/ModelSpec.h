@@ -506,6 +506,10 @@ struct WeightBinding {
 
 struct BindingTable {
   std::vector<WeightBinding> bindings;
+  /// Checkpoint tensors the model never reads (parameters that exist in the
+  /// source framework but feed no computation); they may be present and feed
+  /// no IR weight.
+  std::vector<std::string> unusedTensors;
 
   const WeightBinding *find(llvm::StringRef irName) const;
 };

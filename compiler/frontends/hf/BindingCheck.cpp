@@ -58,6 +58,11 @@ public:
                   /*mustExist=*/false);
   }
 
+  void markUnused(const std::string &name) {
+    if (index.find(name))
+      used.insert(name);
+  }
+
   void reportUnbound() {
     for (const TensorInfo &info : index.tensors())
       if (!used.contains(info.name))
@@ -99,6 +104,8 @@ std::vector<BindingProblem> findBindingProblems(const BindingTable &table,
   Checker checker(index, problems);
   for (const WeightBinding &binding : table.bindings)
     checker.checkBinding(binding);
+  for (const std::string &tensor : table.unusedTensors)
+    checker.markUnused(tensor);
   checker.reportUnbound();
   return problems;
 }

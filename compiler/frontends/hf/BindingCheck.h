@@ -2,8 +2,8 @@
 //
 // Every binding must find each of its source tensors with the expected shape
 // and dtype, and every tensor of the checkpoint must be used by some binding
-// (or be a tied alias of one). Each problem names the tensor, the IR weight,
-// the expected and the found value.
+// (or be a tied alias of one, or be listed as unused). Each problem names the
+// tensor, the IR weight, the expected and the found value.
 //
 //===----------------------------------------------------------------------===//
 

@@ -10,7 +10,9 @@
 //         scale (head_dim/2)^-0.5, then a gated MLP with a per-invocation LoRA
 //         adapter), passes it through a per-layer linear and adds the result
 //         to the input of the layer's Mamba2 norm (not to the residual).
-//         Shared blocks cycle over num_mem_blocks definitions.
+//         Shared blocks cycle over num_mem_blocks definitions when
+//         tie_word_embeddings is set; otherwise every hybrid layer has its
+//         own (see buildZamba2).
 //
 //===----------------------------------------------------------------------===//
 
@@ -310,15 +312,23 @@ Error buildZamba2(ConfigReader &r, ModelSpec &spec) {
   if (!r.ok())
     return r.takeError();
 
+  // transformers (5.17) gives every hybrid layer its own shared_transformer
+  // module and ties hybrid layer k's to the (k mod num_mem_blocks)-th one
+  // only through _tied_weights_keys, which tie_weights applies only when
+  // tie_word_embeddings is set. Without it nothing is tied: each hybrid layer
+  // runs (and save_pretrained writes) its own copy of the block, so each gets
+  // its own definition here.
   int64_t hybridCount = llvm::count(hybrid, true);
-  for (int64_t d = 0; d < std::min(memBlocks, hybridCount); ++d)
+  int64_t definitions =
+      spec.tieWordEmbeddings ? std::min(memBlocks, hybridCount) : hybridCount;
+  for (int64_t d = 0; d < definitions; ++d)
     spec.sharedDefinitions.push_back(definition);
 
   int64_t ordinal = 0;
   for (auto [layer, isHybrid] : enumerate(hybrid)) {
     if (isHybrid) {
       SharedSpec shared;
-      shared.definition = ordinal++ % memBlocks;
+      shared.definition = ordinal++ % definitions;
       shared.concatEmbeddings = true;
       shared.outputLinear = true;
       shared.adapters.push_back({1, "gate_up_proj", rank});
@@ -350,9 +360,15 @@ public:
   Zamba2Binder(const ModelSpec &spec, Binder &b) : spec(spec), b(b) {
     // HF ties every use of definition d to the modules of the first hybrid
     // layer that uses it; the others may appear as aliases.
+    int64_t ordinal = 0;
     for (const Block &block : spec.blocks)
-      if (block.is<SharedSpec>())
-        layersOf[block.as<SharedSpec>().definition].push_back(block.layer);
+      if (block.is<SharedSpec>()) {
+        unsigned d = block.as<SharedSpec>().definition;
+        layersOf[d].push_back(block.layer);
+        ordinalsOf[d].insert(ordinal++);
+        adaptersOf[d] = &block.as<SharedSpec>().adapters;
+      }
+    hybridCount = ordinal;
   }
 
   void run() {
@@ -368,8 +384,10 @@ public:
       else
         mamba(block, hybridLayers.count(block.layer) != 0);
     }
-    for (auto [d, definition] : enumerate(spec.sharedDefinitions))
+    for (auto [d, definition] : enumerate(spec.sharedDefinitions)) {
       shared(d, definition);
+      unusedAdapterSlots(d);
+    }
     bindHead(spec, b, "model.final_layernorm.weight");
   }
 
@@ -406,6 +424,22 @@ private:
     }
   }
 
+  /// A block module holds an adapter slot for every hybrid invocation i
+  /// with i mod num_mem_blocks == its block_id, and invocation i reads only
+  /// slot i. Untied (one definition per hybrid layer, see buildZamba2), the
+  /// slots of the other invocations are never read; where tied, the slots
+  /// not listed here are Identity and hold no tensor.
+  void unusedAdapterSlots(unsigned d) {
+    std::string module = storage(layersOf[d].front());
+    for (int64_t slot = 0; slot < hybridCount; ++slot) {
+      if (ordinalsOf[d].count(slot))
+        continue;
+      for (const LoRAAdapter &adapter : *adaptersOf[d])
+        for (const char *linear : {".0.weight", ".1.weight"})
+          b.unused(module + "." + zamba2AdapterModule(adapter, slot) + linear);
+    }
+  }
+
   void mamba(const Block &block, bool inHybridLayer) {
     std::string layer = layerModule("model", block.layer);
     if (inHybridLayer)
@@ -437,6 +471,9 @@ private:
   const ModelSpec &spec;
   Binder &b;
   std::map<unsigned, std::vector<int64_t>> layersOf;
+  std::map<unsigned, std::set<int64_t>> ordinalsOf;
+  std::map<unsigned, const std::vector<LoRAAdapter> *> adaptersOf;
+  int64_t hybridCount = 0;
 };
 
 void bindZamba2(const ModelSpec &spec, Binder &b) {

@@ -82,6 +82,10 @@ public:
                      int64_t groupSize, int64_t axis);
   /// `tensor` may also be present as another name of `ir`'s storage.
   void alias(const std::string &ir, const std::string &tensor);
+  /// `tensor` may be present in the checkpoint but is never read.
+  void unused(const std::string &tensor) {
+    table.unusedTensors.push_back(tensor);
+  }
   /// Overrides the dtype the sources of `ir` must have.
   void setDType(const std::string &ir, DType dtype);
 

@@ -2,6 +2,9 @@
 
 #include "FrontendTestUtils.h"
 
+#include <algorithm>
+#include <cmath>
+
 using namespace braid::frontend;
 using namespace braid::frontend::testing;
 
@@ -110,6 +113,76 @@ TEST(HFZamba2, TiedAliasesMayBePresent) {
   copy.name = "model.layers.4.shared_transformer.self_attn.q_proj.weight";
   ASSERT_FALSE(bool(withCopies.add(copy)));
   EXPECT_TRUE(findBindingProblems(model.bindings, withCopies).empty());
+}
+
+// test/data/variants/zamba2_adapters (tie_word_embeddings false): transformers
+// 5.17 ties the hybrid layers' shared_transformer modules only when
+// tie_word_embeddings is set, so here each of the three hybrid layers runs
+// (and the checkpoint stores) its own copy of the block, with different
+// values. Binding them all to layer 1's copy put logits off by rel-L2 ~0.7.
+TEST(HFZamba2, UntiedCheckpointGivesEachHybridLayerItsOwnBlock) {
+  std::string dir = sourcePath("test/data/variants/zamba2_adapters");
+  ImportedModel model = importOrDie(dir);
+  const ModelSpec &spec = model.spec;
+  EXPECT_FALSE(spec.tieWordEmbeddings);
+  ASSERT_EQ(spec.sharedDefinitions.size(), 3u); // num_mem_blocks is 1
+  std::vector<unsigned> definitions;
+  for (const Block &b : spec.blocks)
+    if (b.is<SharedSpec>())
+      definitions.push_back(b.as<SharedSpec>().definition);
+  EXPECT_EQ(definitions, (std::vector<unsigned>{0, 1, 2}));
+  // Shared attention: head_dim = 2 * hidden / heads = 24, all of it rotated
+  // (transformers' rotary uses config.head_dim = 24), scale (24 / 2)^-0.5.
+  const AttentionSpec &a =
+      spec.sharedDefinitions[2].blocks[0].as<AttentionSpec>();
+  EXPECT_EQ(a.headDim, 24);
+  EXPECT_EQ(a.rope.rotaryDim, 24);
+  EXPECT_DOUBLE_EQ(a.scale, 1.0 / std::sqrt(12.0));
+  EXPECT_EQ(spec.blocks[0].as<Mamba2Spec>().gateNormGroupSize, 48);
+
+  // Each definition reads its own layer's module, with no aliases.
+  const WeightBinding *q = model.bindings.find("shared.2.mixer.q_proj");
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(q->describe(),
+            "model.layers.4.shared_transformer.self_attn.q_proj.weight");
+  EXPECT_TRUE(q->tiedAliases.empty());
+  // Invocation 2 reads adapter slot 2 of its own module.
+  EXPECT_EQ(
+      model.bindings.find("layers.4.shared.mixer.k_proj.lora_a")->describe(),
+      "model.layers.4.shared_transformer.self_attn."
+      "linear_k_adapter_list.2.0.weight");
+  EXPECT_EQ(model.bindings.find("layers.3.shared.ffn.gate_up_proj.lora_b")
+                ->describe(),
+            "model.layers.3.shared_transformer.feed_forward."
+            "gate_up_proj_adapter_list.1.1.weight");
+  // The other slots of each module are never read, but the checkpoint has
+  // them: they are listed as unused and the check accepts them.
+  const std::vector<std::string> &unused = model.bindings.unusedTensors;
+  EXPECT_NE(std::find(unused.begin(), unused.end(),
+                      "model.layers.3.shared_transformer.self_attn."
+                      "linear_q_adapter_list.0.0.weight"),
+            unused.end());
+  EXPECT_EQ(bindingProblems(model, dir), std::vector<std::string>());
+}
+
+TEST(HFZamba2, TiedEmbeddingsCycleNumMemBlocksDefinitions) {
+  // The same config with tie_word_embeddings: the blocks are tied again, so
+  // num_mem_blocks (1) definitions serve the three hybrid layers.
+  auto buffer = llvm::MemoryBuffer::getFile(
+      sourcePath("test/data/variants/zamba2_adapters/config.json"));
+  ASSERT_TRUE(bool(buffer));
+  std::string text = (*buffer)->getBuffer().str();
+  std::string key = "\"tie_word_embeddings\": false";
+  size_t at = text.find(key);
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, key.size(), "\"tie_word_embeddings\": true");
+  auto model = importText(text);
+  ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
+  EXPECT_EQ(model->spec.sharedDefinitions.size(), 1u);
+  EXPECT_EQ(model->bindings.find("shared.0.mixer.q_proj")->tiedAliases,
+            (std::vector<std::string>{
+                "model.layers.3.shared_transformer.self_attn.q_proj.weight",
+                "model.layers.4.shared_transformer.self_attn.q_proj.weight"}));
 }
 
 TEST(HFZamba2, DefaultConfigCyclesOneDefinition) {

@@ -108,8 +108,8 @@ inline __attribute__((always_inline)) void macroKernel(const Block &b) {
   }
 }
 
-/// The few-rows path over W rows [n0, n1): each W row is read once and
-/// dotted with every x row while it is in L1.
+/// The few-rows path over W rows [n0, n1): each W row is read once, from
+/// memory, and dotted with every x row while it is in L1.
 inline __attribute__((always_inline)) void fewRows(const GemmArgs &a,
                                                    int64_t n0, int64_t n1) {
   for (int64_t n = n0; n < n1; ++n) {
@@ -201,11 +201,11 @@ const Variant &variant() {
 }
 
 /// Packs w rows [n0, n0 + nc) x columns [k0, k0 + kc) into NR-column
-/// panels, k-major, zero-padding the last panel. Goes through NR x 8 tiles
+/// panels, k-major, zero-padding the last panel. Goes through NR x 16 tiles
 /// so that reads run along W rows and writes along panel rows.
 void packBlock(const GemmArgs &a, int64_t n0, int64_t nc, int64_t k0,
                int64_t kc, float *wp) {
-  constexpr int64_t KT = 8;
+  constexpr int64_t KT = 16;
   for (int64_t p = 0; p * NR < nc; ++p) {
     float *panel = wp + p * NR * kc;
     int64_t cols = std::min(NR, nc - p * NR);

@@ -169,9 +169,18 @@ void activateInPlace(Activation kind, float *x, int64_t n);
 
 /// Hot loops outside the GEMM get one clone per x86-64 level (AVX-512,
 /// AVX2, baseline) that the loader picks for the running CPU, so the binary
-/// stays portable while the loops use the widest vectors available.
+/// stays portable while the loops use the widest vectors available. The
+/// loader runs the clone resolvers before ThreadSanitizer's runtime is up,
+/// so TSan builds go without.
+#if defined(__SANITIZE_THREAD__)
+#define BRAID_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define BRAID_TSAN 1
+#endif
+#endif
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) &&        \
-    defined(__linux__)
+    defined(__linux__) && !defined(BRAID_TSAN)
 #define BRAID_VECTOR_CLONES                                                    \
   __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else

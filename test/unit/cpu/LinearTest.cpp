@@ -1,0 +1,165 @@
+//===- LinearTest.cpp - linear and the GEMM engine
+//-------------------------===//
+#include "CpuTestUtil.h"
+#include "runtime/backends/cpu/Gemm.h"
+
+#include <chrono>
+#include <cstdio>
+
+using namespace braid::rt;
+using namespace braid::rt::test;
+
+namespace {
+
+/// y[m, n] = sum_k x[m, k] w[n, k] + bias[n], in double.
+std::vector<double> linearRef(const Tensor &x, const Tensor &w,
+                              const Tensor *bias) {
+  int64_t n = w.shape[0], k = w.shape[1], m = x.numel() / k;
+  std::vector<double> y(static_cast<size_t>(m * n));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double s = bias ? bias->f[j] : 0.0;
+      for (int64_t l = 0; l < k; ++l)
+        s += static_cast<double>(x.f[i * k + l]) * w.f[j * k + l];
+      y[i * n + j] = s;
+    }
+  return y;
+}
+
+/// Every GEMM variant this CPU runs.
+std::vector<std::string> variants() {
+  std::vector<std::string> names;
+  for (const char *v : {"avx512", "avx2", "generic"})
+    if (cpu::selectGemmVariant(v))
+      names.push_back(v);
+  cpu::selectGemmVariant("");
+  return names;
+}
+
+TEST(Linear, MatchesReferenceOnOddShapesForEveryVariant) {
+  Rng rng(1);
+  for (const std::string &variant : variants()) {
+    ASSERT_TRUE(cpu::selectGemmVariant(variant));
+    for (int64_t m : {1, 3, 4, 5, 7, 33, 130})
+      for (int64_t k : {1, 5, 67, 300})
+        for (int64_t n : {1, 31, 33, 257})
+          for (bool withBias : {false, true})
+            for (ThreadPool *pool : pools()) {
+              Tensor x = rng.uniform({1, m, k}), w = rng.uniform({n, k});
+              Tensor b = rng.uniform({n}), y({1, m, n}, NAN);
+              Launch l("linear");
+              l.in(x).in(w);
+              if (withBias)
+                l.in(b);
+              ASSERT_EQ(l.out(y).run(pool), "");
+              ASSERT_LE(relL2(y.f, linearRef(x, w, withBias ? &b : nullptr)),
+                        kTolerance)
+                  << variant << " m=" << m << " k=" << k << " n=" << n
+                  << " bias=" << withBias;
+            }
+  }
+  cpu::selectGemmVariant("");
+}
+
+TEST(Linear, DeepReductionAndManyBlocks) {
+  // K spans several KC blocks; N and M several tiles; 4-D input.
+  Rng rng(2);
+  Tensor x = rng.uniform({2, 3, 67, 700}), w = rng.uniform({530, 700});
+  Tensor b = rng.uniform({530}), y({2, 3, 67, 530});
+  ASSERT_EQ(Launch("linear").in(x).in(w).in(b).out(y).run(testPool()), "");
+  EXPECT_CLOSE(y.f, linearRef(x, w, &b));
+  // An explicit null bias operand reads as absent.
+  ASSERT_EQ(Launch("linear").in(x).in(w).none().out(y).run(testPool()), "");
+  EXPECT_CLOSE(y.f, linearRef(x, w, nullptr));
+}
+
+TEST(Gemm, StridesAndAccumulation) {
+  // x and w are column windows of wider matrices; y accumulates with bias.
+  Rng rng(3);
+  for (int64_t m : {2, 37})
+    for (bool acc : {false, true}) {
+      int64_t n = 45, k = 70;
+      Tensor X = rng.uniform({m, k + 9}), W = rng.uniform({n, k + 4});
+      Tensor bias = rng.uniform({n}), Y = rng.uniform({m, n + 3});
+      std::vector<double> want(static_cast<size_t>(m * (n + 3)));
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n + 3; ++j) {
+          double s = Y.f[i * (n + 3) + j];
+          if (j < n) {
+            s = (acc ? s : 0.0) + bias.f[j];
+            for (int64_t l = 0; l < k; ++l)
+              s += static_cast<double>(X.f[i * (k + 9) + 2 + l]) *
+                   W.f[j * (k + 4) + 1 + l];
+          }
+          want[i * (n + 3) + j] = s;
+        }
+      cpu::GemmArgs a;
+      a.M = m;
+      a.N = n;
+      a.K = k;
+      a.x = X.f.data() + 2;
+      a.ldx = k + 9;
+      a.w = W.f.data() + 1;
+      a.ldw = k + 4;
+      a.bias = bias.f.data();
+      a.y = Y.f.data();
+      a.ldy = n + 3;
+      a.accumulate = acc;
+      cpu::gemm(testPool(), a);
+      EXPECT_CLOSE(Y.f, want);
+    }
+}
+
+TEST(Linear, ReportsShapeMismatch) {
+  Tensor x({2, 3, 64}), w({16, 32}), y({2, 3, 16});
+  std::string msg = Launch("linear").in(x).in(w).out(y).run(nullptr);
+  EXPECT_EQ(
+      msg,
+      "linear: 'weight' dim 1 (in_features) is 32 but 'input' dim 2 is 64");
+  Tensor w2({16, 64}), bias({15}), y2({2, 3, 16});
+  msg = Launch("linear").in(x).in(w2).in(bias).out(y2).run(nullptr);
+  EXPECT_EQ(
+      msg,
+      "linear: 'bias' dim 0 (out_features) is 15 but 'weight' dim 0 is 16");
+  Tensor y3({2, 3, 17});
+  Launch l("linear");
+  l.call.location = "layers.0.mlp";
+  msg = l.in(x).in(w2).out(y3).run(nullptr);
+  EXPECT_EQ(msg,
+            "linear (layers.0.mlp): 'result' dim 2 (out_features) is 17 but "
+            "'weight' dim 0 is 16");
+}
+
+/// Throughput of a 512x2048 by 2048x2048 linear, one thread and all
+/// threads. Run with --gtest_also_run_disabled_tests to print it.
+TEST(Linear, DISABLED_Throughput) {
+  Rng rng(4);
+  const int64_t m = 512, k = 2048, n = 2048;
+  Tensor x = rng.uniform({1, m, k}), w = rng.uniform({n, k}), y({1, m, n});
+  ThreadPool one(1), all(0);
+  for (const std::string &variant : variants()) {
+    cpu::selectGemmVariant(variant);
+    for (ThreadPool *pool : {&one, &all}) {
+      Launch l("linear");
+      l.in(x).in(w).out(y);
+      ASSERT_EQ(l.run(pool), "");
+      double best = 1e30;
+      for (int rep = 0; rep < 10; ++rep) {
+        auto t0 = std::chrono::steady_clock::now();
+        ASSERT_EQ(l.run(pool), "");
+        best = std::min(best, std::chrono::duration<double>(
+                                  std::chrono::steady_clock::now() - t0)
+                                  .count());
+      }
+      std::printf(
+          "linear %lldx%lld by %lldx%lld, %s, %u thread(s): %.1f GFLOP/s "
+          "(%.2f ms)\n",
+          (long long)m, (long long)k, (long long)k, (long long)n,
+          variant.c_str(), pool->size(), 2.0 * m * n * k / best / 1e9,
+          best * 1e3);
+    }
+  }
+  cpu::selectGemmVariant("");
+}
+
+} // namespace

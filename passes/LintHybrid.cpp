@@ -72,13 +72,21 @@ struct MixerSlot {
   bool followedByFeedForward = false;
 };
 
+/// attention-ratio: fewer than 1 attention mixer in this many is reported.
+constexpr size_t kMinAttentionShare = 16;
+/// attention-placement applies to stacks of at least this many mixers.
+constexpr size_t kMinPlacementMixers = 8;
+
 class LintHybridPass
     : public braid::impl::BraidLintHybridBase<LintHybridPass> {
 public:
   using BraidLintHybridBase::BraidLintHybridBase;
 
   void runOnOperation() override {
-    getOperation().walk([&](func::FuncOp func) { lintSequential(func); });
+    getOperation().walk([&](func::FuncOp func) {
+      lintSequential(func);
+      lintParallelMerges(func);
+    });
     getOperation().walk([&](LayerOp layer) {
       if (layer.getKind() == LayerKind::parallel)
         lintParallel(layer);
@@ -147,6 +155,7 @@ private:
                             << slots.size() << " mixer slots\n");
     if (!hasRecurrent || !hasAttention)
       return;
+    lintAttentionShare(slots);
 
     SmallVector<std::string> recurrentWith, recurrentWithout;
     SmallVector<std::string> attentionWith, attentionWithout;
@@ -185,6 +194,114 @@ private:
           << "); one-sided feed-forward placement degrades hybrids. "
              "Balanced placement puts a feed-forward block after the Mamba "
              "layers too (or after every mixer)";
+  }
+
+  /// Rules attention-ratio and attention-placement, on the mixer slots of a
+  /// hybrid (some recurrent and some attention mixers).
+  void lintAttentionShare(ArrayRef<MixerSlot> slots) {
+    SmallVector<size_t> positions;
+    SmallVector<std::string> labels;
+    for (auto [position, slot] : llvm::enumerate(slots))
+      if (slot.attention) {
+        positions.push_back(position);
+        labels.push_back(slot.label);
+      }
+    size_t mixers = slots.size();
+    LayerOp first = slots[positions.front()].layer;
+
+    if (positions.size() * kMinAttentionShare < mixers)
+      report(first) << "only " << positions.size() << " of the " << mixers
+                    << " mixer layers of this hybrid are attention ("
+                    << joinNames(labels) << "), fewer than 1 in "
+                    << kMinAttentionShare
+                    << "; recurrent layers lose exact recall of the context, "
+                       "and published hybrids keep about 1 attention layer "
+                       "in 7 to 11 (Jamba 1 in 8). Add attention layers, or "
+                       "keep more of them when hybridizing";
+
+    if (mixers < kMinPlacementMixers)
+      return;
+    size_t quarter = mixers / 4;
+    bool allFirst = positions.back() < quarter;
+    bool allLast = positions.front() >= mixers - quarter;
+    if (!allFirst && !allLast)
+      return;
+    report(first) << "all attention layers of this hybrid ("
+                  << joinNames(labels) << ") sit in the "
+                  << (allFirst ? "first" : "last") << " quarter of its "
+                  << mixers
+                  << " mixer layers, leaving a long run of recurrent layers "
+                     "without exact retrieval; published hybrids spread "
+                     "attention through the depth (Jamba every 8th layer). "
+                     "Spread the attention layers, e.g. with "
+                     "braid-interleave's attention-period";
+  }
+
+  /// Whether `value`, a branch output merged in a parallel layer, is
+  /// normalized or scaled: made by a norm, scale or mul, directly, through
+  /// reshapes or as the yield of the nested layer that returns it.
+  static bool isBalanced(Value value) {
+    while (true) {
+      Operation *def = value.getDefiningOp();
+      if (!def)
+        return false;
+      if (isa<RMSNormOp, LayerNormOp, GatedRMSNormOp, ScaleOp, MulOp>(def))
+        return true;
+      if (auto reshape = dyn_cast<ReshapeOp>(def)) {
+        value = reshape.getInput();
+        continue;
+      }
+      if (auto layer = dyn_cast<LayerOp>(def)) {
+        auto yield = cast<YieldOp>(layer.getBody().front().getTerminator());
+        value = yield.getValues()[cast<OpResult>(value).getResultNumber()];
+        continue;
+      }
+      return false;
+    }
+  }
+
+  /// Rule parallel-merge: parallel layers with attention and recurrent
+  /// branches whose merge adds the branches with equal weights and no branch
+  /// normalized or scaled.
+  void lintParallelMerges(func::FuncOp func) {
+    SmallVector<LayerOp> flagged;
+    SmallVector<std::string> labels;
+    for (auto [position, top] :
+         llvm::enumerate(func.getBody().getOps<LayerOp>()))
+      top.walk<WalkOrder::PreOrder>([&](LayerOp layer) {
+        if (layer.getKind() != LayerKind::parallel)
+          return;
+        bool recurrent = false, attention = false;
+        for (LayerOp nested : layer.getNestedLayers()) {
+          recurrent |= roleOf(nested.getKind()) == Role::Recurrent;
+          attention |= roleOf(nested.getKind()) == Role::Attention;
+        }
+        if (!recurrent || !attention)
+          return;
+        for (auto merge : layer.getBody().front().getOps<MergeOp>()) {
+          if (merge.getMode() != MergeMode::sum &&
+              merge.getMode() != MergeMode::mean)
+            continue;
+          if (auto multipliers = merge.getMultipliers();
+              multipliers && !llvm::all_equal(*multipliers))
+            continue;
+          if (llvm::any_of(merge.getBranches(), isBalanced))
+            continue;
+          flagged.push_back(layer);
+          labels.push_back(describe(layer, position));
+          return;
+        }
+      });
+    if (flagged.empty())
+      return;
+    report(flagged.front())
+        << "parallel branches merged by a plain sum, none of them normalized "
+           "or scaled, in "
+        << joinNames(labels)
+        << "; attention and SSM outputs differ in magnitude, so one branch "
+           "can drown the other. Give the merge per-branch multipliers "
+           "(Falcon-H1), normalize each branch (Hymba), or use a learned "
+           "merge (concat_proj, attention)";
   }
 
   /// A branch of a parallel layer: a chain of nested layers.

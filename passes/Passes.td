@@ -29,6 +29,39 @@ def BraidLintHybrid : Pass<"braid-lint-hybrid", "mlir::ModuleOp"> {
       mixer (Bamba, Jamba), or after both components in proportion, or
       after the merge of a parallel pair (Falcon-H1).
 
+    * `parallel-merge`: a `parallel` layer with attention and recurrent
+      branches adds them with a plain `sum` (or `mean`) whose multipliers
+      are absent or all equal,
+      and no branch is normalized (`rms_norm`, `layer_norm`,
+      `gated_rms_norm`) or scaled (`scale`, `mul`) before the merge.
+      Attention and SSM outputs have different magnitudes, so a plain sum
+      lets one branch drown the other: Hymba normalizes each branch and
+      learns a per-branch scale, Falcon-H1 tunes a separate output
+      multiplier per branch. Act by giving the merge distinct
+      `multipliers`, normalizing the branches, or using a learned merge
+      (`concat_proj`, `attention`). One warning per function, on the
+      first such layer, listing them all.
+    * `attention-ratio`: a hybrid (some recurrent and some attention
+      mixers) with fewer than 1 attention mixer in 16 mixers. Recurrent
+      layers compress the context into a fixed-size state and lose exact
+      recall; published hybrids keep at least about 1 attention mixer in
+      11 (Jamba 1 in 8, Nemotron-H-8B 1 in 7, Bamba-9B and Granite-4.0-H
+      about 1 in 10), and distilled hybrids (Mamba-in-the-Llama) lose
+      quality step by step as attention is removed. Act by adding
+      attention layers, or by keeping more of them in `braid-hybridize`
+      (`keep`).
+    * `attention-placement`: a hybrid of at least 8 mixers whose attention
+      mixers all sit in the first quarter or all in the last quarter of
+      the mixer stack. Published hybrids spread attention through the
+      depth (Jamba every 8th layer, Nemotron-H and Bamba evenly), so that
+      no long run of recurrent layers goes without exact retrieval.
+      Act by spreading the attention layers (e.g. `braid-interleave`
+      with `attention-period`).
+
+    Mixers are counted in stack order; shared blocks are flattened and a
+    `parallel` layer counts as one mixer that is both recurrent and
+    attention.
+
     Example:
 
     ```
@@ -41,6 +74,169 @@ def BraidLintHybrid : Pass<"braid-lint-hybrid", "mlir::ModuleOp"> {
            "report findings as errors and fail the pass">
   ];
   let dependentDialects = ["::braid::BraidDialect"];
+}
+
+def BraidInterleave : Pass<"braid-interleave", "mlir::ModuleOp"> {
+  let summary = "expand a layer pattern over block templates into a stack";
+  let description = [{
+    Builds a concrete layer stack from block templates and a layer pattern
+    (Nemotron-H style `M-M*-M`, Jamba style period/offset, or an index list).
+
+    **Templates.** A template is a top-level `braid.layer` of a model
+    function carrying `braid.template = "C"`, a one-character tag that the
+    pattern uses. The templates of a function form one chain in place of
+    the stack: each takes the hidden state as input #0 and returns the new
+    hidden state as its only result, of the same type; the next template
+    reads it as its input #0, and only the last template's result is used
+    after the chain (by the final norm and head). Further inputs
+    (positions, embeddings) are side inputs that every instance receives
+    as the template does; they must come from outside the chain. Before
+    the pass the function is an ordinary model with one block per
+    template, so it verifies and lints. Weight names use the placeholder
+    `{L}` for the layer index (`layers.{L}.mixer.in_proj`); a weight
+    without `{L}` is an error (every instance would share it) unless it
+    sits in a `shared` layer, whose weights are shared on purpose.
+
+    **Expansion.** The chain is replaced by one clone of a template per
+    pattern position, in order, each reading the previous one's result.
+    An instance gets its `index`, `{L}` replaced by that index in its
+    `name`, its nested layers' names and every `braid.weight` name, and
+    loses `braid.template`. Nested layers that carry an `index` get the
+    same index.
+
+    **Bindings.** A module-level `launch.weight` whose name has `{L}` is a
+    template binding: it becomes one binding per instance that uses that
+    weight, with `{L}` replaced in its name, its source tensor names and
+    its tied aliases (`model.layers.{L}.mamba.in_proj.weight`). A template
+    binding that no instance uses is dropped.
+
+    **Pattern forms** (give exactly one):
+
+    * `pattern`: one character per block, each block its own layer index
+      (position 0, 1, ...), as Nemotron-H's `hybrid_override_pattern`.
+      `(...)xN` repeats a group N times and nests: `(M-M*-)x2M`.
+      Characters other than `(`, `)` are template tags.
+    * `layers=N` with a period or index list, Jamba style: layer `i` is
+      its mixer followed by its feed-forward block, both with index `i`.
+      The mixer is `*` (attention) when `i % attention-period ==
+      attention-offset` or `i` is in `attention-layers`, else `M`. The
+      feed-forward block is `E` (MoE) when `i % expert-period ==
+      expert-offset` or `i` is in `expert-layers`, else `-` (MLP); without
+      an expert rule and without a `-` template, layers have no
+      feed-forward block. The letters are Nemotron-H's: `M` recurrent
+      mixer, `*` attention, `-` MLP, `E` MoE.
+
+    Errors name the option, the pattern character and its position
+    (counted from 1), the missing template, or the template and operand
+    that break the chain convention.
+
+    Example (Jamba: attention every 8th layer from 4, MoE every other
+    layer from 1):
+
+    ```
+    braid-opt --braid-interleave="layers=32 attention-period=8 attention-offset=4 expert-period=2 expert-offset=1" templates.mlir
+    braid-opt --braid-interleave="pattern=(M-M*-)x2M-" templates.mlir
+    ```
+  }];
+  let options = [
+    Option<"pattern", "pattern", "std::string", /*default=*/"\"\"",
+           "layer pattern: one template tag per block, (...)xN repeats">,
+    Option<"layers", "layers", "int64_t", /*default=*/"0",
+           "number of layers for the period/index-list form">,
+    Option<"attentionPeriod", "attention-period", "int64_t",
+           /*default=*/"0", "layer i is attention when i % period == offset">,
+    Option<"attentionOffset", "attention-offset", "int64_t",
+           /*default=*/"0", "offset of the attention layers in their period">,
+    ListOption<"attentionLayers", "attention-layers", "int64_t",
+               "indices of the attention layers (instead of a period)">,
+    Option<"expertPeriod", "expert-period", "int64_t", /*default=*/"0",
+           "layer i has an MoE block when i % period == offset">,
+    Option<"expertOffset", "expert-offset", "int64_t", /*default=*/"0",
+           "offset of the MoE layers in their period">,
+    ListOption<"expertLayers", "expert-layers", "int64_t",
+               "indices of the layers with an MoE block (instead of a "
+               "period)">
+  ];
+  let dependentDialects = ["::braid::BraidDialect"];
+}
+
+def BraidHybridize : Pass<"braid-hybridize", "mlir::ModuleOp"> {
+  let summary = "replace the least sensitive attention layers by Mamba2";
+  let description = [{
+    Turns a transformer into an attention/Mamba2 hybrid the way
+    AMD-HybridLM and Mamba-in-the-Llama do: the user measures, for every
+    attention layer, how much the model suffers when that layer alone is
+    replaced (e.g. the KL divergence of the outputs) and gives those
+    `scores` in stack order with the number of attention layers to
+    `keep`. The pass replaces the others, lowest score first; on equal
+    scores the later layer is replaced first (a fixed rule, so that the
+    choice depends only on the scores). A remark on the model function lists
+    the replaced and the kept layers with their scores.
+
+    **What is replaced.** Top-level `braid.layer attention` blocks of the
+    pre-norm form: a norm of the block input, q/k/v projections
+    (`braid.linear`, bias optional) of that norm, reshapes to heads,
+    optional `rope` on q and k, `braid.attention`, reshape, o projection,
+    optional residual multiplier (`scale`, as Granite has), residual `add`. Anything else in the block (scales, q/k norms, a KV
+    cache) is an error naming the op, as is attention nested in a
+    `parallel` or `shared` layer.
+
+    **The Mamba2 block** (same `index` and `name`, input: the hidden state
+    only) mirrors the attention as Mamba-in-the-Llama does: heads = the
+    query heads `H`, head_dim = the attention's value head dim `P`, state
+    size `N` = the q/k head dim (option `state-size`), B and x per KV head
+    (`G` of them) repeated to the `H` heads as GQA shares them, C per
+    head. Ops: the attention's own norm (same weight), `in_proj` (one
+    linear with bias) split into z `[H*P]`, xBC `[G*P + G*N + H*N]` and dt
+    `[H]`, `causal_conv1d` silu over xBC, split into x, B, C, x and B
+    repeated from `G` to `H` heads (reshape, concat, reshape), `ssd_scan`
+    (`num_groups = H`, `chunk-size`), `gated_rms_norm` with the z gate per
+    head (`group_size = P`, the norm's epsilon), `out_proj` (with the o
+    bias when there is one), the attention's residual multiplier if any,
+    and the residual `add`.
+
+    **Initialization, in the binding table.** New `launch.weight` ops
+    record how each new weight starts; bindings of the removed attention
+    weights are dropped. `in_proj` rows are `[z | x | B | C | dt]`:
+    x from `v_proj`, B from `k_proj`, C from `q_proj` (the attention's own
+    sources, concatenated along axis 0), z and dt rows zero. `in_proj_bias`
+    is `[ones | v bias | k bias | q bias | zeros]` (zeros where the
+    attention has no bias): a constant gate that the per-head norm divides
+    out, so the block starts as the ungated linear-attention form of the
+    layer it replaces. `out_proj` is `o_proj` (and `out_proj_bias` the o
+    bias). The others use `init` sources: `conv` `conv_identity` (the
+    convolution passes the current token through), `conv_bias` `zeros`,
+    `dt_bias` `mamba2_dt_bias` (dt spread over [0.001, 0.1]), `A`
+    `mamba2_A_log` with `neg_exp` (A spread over [-16, -1]), `D` and
+    `gate_norm` `ones`. When `state-size` differs from the q/k head dim,
+    B and C cannot start from k/q: their rows use `uniform_fan_in`, with
+    a warning. Weights that the module binds to nothing start from a
+    checkpoint tensor of their own name, as `braid-lower-to-launch` would
+    bind them. (Bundle format 1 cannot carry `init` sources yet; see
+    docs/bundle.md.)
+
+    Example:
+
+    ```
+    braidc llama/ --emit=braid | braid-opt --braid-hybridize="scores=0.31,0.02,0.12,0.08 keep=2"
+    ```
+  }];
+  let options = [
+    ListOption<"scores", "scores", "double",
+               "sensitivity of each attention layer in stack order (lower "
+               "= safer to replace), e.g. KL divergence when it alone is "
+               "swapped">,
+    Option<"keep", "keep", "int64_t", /*default=*/"-1",
+           "how many attention layers to keep (required)">,
+    Option<"stateSize", "state-size", "int64_t", /*default=*/"0",
+           "SSM state size; 0: the attention's q/k head dim">,
+    Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"256",
+           "chunk size of the SSD scan">,
+    Option<"convKernel", "conv-kernel", "int64_t", /*default=*/"4",
+           "width of the causal convolution">
+  ];
+  let dependentDialects = ["::braid::BraidDialect",
+                           "::braid::launch::LaunchDialect"];
 }
 
 def BraidLowerToLaunch : Pass<"braid-lower-to-launch", "mlir::ModuleOp"> {

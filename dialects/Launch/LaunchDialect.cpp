@@ -2,6 +2,7 @@
 #include "dialects/Launch/LaunchOps.h"
 
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -193,12 +194,34 @@ LogicalResult WeightOp::verify() {
            << getElementwise() << "' is not identity or neg_exp";
   if (getSources().empty())
     return emitOpError("weight '") << getName() << "' has no sources";
+  // Initializers a source may name instead of a checkpoint tensor (weights
+  // that braid-hybridize adds start from them).
+  static constexpr StringRef inits[] = {"zeros",          "ones",
+                                        "uniform_fan_in", "conv_identity",
+                                        "mamba2_A_log",   "mamba2_dt_bias"};
   for (auto [index, source] : llvm::enumerate(getSources())) {
     auto dict = llvm::dyn_cast<DictionaryAttr>(source);
-    if (!dict || !dict.getAs<StringAttr>("tensor") ||
-        !dict.getAs<DenseI64ArrayAttr>("shape"))
+    auto tensor = dict ? dict.getAs<StringAttr>("tensor") : StringAttr();
+    auto init = dict ? dict.getAs<StringAttr>("init") : StringAttr();
+    auto shape = dict ? dict.getAs<DenseI64ArrayAttr>("shape")
+                      : DenseI64ArrayAttr();
+    if (!shape || (bool(tensor) == bool(init)))
       return emitOpError("source #")
-             << index << " must be {tensor = \"...\", shape = array<i64: ...>}";
+             << index
+             << " must be {tensor = \"...\", shape = array<i64: ...>} or "
+                "{init = \"...\", shape = array<i64: ...>}";
+    if (init && !llvm::is_contained(inits, init.getValue()))
+      return emitOpError("source #")
+             << index << " has init '" << init.getValue()
+             << "'; expected one of " << llvm::join(llvm::ArrayRef<StringRef>(inits), ", ");
+    if (init && init.getValue() == "conv_identity" && shape.size() != 2)
+      return emitOpError("source #")
+             << index << ": init 'conv_identity' needs a [channels, width] "
+             << "shape, got rank " << shape.size();
+    if (init && failed(verifyDims([&] { return emitOpError(); },
+                                  shape.asArrayRef(), {},
+                                  ("source #" + Twine(index)).str())))
+      return failure();
   }
   return verifyDims([&] { return emitOpError(); }, getShape(), {}, "weight");
 }

@@ -16,12 +16,27 @@ def Launch_WeightOp : Launch_Op<"weight"> {
     reshaping to `shape`. The runtime performs it when a session loads
     weights; `tied_aliases` lists other checkpoint names of the same storage.
 
+    A source may instead be `{init = "...", shape = ...}`: values made
+    from `shape` alone, for weights that start without a checkpoint tensor
+    (the Mamba2 layers of `braid-hybridize`). `zeros`, `ones`;
+    `uniform_fan_in`: U(-1, 1) / sqrt(last dim), from a generator seeded by
+    the weight name and source index; `conv_identity` (`[channels, width]`):
+    1 at the last tap, so a causal convolution passes the current token
+    through; `mamba2_A_log`: `log(1 + 15 i / (n - 1))`, so that `neg_exp`
+    gives A spread over [-16, -1]; `mamba2_dt_bias`: the inverse softplus of
+    dt spread geometrically over [0.001, 0.1].
+
     Example:
 
     ```mlir
     launch.weight "layers.0.mixer.A" : [8] x f32 {combine = "single", axis = 0 : i64,
         group_size = 0 : i64, elementwise = "neg_exp",
         sources = [{tensor = "model.layers.0.mamba.A_log", shape = array<i64: 8>} ]}
+    launch.weight "layers.1.mixer.in_proj_bias" : [56] x f32 {combine = "concat", axis = 0 : i64,
+        group_size = 0 : i64, elementwise = "identity",
+        sources = [{init = "ones", shape = array<i64: 16>},
+                   {tensor = "model.layers.1.self_attn.v_proj.bias", shape = array<i64: 8>},
+                   {init = "zeros", shape = array<i64: 32>} ]}
     ```
   }];
   let arguments = (ins StrAttr:$name, DenseI64ArrayAttr:$shape,

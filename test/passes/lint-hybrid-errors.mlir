@@ -50,3 +50,26 @@ func.func @balanced(%h0: !t) -> !t {
   }
   return %h2 : !t
 }
+
+// -----
+
+!t = tensor<?x?x64xf32>
+
+// The new rules follow the same mode: parallel-merge as an error.
+func.func @plain_sum(%h0: !t) -> !t {
+  // expected-error @below {{parallel branches merged by a plain sum, none of them normalized or scaled, in layer 0}}
+  %h1 = braid.layer parallel (%h0) {index = 0 : i64} : (!t) -> !t {
+  ^bb0(%x: !t):
+    %a = braid.layer attention (%x) : (!t) -> !t {
+    ^bb0(%y: !t):
+      braid.yield %y : !t
+    }
+    %m = braid.layer mamba2 (%x) : (!t) -> !t {
+    ^bb0(%y: !t):
+      braid.yield %y : !t
+    }
+    %r = braid.merge sum %a, %m : (!t, !t) -> !t
+    braid.yield %r : !t
+  }
+  return %h1 : !t
+}

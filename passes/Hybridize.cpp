@@ -7,6 +7,7 @@
 // build each Mamba2 block and its bindings and drop the attention's.
 //
 //===----------------------------------------------------------------------===//
+#include "passes/LayerNames.h"
 #include "passes/Passes.h"
 
 #include "dialects/Braid/BraidOps.h"
@@ -37,19 +38,6 @@ using namespace braid;
 
 namespace {
 
-/// "layer 3 ('layers.3.mixer')", or "layer #2" (stack position) without an
-/// index.
-std::string describe(LayerOp layer, size_t position) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  if (auto index = layer.getIndex())
-    os << "layer " << *index;
-  else
-    os << "layer #" << position;
-  if (auto name = layer.getName())
-    os << " ('" << *name << "')";
-  return text;
-}
 
 std::string formatScore(double score) {
   std::string text;
@@ -575,7 +563,7 @@ void HybridizePass::runOnOperation() {
       return signalPassFailure();
     for (auto layer : func.getBody().getOps<LayerOp>()) {
       if (layer.getKind() == LayerKind::attention) {
-        attention.push_back({layer, describe(layer, position)});
+        attention.push_back({layer, describeLayer(layer, position)});
         any = true;
       }
       ++position;

@@ -5,6 +5,7 @@
 // found to work. See Passes.td for the rules.
 //
 //===----------------------------------------------------------------------===//
+#include "passes/LayerNames.h"
 #include "passes/Passes.h"
 
 #include "dialects/Braid/BraidOps.h"
@@ -45,18 +46,6 @@ Role roleOf(LayerKind kind) {
   }
 }
 
-/// "layer 3 ('model.layers.3')" or "layer #2" when the layer has no index.
-std::string describe(LayerOp layer, size_t position) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  if (auto index = layer.getIndex())
-    os << "layer " << *index;
-  else
-    os << "layer #" << position;
-  if (auto name = layer.getName())
-    os << " ('" << *name << "')";
-  return text;
-}
 
 std::string joinNames(ArrayRef<std::string> names) {
   return llvm::join(names, ", ");
@@ -115,7 +104,7 @@ private:
       return;
     }
     if (layer.getKind() == LayerKind::parallel) {
-      MixerSlot slot{layer, describe(layer, here)};
+      MixerSlot slot{layer, describeLayer(layer, here)};
       layer.walk([&](LayerOp nested) {
         slot.recurrent |= roleOf(nested.getKind()) == Role::Recurrent;
         slot.attention |= roleOf(nested.getKind()) == Role::Attention;
@@ -127,7 +116,7 @@ private:
     switch (roleOf(layer.getKind())) {
     case Role::Recurrent:
     case Role::Attention: {
-      MixerSlot slot{layer, describe(layer, here)};
+      MixerSlot slot{layer, describeLayer(layer, here)};
       slot.recurrent = roleOf(layer.getKind()) == Role::Recurrent;
       slot.attention = !slot.recurrent;
       slots.push_back(slot);
@@ -288,7 +277,7 @@ private:
           if (llvm::any_of(merge.getBranches(), isBalanced))
             continue;
           flagged.push_back(layer);
-          labels.push_back(describe(layer, position));
+          labels.push_back(describeLayer(layer, position));
           return;
         }
       });

@@ -70,6 +70,12 @@ public:
   /// and logits) without copies.
   virtual bool hostAddressable() const = 0;
 
+  /// Bytes the backend can still allocate (CPU: the system's available
+  /// memory; a GPU: free device memory), or 0 when unknown. Sessions check
+  /// what they need against it up front, so that an oversized session is a
+  /// clear error rather than a process killed for memory later.
+  virtual uint64_t availableMemory() const { return 0; }
+
   // Memory. allocate returns zeroed memory and throws Error(OutOfMemory).
   // allocate, upload and release may be called from several threads at once
   // while a session loads its weights; everything else from one thread.

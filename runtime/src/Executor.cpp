@@ -4,6 +4,8 @@
 
 #include "runtime/src/Error.h"
 
+#include <cstdint>
+
 namespace braid::rt {
 namespace {
 
@@ -57,8 +59,10 @@ void Executor::run(size_t entryIndex, const ExecBindings &b) {
         view.shape[d] = b.dims.bind(a.shape[d]);
       switch (a.kind) {
       case ArgKind::Arena: {
-        int64_t begin = a.offset * BT;
-        int64_t end = begin + view.numel() * int64_t(byteWidth(a.dtype));
+        int64_t begin = a.offset * BT; // offset <= bytes_per_token: no overflow
+        int64_t numel = checkedNumElements(view.shape);
+        int64_t end =
+            numel < 0 ? INT64_MAX : begin + numel * int64_t(byteWidth(a.dtype));
         if (end > arenaBytes)
           fail(ErrorCode::Internal,
                launchLabel(entry, li, l) + ": arena " + role + " " +

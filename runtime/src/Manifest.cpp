@@ -133,6 +133,14 @@ int64_t numElements(const std::vector<int64_t> &shape) {
   return n;
 }
 
+int64_t checkedNumElements(const std::vector<int64_t> &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    if (d < 0 || __builtin_mul_overflow(n, d, &n) || n > kMaxElements)
+      return -1;
+  return n;
+}
+
 std::string Launch::describe() const {
   return loc.empty() ? kernel : kernel + " at " + loc;
 }
@@ -287,6 +295,8 @@ std::vector<int64_t> getStaticShape(const json &v, const std::string &path) {
                  v[i].get<std::string>() + "' (weights have static shapes)");
     shape.push_back(getNonNegative(v[i], p));
   }
+  if (checkedNumElements(shape) < 0)
+    bad(path, "shape " + formatShape(shape) + " is too large");
   return shape;
 }
 
@@ -311,6 +321,12 @@ DimList getDims(const json &v, const std::string &path,
       dims.push_back(Dim::constant(getNonNegative(v[i], p)));
     }
   }
+  std::vector<int64_t> constants;
+  for (const Dim &d : dims)
+    if (!d.symbol)
+      constants.push_back(d.value);
+  if (checkedNumElements(constants) < 0)
+    bad(path, "shape " + formatDims(dims) + " is too large");
   return dims;
 }
 
@@ -461,6 +477,9 @@ public:
     expectObject(arena, "arena");
     m.arenaBytesPerToken = getNonNegative(
         need(arena, "arena", "bytes_per_token"), "arena.bytes_per_token");
+    if (m.arenaBytesPerToken > kMaxElements)
+      bad("arena.bytes_per_token",
+          std::to_string(m.arenaBytesPerToken) + " is too large");
 
     const json &entries = need(root, "", "entries");
     expectArray(entries, "entries");
@@ -702,6 +721,11 @@ private:
       a.kind = ArgKind::Arena;
       a.offset =
           getNonNegative(need(v, path, "offset"), member(path, "offset"));
+      if (a.offset > m.arenaBytesPerToken)
+        bad(member(path, "offset"),
+            "offset " + std::to_string(a.offset) +
+                " is beyond the arena's bytes_per_token " +
+                std::to_string(m.arenaBytesPerToken));
       a.shape =
           getDims(need(v, path, "shape"), member(path, "shape"), "BTS", "");
       a.dtype = ValueType::F32;

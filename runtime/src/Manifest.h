@@ -64,6 +64,10 @@ std::string formatDims(const DimList &dims);
 /// "[2, 37, 256]"
 std::string formatShape(const std::vector<int64_t> &shape);
 int64_t numElements(const std::vector<int64_t> &shape);
+/// The element count, or -1 when a dimension is negative or the count
+/// exceeds kMaxElements (so that byte sizes never overflow).
+int64_t checkedNumElements(const std::vector<int64_t> &shape);
+constexpr int64_t kMaxElements = int64_t(1) << 52;
 
 //===----------------------------------------------------------------------===//
 // Weights, states, entries, launches

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -111,30 +112,70 @@ Session::Session(std::shared_ptr<const Bundle> b, SessionOptions opts)
 
 void Session::allocate() {
   const Manifest &m = manifest();
-  loadWeights();
-
+  // States and arena first: their size checks are cheap, loading weights
+  // is not.
   DimBinding full{options.maxBatch, options.maxSeq, options.maxSeq};
+  std::vector<int64_t> stateBytes;
   for (const StateDecl &s : m.states) {
-    int64_t bytes =
-        checkedMul(numElements(full.bind(s.shape)), byteWidth(s.dtype),
-                   "state '" + s.name + "' for this batch and length");
-    states.push_back(theBackend->allocate(size_t(bytes)));
-    owned.push_back(states.back());
-    stateMemory += size_t(bytes);
+    int64_t numel = checkedNumElements(full.bind(s.shape));
+    if (numel < 0)
+      fail(ErrorCode::OutOfMemory,
+           "state '" + s.name + "' is too large for this batch and length");
+    stateBytes.push_back(
+        checkedMul(numel, byteWidth(s.dtype),
+                   "state '" + s.name + "' for this batch and length"));
+    stateMemory += size_t(stateBytes.back());
   }
   int64_t tokens = checkedMul(options.maxBatch, options.maxSeq, "the batch");
-  arena = theBackend->allocate(size_t(checkedMul(
-      m.arenaBytesPerToken, tokens, "the arena for this batch and length")));
+  size_t arenaSize = size_t(checkedMul(m.arenaBytesPerToken, tokens,
+                                       "the arena for this batch and length"));
+  checkMemory(stateMemory + arenaSize, 0);
+  for (size_t i = 0; i < m.states.size(); ++i)
+    states.push_back(allocateFor(
+        size_t(stateBytes[i]), "state '" + m.states[i].name + "' " +
+                                   formatShape(full.bind(m.states[i].shape))));
+  owned.insert(owned.end(), states.begin(), states.end());
+  arena = allocateFor(arenaSize, "the arena");
   owned.push_back(arena);
   ids = theBackend->allocate(size_t(tokens) * 8);
   positions = theBackend->allocate(size_t(tokens) * 8);
   cachePosition = theBackend->allocate(size_t(options.maxBatch) * 8);
   owned.insert(owned.end(), {ids, positions, cachePosition});
   hostPositions.resize(size_t(tokens));
+  loadWeights();
   executor = std::make_unique<Executor>(m, *theBackend);
 }
 
 Session::~Session() { releaseAll(); }
+
+void Session::checkMemory(uint64_t statesAndArena, uint64_t weights) const {
+  uint64_t available = theBackend->availableMemory();
+  uint64_t need = statesAndArena + weights;
+  if (!available || need <= available)
+    return;
+  auto gib = [](uint64_t b) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f GiB", double(b) / double(1 << 30));
+    return std::string(buf);
+  };
+  fail(ErrorCode::OutOfMemory,
+       "the session needs " + gib(need) + " (states " + gib(stateMemory) +
+           ", arena " + gib(statesAndArena - stateMemory) +
+           (weights ? ", weights " + gib(weights) : std::string()) +
+           " for max batch " + std::to_string(options.maxBatch) +
+           " and max length " + std::to_string(options.maxSeq) + "), but " +
+           theBackend->name() + " has " + gib(available) + " available");
+}
+
+DeviceBuffer Session::allocateFor(size_t bytes, const std::string &what) {
+  try {
+    return theBackend->allocate(bytes);
+  } catch (const Error &e) {
+    fail(e.code(), what + ": " + e.what() + " (max batch " +
+                       std::to_string(options.maxBatch) + ", max length " +
+                       std::to_string(options.maxSeq) + ")");
+  }
+}
 
 void Session::releaseAll() {
   if (!theBackend)
@@ -180,6 +221,8 @@ void Session::loadWeights() {
   if (options.randomSeed) {
     uint64_t seed = *options.randomSeed;
     weightsFrom = "random (seed " + std::to_string(seed) + ")";
+    checkMemory(stateMemory + arena.bytes,
+                uint64_t(m.weightElements()) * sizeof(float));
     parallelFor(m.weights.size(), threads, [&](size_t i) {
       buffers[i] =
           place(i, [&](float *out) { randomWeight(m.weights[i], seed, out); });
@@ -215,8 +258,13 @@ void Session::loadWeights() {
     }
     // Check every weight before the expensive part, so the first problem is
     // reported in manifest order.
-    for (const WeightDecl &w : *decls)
+    uint64_t copies = 0;
+    for (const WeightDecl &w : *decls) {
       checkWeightSources(w, *checkpoint);
+      if (!be.hostAddressable() || !weightInPlace(w, *checkpoint))
+        copies += uint64_t(w.numel()) * sizeof(float);
+    }
+    checkMemory(stateMemory + arena.bytes, copies);
     parallelFor(decls->size(), threads, [&](size_t i) {
       const WeightDecl &w = (*decls)[i];
       if (be.hostAddressable())

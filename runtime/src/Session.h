@@ -85,6 +85,10 @@ public:
 
 private:
   void allocate();
+  DeviceBuffer allocateFor(size_t bytes, const std::string &what);
+  /// Fails with Error(OutOfMemory) when the backend reports less available
+  /// memory than needed.
+  void checkMemory(uint64_t statesAndArena, uint64_t weights) const;
   void releaseAll();
   void loadWeights();
   void checkIds(const int64_t *ids, int64_t batch, int64_t tokens,

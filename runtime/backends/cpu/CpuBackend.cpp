@@ -7,7 +7,15 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <new>
+#include <sys/mman.h>
+
+namespace {
+/// Buffers at least this large are anonymous mappings: page-aligned, zero
+/// without being touched, backed by memory only where written.
+constexpr size_t kMapThreshold = size_t(1) << 20;
+} // namespace
 
 namespace braid::rt {
 
@@ -25,7 +33,26 @@ std::string CpuBackend::describe() const {
   return "cpu (" + std::to_string(n) + (n == 1 ? " thread)" : " threads)");
 }
 
+uint64_t CpuBackend::availableMemory() const {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  std::string unit;
+  while (in >> key >> kib >> unit)
+    if (key == "MemAvailable:")
+      return kib * 1024;
+  return 0;
+}
+
 DeviceBuffer CpuBackend::allocate(size_t bytes) {
+  if (bytes >= kMapThreshold) {
+    void *p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+      fail(ErrorCode::OutOfMemory, "cannot allocate " + std::to_string(bytes) +
+                                       " bytes of host memory");
+    return {p, bytes};
+  }
   // 64-byte aligned (cache lines, vector loads); aligned_alloc wants a
   // multiple of the alignment.
   size_t rounded = (bytes + 63) / 64 * 64;
@@ -39,7 +66,10 @@ DeviceBuffer CpuBackend::allocate(size_t bytes) {
 }
 
 void CpuBackend::release(DeviceBuffer &buffer) {
-  std::free(buffer.data);
+  if (buffer.bytes >= kMapThreshold)
+    ::munmap(buffer.data, buffer.bytes);
+  else
+    std::free(buffer.data);
   buffer = {};
 }
 

@@ -23,6 +23,8 @@ public:
   std::string describe() const override;
   std::string target() const override { return "cpu"; }
   bool hostAddressable() const override { return true; }
+  /// MemAvailable from /proc/meminfo.
+  uint64_t availableMemory() const override;
 
   DeviceBuffer allocate(size_t bytes) override;
   void release(DeviceBuffer &buffer) override;

@@ -1,0 +1,195 @@
+//===- CApiTest.cpp - the C API and its C++ wrapper -----------------------===//
+
+#include "TestUtil.h"
+
+#include "braid/braid.h"
+#include "braid/braid.hpp"
+#include "runtime/src/Backend.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+using namespace braid::rt::test;
+
+namespace {
+
+/// Routes sessions created through the C API to the fake kernels.
+struct FakeKernels {
+  FakeKernels() { braid::rt::setDefaultKernelLookupForTesting(fakeLookup()); }
+  ~FakeKernels() { braid::rt::setDefaultKernelLookupForTesting({}); }
+};
+
+TEST(CApi, OpenFailuresReturnStatusAndMessage) {
+  braid_bundle *b = reinterpret_cast<braid_bundle *>(0x1);
+  const char *error = nullptr;
+  EXPECT_EQ(braid_bundle_open("/nonexistent.bundle", &b, &error),
+            BRAID_ERROR_IO);
+  EXPECT_EQ(b, nullptr);
+  EXPECT_STREQ(error, "cannot open '/nonexistent.bundle': No such file or "
+                      "directory");
+  EXPECT_STREQ(braid_last_error(), error);
+
+  std::string path = freshDir("capi") + "/bad.bundle";
+  writeFile(path, "BRAIDBDL but not much more");
+  EXPECT_EQ(braid_bundle_open(path.c_str(), &b, nullptr), BRAID_ERROR_BUNDLE);
+  EXPECT_NE(std::string(braid_last_error()).find("bundle is truncated"),
+            std::string::npos);
+  EXPECT_EQ(braid_bundle_open(nullptr, &b, nullptr),
+            BRAID_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(braid_status_name(BRAID_ERROR_LIMIT), "BRAID_ERROR_LIMIT");
+  // Closing and destroying null is harmless.
+  braid_bundle_close(nullptr);
+  braid_session_destroy(nullptr);
+}
+
+TEST(CApi, BundleQueries) {
+  std::string dir = freshDir("capi-info");
+  std::string path = writeTinyBundle(dir, /*withState=*/true);
+  braid_bundle *b = nullptr;
+  ASSERT_EQ(braid_bundle_open(path.c_str(), &b, nullptr), BRAID_OK);
+  braid_bundle_info info;
+  ASSERT_EQ(braid_bundle_get_info(b, &info), BRAID_OK);
+  EXPECT_STREQ(info.model, "tiny_state");
+  EXPECT_EQ(info.format_version, 1u);
+  EXPECT_EQ(info.vocab_size, kVocab);
+  EXPECT_EQ(info.num_weights, 3u);
+  EXPECT_EQ(info.num_states, 1u);
+  EXPECT_EQ(info.num_entries, 2u);
+  EXPECT_EQ(info.num_kernel_families, 4u);
+  EXPECT_EQ(info.arena_bytes_per_token, 96);
+  braid_tensor_info t;
+  ASSERT_EQ(braid_bundle_state(b, 0, &t), BRAID_OK);
+  EXPECT_STREQ(t.name, "acc");
+  ASSERT_EQ(t.rank, 3u);
+  EXPECT_EQ(t.shape[0], BRAID_DIM_BATCH);
+  EXPECT_EQ(t.shape[1], BRAID_DIM_MAX_SEQ);
+  EXPECT_EQ(t.shape[2], kHidden);
+  ASSERT_EQ(braid_bundle_weight(b, 2, &t), BRAID_OK);
+  EXPECT_STREQ(t.name, "lm_head");
+  EXPECT_STREQ(t.transform, "concat(axis 0)");
+  EXPECT_EQ(t.num_sources, 2u);
+  EXPECT_EQ(braid_bundle_weight(b, 3, &t), BRAID_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(braid_last_error(),
+               "weight index 3 is out of range (the bundle has 3)");
+  const char *name;
+  size_t launches;
+  ASSERT_EQ(braid_bundle_kernel_family(b, 2, &name, &launches), BRAID_OK);
+  EXPECT_STREQ(name, "accumulate");
+  EXPECT_EQ(launches, 2u);
+  const char *json;
+  size_t size;
+  ASSERT_EQ(braid_bundle_manifest(b, &json, &size), BRAID_OK);
+  EXPECT_EQ(std::string(json, size), tinyManifest(true).dump(2));
+  braid_section_info s;
+  ASSERT_EQ(braid_bundle_section(b, 0, &s), BRAID_OK);
+  EXPECT_STREQ(s.name, "manifest");
+  // The C++ wrapper sees the same.
+  braid::Bundle wrapped(path);
+  EXPECT_EQ(wrapped.targets(), std::vector<std::string>{"cpu"});
+  EXPECT_EQ(braid::formatShape(wrapped.states()[0].shape), "[B, S, 8]");
+  EXPECT_EQ(wrapped.kernelFamilies().size(), 4u);
+  braid_bundle_close(b);
+}
+
+TEST(CApi, SessionRunsAndReportsLimits) {
+  FakeKernels fake;
+  std::string dir = freshDir("capi-run");
+  std::string path = writeTinyBundle(dir);
+  std::string weights = writeTinyCheckpoint(dir);
+  braid_bundle *b = nullptr;
+  ASSERT_EQ(braid_bundle_open(path.c_str(), &b, nullptr), BRAID_OK);
+  braid_session_options o;
+  braid_session_options_init(&o);
+  EXPECT_STREQ(o.backend, "cpu");
+  EXPECT_EQ(o.max_batch, 1);
+  o.max_batch = 2;
+  o.max_seq_len = 6;
+  o.weights_path = weights.c_str();
+  braid_session *s = nullptr;
+  ASSERT_EQ(braid_session_create(b, &o, &s), BRAID_OK) << braid_last_error();
+  braid_bundle_close(b); // the session keeps the bundle alive
+
+  int64_t ids[4] = {1, 2, 3, 4};
+  float logits[4 * kVocab];
+  ASSERT_EQ(braid_prefill(s, ids, 2, 2, logits, 4 * kVocab), BRAID_OK);
+  std::vector<float> want = referenceLogits(tinyWeights(), {1, 2, 3, 4}, 2, 2);
+  for (size_t i = 0; i < want.size(); ++i)
+    ASSERT_NEAR(logits[i], want[i], 1e-5);
+  EXPECT_EQ(braid_prefill(s, ids, 2, 2, logits, 10),
+            BRAID_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(braid_last_error(), "logits buffer holds 10 floats, 64 needed");
+  int64_t bad[2] = {1, 40};
+  EXPECT_EQ(braid_prefill(s, bad, 1, 2, logits, 4 * kVocab), BRAID_ERROR_LIMIT);
+  EXPECT_STREQ(braid_last_error(),
+               "input_ids[0][1] = 40 is outside the vocabulary [0, 16) "
+               "(sequence 0, position 1)");
+  std::vector<int64_t> many(64, 1);
+  std::vector<float> big(64 * kVocab);
+  EXPECT_EQ(braid_prefill(s, many.data(), 1, 7, big.data(), big.size()),
+            BRAID_ERROR_LIMIT);
+  EXPECT_EQ(braid_prefill(s, many.data(), 3, 1, big.data(), big.size()),
+            BRAID_ERROR_LIMIT);
+  EXPECT_EQ(braid_decode(s, ids, 1, logits, kVocab),
+            BRAID_ERROR_INVALID_ARGUMENT); // the failed prefills left none
+  ASSERT_EQ(braid_prefill(s, ids, 2, 2, logits, 4 * kVocab), BRAID_OK);
+  ASSERT_EQ(braid_decode(s, ids, 2, logits, 2 * kVocab), BRAID_OK);
+  braid_session_info si;
+  ASSERT_EQ(braid_session_get_info(s, &si), BRAID_OK);
+  EXPECT_EQ(si.batch, 2);
+  EXPECT_EQ(si.length, 3);
+  EXPECT_EQ(si.arena_bytes, 64u * 2 * 6);
+  int64_t out[2 * 3];
+  braid_generate_stats stats;
+  ASSERT_EQ(braid_generate_greedy(s, ids, 2, 2, 3, out, &stats), BRAID_OK);
+  EXPECT_EQ(stats.decode_steps, 2);
+  EXPECT_EQ(braid_generate_greedy(s, ids, 2, 2, 6, out, nullptr),
+            BRAID_ERROR_LIMIT);
+  braid_session_destroy(s);
+}
+
+TEST(CApi, SessionCreationErrors) {
+  std::string dir = freshDir("capi-create");
+  std::string path = writeTinyBundle(dir);
+  braid::Bundle bundle(path);
+  braid::SessionOptions o;
+  o.weightsPath = dir + "/missing.safetensors";
+  {
+    FakeKernels fake;
+    try {
+      braid::Session s(bundle, o);
+      FAIL();
+    } catch (const braid::Error &e) {
+      EXPECT_EQ(e.status(), BRAID_ERROR_IO);
+      EXPECT_NE(std::string(e.what()).find("missing.safetensors"),
+                std::string::npos);
+    }
+    o.weightsPath.clear();
+    o.randomSeed = 5;
+    braid::Session s(bundle, o);
+    std::vector<float> l = s.prefill({1, 2}, 1, 2);
+    EXPECT_EQ(l.size(), size_t(2 * kVocab));
+    EXPECT_EQ(s.generate({1, 2}, 1, 2, 1).size(), 1u);
+    EXPECT_THROW(s.prefill({1, 2, 3}, 1, 2), braid::Error);
+  }
+  if (!realCpuKernelsPresent()) {
+    // Without the kernel library every family is unknown to the cpu backend.
+    try {
+      braid::Session s(bundle, o);
+      FAIL();
+    } catch (const braid::Error &e) {
+      EXPECT_EQ(e.status(), BRAID_ERROR_UNSUPPORTED);
+      EXPECT_EQ(std::string(e.what()),
+                "kernel family 'embedding' is not implemented by the cpu "
+                "backend (entry 'prefill', launch 0, loc embed)");
+    }
+    EXPECT_FALSE(braid::backendHasKernel("cpu", "embedding"));
+  } else {
+    EXPECT_TRUE(braid::backendHasKernel("cpu", "embedding"));
+  }
+  int has = 1;
+  EXPECT_EQ(braid_backend_has_kernel("hip", "linear", &has),
+            BRAID_ERROR_UNSUPPORTED);
+}
+
+} // namespace

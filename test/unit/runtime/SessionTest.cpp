@@ -1,0 +1,488 @@
+//===- SessionTest.cpp - executor, states and limits on fake kernels ------===//
+
+#include "TestUtil.h"
+
+#include "braid/bundle_writer.h"
+#include "runtime/src/Error.h"
+#include "runtime/src/Session.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+using namespace braid::rt;
+using namespace braid::rt::test;
+using json = nlohmann::json;
+
+namespace {
+
+struct Fixture {
+  std::string dir;
+  std::string bundlePath;
+  std::string weightsPath;
+  TinyWeights weights = tinyWeights();
+  std::shared_ptr<const Bundle> bundle;
+
+  explicit Fixture(bool withState = false, const char *name = "tiny") {
+    dir = freshDir(name);
+    bundlePath = writeTinyBundle(dir, withState);
+    weightsPath = writeTinyCheckpoint(dir, weights);
+    bundle = Bundle::open(bundlePath);
+  }
+
+  std::unique_ptr<Session> session(int64_t maxBatch = 2, int64_t maxSeq = 8,
+                                   KernelLookup lookup = fakeLookup()) {
+    SessionOptions o;
+    o.maxBatch = maxBatch;
+    o.maxSeq = maxSeq;
+    o.threads = 2;
+    o.weightsPath = weightsPath;
+    o.kernelLookup = std::move(lookup);
+    return std::make_unique<Session>(bundle, o);
+  }
+};
+
+void expectNear(const std::vector<float> &got, const std::vector<float> &want,
+                float tol = 1e-5f) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_NEAR(got[i], want[i], tol * (1 + std::fabs(want[i]))) << "at " << i;
+}
+
+template <typename Fn> std::string errorOf(Fn fn, ErrorCode *code = nullptr) {
+  try {
+    fn();
+    return "";
+  } catch (const Error &e) {
+    if (code)
+      *code = e.code();
+    return e.what();
+  }
+}
+
+TEST(Executor, PrefillMatchesHandComputedLogits) {
+  Fixture f;
+  auto s = f.session();
+  std::vector<int64_t> ids{1, 5, 9, 3, 0, 15, 7, 2};
+  std::vector<float> logits(2 * 4 * kVocab);
+  s->prefill(ids.data(), 2, 4, logits.data());
+  expectNear(logits, referenceLogits(f.weights, ids, 2, 4));
+  // A smaller call in the same session lays the arena out for its own B, T.
+  std::vector<int64_t> one{4, 4, 11};
+  std::vector<float> small(3 * kVocab);
+  s->prefill(one.data(), 1, 3, small.data());
+  expectNear(small, referenceLogits(f.weights, one, 1, 3));
+  EXPECT_EQ(s->batch(), 1);
+  EXPECT_EQ(s->length(0), 3);
+  EXPECT_EQ(s->weightsDescription(), f.weightsPath);
+}
+
+TEST(Executor, DecodeContinuesTheSequence) {
+  Fixture f;
+  auto s = f.session(2, 8);
+  std::vector<int64_t> ids{1, 2, 3, 4, 5, 6}; // [2, 3]
+  std::vector<float> logits(2 * 3 * kVocab), step(2 * kVocab);
+  s->prefill(ids.data(), 2, 3, logits.data());
+  std::vector<int64_t> next{7, 8};
+  s->decode(next.data(), 2, step.data());
+  // Without state, decode of one token equals prefill of that token alone.
+  expectNear(step, referenceLogits(f.weights, next, 2, 1));
+  EXPECT_EQ(s->length(0), 4);
+  EXPECT_EQ(s->length(1), 4);
+}
+
+TEST(Executor, KernelErrorsNameEntryLaunchFamilyAndLoc) {
+  Fixture f;
+  auto failing = [](std::string_view family) -> KernelFn {
+    if (family == "rms_norm")
+      return [](const KernelCall &) -> std::string {
+        return "rms_norm: operand 1 has 7 elements, expected 8";
+      };
+    return fakeKernel(family);
+  };
+  auto s = f.session(1, 4, failing);
+  std::vector<int64_t> ids{1, 2};
+  std::vector<float> logits(2 * kVocab);
+  ErrorCode code{};
+  EXPECT_EQ(
+      errorOf([&] { s->prefill(ids.data(), 1, 2, logits.data()); }, &code),
+      "prefill: launch 1 (rms_norm at final_norm): rms_norm: operand 1 "
+      "has 7 elements, expected 8");
+  EXPECT_EQ(code, ErrorCode::Kernel);
+  // An exception inside a kernel is reported, not propagated raw.
+  auto throwing = [](std::string_view family) -> KernelFn {
+    if (family == "linear")
+      return [](const KernelCall &) -> std::string {
+        throw std::runtime_error("boom");
+      };
+    return fakeKernel(family);
+  };
+  auto t = f.session(1, 4, throwing);
+  EXPECT_EQ(errorOf([&] { t->prefill(ids.data(), 1, 2, logits.data()); }),
+            "prefill: launch 2 (linear at lm_head): exception: boom");
+}
+
+TEST(Executor, UnknownKernelFamilyRefusedAtSessionCreation) {
+  Fixture f;
+  auto none = [](std::string_view family) -> KernelFn {
+    return family == "linear" ? nullptr : fakeKernel(family);
+  };
+  ErrorCode code{};
+  EXPECT_EQ(errorOf([&] { f.session(1, 4, none); }, &code),
+            "kernel family 'linear' is not implemented by the cpu backend "
+            "(entry 'prefill', launch 2, loc lm_head)");
+  EXPECT_EQ(code, ErrorCode::Unsupported);
+}
+
+TEST(Executor, ArenaOutsideThePlanIsCaught) {
+  json m = tinyManifest();
+  m["arena"]["bytes_per_token"] = 40; // rms_norm's result needs 32 + 32
+  std::string dir = freshDir("arena");
+  ASSERT_EQ(writeBundle(dir + "/a.bundle", m.dump()), "");
+  std::string weights = writeTinyCheckpoint(dir);
+  SessionOptions o;
+  o.weightsPath = weights;
+  o.maxSeq = 4;
+  o.kernelLookup = fakeLookup();
+  Session s(Bundle::open(dir + "/a.bundle"), o);
+  std::vector<int64_t> ids{1, 2};
+  std::vector<float> logits(2 * kVocab);
+  EXPECT_EQ(errorOf([&] { s.prefill(ids.data(), 1, 2, logits.data()); }),
+            "prefill: launch 1 (rms_norm at final_norm): arena result 0 [1, 2, "
+            "8] at offset 32 per token ends at byte 128, beyond the arena's 80 "
+            "bytes (bytes_per_token 40 x B x T): the bundle's plan is "
+            "inconsistent");
+}
+
+TEST(States, DecodeStepsEqualOnePrefill) {
+  Fixture f(/*withState=*/true, "state");
+  auto s = f.session(2, 8);
+  std::vector<int64_t> full{3, 1, 4, 1, 5, 9, 2, 6, 5, 3}; // [2, 5]
+  std::vector<float> want = referenceLogits(f.weights, full, 2, 5, true);
+  // Prefill the first 2 tokens, then decode 3 more, one at a time.
+  std::vector<int64_t> prompt{3, 1, 9, 2};
+  std::vector<float> logits(2 * 2 * kVocab), step(2 * kVocab);
+  s->prefill(prompt.data(), 2, 2, logits.data());
+  EXPECT_EQ(accumulateLog().positions, (std::vector<int64_t>{0, 1, 0, 1}));
+  EXPECT_EQ(accumulateLog().cachePosition, (std::vector<int64_t>{0, 0}));
+  for (int64_t t = 2; t < 5; ++t) {
+    std::vector<int64_t> next{full[size_t(t)], full[size_t(5 + t)]};
+    s->decode(next.data(), 2, step.data());
+    // Positions and cache positions advance with the tokens held.
+    EXPECT_EQ(accumulateLog().positions, (std::vector<int64_t>{t, t}));
+    EXPECT_EQ(accumulateLog().cachePosition, (std::vector<int64_t>{t, t}));
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t v = 0; v < kVocab; ++v)
+        ASSERT_NEAR(step[size_t(b * kVocab + v)],
+                    want[size_t((b * 5 + t) * kVocab + v)], 1e-4)
+            << "step " << t << " row " << b;
+  }
+  EXPECT_EQ(s->length(0), 5);
+}
+
+TEST(States, PrefillZeroesStates) {
+  Fixture f(/*withState=*/true, "zero");
+  auto s = f.session(1, 8);
+  std::vector<float> a(6 * kVocab), b(2 * kVocab), fresh(2 * kVocab);
+  std::vector<int64_t> longIds{1, 2, 3, 4, 5, 6}, shortIds{7, 8};
+  s->prefill(longIds.data(), 1, 6, a.data());
+  std::vector<int64_t> next{9};
+  std::vector<float> step(kVocab);
+  s->decode(next.data(), 1, step.data());
+  // A new prefill must not see the 7 rows the previous sequence left.
+  s->prefill(shortIds.data(), 1, 2, b.data());
+  auto other = f.session(1, 8);
+  other->prefill(shortIds.data(), 1, 2, fresh.data());
+  expectNear(b, fresh, 0);
+  expectNear(b, referenceLogits(f.weights, shortIds, 1, 2, true));
+}
+
+TEST(Limits, IdsBatchAndLength) {
+  Fixture f(/*withState=*/true, "limits");
+  auto s = f.session(2, 4);
+  std::vector<float> logits(64 * kVocab);
+  ErrorCode code{};
+  std::vector<int64_t> bad{1, 2, 3, 4, 16, 5}; // [2, 3]
+  EXPECT_EQ(
+      errorOf([&] { s->prefill(bad.data(), 2, 3, logits.data()); }, &code),
+      "input_ids[1][1] = 16 is outside the vocabulary [0, 16) (sequence "
+      "1, position 1)");
+  EXPECT_EQ(code, ErrorCode::Limit);
+  bad = {-1};
+  EXPECT_EQ(errorOf([&] { s->prefill(bad.data(), 1, 1, logits.data()); }),
+            "input_ids[0][0] = -1 is outside the vocabulary [0, 16) (sequence "
+            "0, position 0)");
+  std::vector<int64_t> ids(64, 1);
+  EXPECT_EQ(
+      errorOf([&] { s->prefill(ids.data(), 1, 5, logits.data()); }, &code),
+      "a sequence of 5 tokens exceeds the session's maximum length of 4 "
+      "tokens");
+  EXPECT_EQ(code, ErrorCode::Limit);
+  EXPECT_EQ(
+      errorOf([&] { s->prefill(ids.data(), 3, 2, logits.data()); }, &code),
+      "a batch of 3 sequences exceeds the session's maximum batch of 2");
+  EXPECT_EQ(code, ErrorCode::Limit);
+  EXPECT_EQ(
+      errorOf([&] { s->prefill(ids.data(), 0, 2, logits.data()); }, &code),
+      "prefill needs at least one sequence of at least one token (got 0 "
+      "x 2)");
+  EXPECT_EQ(code, ErrorCode::InvalidArgument);
+
+  // Decode: before prefill, another batch, out of vocabulary, past the end.
+  EXPECT_EQ(errorOf([&] { s->decode(ids.data(), 1, logits.data()); }, &code),
+            "decode before prefill: the session holds no sequences");
+  EXPECT_EQ(code, ErrorCode::InvalidArgument);
+  s->prefill(ids.data(), 2, 3, logits.data());
+  EXPECT_EQ(errorOf([&] { s->decode(ids.data(), 1, logits.data()); }),
+            "decode of 1 sequence, but the session holds 2 (from the last "
+            "prefill)");
+  std::vector<int64_t> next{2, 99};
+  EXPECT_EQ(errorOf([&] { s->decode(next.data(), 2, logits.data()); }, &code),
+            "input_ids[1] = 99 is outside the vocabulary [0, 16) (sequence 1, "
+            "position 3)");
+  EXPECT_EQ(code, ErrorCode::Limit);
+  next = {2, 3};
+  s->decode(next.data(), 2, logits.data()); // 4 tokens: the maximum
+  EXPECT_EQ(errorOf([&] { s->decode(next.data(), 2, logits.data()); }, &code),
+            "sequence 0 already holds 4 tokens, the session's maximum length; "
+            "decode cannot add another");
+  EXPECT_EQ(code, ErrorCode::Limit);
+  // Generation checks its whole length up front.
+  EXPECT_EQ(errorOf([&] {
+              std::vector<int64_t> out(8);
+              s->generate(ids.data(), 1, 3, 3, out.data());
+            }),
+            "a prompt of 3 tokens and 3 new tokens need 5 positions, more than "
+            "the session's maximum length of 4");
+}
+
+TEST(Limits, SessionOptions) {
+  Fixture f;
+  EXPECT_EQ(errorOf([&] { f.session(0, 4); }),
+            "max batch must be at least 1, found 0");
+  EXPECT_EQ(errorOf([&] { f.session(1, 0); }),
+            "max sequence length must be at least 1, found 0");
+  SessionOptions o;
+  o.backend = "cuda";
+  EXPECT_EQ(errorOf([&] { Session(f.bundle, o); }),
+            "backend 'cuda' is not built into this runtime yet (available: "
+            "cpu)");
+  o.backend = "tpu";
+  EXPECT_EQ(errorOf([&] { Session(f.bundle, o); }),
+            "unknown backend 'tpu' (available: cpu)");
+  o.backend = "cpu";
+  o.kernelLookup = fakeLookup();
+  EXPECT_EQ(errorOf([&] { Session(f.bundle, o); }),
+            "no weights: give a safetensors file or folder, or a random seed "
+            "(the bundle packs no weights)");
+  o.weightsPath = f.weightsPath;
+  o.randomSeed = 1;
+  EXPECT_EQ(errorOf([&] { Session(f.bundle, o); }),
+            "give either a weights path or a random seed, not both");
+}
+
+TEST(Limits, MoreMemoryThanTheMachineHas) {
+  Fixture f(/*withState=*/true, "memory");
+  ErrorCode code{};
+  // acc is [B, S, 8] f32: 32 bytes per position, here 3.2 TB.
+  std::string e = errorOf([&] { f.session(1, int64_t(100) << 30); }, &code);
+  EXPECT_EQ(code, ErrorCode::OutOfMemory);
+  EXPECT_EQ(e.rfind("the session needs ", 0), 0u) << e;
+  EXPECT_NE(e.find("for max batch 1 and max length 107374182400), but cpu "
+                   "has "),
+            std::string::npos)
+      << e;
+}
+
+TEST(States, LargeStatesAreMappedAndZeroed) {
+  // 1.3 MB of state: above the CPU backend's threshold for mapped memory.
+  Fixture f(/*withState=*/true, "large");
+  auto s = f.session(1, 40000);
+  std::vector<int64_t> ids{5, 6, 7};
+  std::vector<float> logits(3 * kVocab), again(3 * kVocab), step(kVocab);
+  s->prefill(ids.data(), 1, 3, logits.data());
+  s->decode(ids.data(), 1, step.data());
+  s->prefill(ids.data(), 1, 3, again.data());
+  expectNear(logits, referenceLogits(f.weights, ids, 1, 3, true));
+  expectNear(again, logits, 0);
+}
+
+TEST(Limits, BundleForAnotherTarget) {
+  json m = tinyManifest();
+  m["targets"] = {"sm_90a", "gfx942"};
+  std::string path = freshDir("target") + "/t.bundle";
+  ASSERT_EQ(writeBundle(path, m.dump()), "");
+  SessionOptions o;
+  o.randomSeed = 1;
+  o.kernelLookup = fakeLookup();
+  ErrorCode code{};
+  EXPECT_EQ(errorOf([&] { Session(Bundle::open(path), o); }, &code),
+            path + ": the bundle was compiled for [sm_90a, gfx942], not for "
+                   "target 'cpu' of the cpu backend");
+  EXPECT_EQ(code, ErrorCode::Unsupported);
+}
+
+TEST(Weights, SessionRefusesBadCheckpoints) {
+  Fixture f;
+  auto sessionWith = [&](const std::vector<StOutTensor> &tensors) {
+    std::string path = freshDir("bad") + "/model.safetensors";
+    writeSafetensors(path, tensors);
+    SessionOptions o;
+    o.weightsPath = path;
+    o.kernelLookup = fakeLookup();
+    ErrorCode code{};
+    std::string e = errorOf([&] { Session(f.bundle, o); }, &code);
+    EXPECT_EQ(code, ErrorCode::Weights) << e;
+    return std::make_pair(path, e);
+  };
+  TinyWeights &w = f.weights;
+  std::vector<int64_t> ints(16 * 8, 1);
+  // Missing tensor.
+  auto [p1, e1] = sessionWith(
+      {{"model.embed_tokens.weight", StDType::F32, {16, 8}, w.embed.data()},
+       {"lm_head.a", StDType::F32, {10, 8}, w.lmHeadA.data()},
+       {"lm_head.b", StDType::F32, {6, 8}, w.lmHeadB.data()}});
+  EXPECT_EQ(e1, p1 + ": missing tensor 'model.norm.weight' (for weight "
+                     "'final_norm'), expected shape [8]");
+  // Wrong shape.
+  auto [p2, e2] = sessionWith(
+      {{"model.embed_tokens.weight", StDType::F32, {8, 16}, w.embed.data()},
+       {"model.norm.weight", StDType::F32, {8}, w.norm.data()},
+       {"lm_head.a", StDType::F32, {10, 8}, w.lmHeadA.data()},
+       {"lm_head.b", StDType::F32, {6, 8}, w.lmHeadB.data()}});
+  EXPECT_EQ(e2, p2 + ": tensor 'model.embed_tokens.weight' (for weight "
+                     "'embed'): expected shape [16, 8], found [8, 16]");
+  // Wrong dtype.
+  auto [p3, e3] = sessionWith(
+      {{"model.embed_tokens.weight", StDType::I64, {16, 8}, ints.data()},
+       {"model.norm.weight", StDType::F32, {8}, w.norm.data()},
+       {"lm_head.a", StDType::F32, {10, 8}, w.lmHeadA.data()},
+       {"lm_head.b", StDType::F32, {6, 8}, w.lmHeadB.data()}});
+  EXPECT_EQ(e3, p3 + ": tensor 'model.embed_tokens.weight' (for weight "
+                     "'embed'): expected dtype F32, F16 or BF16 (the weight "
+                     "is f32), found I64");
+  // A file that is not safetensors.
+  std::string junk = freshDir("junk") + "/model.safetensors";
+  writeFile(junk, "this is not a checkpoint");
+  SessionOptions o;
+  o.weightsPath = junk;
+  o.kernelLookup = fakeLookup();
+  EXPECT_NE(errorOf([&] { Session(f.bundle, o); })
+                .find("not a safetensors "
+                      "file (or truncated)"),
+            std::string::npos);
+}
+
+TEST(Weights, HalfPrecisionCheckpointGivesTheSameModel) {
+  Fixture f;
+  // bf16 copies of the weights; the reference uses the rounded values.
+  TinyWeights rounded = f.weights;
+  std::vector<std::vector<uint16_t>> bits;
+  for (std::vector<float> *v :
+       {&rounded.embed, &rounded.norm, &rounded.lmHeadA, &rounded.lmHeadB}) {
+    bits.emplace_back();
+    for (float &x : *v) {
+      bits.back().push_back(f32ToBf16(x));
+      x = bf16ToF32(bits.back().back());
+    }
+  }
+  std::string path = freshDir("bf16") + "/model.safetensors";
+  writeSafetensors(
+      path,
+      {{"model.embed_tokens.weight", StDType::BF16, {16, 8}, bits[0].data()},
+       {"model.norm.weight", StDType::BF16, {8}, bits[1].data()},
+       {"lm_head.a", StDType::BF16, {10, 8}, bits[2].data()},
+       {"lm_head.b", StDType::BF16, {6, 8}, bits[3].data()}});
+  SessionOptions o;
+  o.weightsPath = path;
+  o.kernelLookup = fakeLookup();
+  Session s(f.bundle, o);
+  std::vector<int64_t> ids{0, 3, 6, 9};
+  std::vector<float> logits(4 * kVocab);
+  s.prefill(ids.data(), 1, 4, logits.data());
+  expectNear(logits, referenceLogits(rounded, ids, 1, 4));
+}
+
+TEST(Weights, RandomAndPackedWeights) {
+  Fixture f;
+  SessionOptions o;
+  o.randomSeed = 42;
+  o.kernelLookup = fakeLookup();
+  o.maxSeq = 4;
+  Session a(f.bundle, o), b(f.bundle, o);
+  EXPECT_EQ(a.weightsDescription(), "random (seed 42)");
+  std::vector<int64_t> ids{1, 2, 3};
+  std::vector<float> la(3 * kVocab), lb(3 * kVocab);
+  a.prefill(ids.data(), 1, 3, la.data());
+  b.prefill(ids.data(), 1, 3, lb.data());
+  EXPECT_EQ(la, lb);
+  for (float x : la)
+    EXPECT_TRUE(std::isfinite(x));
+
+  // Packed: a "weights" section holding the IR weights by IR name.
+  std::vector<float> head = f.weights.lmHeadA;
+  head.insert(head.end(), f.weights.lmHeadB.begin(), f.weights.lmHeadB.end());
+  std::string section = serializeSafetensors(
+      {{"embed", StDType::F32, {16, 8}, f.weights.embed.data()},
+       {"final_norm", StDType::F32, {8}, f.weights.norm.data()},
+       {"lm_head", StDType::F32, {16, 8}, head.data()}});
+  std::string path = freshDir("packed") + "/p.bundle";
+  ASSERT_EQ(writeBundle(path, tinyManifest().dump(), {{"weights", section}}),
+            "");
+  SessionOptions p;
+  p.kernelLookup = fakeLookup();
+  p.maxSeq = 4;
+  Session packed(Bundle::open(path), p);
+  EXPECT_EQ(packed.weightsDescription(), "packed in the bundle");
+  std::vector<float> lp(3 * kVocab);
+  packed.prefill(ids.data(), 1, 3, lp.data());
+  expectNear(lp, referenceLogits(f.weights, ids, 1, 3));
+}
+
+TEST(Generate, GreedyTokensFollowTheArgmax) {
+  Fixture f(/*withState=*/true, "generate");
+  auto s = f.session(2, 8);
+  std::vector<int64_t> prompt{1, 2, 3, 4, 5, 6}; // [2, 3]
+  std::vector<int64_t> out(2 * 4);
+  GenerateStats stats = s->generate(prompt.data(), 2, 3, 4, out.data());
+  EXPECT_EQ(stats.decodeSteps, 3);
+  // Recompute greedily with the reference: each step a prefill of the whole
+  // sequence so far.
+  for (int64_t b = 0; b < 2; ++b) {
+    std::vector<int64_t> seq(prompt.begin() + b * 3,
+                             prompt.begin() + b * 3 + 3);
+    for (int64_t i = 0; i < 4; ++i) {
+      std::vector<float> l =
+          referenceLogits(f.weights, seq, 1, int64_t(seq.size()), true);
+      int64_t tok = argmax(l.data() + (seq.size() - 1) * kVocab, kVocab);
+      EXPECT_EQ(out[size_t(b * 4 + i)], tok) << "row " << b << " token " << i;
+      seq.push_back(tok);
+    }
+  }
+  EXPECT_EQ(s->length(0), 6); // 3 prompt + 3 decoded
+}
+
+TEST(Generate, ArgmaxTakesTheFirstOfEqualValues) {
+  std::vector<float> v{1, 3, 3, 2};
+  EXPECT_EQ(argmax(v.data(), 4), 1);
+  v = {-5};
+  EXPECT_EQ(argmax(v.data(), 1), 0);
+}
+
+/// The same tiny model on the real CPU kernels, once they are linked.
+TEST(RealCpuKernels, TinyModelMatchesTheReference) {
+  if (!realCpuKernelsPresent())
+    GTEST_SKIP() << "the CPU kernel library is not linked into this build";
+  Fixture f;
+  SessionOptions o;
+  o.weightsPath = f.weightsPath;
+  o.maxBatch = 2;
+  o.maxSeq = 8;
+  Session s(f.bundle, o);
+  std::vector<int64_t> ids{1, 5, 9, 3, 0, 15, 7, 2};
+  std::vector<float> logits(2 * 4 * kVocab);
+  s.prefill(ids.data(), 2, 4, logits.data());
+  expectNear(logits, referenceLogits(f.weights, ids, 2, 4), 1e-4f);
+}
+
+} // namespace

@@ -37,7 +37,7 @@ Usage:
   braid-run generate BUNDLE (--weights W | --random-weights SEED)
                 (--ids IDS | --ids-file F) -n N
   braid-run check BUNDLE --weights W --golden GOLDEN.safetensors
-                [--tolerance 1e-4]
+                [--tolerance 1e-4] [--golden-tokens generated]
 
 Commands:
   info       what the bundle holds: model, targets, sections and checksums,
@@ -53,6 +53,9 @@ Commands:
              per batch row, ||braid - golden|| / ||golden||, must be <= the
              tolerance), then generate as many tokens as the golden's
              `generated` holds beyond the prompt and compare them exactly.
+             --golden-tokens NAME compares with another tensor of the golden
+             (e.g. `generated_nocache` where a model's cached generation in
+             transformers disagrees with its own uncached one).
              Exit status 1 when anything differs.
 
 Weights (run, generate, check):
@@ -105,6 +108,7 @@ struct Args {
   std::optional<std::string> weights;
   std::optional<uint64_t> seed;
   std::optional<std::string> ids, idsFile, saveLogits, golden;
+  std::string goldenTokens = "generated";
   std::optional<int64_t> newTokens;
   double tolerance = 1e-4;
   std::string backend = "cpu";
@@ -156,6 +160,8 @@ Args parseArgs(int argc, char **argv) {
       a.saveLogits = value();
     else if (arg == "--golden")
       a.golden = value();
+    else if (arg == "--golden-tokens")
+      a.goldenTokens = value();
     else if (arg == "-n" || arg == "--new-tokens")
       a.newTokens = parseInt(arg, value(), 1);
     else if (arg == "--tolerance") {
@@ -555,11 +561,11 @@ int cmdCheck(const Args &a) {
   };
   Ids ids = idsFromTensor(*need("input_ids"));
   const braid::rt::StTensor *goldenLogits = need("logits");
-  const braid::rt::StTensor *generatedT = need("generated");
+  const braid::rt::StTensor *generatedT = need(a.goldenTokens.c_str());
   if (generatedT->shape.size() != 2 || generatedT->shape[0] != ids.batch ||
       generatedT->shape[1] < ids.tokens)
     throw Error(ErrorCode::InvalidArgument,
-                *a.golden + ": 'generated' has shape " +
+                *a.golden + ": '" + a.goldenTokens + "' has shape " +
                     braid::formatShape(generatedT->shape) + ", expected [" +
                     std::to_string(ids.batch) + ", " +
                     std::to_string(ids.tokens) + " + new tokens]");

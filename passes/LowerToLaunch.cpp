@@ -282,8 +282,13 @@ FailureOr<BufferAttr> LowerToLaunchPass::bufferFor(Value value, Location loc) {
   int64_t offset = placement.kind == BufferKind::arena
                        ? plan.offsets[placement.interval]
                        : 0;
+  // Entry outputs (the logits) are f32 whatever the activation type
+  // (docs/bundle.md): in a bf16 model the kernel writing them converts.
+  Type elementType = placement.kind == BufferKind::output
+                         ? Type(Float32Type::get(&getContext()))
+                         : type.getElementType();
   return BufferAttr::get(&getContext(), placement.kind, placement.name, offset,
-                         symbolicShape(type), type.getElementType());
+                         symbolicShape(type), elementType);
 }
 
 //===----------------------------------------------------------------------===//
@@ -431,7 +436,7 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
         BufferAttr state =
             stateBuffer(flat, "conv_state",
                         {B, channels, int64_t(o.getKernelSize()) - 1},
-                        type.getElementType());
+                        builder.getF32Type());
         operands[3] = state;
         results.push_back(state);
       })
@@ -471,10 +476,10 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
         int64_t kvHeads = o.getNumKvHeads();
         BufferAttr kCache =
             stateBuffer(flat, "k_cache", {B, kvHeads, S, kType.getShape()[3]},
-                        kType.getElementType());
+                        builder.getF32Type());
         BufferAttr vCache =
             stateBuffer(flat, "v_cache", {B, kvHeads, S, vType.getShape()[3]},
-                        vType.getElementType());
+                        builder.getF32Type());
         operands[3] = kCache;
         operands[4] = vCache;
         operands[5] = inputBuffer("cache_position", {B});
@@ -486,11 +491,10 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
           status = stateful("latent cache");
           return;
         }
-        auto qType = cast<RankedTensorType>(o.getQ().getType());
         BufferAttr cache = stateBuffer(
             flat, "latent_cache",
             {B, S, int64_t(o.getKvLoraRank() + o.getQkRopeHeadDim())},
-            qType.getElementType());
+            builder.getF32Type());
         operands[4] = cache;
         operands[5] = inputBuffer("cache_position", {B});
         results.push_back(cache);

@@ -26,3 +26,24 @@ tool_dirs = [config.braid_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(["braid-opt", "braidc", "braid-run"], tool_dirs)
 for tool in ["FileCheck", "not", "count", "split-file"]:
     llvm_config.add_tool_substitutions([tool], [config.llvm_tools_dir])
+
+# GPU code generation: tests that run nvcc (no GPU needed) require the
+# feature "nvcc"; compiled kernels are cached across runs in the build tree.
+def find_nvcc():
+    candidates = []
+    if os.environ.get("CUDA_HOME"):
+        candidates.append(os.path.join(os.environ["CUDA_HOME"], "bin", "nvcc"))
+    candidates.append("/usr/local/cuda/bin/nvcc")
+    for path in candidates:
+        if os.access(path, os.X_OK):
+            return path
+    import shutil
+    return shutil.which("nvcc")
+
+if find_nvcc():
+    config.available_features.add("nvcc")
+llvm_config.with_system_environment(["CUDA_HOME", "PATH", "XDG_CACHE_HOME"])
+config.substitutions.append(
+    ("%kernel_cache", os.path.join(config.braid_obj_root, "test", "kernel-cache")))
+config.substitutions.append(
+    ("%configs", os.path.join(config.braid_src_root, "test", "data", "configs")))

@@ -730,8 +730,9 @@ private:
           getDims(need(v, path, "shape"), member(path, "shape"), "BTS", "");
       a.dtype = ValueType::F32;
       if (const json *d = optional(v, "dtype"))
-        a.dtype = getValueType(*d, member(path, "dtype"),
-                               {ValueType::F32, ValueType::I64});
+        a.dtype = getValueType(
+            *d, member(path, "dtype"),
+            {ValueType::F32, ValueType::I64, ValueType::BF16, ValueType::F16});
       return a;
     }
     a.name = getString(need(v, path, "name"), member(path, "name"));

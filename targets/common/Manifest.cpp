@@ -98,7 +98,8 @@ static json::Value weightToJSON(WeightOp weight) {
                       {"tied_aliases", std::move(aliases)}};
 }
 
-static Expected<json::Value> kernelToJSON(KernelOp kernel) {
+static Expected<json::Value> kernelToJSON(KernelOp kernel,
+                                          const ManifestInfo &info) {
   json::Object attrs;
   for (NamedAttribute attr : kernel.getAttrs()) {
     Expected<json::Value> value = attrToJSON(attr.getValue(), attr.getName());
@@ -113,11 +114,20 @@ static Expected<json::Value> kernelToJSON(KernelOp kernel) {
     operands.push_back(bufferToJSON(operand));
   for (Attribute result : kernel.getResults())
     results.push_back(bufferToJSON(result));
-  return json::Object{{"kernel", kernel.getFamily()},
+  json::Object launch{{"kernel", kernel.getFamily()},
                       {"loc", kernel.getSource()},
                       {"attrs", std::move(attrs)},
                       {"operands", std::move(operands)},
                       {"results", std::move(results)}};
+  for (const gpu::GpuCode *code : info.gpuCode) {
+    json::Value object = code->launchToJSON(kernel);
+    if (object.kind() == json::Value::Null)
+      return createStringError(kernel.getFamily() + " in '" +
+                               kernel.getSource() + "': no " + code->vendor +
+                               " code was planned for this launch");
+    launch[code->vendor] = std::move(object);
+  }
+  return launch;
 }
 
 static json::Value entryIO(StringRef name, int64_t vocab) {
@@ -153,7 +163,7 @@ Expected<json::Value> buildManifest(ModuleOp module, const ManifestInfo &info) {
       for (Attribute name : entry.getOutputs())
         outputs.push_back(entryIO(cast<StringAttr>(name), info.vocabSize));
       for (auto kernel : entry.getBody().front().getOps<KernelOp>()) {
-        Expected<json::Value> launch = kernelToJSON(kernel);
+        Expected<json::Value> launch = kernelToJSON(kernel, info);
         if (!launch)
           return launch.takeError();
         launches.push_back(std::move(*launch));

@@ -7,6 +7,8 @@
 #ifndef BRAID_TARGETS_COMMON_MANIFEST_H
 #define BRAID_TARGETS_COMMON_MANIFEST_H
 
+#include "targets/common/GpuCode.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
@@ -20,7 +22,12 @@ struct ManifestInfo {
   std::string model;
   int64_t vocabSize = 0;
   int64_t hiddenSize = 0;
-  std::vector<std::string> targets; // "cpu", "sm_90a", ...
+  /// "cpu"; "cuda" and each CUDA code section's architecture ("sm_80",
+  /// "sm_90a", "compute_90") when the bundle holds CUDA code.
+  std::vector<std::string> targets;
+  /// GPU code per vendor: each launch gains an object under the vendor's
+  /// name ("cuda") saying which kernels to run (docs/cuda.md).
+  std::vector<const gpu::GpuCode *> gpuCode;
 };
 
 /// The manifest of `module` (launch dialect); errors name the op at fault.

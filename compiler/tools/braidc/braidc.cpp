@@ -13,6 +13,7 @@
 #include "passes/Passes.h"
 #include "runtime/include/braid/bundle_writer.h"
 #include "targets/common/Manifest.h"
+#include "targets/cuda/Emitter.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
@@ -20,9 +21,11 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 
@@ -31,7 +34,9 @@ using namespace braid;
 
 namespace {
 
-enum class Emit { DSL, Spec, Bindings, Braid, Launch, Source, Bundle };
+enum class Emit { DSL, Spec, Bindings, Braid, Launch, Source, Kernels, Bundle };
+
+enum class DTypeChoice { F32, BF16 };
 
 cl::OptionCategory braidcCategory("braidc options");
 
@@ -58,7 +63,13 @@ cl::opt<Emit> emit(
                    "IR in the launch dialect: entries prefill/decode, "
                    "states, arena plan, one op per kernel launch"),
         clEnumValN(Emit::Source, "source",
-                   "generated kernel sources (not available yet: M1.4)"),
+                   "the generated GPU kernel sources, one translation unit "
+                   "per distinct specialization (default target: cuda; "
+                   "with --dump-ir-dir, written there as kernels/k<hash>.cu)"),
+        clEnumValN(Emit::Kernels, "kernels",
+                   "compile the GPU kernels (into the kernel cache) and "
+                   "print registers, shared memory and spills per kernel "
+                   "and architecture"),
         clEnumValN(Emit::Bundle, "bundle",
                    "the runnable bundle (needs -o FILE; default when "
                    "--target is given)")),
@@ -89,9 +100,46 @@ cl::opt<LintMode> lintMode(
 cl::list<std::string> targets(
     "target",
     cl::desc("Targets to build the bundle for (comma-separated): cpu (the "
-             "reference backend). cuda[:ARCH] and hip[:ARCH] come with "
-             "milestones M1.4 and M1.5"),
+             "reference backend); cuda (cubins for sm_80 and sm_90a plus PTX "
+             "for compute_90) or cuda:ARCH for one of them (ARCH = sm_80, "
+             "sm_90a, compute_90). hip[:ARCH] comes with milestone M1.5"),
     cl::value_desc("target"), cl::CommaSeparated, cl::cat(braidcCategory));
+
+cl::opt<DTypeChoice> dtype(
+    "dtype",
+    cl::desc("Element type of the model's activations and weights (states "
+             "stay f32); default f32, or bf16 when every target is a GPU"),
+    cl::values(clEnumValN(DTypeChoice::F32, "f32",
+                          "32-bit floats (the CPU backend; GPU validation)"),
+               clEnumValN(DTypeChoice::BF16, "bf16",
+                          "bfloat16 with f32 accumulation (GPU targets)")),
+    cl::cat(braidcCategory));
+
+cl::opt<std::string> kernelCache(
+    "kernel-cache",
+    cl::desc("Folder that caches compiled GPU kernels by the hash of their "
+             "source and flags (default: $XDG_CACHE_HOME/braid/kernels or "
+             "~/.cache/braid/kernels)"),
+    cl::value_desc("dir"), cl::cat(braidcCategory));
+
+cl::opt<unsigned> kernelJobs(
+    "kernel-jobs",
+    cl::desc("GPU kernel compilations to run in parallel (default: Ninja's "
+             "choice, about the number of cores)"),
+    cl::value_desc("n"), cl::init(0), cl::cat(braidcCategory));
+
+cl::opt<bool> allowMissingKernels(
+    "allow-missing-kernels",
+    cl::desc("With --emit=source or kernels: leave out launches whose kernel "
+             "family has no GPU specializer yet (warning) instead of "
+             "failing; a bundle always needs every kernel"),
+    cl::cat(braidcCategory));
+
+cl::opt<bool> checkSpills(
+    "check-spills",
+    cl::desc("Fail when a hot GPU kernel (GEMM, attention, scans) spills "
+             "registers to local memory, per ptxas's resource report"),
+    cl::cat(braidcCategory));
 
 // Registered as "braid-stats" and renamed to "stats" in main(), once LLVM's
 // own -stats (its statistics counters) has been moved to -llvm-stats.
@@ -118,6 +166,13 @@ Examples:
                                                 IR after every stage in ir/
   braidc model/ --target=cpu -o model.bundle --stats
                                                 compile a bundle for braid-run
+  braidc model/ --target=cuda -o model.bundle   bf16 CUDA kernels for sm_80,
+                                                sm_90a and PTX (needs nvcc)
+  braidc model/ --target=cuda:sm_90a --emit=source
+                                                the generated CUDA sources
+  braidc model/ --target=cuda --emit=kernels --check-spills
+                                                compile, report registers and
+                                                fail on spills in hot kernels
   braidc model/ --mlir-print-ir-after-all       MLIR's own debugging flags work
 
 Errors name the file, line and column (or the tensor, or the block) at fault,
@@ -128,8 +183,9 @@ and braidc exits with status 1.
 int report(Error error) {
   handleAllErrors(std::move(error), [](const ErrorInfoBase &info) {
     std::string message = info.message();
-    // Front-end errors already carry "file:line:col: error:".
-    if (StringRef(message).contains(": error: "))
+    // Front-end errors already carry "file:line:col: error:" (nvcc's
+    // diagnostics, quoted on later lines, do not count).
+    if (StringRef(message).split('\n').first.contains(": error: "))
       errs() << message << "\n";
     else
       WithColor::error(errs(), "braidc") << message << "\n";
@@ -154,26 +210,104 @@ int writeOutput(function_ref<void(raw_ostream &)> write) {
   return 0;
 }
 
-/// Checks --target values; only the CPU reference target exists so far.
+/// What --target asked for.
+struct TargetSet {
+  bool cpu = false;
+  std::vector<std::string> cudaArchs; // in cuda::knownArchs() order
+  bool gpuOnly() const { return !cpu && !cudaArchs.empty(); }
+};
+TargetSet targetSet;
+
+/// Parses --target values into targetSet.
 int checkTargets() {
+  std::vector<std::string> archs;
   for (const std::string &target : targets) {
-    StringRef name = StringRef(target).split(':').first;
-    if (name == "cpu")
+    auto [name, arch] = StringRef(target).split(':');
+    if (name == "cpu" && arch.empty()) {
+      targetSet.cpu = true;
       continue;
-    if (name == "cuda" || name == "hip")
-      return fail("--target=" + target + " is not available yet: " +
-                  (name == "cuda" ? "CUDA code generation lands with "
-                                    "milestone M1.4"
-                                  : "HIP code generation lands with "
-                                    "milestone M1.5") +
-                  "; use --target=cpu");
+    }
+    if (name == "cuda") {
+      if (arch.empty()) {
+        for (StringRef known : cuda::knownArchs())
+          archs.push_back(known.str());
+        continue;
+      }
+      if (!llvm::is_contained(cuda::knownArchs(), arch))
+        return fail("unknown CUDA architecture '" + arch + "' in --target=" +
+                    target + "; expected " +
+                    join(cuda::knownArchs(), ", ") +
+                    " (or plain cuda for all of them)");
+      archs.push_back(arch.str());
+      continue;
+    }
+    if (name == "hip")
+      return fail("--target=" + target +
+                  " is not available yet: HIP code generation lands with "
+                  "milestone M1.5; use --target=cpu or cuda");
     return fail("unknown target '" + target +
                 "'; expected cpu, cuda[:ARCH] or hip[:ARCH]");
   }
+  for (StringRef known : cuda::knownArchs())
+    if (llvm::is_contained(archs, known))
+      targetSet.cudaArchs.push_back(known.str());
   return 0;
 }
 
-/// Serializes the launch module into a bundle at -o.
+cuda::EmitterOptions cudaOptions() {
+  cuda::EmitterOptions options;
+  options.archs = targetSet.cudaArchs;
+  options.cacheDir = kernelCache;
+  options.jobs = kernelJobs;
+  options.checkSpills = checkSpills;
+  options.allowMissing = allowMissingKernels;
+  return options;
+}
+
+void warnMissing(const gpu::GpuCode &code) {
+  if (!code.missing.empty())
+    WithColor::warning(errs(), "braidc")
+        << "no CUDA kernels yet for " << join(code.missing, ", ")
+        << "; those launches were left out\n";
+}
+
+/// --emit=source: the translation units, printed or written to
+/// <dump-ir-dir>/kernels/.
+int emitSources(mlir::ModuleOp module) {
+  Expected<gpu::GpuCode> code = cuda::planCuda(module, cudaOptions());
+  if (!code)
+    return report(code.takeError());
+  warnMissing(*code);
+  if (!dumpIRDir.empty()) {
+    SmallString<256> dir(dumpIRDir);
+    sys::path::append(dir, "kernels");
+    if (Error error = cuda::writeSources(*code, dir))
+      return report(std::move(error));
+    return 0;
+  }
+  return writeOutput([&](raw_ostream &os) { cuda::printSources(*code, os); });
+}
+
+/// Compiles the CUDA kernels (cached); with --stats, prints their resources.
+Expected<cuda::CudaBuild> buildCudaCode(mlir::ModuleOp module) {
+  Expected<cuda::CudaBuild> build =
+      cuda::buildCuda(module, cudaOptions(), errs());
+  if (!build)
+    return build.takeError();
+  warnMissing(build->code);
+  if (!dumpIRDir.empty()) {
+    SmallString<256> dir(dumpIRDir);
+    sys::path::append(dir, "kernels");
+    if (Error error = cuda::writeSources(build->code, dir))
+      return std::move(error);
+  }
+  if (printStats && emit != Emit::Kernels)
+    cuda::printResources(*build, errs());
+  return build;
+}
+
+/// Serializes the launch module into a bundle at -o, with the code sections
+/// of its GPU targets.
 int writeBundleFile(mlir::ModuleOp module, const frontend::LoadedModel &model) {
   if (outputPath == "-")
     return fail("--emit=bundle writes a binary file; give it with -o FILE");
@@ -181,14 +315,27 @@ int writeBundleFile(mlir::ModuleOp module, const frontend::LoadedModel &model) {
   info.model = model.spec.name;
   info.vocabSize = model.spec.vocabSize;
   info.hiddenSize = model.spec.hiddenSize;
-  info.targets.assign(targets.begin(), targets.end());
-  if (info.targets.empty())
+  if (targetSet.cpu || targetSet.cudaArchs.empty())
     info.targets.push_back("cpu");
+  std::vector<rt::BundleSection> sections;
+  std::optional<cuda::CudaBuild> cudaBuild;
+  if (!targetSet.cudaArchs.empty()) {
+    Expected<cuda::CudaBuild> build = buildCudaCode(module);
+    if (!build)
+      return report(build.takeError());
+    cudaBuild = std::move(*build);
+    info.targets.push_back("cuda");
+    info.targets.insert(info.targets.end(), targetSet.cudaArchs.begin(),
+                        targetSet.cudaArchs.end());
+    info.gpuCode.push_back(&cudaBuild->code);
+    for (auto &[name, bytes] : cudaBuild->sections)
+      sections.push_back({name, std::move(bytes)});
+  }
   Expected<json::Value> manifest = buildManifest(module, info);
   if (!manifest)
     return report(manifest.takeError());
   std::string text = formatv("{0:1}", *manifest).str();
-  std::string error = rt::writeBundle(outputPath, text, {});
+  std::string error = rt::writeBundle(outputPath, text, sections);
   if (!error.empty())
     return fail(error);
   return 0;
@@ -215,10 +362,27 @@ int run() {
     return status;
   if (targets.getNumOccurrences() && !emit.getNumOccurrences())
     emit = Emit::Bundle;
-  if (emit == Emit::Source)
-    return fail("--emit=source is not available yet: kernel code generation "
-                "lands with milestone M1.4; use --emit=braid, launch or "
-                "bundle");
+  if (emit == Emit::Source || emit == Emit::Kernels) {
+    if (!targets.getNumOccurrences())
+      targetSet.cudaArchs.assign(cuda::knownArchs().begin(),
+                                 cuda::knownArchs().end());
+    if (targetSet.cudaArchs.empty())
+      return fail(Twine("--emit=") +
+                  (emit == Emit::Source ? "source" : "kernels") +
+                  " needs a GPU target (--target=cuda[:ARCH]); the cpu "
+                  "target runs the reference kernels and generates none");
+  }
+  if (allowMissingKernels && emit == Emit::Bundle)
+    return fail("--allow-missing-kernels only works with --emit=source or "
+                "--emit=kernels: a bundle needs a kernel for every launch");
+  DTypeChoice elementType =
+      dtype.getNumOccurrences()
+          ? dtype.getValue()
+          : (targetSet.gpuOnly() ? DTypeChoice::BF16 : DTypeChoice::F32);
+  if (elementType == DTypeChoice::BF16 && targetSet.cpu)
+    return fail("--dtype=bf16 cannot run on the cpu target: the reference "
+                "backend computes in f32; drop cpu from --target or use "
+                "--dtype=f32");
 
   Expected<frontend::LoadedModel> model = importModel(inputPath);
   if (!model)
@@ -244,6 +408,10 @@ int run() {
     break;
   }
 
+  // The element type of activations and weights; states stay f32
+  // (braid-lower-to-launch), and the bindings keep the checkpoint's dtypes.
+  model->spec.dtype = elementType == DTypeChoice::BF16 ? frontend::DType::BF16
+                                                       : frontend::DType::F32;
   mlir::MLIRContext context;
   Expected<mlir::OwningOpRef<mlir::ModuleOp>> module =
       lowerSpecToBraid(model->spec, context, &model->bindings);
@@ -253,7 +421,8 @@ int run() {
   PipelineOptions options;
   options.dumpIRDir = dumpIRDir;
   options.lint = lintMode;
-  options.lowerToLaunch = emit == Emit::Launch || emit == Emit::Bundle;
+  options.lowerToLaunch = emit == Emit::Launch || emit == Emit::Bundle ||
+                          emit == Emit::Source || emit == Emit::Kernels;
   if (failed(dumpStage(options, 0, "import", **module)))
     return 1;
   auto configure = [](mlir::PassManager &pm) {
@@ -265,6 +434,15 @@ int run() {
     return 1;
   if (emit == Emit::Bundle)
     return writeBundleFile(**module, *model);
+  if (emit == Emit::Source)
+    return emitSources(**module);
+  if (emit == Emit::Kernels) {
+    Expected<cuda::CudaBuild> build = buildCudaCode(**module);
+    if (!build)
+      return report(build.takeError());
+    return writeOutput(
+        [&](raw_ostream &os) { cuda::printResources(*build, os); });
+  }
   return writeOutput([&](raw_ostream &os) { (*module)->print(os); });
 }
 

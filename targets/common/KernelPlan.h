@@ -1,0 +1,86 @@
+//===- KernelPlan.h - how a launch becomes GPU kernels ----------*- C++ -*-===//
+//
+// The contract between a GPU emitter (targets/cuda, later targets/hip) and the
+// per-family specializers. A specializer looks at one launch.kernel op (its
+// family, attributes and buffer shapes) and returns the device code that
+// instantiates the family's templates with the launch's shapes as constants,
+// plus how to launch it. One braid op may need several kernels in sequence
+// (a split-KV attention and its combine, the chunked SSD scan's passes); they
+// share the launch's buffers and workspace.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BRAID_TARGETS_COMMON_KERNELPLAN_H
+#define BRAID_TARGETS_COMMON_KERNELPLAN_H
+
+#include "dialects/Launch/LaunchOps.h"
+
+#include "llvm/Support/Error.h"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace braid::gpu {
+
+/// ceil((constant + perBatch*B + perToken*T + perBatchToken*B*T) / divisor):
+/// a launch-geometry or workspace size in terms of the run-time B and T.
+struct DimExpr {
+  int64_t constant = 0;
+  int64_t perBatch = 0;
+  int64_t perToken = 0;
+  int64_t perBatchToken = 0;
+  int64_t divisor = 1;
+
+  static DimExpr fixed(int64_t value) { return {value, 0, 0, 0, 1}; }
+  int64_t evaluate(int64_t batch, int64_t tokens) const {
+    int64_t n = constant + perBatch * batch + perToken * tokens +
+                perBatchToken * batch * tokens;
+    return (n + divisor - 1) / divisor;
+  }
+};
+
+/// One device kernel to launch.
+struct KernelInvocation {
+  std::string function;            // extern "C" name in `source`
+  std::array<DimExpr, 3> grid;     // blocks in x, y, z
+  std::array<int64_t, 3> block{};  // threads in x, y, z
+  int64_t sharedBytes = 0;         // dynamic shared memory
+};
+
+/// What a specializer returns for one launch.
+struct KernelPlan {
+  /// A complete translation unit: #includes of the family's templates from
+  /// targets/common/kernels/ and the extern "C" __global__ entry points.
+  /// The emitter names it by a hash of this text and compiles each distinct
+  /// text once, so it must depend only on what the code depends on (shapes,
+  /// attributes, element types, architecture), never on which launch asked
+  /// for it: no layer name, source location or launch index, not even in a
+  /// comment. Then the same layer shape repeated 24 times compiles once.
+  std::string source;
+  std::vector<KernelInvocation> invocations; // run in order
+  DimExpr workspaceBytes;                    // 0 when none
+  /// Kernels on the hot path (GEMM, attention, scans) are checked for spills.
+  bool hot = false;
+};
+
+struct Target {
+  std::string vendor; // "cuda" (later "hip")
+  std::string arch;   // "sm_80", "sm_90a", ...
+  bool bf16 = false;  // activation element type of the bundle
+};
+
+/// Builds the plan for `kernel`. `name` is a unique prefix for the extern "C"
+/// functions of this launch (e.g. "braid_k17"). Errors name the family, the
+/// launch's source location and what is not supported.
+using Specializer = llvm::Expected<KernelPlan> (*)(launch::KernelOp kernel,
+                                                   const Target &target,
+                                                   llvm::StringRef name);
+
+/// The specializer of `family`, or nullptr (registered in
+/// targets/common/kernels/Specializers.cpp).
+Specializer findSpecializer(llvm::StringRef family);
+
+} // namespace braid::gpu
+
+#endif // BRAID_TARGETS_COMMON_KERNELPLAN_H

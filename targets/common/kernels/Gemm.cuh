@@ -1,0 +1,944 @@
+//===- Gemm.cuh - the matrix engine of the dense kernel families ----------===//
+//
+// C[m, n] = sum_k A[m, k] * B[n, k], followed by an epilogue: rows of A times
+// rows of B, the layout of every braid projection (x [M, K] row-major, weights
+// [N, K] row-major). N and K are compile-time constants of the specialized
+// kernel; M (B*T, or an expert's share of the tokens) comes at run time.
+//
+// Three engines share one operand interface (the "Ops" policy below):
+//
+//   * tcGemm: tensor cores (mma.sync m16n8k16, bf16 in, fp32 accumulate).
+//     A block computes a BM x BN tile with WARPS_M x WARPS_N warps; A and B
+//     tiles (BK deep) stream through a STAGES-deep ring of shared memory
+//     filled by cp.async, with an XOR swizzle of 16-byte chunks so that the
+//     ldmatrix fragment loads are free of bank conflicts. Blocks are
+//     rasterized in groups of 8 row tiles so that concurrent blocks share A
+//     and B in L2.
+//   * simtGemm: fp32 FMA (validation mode), register-tiled TM x TN outputs per
+//     thread from k-major shared tiles, double-buffered through registers.
+//   * skinnyGemm: few rows (decode, M = B): one warp per COLS output columns
+//     streams its rows of B once with 16-byte loads and dots them with every
+//     row of A; warp-shuffle reductions; memory-bound by design.
+//
+// The Ops policy (one per use: linear, MoE gather/scatter, merge concat_proj):
+//   using T;                         element type of A and B
+//   static constexpr int N, K;
+//   static constexpr bool kVecA, kVecB;  16-byte chunks of A / B rows are
+//                                    aligned and never straddle a row end
+//   using ARef; ARef aRow(int m);    per-row handle of A
+//   const T *aAt(ARef, int k);       address of A[m, k]
+//   const T *bRow(int n);            address of B[n, 0] (B[n, k] = bRow(n)[k])
+//   void store(int m, int n, float); epilogue of one element
+//   void store2(int m, int n, float, float);  of n and n + 1 (n even)
+// Rows m < mEnd and columns n < N only are ever passed to the epilogue.
+//
+// Base pointers must be 16-byte aligned (the runtime's allocations and the
+// arena plan's offsets are); row strides are K elements.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BRAID_TARGETS_COMMON_KERNELS_GEMM_CUH
+#define BRAID_TARGETS_COMMON_KERNELS_GEMM_CUH
+
+#include "targets/common/kernels/DenseCommon.cuh"
+
+namespace braid {
+namespace dev {
+
+//===----------------------------------------------------------------------===//
+// Operand policies
+//===----------------------------------------------------------------------===//
+
+/// y[m, :] = x[m, :] @ w^T (+ bias): linear.
+template <typename T_, typename TOut, typename TBias, int N_, int K_,
+          bool HasBias>
+struct LinearOps {
+  using T = T_;
+  static constexpr int N = N_, K = K_;
+  static constexpr bool kVecA = (K % Vec16<T>::N) == 0;
+  static constexpr bool kVecB = kVecA;
+  using ARef = const T *;
+
+  const T *x;
+  const T *w;
+  TOut *y;
+  const TBias *bias;
+
+  BRAID_DEVICE ARef aRow(int m) const { return x + static_cast<int64_t>(m) * K; }
+  BRAID_DEVICE const T *aAt(ARef r, int k) const { return r + k; }
+  BRAID_DEVICE const T *bRow(int n) const {
+    return w + static_cast<int64_t>(n) * K;
+  }
+  BRAID_DEVICE float biasAt(int n) const {
+    if constexpr (HasBias)
+      return toFloat(bias[n]);
+    else
+      return 0.0f;
+  }
+  BRAID_DEVICE void store(int m, int n, float v) const {
+    y[static_cast<int64_t>(m) * N + n] = fromFloat<TOut>(v + biasAt(n));
+  }
+  BRAID_DEVICE void store2(int m, int n, float v0, float v1) const {
+    storePair(y + static_cast<int64_t>(m) * N + n, v0 + biasAt(n),
+              v1 + biasAt(n + 1), N % 2 == 0);
+  }
+};
+
+/// y = concat(branch_0 .. branch_{NB-1}, -1) @ w^T without the concat:
+/// merge concat_proj. Branches are [M, H], w is [H, NB * H].
+template <typename T_, typename TOut, int H, int NB> struct ConcatProjOps {
+  using T = T_;
+  static constexpr int N = H, K = H * NB;
+  static constexpr bool kVecA = (H % Vec16<T>::N) == 0;
+  static constexpr bool kVecB = (K % Vec16<T>::N) == 0;
+  using ARef = int64_t; // m * H
+
+  const T *branch[NB];
+  const T *w;
+  TOut *y;
+
+  BRAID_DEVICE ARef aRow(int m) const { return static_cast<int64_t>(m) * H; }
+  BRAID_DEVICE const T *aAt(ARef r, int k) const {
+    // Select the branch with constant indices only (no local-memory array).
+    const T *base = branch[0];
+    int off = k;
+#pragma unroll
+    for (int b = 1; b < NB; ++b)
+      if (k >= b * H) {
+        base = branch[b];
+        off = k - b * H;
+      }
+    return base + r + off;
+  }
+  BRAID_DEVICE const T *bRow(int n) const {
+    return w + static_cast<int64_t>(n) * K;
+  }
+  BRAID_DEVICE void store(int m, int n, float v) const {
+    y[static_cast<int64_t>(m) * N + n] = fromFloat<TOut>(v);
+  }
+  BRAID_DEVICE void store2(int m, int n, float v0, float v1) const {
+    storePair(y + static_cast<int64_t>(m) * N + n, v0, v1, N % 2 == 0);
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Block rasterization
+//===----------------------------------------------------------------------===//
+
+/// Maps the linear block id of a (tilesN x tilesM) grid to (tile m, tile n)
+/// so that groups of `Group` row tiles run together (A and B reuse in L2).
+template <int Group>
+BRAID_DEVICE void rasterizeId(int pid, int tilesN, int tilesM, int &tm,
+                              int &tn) {
+  const int perGroup = Group * tilesN;
+  const int group = pid / perGroup;
+  const int firstM = group * Group;
+  const int size = min(tilesM - firstM, Group);
+  const int local = pid - group * perGroup;
+  tm = firstM + local % size;
+  tn = local / size;
+}
+template <int Group>
+BRAID_DEVICE void rasterize(int tilesN, int tilesM, int &tm, int &tn) {
+  rasterizeId<Group>(blockIdX() + blockIdY() * gridDimX(), tilesN, tilesM, tm,
+                     tn);
+}
+
+//===----------------------------------------------------------------------===//
+// Tensor-core GEMM (bf16 / f16 in, fp32 accumulate)
+//===----------------------------------------------------------------------===//
+
+template <int BM_, int BN_, int BK_, int WARPS_M_, int WARPS_N_, int STAGES_>
+struct TcConfig {
+  static constexpr int BM = BM_, BN = BN_, BK = BK_;
+  static constexpr int WARPS_M = WARPS_M_, WARPS_N = WARPS_N_;
+  static constexpr int STAGES = STAGES_;
+  static constexpr int kThreads = WARPS_M * WARPS_N * kWarpSize;
+  static constexpr int WM = BM / WARPS_M, WN = BN / WARPS_N;
+  static constexpr int MI = WM / MmaShape::M, NI = WN / MmaShape::N;
+  static constexpr int CPR = BK / 8; // 16-byte chunks per tile row
+  static constexpr int kSharedBytes = STAGES * (BM + BN) * BK * 2;
+  static_assert(BK == 32 || BK == 64, "BK must be 32 or 64");
+  static_assert(WM % 16 == 0 && WN % 16 == 0, "warp tile must be 16-aligned");
+  static_assert(STAGES >= 2, "at least double buffering");
+  static_assert((BM * CPR) % kThreads == 0 && (BN * CPR) % kThreads == 0,
+                "tile chunks must divide over the block");
+};
+
+/// Element offset of chunk `c` (8 elements) of row `r` in a swizzled tile:
+/// 16-byte chunks XOR-permuted per row so that 8 consecutive rows at the
+/// same logical chunk hit 8 distinct bank groups.
+template <int BK> BRAID_DEVICE int swizzle(int r, int c) {
+  constexpr int CPR = BK / 8;
+  constexpr int shift = CPR == 4 ? 1 : 0;
+  return r * BK + ((c ^ ((r >> shift) & (CPR - 1))) << 3);
+}
+
+template <typename T>
+BRAID_DEVICE void mma16816(float (&d)[4], const uint32_t (&a)[4],
+                           const uint32_t (&b)[2]) {
+  if constexpr (std::is_same<T, bf16>::value)
+    mmaBf16_16816(d, a, b);
+  else
+    mmaF16_16816(d, a, b);
+}
+
+/// One BM x BN output tile at (m0, n0); rows [m0, mEnd) are valid
+/// (m0 < mEnd). All threads of the block must call it.
+template <class Cfg, class Ops>
+BRAID_DEVICE void tcGemmTile(const Ops &ops, int m0, int mEnd, int n0,
+                             char *smemRaw) {
+  using T = typename Ops::T;
+  static_assert(sizeof(T) == 2, "tensor-core path takes 16-bit operands");
+  constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK;
+  constexpr int STAGES = Cfg::STAGES, THREADS = Cfg::kThreads;
+  constexpr int CPR = Cfg::CPR, MI = Cfg::MI, NI = Cfg::NI;
+  constexpr int N = Ops::N, K = Ops::K;
+  constexpr int KT = ceilDiv(K, BK);
+  constexpr int AC = BM * CPR / THREADS, BC = BN * CPR / THREADS;
+
+  T *sA = reinterpret_cast<T *>(smemRaw);
+  T *sB = sA + STAGES * BM * BK;
+  const int tid = threadId();
+
+  // Per-thread load slots: fixed rows and chunk columns for the whole loop.
+  typename Ops::ARef aRef[AC];
+  bool aOk[AC];
+  int aDst[AC], aCol[AC];
+#pragma unroll
+  for (int i = 0; i < AC; ++i) {
+    const int idx = tid + i * THREADS, r = idx / CPR, c = idx % CPR;
+    aOk[i] = m0 + r < mEnd;
+    aRef[i] = ops.aRow(aOk[i] ? m0 + r : m0);
+    aDst[i] = swizzle<BK>(r, c);
+    aCol[i] = c * 8;
+  }
+  const T *bPtr[BC];
+  bool bOk[BC];
+  int bDst[BC], bCol[BC];
+#pragma unroll
+  for (int i = 0; i < BC; ++i) {
+    const int idx = tid + i * THREADS, r = idx / CPR, c = idx % CPR;
+    bOk[i] = n0 + r < N;
+    bPtr[i] = ops.bRow(bOk[i] ? n0 + r : 0);
+    bDst[i] = swizzle<BK>(r, c);
+    bCol[i] = c * 8;
+  }
+
+  auto loadStage = [&](int stage, int k0) {
+    T *a = sA + stage * BM * BK;
+    T *b = sB + stage * BN * BK;
+    if constexpr (Ops::kVecA) {
+#pragma unroll
+      for (int i = 0; i < AC; ++i) {
+        const int k = k0 + aCol[i];
+        const bool ok = aOk[i] && k < K;
+        cpAsync16(a + aDst[i], ops.aAt(aRef[i], ok ? k : 0), ok);
+      }
+    } else {
+      // Rows whose chunks are not 16-byte aligned: element loads.
+#pragma unroll 4
+      for (int e = tid; e < BM * BK; e += THREADS) {
+        const int r = e / BK, kk = e % BK, k = k0 + kk;
+        const bool ok = m0 + r < mEnd && k < K;
+        a[swizzle<BK>(r, kk >> 3) + (kk & 7)] =
+            ok ? *ops.aAt(ops.aRow(m0 + r), k) : T(0.0f);
+      }
+    }
+    if constexpr (Ops::kVecB) {
+#pragma unroll
+      for (int i = 0; i < BC; ++i) {
+        const int k = k0 + bCol[i];
+        const bool ok = bOk[i] && k < K;
+        cpAsync16(b + bDst[i], bPtr[i] + (ok ? k : 0), ok);
+      }
+    } else {
+#pragma unroll 4
+      for (int e = tid; e < BN * BK; e += THREADS) {
+        const int r = e / BK, kk = e % BK, k = k0 + kk;
+        const bool ok = n0 + r < N && k < K;
+        b[swizzle<BK>(r, kk >> 3) + (kk & 7)] =
+            ok ? ops.bRow(n0 + r)[k] : T(0.0f);
+      }
+    }
+  };
+
+  const int lane = laneId(), warp = warpId();
+  const int wm = warp / Cfg::WARPS_N, wn = warp % Cfg::WARPS_N;
+  float acc[MI][NI][4];
+#pragma unroll
+  for (int i = 0; i < MI; ++i)
+#pragma unroll
+    for (int j = 0; j < NI; ++j)
+#pragma unroll
+      for (int q = 0; q < 4; ++q)
+        acc[i][j][q] = 0.0f;
+
+  // Prologue: STAGES - 1 tiles in flight.
+#pragma unroll
+  for (int s = 0; s < STAGES - 1; ++s) {
+    if (s < KT)
+      loadStage(s, s * BK);
+    cpAsyncCommit();
+  }
+
+  // Fragment source rows of this lane (see PTX ldmatrix / mma layouts):
+  // A x4: matrices (rows 0-7, k 0-7), (rows 8-15, k 0-7), (0-7, 8-15),
+  // (8-15, 8-15); B x4: (n 0-7, k 0-7), (n 0-7, k 8-15), (n 8-15, k 0-7),
+  // (n 8-15, k 8-15).
+  const int aRowL = wm * Cfg::WM + (lane & 15);
+  const int aChunkL = lane >> 4;
+  const int bRowL = wn * Cfg::WN + (lane & 7) + ((lane >> 4) << 3);
+  const int bChunkL = (lane >> 3) & 1;
+
+  int readStage = 0, writeStage = STAGES - 1;
+#pragma unroll 1
+  for (int kt = 0; kt < KT; ++kt) {
+    cpAsyncWait<STAGES - 2>();
+    syncThreads();
+    // Refill the stage consumed in the previous iteration.
+    if (kt + STAGES - 1 < KT)
+      loadStage(writeStage, (kt + STAGES - 1) * BK);
+    cpAsyncCommit();
+
+    const T *a = sA + readStage * BM * BK;
+    const T *b = sB + readStage * BN * BK;
+#pragma unroll
+    for (int kk = 0; kk < BK / 16; ++kk) {
+      uint32_t af[MI][4], bfr[NI][2];
+#pragma unroll
+      for (int mi = 0; mi < MI; ++mi)
+        ldmatrixX4(af[mi], a + swizzle<BK>(aRowL + mi * 16, kk * 2 + aChunkL));
+#pragma unroll
+      for (int nj = 0; nj < NI / 2; ++nj) {
+        uint32_t r[4];
+        ldmatrixX4(r, b + swizzle<BK>(bRowL + nj * 16, kk * 2 + bChunkL));
+        bfr[2 * nj][0] = r[0];
+        bfr[2 * nj][1] = r[1];
+        bfr[2 * nj + 1][0] = r[2];
+        bfr[2 * nj + 1][1] = r[3];
+      }
+#pragma unroll
+      for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+        for (int ni = 0; ni < NI; ++ni)
+          mma16816<T>(acc[mi][ni], af[mi], bfr[ni]);
+    }
+    readStage = readStage + 1 == STAGES ? 0 : readStage + 1;
+    writeStage = writeStage + 1 == STAGES ? 0 : writeStage + 1;
+  }
+  cpAsyncWait<0>();
+
+  // Epilogue: accumulator (mi, ni) holds rows g and g + 8 (g = lane / 4),
+  // columns 2 * (lane % 4) and + 1 of its 16 x 8 tile.
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+    for (int ni = 0; ni < NI; ++ni) {
+      const int c = n0 + wn * Cfg::WN + ni * 8 + (lane & 3) * 2;
+      if (c >= N)
+        continue;
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int r = m0 + wm * Cfg::WM + mi * 16 + (lane >> 2) + h * 8;
+        if (r >= mEnd)
+          continue;
+        if (c + 1 < N)
+          ops.store2(r, c, acc[mi][ni][2 * h], acc[mi][ni][2 * h + 1]);
+        else
+          ops.store(r, c, acc[mi][ni][2 * h]);
+      }
+    }
+}
+
+/// The plain GEMM: grid (ceil(N / BN), ceil(M / BM)), Cfg::kThreads threads,
+/// Cfg::kSharedBytes of dynamic shared memory.
+template <class Cfg, class Ops> BRAID_DEVICE void tcGemm(const Ops &ops, int M) {
+  extern __shared__ __align__(128) char braidGemmSmem[];
+  const int tilesN = ceilDiv(Ops::N, Cfg::BN);
+  const int tilesM = ceilDiv(M, Cfg::BM);
+  int tm, tn;
+  rasterize<8>(tilesN, tilesM, tm, tn);
+  if (tm >= tilesM)
+    return;
+  tcGemmTile<Cfg>(ops, tm * Cfg::BM, M, tn * Cfg::BN, braidGemmSmem);
+}
+
+//===----------------------------------------------------------------------===//
+// Hopper GEMM (sm_90a: wgmma, bf16 in, fp32 accumulate)
+//===----------------------------------------------------------------------===//
+
+/// BM = 64 * warpgroups rows, BN = 128 or 256 columns, BK = 64 (one
+/// 128-byte swizzle atom per row), STAGES-deep cp.async ring.
+template <int BM_, int BN_, int STAGES_> struct WgConfig {
+  static constexpr int BM = BM_, BN = BN_, BK = 64, STAGES = STAGES_;
+  static constexpr int kWarpgroups = BM / 64;
+  static constexpr int kThreads = kWarpgroups * kWarpgroupSize;
+  static constexpr int kStageBytes = (BM + BN) * BK * 2;
+  /// + 1 KiB: the ring is aligned to 1024 bytes at run time.
+  static constexpr int kSharedBytes = STAGES * kStageBytes + 1024;
+  static_assert(BN == 128 || BN == 256, "wgmma tile N must be 128 or 256");
+  static_assert(BM % 64 == 0, "BM must be a multiple of 64");
+  static_assert(STAGES >= 3, "the ring keeps one wgmma group in flight");
+  static_assert((BM * 8) % kThreads == 0 && (BN * 8) % kThreads == 0,
+                "tile chunks must divide over the block");
+};
+
+template <int BN> struct WgMma;
+template <> struct WgMma<256> {
+  static constexpr int R = 128;
+  static BRAID_DEVICE void run(float (&d)[R], uint64_t a, uint64_t b) {
+    wgmmaBf16_m64n256k16(d, a, b, 1);
+  }
+};
+template <> struct WgMma<128> {
+  static constexpr int R = 64;
+  static BRAID_DEVICE void run(float (&d)[R], uint64_t a, uint64_t b) {
+    wgmmaBf16_m64n128k16(d, a, b, 1);
+  }
+};
+
+/// One BM x BN tile at (m0, n0) with rows [m0, mEnd). Every thread loads
+/// (cp.async into the swizzled ring); each warpgroup multiplies its 64 rows
+/// by the whole B tile with wgmma, keeping one k-tile of wgmma in flight
+/// while the ring is refilled two k-tiles ahead.
+template <class Cfg, class Ops>
+BRAID_DEVICE void wgGemmTile(const Ops &ops, int m0, int mEnd, int n0,
+                             char *smemRaw) {
+  using T = typename Ops::T;
+  static_assert(std::is_same<T, bf16>::value, "wgmma path takes bf16");
+  static_assert(Ops::kVecA && Ops::kVecB, "wgmma path needs 16-byte rows");
+  constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK;
+  constexpr int STAGES = Cfg::STAGES, THREADS = Cfg::kThreads;
+  constexpr int CPR = BK / 8;
+  constexpr int N = Ops::N, K = Ops::K;
+  constexpr int KT = ceilDiv(K, BK);
+  constexpr int AC = BM * CPR / THREADS, BC = BN * CPR / THREADS;
+  constexpr int R = WgMma<BN>::R;
+
+  char *base = reinterpret_cast<char *>(
+      (reinterpret_cast<uintptr_t>(smemRaw) + 1023) & ~uintptr_t(1023));
+  T *sA = reinterpret_cast<T *>(base);
+  T *sB = sA + STAGES * BM * BK;
+  const int tid = threadId();
+
+  typename Ops::ARef aRef[AC];
+  bool aOk[AC];
+  int aDst[AC], aCol[AC];
+#pragma unroll
+  for (int i = 0; i < AC; ++i) {
+    const int idx = tid + i * THREADS, r = idx / CPR, c = idx % CPR;
+    aOk[i] = m0 + r < mEnd;
+    aRef[i] = ops.aRow(aOk[i] ? m0 + r : m0);
+    aDst[i] = swizzle<BK>(r, c);
+    aCol[i] = c * 8;
+  }
+  const T *bPtr[BC];
+  bool bOk[BC];
+  int bDst[BC], bCol[BC];
+#pragma unroll
+  for (int i = 0; i < BC; ++i) {
+    const int idx = tid + i * THREADS, r = idx / CPR, c = idx % CPR;
+    bOk[i] = n0 + r < N;
+    bPtr[i] = ops.bRow(bOk[i] ? n0 + r : 0);
+    bDst[i] = swizzle<BK>(r, c);
+    bCol[i] = c * 8;
+  }
+  auto loadStage = [&](int stage, int k0) {
+    T *a = sA + stage * BM * BK;
+    T *b = sB + stage * BN * BK;
+#pragma unroll
+    for (int i = 0; i < AC; ++i) {
+      const int k = k0 + aCol[i];
+      const bool ok = aOk[i] && k < K;
+      cpAsync16(a + aDst[i], ops.aAt(aRef[i], ok ? k : 0), ok);
+    }
+#pragma unroll
+    for (int i = 0; i < BC; ++i) {
+      const int k = k0 + bCol[i];
+      const bool ok = bOk[i] && k < K;
+      cpAsync16(b + bDst[i], bPtr[i] + (ok ? k : 0), ok);
+    }
+  };
+
+  const int wg = tid / kWarpgroupSize;
+  float acc[R];
+#pragma unroll
+  for (int i = 0; i < R; ++i)
+    acc[i] = 0.0f;
+
+#pragma unroll
+  for (int s = 0; s < STAGES - 2; ++s) {
+    if (s < KT)
+      loadStage(s, s * BK);
+    cpAsyncCommit();
+  }
+#pragma unroll 1
+  for (int kt = 0; kt < KT; ++kt) {
+    cpAsyncWait<STAGES - 3>();
+    fenceProxyAsyncShared();
+    syncThreads();
+    // The stage of k-tile kt - 2: its wgmma finished in every warpgroup
+    // before the barrier (wgmmaWait<1> below).
+    if (kt + STAGES - 2 < KT)
+      loadStage((kt + STAGES - 2) % STAGES, (kt + STAGES - 2) * BK);
+    cpAsyncCommit();
+
+    const int stage = kt % STAGES;
+    const T *a = sA + stage * BM * BK + wg * 64 * BK;
+    const T *b = sB + stage * BN * BK;
+    wgmmaFence();
+#pragma unroll
+    for (int j = 0; j < BK / 16; ++j)
+      WgMma<BN>::run(acc, wgmmaDescSw128(a + j * 16),
+                     wgmmaDescSw128(b + j * 16));
+    wgmmaCommit();
+    wgmmaWait<1>();
+  }
+  wgmmaWait<0>();
+  cpAsyncWait<0>();
+
+  // Accumulator layout: warp w of the warpgroup holds rows 16 w + g and
+  // 16 w + g + 8 (g = lane / 4); register 4 j + {0, 1} columns 8 j +
+  // 2 (lane % 4) + {0, 1} of the first row, 4 j + {2, 3} of the second.
+  const int lane = laneId();
+  const int row0 = m0 + wg * 64 + ((tid % kWarpgroupSize) / kWarpSize) * 16 +
+                   (lane >> 2);
+#pragma unroll
+  for (int j = 0; j < BN / 8; ++j) {
+    const int c = n0 + j * 8 + (lane & 3) * 2;
+    if (c >= N)
+      continue;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int r = row0 + h * 8;
+      if (r >= mEnd)
+        continue;
+      if (c + 1 < N)
+        ops.store2(r, c, acc[4 * j + 2 * h], acc[4 * j + 2 * h + 1]);
+      else
+        ops.store(r, c, acc[4 * j + 2 * h]);
+    }
+  }
+}
+
+/// Grid (ceil(N / BN), ceil(M / BM)), Cfg::kThreads threads,
+/// Cfg::kSharedBytes of dynamic shared memory. sm_90a only.
+template <class Cfg, class Ops> BRAID_DEVICE void wgGemm(const Ops &ops, int M) {
+#if defined(BRAID_HAS_WGMMA)
+  extern __shared__ __align__(128) char braidGemmSmem[];
+  const int tilesN = ceilDiv(Ops::N, Cfg::BN);
+  const int tilesM = ceilDiv(M, Cfg::BM);
+  int tm, tn;
+  rasterize<8>(tilesN, tilesM, tm, tn);
+  if (tm >= tilesM)
+    return;
+  wgGemmTile<Cfg>(ops, tm * Cfg::BM, M, tn * Cfg::BN, braidGemmSmem);
+#else
+  __trap();
+#endif
+}
+
+/// Persistent variant: a fixed grid (about one block per SM, 1-D) walks the
+/// rasterized tiles with stride gridDim.x, and the k-tiles of all its tiles
+/// form one stream through the ring: the first k-tiles of the next tile are
+/// loaded during the last iterations of the current one, so its prologue
+/// and the epilogue's global stores overlap the loads instead of stalling.
+template <class Cfg, class Ops>
+BRAID_DEVICE void wgGemmPersistent(const Ops &ops, int M) {
+#if defined(BRAID_HAS_WGMMA)
+  using T = typename Ops::T;
+  static_assert(std::is_same<T, bf16>::value, "wgmma path takes bf16");
+  static_assert(Ops::kVecA && Ops::kVecB, "wgmma path needs 16-byte rows");
+  constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK;
+  constexpr int STAGES = Cfg::STAGES, THREADS = Cfg::kThreads;
+  constexpr int CPR = BK / 8;
+  constexpr int N = Ops::N, K = Ops::K;
+  constexpr int KT = ceilDiv(K, BK);
+  constexpr int AC = BM * CPR / THREADS, BC = BN * CPR / THREADS;
+  constexpr int R = WgMma<BN>::R;
+  constexpr int tilesN = ceilDiv(N, BN);
+  extern __shared__ __align__(128) char braidGemmSmem[];
+
+  const int tilesM = ceilDiv(M, BM);
+  const int numTiles = tilesN * tilesM;
+  const int first = blockIdX(), stride = gridDimX();
+  if (first >= numTiles)
+    return;
+  const int myTiles = (numTiles - first + stride - 1) / stride;
+  const int total = myTiles * KT; // k-tiles of this block, all tiles
+
+  char *base = reinterpret_cast<char *>(
+      (reinterpret_cast<uintptr_t>(braidGemmSmem) + 1023) & ~uintptr_t(1023));
+  T *sA = reinterpret_cast<T *>(base);
+  T *sB = sA + STAGES * BM * BK;
+  const int tid = threadId();
+
+  auto tileOrigin = [&](int local, int &m0, int &n0) {
+    int tm, tn;
+    rasterizeId<8>(first + local * stride, tilesN, tilesM, tm, tn);
+    m0 = tm * BM;
+    n0 = tn * BN;
+  };
+  // Loads k-tile g of the block's stream into its stage.
+  auto loadStream = [&](int g) {
+    const int local = g / KT, kt = g - local * KT;
+    int m0, n0;
+    tileOrigin(local, m0, n0);
+    const int k0 = kt * BK, stage = g % STAGES;
+    T *a = sA + stage * BM * BK;
+    T *b = sB + stage * BN * BK;
+#pragma unroll
+    for (int i = 0; i < AC; ++i) {
+      const int idx = tid + i * THREADS, r = idx / CPR, c = idx % CPR;
+      const int k = k0 + c * 8;
+      const bool ok = m0 + r < M && k < K;
+      cpAsync16(a + swizzle<BK>(r, c),
+                ops.aAt(ops.aRow(m0 + r < M ? m0 + r : m0), ok ? k : 0), ok);
+    }
+#pragma unroll
+    for (int i = 0; i < BC; ++i) {
+      const int idx = tid + i * THREADS, r = idx / CPR, c = idx % CPR;
+      const int k = k0 + c * 8;
+      const bool ok = n0 + r < N && k < K;
+      cpAsync16(b + swizzle<BK>(r, c),
+                ops.bRow(n0 + r < N ? n0 + r : 0) + (ok ? k : 0), ok);
+    }
+  };
+
+  const int wg = tid / kWarpgroupSize, lane = laneId();
+  const int rowInTile =
+      wg * 64 + ((tid % kWarpgroupSize) / kWarpSize) * 16 + (lane >> 2);
+  float acc[R];
+
+#pragma unroll
+  for (int s = 0; s < STAGES - 2; ++s) {
+    if (s < total)
+      loadStream(s);
+    cpAsyncCommit();
+  }
+#pragma unroll 1
+  for (int local = 0; local < myTiles; ++local) {
+    int m0, n0;
+    tileOrigin(local, m0, n0);
+#pragma unroll
+    for (int i = 0; i < R; ++i)
+      acc[i] = 0.0f;
+#pragma unroll 1
+    for (int kt = 0; kt < KT; ++kt) {
+      const int g = local * KT + kt;
+      cpAsyncWait<STAGES - 3>();
+      fenceProxyAsyncShared();
+      syncThreads();
+      // The stage of k-tile g - 2 (of this tile or the previous one): its
+      // wgmma finished in every warpgroup before the barrier.
+      if (g + STAGES - 2 < total)
+        loadStream(g + STAGES - 2);
+      cpAsyncCommit();
+
+      const int stage = g % STAGES;
+      const T *a = sA + stage * BM * BK + wg * 64 * BK;
+      const T *b = sB + stage * BN * BK;
+      wgmmaFence();
+#pragma unroll
+      for (int j = 0; j < BK / 16; ++j)
+        WgMma<BN>::run(acc, wgmmaDescSw128(a + j * 16),
+                       wgmmaDescSw128(b + j * 16));
+      wgmmaCommit();
+      wgmmaWait<1>();
+    }
+    wgmmaWait<0>();
+
+    // Epilogue (the next tile's first k-tiles are already loading).
+#pragma unroll
+    for (int j = 0; j < BN / 8; ++j) {
+      const int c = n0 + j * 8 + (lane & 3) * 2;
+      if (c >= N)
+        continue;
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int r = m0 + rowInTile + h * 8;
+        if (r >= M)
+          continue;
+        if (c + 1 < N)
+          ops.store2(r, c, acc[4 * j + 2 * h], acc[4 * j + 2 * h + 1]);
+        else
+          ops.store(r, c, acc[4 * j + 2 * h]);
+      }
+    }
+  }
+  cpAsyncWait<0>();
+#else
+  __trap();
+#endif
+}
+
+//===----------------------------------------------------------------------===//
+// SIMT fp32 GEMM (validation mode)
+//===----------------------------------------------------------------------===//
+
+template <int BM_, int BN_, int BK_, int TM_, int TN_> struct SimtConfig {
+  static constexpr int BM = BM_, BN = BN_, BK = BK_, TM = TM_, TN = TN_;
+  static constexpr int TX = BN / TN, TY = BM / TM; // thread grid
+  static constexpr int kThreads = TX * TY;
+  static constexpr int MG = TM / 4, NG = TN / 4; // groups of 4 rows / cols
+  static constexpr int PAD = 4;
+  static constexpr int kSharedBytes = 2 * BK * (BM + BN + 2 * PAD) * 4;
+  static_assert(TM % 4 == 0 && TN % 4 == 0, "thread tile in groups of 4");
+  static_assert(BK % 4 == 0, "BK must be a multiple of 4");
+};
+
+/// One BM x BN tile at (m0, n0) with rows [m0, mEnd), exact fp32 FMAs.
+template <class Cfg, class Ops>
+BRAID_DEVICE void simtGemmTile(const Ops &ops, int m0, int mEnd, int n0,
+                               char *smemRaw) {
+  using T = typename Ops::T;
+  constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK;
+  constexpr int TM = Cfg::TM, TN = Cfg::TN, THREADS = Cfg::kThreads;
+  constexpr int LDA = BM + Cfg::PAD, LDB = BN + Cfg::PAD;
+  constexpr int N = Ops::N, K = Ops::K;
+  constexpr int KT = ceilDiv(K, BK);
+  constexpr int KC = BK / 4; // 4-element chunks per tile row
+  constexpr int AL = ceilDiv(BM * KC, THREADS), BL = ceilDiv(BN * KC, THREADS);
+  constexpr bool vecA = Ops::kVecA && sizeof(T) == 4;
+  constexpr bool vecB = Ops::kVecB && sizeof(T) == 4;
+
+  float *sA = reinterpret_cast<float *>(smemRaw); // [2][BK][LDA]
+  float *sB = sA + 2 * BK * LDA;                  // [2][BK][LDB]
+  const int tid = threadId();
+
+  typename Ops::ARef aRef[AL];
+  bool aOk[AL];
+  const T *bPtr[BL];
+  bool bOk[BL];
+#pragma unroll
+  for (int i = 0; i < AL; ++i) {
+    const int idx = tid + i * THREADS, r = idx / KC;
+    aOk[i] = idx < BM * KC && m0 + r < mEnd;
+    aRef[i] = ops.aRow(aOk[i] ? m0 + r : m0);
+  }
+#pragma unroll
+  for (int i = 0; i < BL; ++i) {
+    const int idx = tid + i * THREADS, r = idx / KC;
+    bOk[i] = idx < BN * KC && n0 + r < N;
+    bPtr[i] = ops.bRow(bOk[i] ? n0 + r : 0);
+  }
+
+  float aReg[AL][4], bReg[BL][4];
+  auto loadRegs = [&](int k0) {
+#pragma unroll
+    for (int i = 0; i < AL; ++i) {
+      const int idx = tid + i * THREADS, k = k0 + (idx % KC) * 4;
+      if constexpr (vecA) {
+        if (aOk[i] && k < K)
+          loadVec<4>(ops.aAt(aRef[i], k), aReg[i]);
+        else
+          aReg[i][0] = aReg[i][1] = aReg[i][2] = aReg[i][3] = 0.0f;
+      } else {
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+          aReg[i][j] = aOk[i] && k + j < K ? toFloat(*ops.aAt(aRef[i], k + j))
+                                           : 0.0f;
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < BL; ++i) {
+      const int idx = tid + i * THREADS, k = k0 + (idx % KC) * 4;
+      if constexpr (vecB) {
+        if (bOk[i] && k < K)
+          loadVec<4>(bPtr[i] + k, bReg[i]);
+        else
+          bReg[i][0] = bReg[i][1] = bReg[i][2] = bReg[i][3] = 0.0f;
+      } else {
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+          bReg[i][j] = bOk[i] && k + j < K ? toFloat(bPtr[i][k + j]) : 0.0f;
+      }
+    }
+  };
+  auto storeRegs = [&](int buf) {
+    float *a = sA + buf * BK * LDA;
+    float *b = sB + buf * BK * LDB;
+#pragma unroll
+    for (int i = 0; i < AL; ++i) {
+      const int idx = tid + i * THREADS;
+      if (AL * THREADS == BM * KC || idx < BM * KC) {
+        const int r = idx / KC, kc = (idx % KC) * 4;
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+          a[(kc + j) * LDA + r] = aReg[i][j];
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < BL; ++i) {
+      const int idx = tid + i * THREADS;
+      if (BL * THREADS == BN * KC || idx < BN * KC) {
+        const int r = idx / KC, kc = (idx % KC) * 4;
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+          b[(kc + j) * LDB + r] = bReg[i][j];
+      }
+    }
+  };
+
+  const int tx = tid % Cfg::TX, ty = tid / Cfg::TX;
+  float acc[TM][TN];
+#pragma unroll
+  for (int i = 0; i < TM; ++i)
+#pragma unroll
+    for (int j = 0; j < TN; ++j)
+      acc[i][j] = 0.0f;
+
+  loadRegs(0);
+  storeRegs(0);
+  syncThreads();
+#pragma unroll 1
+  for (int kt = 0; kt < KT; ++kt) {
+    const int buf = kt & 1;
+    if (kt + 1 < KT)
+      loadRegs((kt + 1) * BK);
+    const float *a = sA + buf * BK * LDA;
+    const float *b = sB + buf * BK * LDB;
+#pragma unroll
+    for (int k = 0; k < BK; ++k) {
+      float av[TM], bv[TN];
+#pragma unroll
+      for (int g = 0; g < Cfg::MG; ++g) {
+        float4 q = *reinterpret_cast<const float4 *>(
+            a + k * LDA + g * (BM / Cfg::MG) + ty * 4);
+        av[4 * g] = q.x, av[4 * g + 1] = q.y, av[4 * g + 2] = q.z,
+                av[4 * g + 3] = q.w;
+      }
+#pragma unroll
+      for (int g = 0; g < Cfg::NG; ++g) {
+        float4 q = *reinterpret_cast<const float4 *>(
+            b + k * LDB + g * (BN / Cfg::NG) + tx * 4);
+        bv[4 * g] = q.x, bv[4 * g + 1] = q.y, bv[4 * g + 2] = q.z,
+                bv[4 * g + 3] = q.w;
+      }
+#pragma unroll
+      for (int i = 0; i < TM; ++i)
+#pragma unroll
+        for (int j = 0; j < TN; ++j)
+          acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+    }
+    if (kt + 1 < KT)
+      storeRegs(buf ^ 1);
+    syncThreads();
+  }
+
+#pragma unroll
+  for (int i = 0; i < TM; ++i) {
+    const int r = m0 + (i / 4) * (BM / Cfg::MG) + ty * 4 + (i % 4);
+    if (r >= mEnd)
+      continue;
+#pragma unroll
+    for (int j = 0; j < TN; j += 2) {
+      const int c = n0 + (j / 4) * (BN / Cfg::NG) + tx * 4 + (j % 4);
+      if (c + 1 < N)
+        ops.store2(r, c, acc[i][j], acc[i][j + 1]);
+      else if (c < N)
+        ops.store(r, c, acc[i][j]);
+    }
+  }
+}
+
+/// Grid (ceil(N / BN), ceil(M / BM)), Cfg::kThreads threads,
+/// Cfg::kSharedBytes of dynamic shared memory.
+template <class Cfg, class Ops>
+BRAID_DEVICE void simtGemm(const Ops &ops, int M) {
+  extern __shared__ __align__(128) char braidGemmSmem[];
+  const int tilesN = ceilDiv(Ops::N, Cfg::BN);
+  const int tilesM = ceilDiv(M, Cfg::BM);
+  int tm, tn;
+  rasterize<8>(tilesN, tilesM, tm, tn);
+  if (tm >= tilesM)
+    return;
+  simtGemmTile<Cfg>(ops, tm * Cfg::BM, M, tn * Cfg::BN, braidGemmSmem);
+}
+
+//===----------------------------------------------------------------------===//
+// Skinny GEMM (few rows: decode)
+//===----------------------------------------------------------------------===//
+
+template <int WARPS_, int COLS_, int ROWS_> struct SkinnyConfig {
+  static constexpr int WARPS = WARPS_, COLS = COLS_, ROWS = ROWS_;
+  static constexpr int kThreads = WARPS * kWarpSize;
+  static constexpr int kColsPerBlock = WARPS * COLS;
+  static_assert(COLS % 2 == 0, "columns come in pairs");
+};
+
+/// Grid (ceil(N / (WARPS * COLS))), WARPS warps. Each warp owns COLS
+/// consecutive columns and loops over the rows ROWS at a time.
+template <class Cfg, class Ops>
+BRAID_DEVICE void skinnyGemm(const Ops &ops, int M) {
+  using T = typename Ops::T;
+  constexpr int N = Ops::N, K = Ops::K;
+  constexpr int COLS = Cfg::COLS, ROWS = Cfg::ROWS;
+  constexpr int V = Ops::kVecA && Ops::kVecB ? Vec16<T>::N : 1;
+  constexpr int STEP = kWarpSize * V;
+  const int lane = laneId();
+  const int n0 = (blockIdX() * Cfg::WARPS + warpId()) * COLS;
+  if (n0 >= N)
+    return;
+  const T *wRow[COLS];
+#pragma unroll
+  for (int c = 0; c < COLS; ++c)
+    wRow[c] = ops.bRow(min(n0 + c, N - 1));
+
+#pragma unroll 1
+  for (int m0 = 0; m0 < M; m0 += ROWS) {
+    typename Ops::ARef aRef[ROWS];
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r)
+      aRef[r] = ops.aRow(min(m0 + r, M - 1));
+    float acc[ROWS][COLS];
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r)
+#pragma unroll
+      for (int c = 0; c < COLS; ++c)
+        acc[r][c] = 0.0f;
+
+#pragma unroll 4
+    for (int k = lane * V; k < K; k += STEP) {
+      float wv[COLS][V];
+#pragma unroll
+      for (int c = 0; c < COLS; ++c)
+        loadVec<V>(wRow[c] + k, wv[c]);
+#pragma unroll
+      for (int r = 0; r < ROWS; ++r) {
+        float xv[V];
+        loadVec<V>(ops.aAt(aRef[r], k), xv);
+#pragma unroll
+        for (int c = 0; c < COLS; ++c)
+#pragma unroll
+          for (int v = 0; v < V; ++v)
+            acc[r][c] = fmaf(xv[v], wv[c][v], acc[r][c]);
+      }
+    }
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r)
+#pragma unroll
+      for (int c = 0; c < COLS; ++c)
+        acc[r][c] = warpSum(acc[r][c]);
+    if (lane == 0) {
+#pragma unroll
+      for (int r = 0; r < ROWS; ++r) {
+        if (m0 + r >= M)
+          break;
+#pragma unroll
+        for (int c = 0; c < COLS; c += 2) {
+          const int n = n0 + c;
+          if (n + 1 < N)
+            ops.store2(m0 + r, n, acc[r][c], acc[r][c + 1]);
+          else if (n < N)
+            ops.store(m0 + r, n, acc[r][c]);
+        }
+      }
+    }
+  }
+}
+
+} // namespace dev
+} // namespace braid
+
+#endif // BRAID_TARGETS_COMMON_KERNELS_GEMM_CUH

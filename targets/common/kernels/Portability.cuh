@@ -1,0 +1,416 @@
+//===- Portability.cuh - the vendor layer under Braid's kernel templates --===//
+//
+// Every device template in targets/common/kernels/ is written against this
+// header only: thread/warp ids, the warp (wavefront) size, shuffles and warp
+// reductions, barriers, asynchronous global->shared copies, 16-bit float
+// conversions and the matrix instructions. The CUDA side is implemented here;
+// the HIP port adds the AMD side (wave 64, ds_bpermute shuffles, MFMA) behind
+// the same names. Outside this file no kernel hard-codes 32.
+//
+// Namespace braid::dev. All functions are __device__ __forceinline__.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BRAID_TARGETS_COMMON_KERNELS_PORTABILITY_CUH
+#define BRAID_TARGETS_COMMON_KERNELS_PORTABILITY_CUH
+
+#include "runtime/include/braid/kernel_abi.h"
+
+#include <stdint.h>
+#include <type_traits>
+
+#if defined(__CUDACC__) && !defined(__HIP__)
+#define BRAID_CUDA 1
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#else
+#error "Portability.cuh: only the CUDA side exists yet (the HIP port adds the AMD side)"
+#endif
+
+#define BRAID_DEVICE __device__ __forceinline__
+#define BRAID_HOST_DEVICE __host__ __device__ __forceinline__
+
+#if defined(__CUDA_ARCH__)
+#define BRAID_ARCH __CUDA_ARCH__
+#else
+#define BRAID_ARCH 0
+#endif
+
+// cp.async (global->shared without registers) exists from sm_80 on.
+#if BRAID_ARCH >= 800 || BRAID_ARCH == 0
+#define BRAID_HAS_CP_ASYNC 1
+#endif
+// wgmma needs the arch-specific sm_90a target.
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define BRAID_HAS_WGMMA 1
+#endif
+
+namespace braid {
+namespace dev {
+
+//===----------------------------------------------------------------------===//
+// Warp size and ids
+//===----------------------------------------------------------------------===//
+
+/// Threads that run in lock step and share registers through shuffles.
+constexpr int kWarpSize = 32;
+/// Full-warp lane mask for the *_sync intrinsics.
+constexpr unsigned kFullMask = 0xffffffffu;
+
+BRAID_DEVICE int threadId() { return threadIdx.x; }
+BRAID_DEVICE int blockSize() { return blockDim.x; }
+BRAID_DEVICE int laneId() { return threadIdx.x % kWarpSize; }
+BRAID_DEVICE int warpId() { return threadIdx.x / kWarpSize; }
+BRAID_DEVICE int warpCount() { return blockDim.x / kWarpSize; }
+BRAID_DEVICE int blockIdX() { return blockIdx.x; }
+BRAID_DEVICE int blockIdY() { return blockIdx.y; }
+BRAID_DEVICE int blockIdZ() { return blockIdx.z; }
+BRAID_DEVICE int gridDimX() { return gridDim.x; }
+BRAID_DEVICE int gridDimY() { return gridDim.y; }
+
+//===----------------------------------------------------------------------===//
+// Barriers and fences
+//===----------------------------------------------------------------------===//
+
+BRAID_DEVICE void syncThreads() { __syncthreads(); }
+BRAID_DEVICE void syncWarp() { __syncwarp(); }
+BRAID_DEVICE void threadFence() { __threadfence(); }
+
+//===----------------------------------------------------------------------===//
+// Shuffles and warp reductions
+//===----------------------------------------------------------------------===//
+
+template <typename V> BRAID_DEVICE V shflXor(V v, int laneMask) {
+  return __shfl_xor_sync(kFullMask, v, laneMask, kWarpSize);
+}
+template <typename V> BRAID_DEVICE V shflDown(V v, int delta) {
+  return __shfl_down_sync(kFullMask, v, delta, kWarpSize);
+}
+template <typename V> BRAID_DEVICE V shflUp(V v, int delta) {
+  return __shfl_up_sync(kFullMask, v, delta, kWarpSize);
+}
+template <typename V> BRAID_DEVICE V shflIdx(V v, int srcLane) {
+  return __shfl_sync(kFullMask, v, srcLane, kWarpSize);
+}
+
+/// Butterfly sum: every lane gets the warp's total.
+BRAID_DEVICE float warpSum(float v) {
+#pragma unroll
+  for (int m = kWarpSize / 2; m > 0; m >>= 1)
+    v += shflXor(v, m);
+  return v;
+}
+BRAID_DEVICE float warpMax(float v) {
+#pragma unroll
+  for (int m = kWarpSize / 2; m > 0; m >>= 1)
+    v = fmaxf(v, shflXor(v, m));
+  return v;
+}
+/// Sum of `Width` consecutive lanes (a power of two dividing the warp).
+template <int Width> BRAID_DEVICE float groupSum(float v) {
+  static_assert(Width > 0 && Width <= kWarpSize && (Width & (Width - 1)) == 0,
+                "groupSum: width must be a power of two <= warp size");
+#pragma unroll
+  for (int m = Width / 2; m > 0; m >>= 1)
+    v += shflXor(v, m);
+  return v;
+}
+
+/// Block-wide sum of one float per thread; every thread gets the total.
+/// `scratch` holds at least kWarpSize floats of shared memory. Contains two
+/// barriers; all threads of the block must call it.
+BRAID_DEVICE float blockSum(float v, float *scratch) {
+  v = warpSum(v);
+  const int warps = warpCount();
+  if (warps == 1)
+    return v;
+  if (laneId() == 0)
+    scratch[warpId()] = v;
+  syncThreads();
+  float t = laneId() < warps ? scratch[laneId()] : 0.f;
+  t = warpSum(t);
+  syncThreads(); // scratch may be reused right after
+  return t;
+}
+BRAID_DEVICE float blockMax(float v, float *scratch) {
+  v = warpMax(v);
+  const int warps = warpCount();
+  if (warps == 1)
+    return v;
+  if (laneId() == 0)
+    scratch[warpId()] = v;
+  syncThreads();
+  float t = laneId() < warps ? scratch[laneId()] : -INFINITY;
+  t = warpMax(t);
+  syncThreads();
+  return t;
+}
+
+//===----------------------------------------------------------------------===//
+// Element types: bf16 / f16 / f32 storage, fp32 arithmetic
+//===----------------------------------------------------------------------===//
+
+using bf16 = __nv_bfloat16;
+using bf16x2 = __nv_bfloat162;
+using f16 = __half;
+
+BRAID_DEVICE float toFloat(float v) { return v; }
+BRAID_DEVICE float toFloat(bf16 v) { return __bfloat162float(v); }
+BRAID_DEVICE float toFloat(f16 v) { return __half2float(v); }
+
+template <typename T> BRAID_DEVICE T fromFloat(float v);
+template <> BRAID_DEVICE float fromFloat<float>(float v) { return v; }
+template <> BRAID_DEVICE bf16 fromFloat<bf16>(float v) {
+  return __float2bfloat16_rn(v);
+}
+template <> BRAID_DEVICE f16 fromFloat<f16>(float v) {
+  return __float2half_rn(v);
+}
+
+/// Two floats packed into one 32-bit bf16 pair (low half = a).
+BRAID_DEVICE uint32_t packBf16x2(float a, float b) {
+  bf16x2 p = __floats2bfloat162_rn(a, b);
+  return *reinterpret_cast<uint32_t *>(&p);
+}
+BRAID_DEVICE float2 unpackBf16x2(uint32_t p) {
+  return __bfloat1622float2(*reinterpret_cast<bf16x2 *>(&p));
+}
+
+/// Fast transcendental helpers (fp32).
+BRAID_DEVICE float expf_(float x) { return __expf(x); }
+BRAID_DEVICE float rsqrtf_(float x) { return rsqrtf(x); }
+/// 2^x with the hardware's approximate unit (ex2.approx: relative error
+/// about 2^-22, exact 0 for -inf), the workhorse of online softmax.
+BRAID_DEVICE float exp2Fast(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+/// tanh with the hardware's approximate unit (sm_75+; about 2^-11 relative
+/// error): for bf16 paths only, f32 paths call tanhf.
+BRAID_DEVICE float tanhFast(float x) {
+#if BRAID_ARCH >= 750
+  float y;
+  asm("tanh.approx.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+#else
+  return tanhf(x);
+#endif
+}
+
+//===----------------------------------------------------------------------===//
+// Asynchronous copies global -> shared (cp.async, sm_80+)
+//===----------------------------------------------------------------------===//
+
+BRAID_DEVICE uint32_t sharedAddress(const void *p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+/// Copies 16 bytes from global `src` to shared `dst` asynchronously. When
+/// `valid` is false, writes 16 zero bytes instead (src is not read, but must
+/// still be a legal address expression).
+BRAID_DEVICE void cpAsync16(void *dst, const void *src, bool valid) {
+#if defined(BRAID_HAS_CP_ASYNC)
+  const uint32_t s = sharedAddress(dst);
+  const int bytes = valid ? 16 : 0;
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s),
+               "l"(src), "r"(bytes));
+#else
+  if (valid)
+    *reinterpret_cast<uint4 *>(dst) = *reinterpret_cast<const uint4 *>(src);
+  else
+    *reinterpret_cast<uint4 *>(dst) = make_uint4(0, 0, 0, 0);
+#endif
+}
+/// 4-byte variant (cp.async.ca; for rows whose alignment is only 4 bytes).
+BRAID_DEVICE void cpAsync4(void *dst, const void *src, bool valid) {
+#if defined(BRAID_HAS_CP_ASYNC)
+  const uint32_t s = sharedAddress(dst);
+  const int bytes = valid ? 4 : 0;
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(s),
+               "l"(src), "r"(bytes));
+#else
+  *reinterpret_cast<uint32_t *>(dst) =
+      valid ? *reinterpret_cast<const uint32_t *>(src) : 0u;
+#endif
+}
+/// Closes the current group of async copies.
+BRAID_DEVICE void cpAsyncCommit() {
+#if defined(BRAID_HAS_CP_ASYNC)
+  asm volatile("cp.async.commit_group;\n" ::);
+#endif
+}
+/// Waits until at most `Pending` committed groups are still in flight.
+template <int Pending> BRAID_DEVICE void cpAsyncWait() {
+#if defined(BRAID_HAS_CP_ASYNC)
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(Pending));
+#endif
+}
+
+//===----------------------------------------------------------------------===//
+// Matrix instructions (tensor cores)
+//===----------------------------------------------------------------------===//
+
+/// ldmatrix: four 8x8 b16 matrices from shared memory; lane l provides the
+/// row address of row (l % 8) of matrix (l / 8).
+BRAID_DEVICE void ldmatrixX4(uint32_t (&r)[4], const void *smemRow) {
+  const uint32_t s = sharedAddress(smemRow);
+  asm volatile(
+      "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+      : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+      : "r"(s));
+}
+BRAID_DEVICE void ldmatrixX2(uint32_t (&r)[2], const void *smemRow) {
+  const uint32_t s = sharedAddress(smemRow);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n"
+               : "=r"(r[0]), "=r"(r[1])
+               : "r"(s));
+}
+BRAID_DEVICE void ldmatrixX4Trans(uint32_t (&r)[4], const void *smemRow) {
+  const uint32_t s = sharedAddress(smemRow);
+  asm volatile(
+      "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+      : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+      : "r"(s));
+}
+
+/// D = A * B + D for one warp, m16n8k16, bf16 inputs, fp32 accumulators.
+/// Fragment layouts are those of PTX's mma.m16n8k16 (.row.col):
+///   a[4]: bf16x2 of A (16x16, row-major), b[2]: bf16x2 of B (16x8, "col"),
+///   d[4]: fp32 of D (16x8).
+BRAID_DEVICE void mmaBf16_16816(float (&d)[4], const uint32_t (&a)[4],
+                                const uint32_t (&b)[2]) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+      "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+/// Same with f16 inputs.
+BRAID_DEVICE void mmaF16_16816(float (&d)[4], const uint32_t (&a)[4],
+                               const uint32_t (&b)[2]) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
+      "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+/// Shape of the warp-level matrix tile (for templates that size loops by it).
+struct MmaShape {
+  static constexpr int M = 16, N = 8, K = 16;
+};
+
+/// ldmatrix.x2.trans: two transposed 8x8 b16 matrices; lanes 0-15 provide
+/// the row addresses (lanes 16-31 must still hold legal addresses).
+BRAID_DEVICE void ldmatrixX2Trans(uint32_t (&r)[2], const void *smemRow) {
+  const uint32_t s = sharedAddress(smemRow);
+  asm volatile(
+      "ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n"
+      : "=r"(r[0]), "=r"(r[1])
+      : "r"(s));
+}
+
+/// Where a lane's accumulator elements sit in the m16n8 tile: the warp is
+/// kMmaGroups groups of kMmaGroupLanes lanes; element e (0..3) of lane
+/// (group, tig) is at row group + 8 * (e / 2), column 2 * tig + e % 2. The
+/// A fragment of m16n8k16 uses the same placement per 16x8 half, which is
+/// what lets an accumulator tile be fed back as an A operand (P @ V).
+constexpr int kMmaGroupLanes = 4;
+constexpr int kMmaGroups = kWarpSize / kMmaGroupLanes;
+BRAID_DEVICE int mmaGroupId() { return laneId() / kMmaGroupLanes; }
+BRAID_DEVICE int mmaThreadInGroup() { return laneId() % kMmaGroupLanes; }
+
+//===----------------------------------------------------------------------===//
+// Hopper warpgroup matrix instructions (sm_90a: wgmma)
+//===----------------------------------------------------------------------===//
+
+/// Threads of a warpgroup (4 consecutive warps, starting at a warp index
+/// divisible by 4) that issue one wgmma together.
+constexpr int kWarpgroupSize = 4 * kWarpSize;
+
+/// A shared-memory matrix descriptor for wgmma: K-major tile of rows of
+/// 128 bytes in the 128-byte swizzle layout (16-byte chunk c of row r at
+/// r * 128 + ((c ^ (r % 8)) * 16), atoms of 8 rows = 1024 bytes, the tile
+/// 1024-byte aligned). Advancing K by 16 bf16 inside the atom adds 32 bytes
+/// to the start address.
+BRAID_DEVICE uint64_t wgmmaDescSw128(const void *smem) {
+  const uint64_t addr = sharedAddress(smem);
+  uint64_t desc = (addr & 0x3FFFFull) >> 4; // start address
+  desc |= 1ull << 16;                       // leading byte offset (unused)
+  desc |= (1024ull >> 4) << 32;             // stride byte offset: 8 rows
+  desc |= 1ull << 62;                       // 128-byte swizzle
+  return desc;
+}
+
+/// Orders register accesses before the following wgmma ops.
+BRAID_DEVICE void wgmmaFence() {
+#if defined(BRAID_HAS_WGMMA)
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#endif
+}
+BRAID_DEVICE void wgmmaCommit() {
+#if defined(BRAID_HAS_WGMMA)
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+#endif
+}
+/// Waits until at most `Pending` committed wgmma groups are in flight.
+template <int Pending> BRAID_DEVICE void wgmmaWait() {
+#if defined(BRAID_HAS_WGMMA)
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(Pending) : "memory");
+#endif
+}
+/// Makes this thread's generic-proxy shared-memory writes (stores,
+/// cp.async) visible to the async proxy (wgmma, bulk copies); call before
+/// the barrier that publishes them.
+BRAID_DEVICE void fenceProxyAsyncShared() {
+#if BRAID_ARCH >= 900
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+
+/// D (64 x 256, fp32, per warpgroup) += A (64 x 16, smem) * B (256 x 16,
+/// smem, K-major): wgmma m64n256k16 bf16. `scaleD` = 0 ignores D's old value.
+BRAID_DEVICE void wgmmaBf16_m64n256k16(float (&d)[128], uint64_t descA,
+                                      uint64_t descB, int scaleD) {
+#if defined(BRAID_HAS_WGMMA)
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}, %128, %129, p, 1, 1, 0, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+      : "l"(descA), "l"(descB), "r"(scaleD));
+#else
+  __trap();
+#endif
+}
+
+/// D (64 x 128, fp32, per warpgroup) += A (64 x 16, smem) * B (128 x 16,
+/// smem, K-major): wgmma m64n128k16 bf16. `scaleD` = 0 ignores D's old value.
+BRAID_DEVICE void wgmmaBf16_m64n128k16(float (&d)[64], uint64_t descA,
+                                      uint64_t descB, int scaleD) {
+#if defined(BRAID_HAS_WGMMA)
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1, 0, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+      : "l"(descA), "l"(descB), "r"(scaleD));
+#else
+  __trap();
+#endif
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel parameters
+//===----------------------------------------------------------------------===//
+
+/// Typed view of buffer `i` of the launch.
+template <typename T>
+BRAID_DEVICE T *buffer(const BraidKernelParams &p, int i) {
+  return reinterpret_cast<T *>(p.buffers[i]);
+}
+
+} // namespace dev
+} // namespace braid
+
+#endif // BRAID_TARGETS_COMMON_KERNELS_PORTABILITY_CUH

@@ -1,0 +1,573 @@
+//===- SSD.cuh - Mamba2 SSD chunked scan and single-token update ----------===//
+//
+// braid.ssd_scan with three kernels, for every T:
+//
+//   <prefix>_state   grid (ceil(T/L), H * tiles1, B)   chunk states
+//   <prefix>_pass    grid (ceil(P*N/512), H, B)        state passing
+//   <prefix>_output  grid (ceil(T/BT), H * tiles3, B)  chunk outputs
+//
+// For T <= kSeqMax (decode, short steps) _state runs the exact recurrence
+// token by token instead (state in registers, one block per head and slice
+// of head_dim rows) and the other two return at once.
+//
+// Chunked form (chunk L = chunk_size, head h, group g of h): with
+// dt'[s] = clamp(softplus(dt + dt_bias)), a[s] = dt'[s] * A[h] and cum the
+// inclusive prefix of a within the chunk,
+//   y[t] = sum_{s<=t} exp(cum[t]-cum[s]) dt'[s] (C[t].B[s]) x[s]   (intra)
+//        + exp(cum[t]) C[t] . H_in                                  (inter)
+//        + D x[t]
+//   S_c  = sum_s exp(cum[L-1]-cum[s]) dt'[s] x[s] (outer) B[s]      (local)
+//   H_out = exp(cum[L-1]) H_in + S_c                                 (pass)
+// The products run on tensor cores in bf16 mode (fp32 accumulate) and as
+// FMAs in f32 mode (WarpTile.cuh); states are fp32.
+//
+// Decay accuracy: exponents are never formed as differences of chunk-long
+// cumulative sums (whose rounding grows with |cum|). The chunk is cut in
+// sub-blocks of 16 tokens with local inclusive sums cl and a prefix Pfx of
+// sub-block totals; for t in sub-block u and s in sub-block v < u,
+//   cum[t] - cum[s] = cl[t] + (Pfx[u-1] - Pfx[v]) + (tot[v] - cl[s]),
+// every term either small or, when large, multiplying a negligible weight;
+// within a sub-block cl[t] - cl[s] is used directly.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BRAID_TARGETS_COMMON_KERNELS_SSD_CUH
+#define BRAID_TARGETS_COMMON_KERNELS_SSD_CUH
+
+#include "targets/common/kernels/SequenceLayout.h"
+#include "targets/common/kernels/WarpTile.cuh"
+
+namespace braid {
+namespace kern {
+
+template <typename Cfg> struct SsdDims {
+  using E = typename Cfg::E; // x, dt, B, C, y
+  using W = typename Cfg::W; // A, D, dt_bias
+  using S = typename Cfg::S; // initial / final state
+  static constexpr int H = Cfg::kHeads, P = Cfg::kHeadDim, G = Cfg::kGroups;
+  static constexpr int N = Cfg::kState, L = Cfg::kChunk, HPG = H / G;
+  static constexpr int Np = roundUp(N, 16);
+  static constexpr int SB = 16;     // decay sub-block
+  static constexpr int NSB = L / SB; // sub-blocks per chunk
+  static constexpr int kThreads = 128;
+  // Chunk-state pass: output tiles of PT1 rows of head_dim x NT1 states.
+  static constexpr int PT1 = 64, NT1 = Cfg::kStateTileN;
+  static constexpr int KS = seqlayout::ssdStateRows(L);
+  static constexpr int PTILES1 = ceilDiv(P, PT1), NTILES1 = ceilDiv(N, NT1);
+  static constexpr int TILES1 = PTILES1 * NTILES1;
+  static constexpr int LDX1 = PT1 + kRowPad<E>, LDB1 = NT1 + kRowPad<E>;
+  // Output pass: BT rows of tokens x PT3 columns of head_dim.
+  static constexpr int NW3 = Cfg::kOutWarps, BT = 16 * NW3, PT3 = Cfg::kOutTileP;
+  static constexpr int PTILES3 = ceilDiv(P, PT3);
+  static constexpr int LDN = Np + kRowPad<E>, LDX3 = PT3 + kRowPad<E>;
+  static constexpr int kStats = int(seqlayout::ssdStatsFloats(L));
+  static_assert(H % G == 0, "ssd_scan: heads must be a multiple of groups");
+  static_assert(L % 16 == 0, "ssd_scan: chunk must be a multiple of 16");
+  static_assert(L % BT == 0, "ssd_scan: output tile must divide the chunk");
+  static_assert(NT1 % 8 == 0 && PT3 % 8 == 0, "ssd_scan: tile widths");
+  static_assert(Cfg::kSeqMax <= L, "ssd_scan: sequential limit above chunk");
+};
+
+/// The workspace: chunk states (fp32), chunk decays, entering states (E).
+template <typename Cfg> struct SsdWorkspace {
+  float *states, *decay;
+  typename Cfg::E *enter;
+  BRAID_DEVICE SsdWorkspace(const BraidKernelParams &p, int chunks) {
+    using D = SsdDims<Cfg>;
+    const int64_t cells = int64_t(p.batch) * chunks * D::H;
+    states = static_cast<float *>(p.workspace);
+    decay = states + cells * D::P * D::N;
+    enter = reinterpret_cast<typename Cfg::E *>(decay + ((cells + 3) & ~int64_t(3)));
+  }
+  /// Element 0 of the [P, N] state of (b, chunk, h).
+  BRAID_DEVICE static int64_t cell(int b, int chunks, int c, int h) {
+    return (int64_t(b) * chunks + c) * SsdDims<Cfg>::H + h;
+  }
+};
+
+/// dt' of token t of sequence b, head h.
+template <typename Cfg>
+BRAID_DEVICE float ssdDt(const BraidKernelParams &p, int b, int t, int h,
+                         int T) {
+  using D = SsdDims<Cfg>;
+  float d = dev::toFloat(dev::buffer<const typename D::E>(
+      p, Cfg::kDt)[(int64_t(b) * T + t) * D::H + h]);
+  if (Cfg::kBias >= 0)
+    d += dev::toFloat(dev::buffer<const typename D::W>(p, Cfg::kBias)[h]);
+  if (Cfg::kSoftplus)
+    d = d > 20.f ? d : log1pf(expf(d));
+  d = fmaxf(d, Cfg::kDtMin);
+  if (Cfg::kHasDtMax)
+    d = fminf(d, Cfg::kDtMax);
+  return d;
+}
+
+/// Statistics of chunk c (tokens cL .. cL+L-1, zero past T) in shared
+/// memory: sDt = dt', sCl = local inclusive sums of a = dt' * A per
+/// 16-token sub-block, sPfx[u] = total of sub-blocks 0..u. Shuffle scans:
+/// a sub-block is half a warp's lanes, the sub-block totals one warp's.
+/// Deterministic, so every kernel of a chunk computes the same values.
+template <typename Cfg>
+BRAID_DEVICE void ssdChunkStats(const BraidKernelParams &p, int b, int h,
+                                int cL, int T, float *sDt, float *sCl,
+                                float *sPfx) {
+  using D = SsdDims<Cfg>;
+  static_assert(D::SB == 16 && dev::kWarpSize % 16 == 0,
+                "ssd_scan: sub-blocks are half warps");
+  const float a = dev::toFloat(dev::buffer<const typename D::W>(p, Cfg::kA)[h]);
+  const int lane = dev::laneId();
+  for (int base = 0; base < D::L; base += dev::blockSize()) {
+    const int s = base + dev::threadId();
+    const float d = s < D::L && cL + s < T ? ssdDt<Cfg>(p, b, cL + s, h, T) : 0.f;
+    float v = d * a;
+#pragma unroll
+    for (int off = 1; off < D::SB; off <<= 1) {
+      const float n = dev::shflUp(v, off);
+      if ((lane % D::SB) >= off)
+        v += n;
+    }
+    if (s < D::L) {
+      sDt[s] = d;
+      sCl[s] = v;
+    }
+  }
+  dev::syncThreads();
+  if (dev::warpId() == 0) {
+    float carry = 0.f;
+    for (int u0 = 0; u0 < D::NSB; u0 += dev::kWarpSize) {
+      const int u = u0 + lane;
+      float t = u < D::NSB ? sCl[u * D::SB + D::SB - 1] : 0.f;
+#pragma unroll
+      for (int off = 1; off < dev::kWarpSize; off <<= 1) {
+        const float n = dev::shflUp(t, off);
+        if (lane >= off)
+          t += n;
+      }
+      t += carry;
+      if (u < D::NSB)
+        sPfx[u] = t;
+      carry = dev::shflIdx(t, dev::kWarpSize - 1);
+    }
+  }
+  dev::syncThreads();
+}
+
+/// T <= kSeqMax: the recurrence token by token for head h, rows
+/// [tile * ROWS, tile * ROWS + ROWS) of head_dim.
+template <typename Cfg>
+BRAID_DEVICE void ssdSequential(const BraidKernelParams &p, int b, int h,
+                                int tile, int T) {
+  using D = SsdDims<Cfg>;
+  using E = typename D::E;
+  using W = typename D::W;
+  using S = typename D::S;
+  // Lanes per head_dim row: about 4 states each, at most a warp.
+  constexpr int kWant = D::N >= 128 ? 32 : D::N >= 64 ? 16 : D::N >= 32 ? 8 : 4;
+  constexpr int TPR = kWant < dev::kWarpSize ? kWant : dev::kWarpSize;
+  constexpr int EPT = ceilDiv(D::N, TPR);
+  constexpr int RPP = D::kThreads / TPR;
+  constexpr int ROWS = ceilDiv(D::P, D::TILES1);
+  constexpr int PASSES = ceilDiv(ROWS, RPP);
+  const int sub = dev::threadId() % TPR, rip = dev::threadId() / TPR;
+  const int rowEnd = min(D::P, (tile + 1) * ROWS);
+  const int g = h / D::HPG;
+  const E *x = dev::buffer<const E>(p, Cfg::kX);
+  const E *Bm = dev::buffer<const E>(p, Cfg::kB);
+  const E *Cm = dev::buffer<const E>(p, Cfg::kC);
+  E *y = dev::buffer<E>(p, Cfg::kY);
+  const float a = dev::toFloat(dev::buffer<const W>(p, Cfg::kA)[h]);
+  const float dskip =
+      Cfg::kD >= 0 ? dev::toFloat(dev::buffer<const W>(p, Cfg::kD)[h]) : 0.f;
+  const int64_t stateBase = (int64_t(b) * D::H + h) * D::P * D::N;
+
+  float st[PASSES][EPT];
+#pragma unroll
+  for (int ps = 0; ps < PASSES; ++ps) {
+    const int row = tile * ROWS + ps * RPP + rip;
+#pragma unroll
+    for (int i = 0; i < EPT; ++i) {
+      const int n = sub + TPR * i;
+      st[ps][i] = 0.f;
+      if (Cfg::kStateIn >= 0 && row < rowEnd && n < D::N)
+        st[ps][i] = dev::toFloat(dev::buffer<const S>(
+            p, Cfg::kStateIn)[stateBase + int64_t(row) * D::N + n]);
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    const int64_t bt = int64_t(b) * T + t;
+    const float dt = ssdDt<Cfg>(p, b, t, h, T);
+    const float decay = expf(dt * a);
+    float bv[EPT], cv[EPT];
+#pragma unroll
+    for (int i = 0; i < EPT; ++i) {
+      const int n = sub + TPR * i;
+      bv[i] = n < D::N ? dev::toFloat(Bm[(bt * D::G + g) * D::N + n]) : 0.f;
+      cv[i] = n < D::N ? dev::toFloat(Cm[(bt * D::G + g) * D::N + n]) : 0.f;
+    }
+#pragma unroll
+    for (int ps = 0; ps < PASSES; ++ps) {
+      const int row = tile * ROWS + ps * RPP + rip;
+      const bool valid = row < rowEnd;
+      const float xv =
+          valid ? dev::toFloat(x[(bt * D::H + h) * D::P + row]) : 0.f;
+      const float dx = dt * xv;
+      float acc = 0.f;
+#pragma unroll
+      for (int i = 0; i < EPT; ++i) {
+        st[ps][i] = st[ps][i] * decay + dx * bv[i];
+        acc += st[ps][i] * cv[i];
+      }
+      acc = dev::groupSum<TPR>(acc);
+      if (valid && sub == 0)
+        y[(bt * D::H + h) * D::P + row] = dev::fromFloat<E>(acc + dskip * xv);
+    }
+  }
+  if (Cfg::kStateOut >= 0) {
+#pragma unroll
+    for (int ps = 0; ps < PASSES; ++ps) {
+      const int row = tile * ROWS + ps * RPP + rip;
+#pragma unroll
+      for (int i = 0; i < EPT; ++i) {
+        const int n = sub + TPR * i;
+        if (row < rowEnd && n < D::N)
+          dev::buffer<S>(p, Cfg::kStateOut)[stateBase + int64_t(row) * D::N +
+                                            n] = dev::fromFloat<S>(st[ps][i]);
+      }
+    }
+  }
+}
+
+/// Kernel 1: S_c[p][n] = sum_s w[s] x[s][p] B[s][n] for one chunk, head and
+/// (head_dim, state) tile; or the whole recurrence when T <= kSeqMax.
+template <typename Cfg>
+BRAID_DEVICE void ssdChunkState(const BraidKernelParams &p) {
+  using D = SsdDims<Cfg>;
+  using E = typename D::E;
+  extern __shared__ __align__(16) unsigned char ssdSmem1[];
+  const int T = int(p.tokens), b = dev::blockIdZ(), c = dev::blockIdX();
+  const int h = dev::blockIdY() / D::TILES1, tile = dev::blockIdY() % D::TILES1;
+  if (T <= Cfg::kSeqMax) {
+    if (c == 0)
+      ssdSequential<Cfg>(p, b, h, tile, T);
+    return;
+  }
+  const int chunks = ceilDiv(T, D::L), cL = c * D::L, n = min(D::L, T - cL);
+  if (c >= chunks)
+    return;
+  const int g = h / D::HPG;
+  const int p0 = (tile / D::NTILES1) * D::PT1, n0 = (tile % D::NTILES1) * D::NT1;
+  float *sDt = reinterpret_cast<float *>(ssdSmem1);
+  float *sCl = sDt + D::L, *sW = sCl + D::L, *sPfx = sW + D::L;
+  E *sX = reinterpret_cast<E *>(reinterpret_cast<float *>(ssdSmem1) + D::kStats);
+  E *sB = sX + D::KS * D::LDX1;
+
+  ssdChunkStats<Cfg>(p, b, h, cL, T, sDt, sCl, sPfx);
+  for (int s = dev::threadId(); s < D::L; s += dev::blockSize()) {
+    const int u = s / D::SB;
+    const float tot = sCl[u * D::SB + D::SB - 1];
+    sW[s] = sDt[s] * expf((sPfx[D::NSB - 1] - sPfx[u]) + (tot - sCl[s]));
+  }
+  dev::syncThreads();
+
+  const E *x = dev::buffer<const E>(p, Cfg::kX);
+  const E *Bm = dev::buffer<const E>(p, Cfg::kB);
+  const int warp = dev::warpId();
+  const bool active = 16 * warp < D::P - p0;
+  Acc<1, D::NT1 / 8> acc;
+  acc.zero();
+  for (int s0 = 0; s0 < n; s0 += D::KS) {
+    copyTileAsync<D::KS, D::PT1, D::LDX1>(
+        sX,
+        [&](int r) -> const E * {
+          return s0 + r < n
+                     ? x + ((int64_t(b) * T + cL + s0 + r) * D::H + h) * D::P + p0
+                     : nullptr;
+        },
+        x, min(D::PT1, D::P - p0));
+    dev::cpAsyncCommit();
+    copyTileMapped<D::KS, D::NT1, D::LDB1, E, E>(
+        sB,
+        [&](int r) -> const E * {
+          return s0 + r < n
+                     ? Bm + ((int64_t(b) * T + cL + s0 + r) * D::G + g) * D::N + n0
+                     : nullptr;
+        },
+        min(D::NT1, D::N - n0),
+        [&](int r, int, float v) { return v * sW[s0 + r]; });
+    dev::cpAsyncWait<0>();
+    dev::syncThreads();
+    if (active)
+      gemmTN<1, D::NT1 / 8, D::KS>(acc, sX + 16 * warp, D::LDX1, sB, D::LDB1);
+    dev::syncThreads();
+  }
+
+  SsdWorkspace<Cfg> ws(p, chunks);
+  float *out = ws.states + SsdWorkspace<Cfg>::cell(b, chunks, c, h) * D::P * D::N;
+  if (active) {
+#pragma unroll
+    for (int j = 0; j < D::NT1 / 8; ++j)
+#pragma unroll
+      for (int hh = 0; hh < 2; ++hh) {
+        const int row = p0 + 16 * warp + accRow(0, 2 * hh);
+        const int col = n0 + accCol(j, 0);
+        if (row < D::P && col < D::N)
+          *reinterpret_cast<float2 *>(out + int64_t(row) * D::N + col) =
+              make_float2(acc.v[0][j][2 * hh], acc.v[0][j][2 * hh + 1]);
+      }
+  }
+  if (tile == 0 && dev::threadId() == 0)
+    ws.decay[SsdWorkspace<Cfg>::cell(b, chunks, c, h)] =
+        expf(sPfx[D::NSB - 1]);
+}
+
+/// Kernel 2: walks the chunks of one head in order, storing the state that
+/// enters each chunk and the final state.
+template <typename Cfg>
+BRAID_DEVICE void ssdStatePass(const BraidKernelParams &p) {
+  using D = SsdDims<Cfg>;
+  using E = typename D::E;
+  using S = typename D::S;
+  const int T = int(p.tokens);
+  if (T <= Cfg::kSeqMax)
+    return;
+  const int b = dev::blockIdZ(), h = dev::blockIdY();
+  const int e0 = (dev::blockIdX() * dev::blockSize() + dev::threadId()) * 4;
+  if (e0 >= D::P * D::N)
+    return;
+  const int chunks = ceilDiv(T, D::L);
+  SsdWorkspace<Cfg> ws(p, chunks);
+  const int64_t sbase = (int64_t(b) * D::H + h) * D::P * D::N + e0;
+  float hs[4] = {0.f, 0.f, 0.f, 0.f};
+  if (Cfg::kStateIn >= 0) {
+    const S *si = dev::buffer<const S>(p, Cfg::kStateIn) + sbase;
+#pragma unroll
+    for (int e = 0; e < 4; ++e)
+      hs[e] = dev::toFloat(si[e]);
+  }
+#pragma unroll 2
+  for (int c = 0; c < chunks; ++c) {
+    const int64_t cell = SsdWorkspace<Cfg>::cell(b, chunks, c, h);
+    const int64_t base = cell * D::P * D::N + e0;
+    const float4 sc = *reinterpret_cast<const float4 *>(ws.states + base);
+    const float dA = ws.decay[cell];
+    E *en = ws.enter + base;
+    store2(en, hs[0], hs[1]);
+    store2(en + 2, hs[2], hs[3]);
+    hs[0] = fmaf(dA, hs[0], sc.x);
+    hs[1] = fmaf(dA, hs[1], sc.y);
+    hs[2] = fmaf(dA, hs[2], sc.z);
+    hs[3] = fmaf(dA, hs[3], sc.w);
+  }
+  if (Cfg::kStateOut >= 0) {
+    S *so = dev::buffer<S>(p, Cfg::kStateOut) + sbase;
+#pragma unroll
+    for (int e = 0; e < 4; ++e)
+      so[e] = dev::fromFloat<S>(hs[e]);
+  }
+}
+
+/// Kernel 3: outputs of BT tokens x PT3 head_dim columns of one head. The
+/// B and x tiles of the intra-chunk part stream through kOutStages shared
+/// buffers (2: the next tile loads while this one computes).
+template <typename Cfg>
+BRAID_DEVICE void ssdChunkOutput(const BraidKernelParams &p) {
+  using D = SsdDims<Cfg>;
+  using E = typename D::E;
+  using W = typename D::W;
+  constexpr int ST = Cfg::kOutStages;
+  extern __shared__ __align__(16) unsigned char ssdSmem3[];
+  const int T = int(p.tokens);
+  if (T <= Cfg::kSeqMax)
+    return;
+  const int b = dev::blockIdZ();
+  const int h = dev::blockIdY() / D::PTILES3, p0 = (dev::blockIdY() % D::PTILES3) * D::PT3;
+  const int t0 = dev::blockIdX() * D::BT;
+  if (t0 >= T)
+    return;
+  const int chunks = ceilDiv(T, D::L), c = t0 / D::L, cL = c * D::L;
+  const int tl0 = t0 - cL, g = h / D::HPG;
+  const int pValid = min(D::PT3, D::P - p0);
+
+  float *sDt = reinterpret_cast<float *>(ssdSmem3);
+  float *sCl = sDt + D::L, *sW = sCl + D::L, *sPfx = sW + D::L;
+  E *sC = reinterpret_cast<E *>(reinterpret_cast<float *>(ssdSmem3) + D::kStats);
+  E *sH = sC + D::BT * D::LDN;
+  E *sB = sH + D::PT3 * D::LDN;     // [ST][BT][LDN]
+  E *sX = sB + ST * D::BT * D::LDN; // [ST][BT][LDX3]
+
+  const E *x = dev::buffer<const E>(p, Cfg::kX);
+  const E *Bm = dev::buffer<const E>(p, Cfg::kB);
+  const E *Cm = dev::buffer<const E>(p, Cfg::kC);
+  SsdWorkspace<Cfg> ws(p, chunks);
+  const E *enter = ws.enter + SsdWorkspace<Cfg>::cell(b, chunks, c, h) * D::P * D::N;
+
+  copyTileAsync<D::BT, D::Np, D::LDN>(
+      sC,
+      [&](int r) -> const E * {
+        return t0 + r < T ? Cm + ((int64_t(b) * T + t0 + r) * D::G + g) * D::N
+                          : nullptr;
+      },
+      Cm, D::N);
+  copyTileAsync<D::PT3, D::Np, D::LDN>(
+      sH,
+      [&](int r) -> const E * {
+        return p0 + r < D::P ? enter + int64_t(p0 + r) * D::N : nullptr;
+      },
+      Cm, D::N);
+  dev::cpAsyncCommit();
+  auto loadKeys = [&](int st, int buf) {
+    const int s0 = st * D::BT;
+    copyTileAsync<D::BT, D::Np, D::LDN>(
+        sB + buf * D::BT * D::LDN,
+        [&](int r) -> const E * {
+          const int t = cL + s0 + r;
+          return t < T ? Bm + ((int64_t(b) * T + t) * D::G + g) * D::N : nullptr;
+        },
+        Bm, D::N);
+    copyTileAsync<D::BT, D::PT3, D::LDX3>(
+        sX + buf * D::BT * D::LDX3,
+        [&](int r) -> const E * {
+          const int t = cL + s0 + r;
+          return t < T ? x + ((int64_t(b) * T + t) * D::H + h) * D::P + p0
+                       : nullptr;
+        },
+        x, pValid);
+  };
+  const int nKeyTiles = tl0 / D::BT + 1; // up to the diagonal tile
+  if (ST == 2)
+    loadKeys(0, 0);
+  dev::cpAsyncCommit();
+
+  ssdChunkStats<Cfg>(p, b, h, cL, T, sDt, sCl, sPfx);
+  for (int s = dev::threadId(); s < D::L; s += dev::blockSize()) {
+    const int u = s / D::SB;
+    sW[s] = sDt[s] * expf(sCl[u * D::SB + D::SB - 1] - sCl[s]);
+  }
+  dev::cpAsyncWait<1>(); // C and the entering state (key tile 0 may fly)
+  dev::syncThreads();
+
+  const int warp = dev::warpId();
+  const int tw = tl0 + 16 * warp; // first local row of this warp
+  const int u = tw / D::SB;       // its sub-block
+  const float pfxBefore = u > 0 ? sPfx[u - 1] : 0.f;
+  float rowCl[2], rowF[2];
+#pragma unroll
+  for (int hh = 0; hh < 2; ++hh) {
+    rowCl[hh] = sCl[tw + accRow(0, 2 * hh)];
+    rowF[hh] = expf(rowCl[hh]);
+  }
+
+  constexpr bool kCRegs = Cfg::kCInRegs && kIsBf16<E>;
+  AFrag<1, (kCRegs ? D::Np / 16 : 1)> cf;
+  if constexpr (kCRegs)
+    cf.load(reinterpret_cast<const bf16 *>(sC + 16 * warp * D::LDN), D::LDN);
+
+  // Inter-chunk part: exp(cum[t]) * C[t] . H_in.
+  Acc<1, D::PT3 / 8> acc;
+  acc.zero();
+  if constexpr (kCRegs)
+    gemmNT<1, D::PT3 / 8, D::Np / 16>(acc, cf, reinterpret_cast<const bf16 *>(sH),
+                                      D::LDN);
+  else
+    gemmNT<1, D::PT3 / 8, D::Np>(acc, sC + 16 * warp * D::LDN, D::LDN, sH,
+                                 D::LDN);
+#pragma unroll
+  for (int j = 0; j < D::PT3 / 8; ++j)
+#pragma unroll
+    for (int e = 0; e < 4; ++e)
+      acc.v[0][j][e] *= expf(pfxBefore + rowCl[e >> 1]);
+
+  // Intra-chunk part, key tiles of BT tokens up to the diagonal one.
+  for (int st = 0; st < nKeyTiles; ++st) {
+    int buf = 0;
+    if (ST == 2) {
+      buf = st & 1;
+      if (st + 1 < nKeyTiles)
+        loadKeys(st + 1, buf ^ 1);
+      dev::cpAsyncCommit();
+      dev::cpAsyncWait<1>();
+    } else {
+      loadKeys(st, 0);
+      dev::cpAsyncCommit();
+      dev::cpAsyncWait<0>();
+    }
+    dev::syncThreads();
+    const int s0 = st * D::BT;
+    const E *kB = sB + buf * D::BT * D::LDN;
+    const E *kX = sX + buf * D::BT * D::LDX3;
+    if (s0 <= tw + 15) {
+      Acc<1, D::BT / 8> sc;
+      sc.zero();
+      if constexpr (kCRegs)
+        gemmNT<1, D::BT / 8, D::Np / 16>(sc, cf, reinterpret_cast<const bf16 *>(kB),
+                                         D::LDN);
+      else
+        gemmNT<1, D::BT / 8, D::Np>(sc, sC + 16 * warp * D::LDN, D::LDN, kB,
+                                    D::LDN);
+#pragma unroll
+      for (int jp = 0; jp < D::BT / 16; ++jp) {
+        const int v = (s0 + 16 * jp) / D::SB; // sub-block of these columns
+        const float blk = v < u ? expf(pfxBefore - sPfx[v]) : 0.f;
+#pragma unroll
+        for (int jj = 0; jj < 2; ++jj)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int j = 2 * jp + jj;
+            const int sIdx = s0 + accCol(j, e), t = tw + accRow(0, e);
+            float w;
+            if (sIdx > t)
+              w = 0.f;
+            else if (v == u)
+              w = expf(rowCl[e >> 1] - sCl[sIdx]) * sDt[sIdx];
+            else
+              w = rowF[e >> 1] * blk * sW[sIdx];
+            sc.v[0][j][e] *= w;
+          }
+      }
+      gemmRegNN<1, D::PT3 / 8, D::BT / 16>(acc, sc, kX, D::LDX3);
+    }
+    dev::syncThreads();
+  }
+  dev::cpAsyncWait<0>();
+
+  // y = acc + D x.
+  E *y = dev::buffer<E>(p, Cfg::kY);
+  const float dskip =
+      Cfg::kD >= 0 ? dev::toFloat(dev::buffer<const W>(p, Cfg::kD)[h]) : 0.f;
+#pragma unroll
+  for (int hh = 0; hh < 2; ++hh) {
+    const int t = t0 + 16 * warp + accRow(0, 2 * hh);
+    if (t >= T)
+      continue;
+    const int64_t row = (int64_t(b) * T + t) * D::H + h;
+#pragma unroll
+    for (int j = 0; j < D::PT3 / 8; ++j) {
+      const int col = accCol(j, 0);
+      if (col < pValid) {
+        const E *xr = x + row * D::P + p0 + col;
+        store2(y + row * D::P + p0 + col,
+               acc.v[0][j][2 * hh] + dskip * dev::toFloat(xr[0]),
+               acc.v[0][j][2 * hh + 1] + dskip * dev::toFloat(xr[1]));
+      }
+    }
+  }
+}
+
+} // namespace kern
+} // namespace braid
+
+#define BRAID_SSD_ENTRIES(PREFIX, CFG)                                         \
+  extern "C" __global__ void __launch_bounds__(128)                            \
+      PREFIX##_state(BraidKernelParams p) {                                    \
+    braid::kern::ssdChunkState<CFG>(p);                                        \
+  }                                                                            \
+  extern "C" __global__ void __launch_bounds__(128)                            \
+      PREFIX##_pass(BraidKernelParams p) {                                     \
+    braid::kern::ssdStatePass<CFG>(p);                                         \
+  }                                                                            \
+  extern "C" __global__ void __launch_bounds__(                                \
+      CFG::kOutWarps * braid::dev::kWarpSize, 1)                              \
+      PREFIX##_output(BraidKernelParams p) {                                   \
+    braid::kern::ssdChunkOutput<CFG>(p);                                       \
+  }
+
+#endif // BRAID_TARGETS_COMMON_KERNELS_SSD_CUH

@@ -1,0 +1,133 @@
+//===- SequenceLayout.h - shared-memory and workspace sizes -----*- C++ -*-===//
+//
+// The few numbers that both sides of a sequence kernel must agree on: the
+// specializer (host C++, which tells the runtime how much dynamic shared
+// memory and workspace a launch needs) and the device templates (which lay
+// the same bytes out). Plain constexpr C++ with no includes, usable from
+// host code, device code and the tests alike.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BRAID_TARGETS_COMMON_KERNELS_SEQUENCELAYOUT_H
+#define BRAID_TARGETS_COMMON_KERNELS_SEQUENCELAYOUT_H
+
+#if defined(__CUDACC__) || defined(__HIPCC__)
+#define BRAID_LAYOUT_FN __host__ __device__ constexpr inline
+#else
+#define BRAID_LAYOUT_FN constexpr inline
+#endif
+
+namespace braid {
+namespace seqlayout {
+
+BRAID_LAYOUT_FN long long cdiv(long long a, long long b) {
+  return (a + b - 1) / b;
+}
+BRAID_LAYOUT_FN long long rup(long long a, long long b) {
+  return cdiv(a, b) * b;
+}
+BRAID_LAYOUT_FN long long lmax(long long a, long long b) { return a > b ? a : b; }
+/// Shared rows are padded by 16 bytes (bank spread for ldmatrix and float4).
+BRAID_LAYOUT_FN long long padded(long long cols, int elemBytes) {
+  return cols + 16 / elemBytes;
+}
+
+//===----------------------------------------------------------------------===//
+// attention
+//===----------------------------------------------------------------------===//
+
+/// Rows of a split-KV partial (splitting only happens for at most this many
+/// query rows per KV head, i.e. decode and short speculative steps).
+constexpr int kAttnSplitRows = 16;
+
+/// Dynamic shared bytes of the attention kernel: the query tile (16 rows
+/// per warp and row tile), `stages` key and value tiles, and (overlapping the key/value tiles) the per-warp
+/// partial results that the key-split decode mode merges.
+BRAID_LAYOUT_FN long long attentionSmemBytes(int elemBytes, int headDim,
+                                             int valueDim, int warps,
+                                             int rowTiles, int blockN,
+                                             int stages) {
+  const long long dp = rup(headDim, 16), dvp = rup(valueDim, 16);
+  const long long q =
+      16LL * warps * rowTiles * padded(dp, elemBytes) * elemBytes;
+  const long long kv = (long long)stages * blockN *
+                       (padded(dp, elemBytes) + padded(dvp, elemBytes)) *
+                       elemBytes;
+  const long long merge = 16LL * warps * (dvp + 2) * 4;
+  return q + lmax(kv, merge);
+}
+
+/// Workspace of the split-KV partials: per KV head and split slot, 16 rows
+/// of (value_dim rounded to 16) accumulators plus max and sum.
+BRAID_LAYOUT_FN long long attentionWorkspaceBytes(int kvHeads, int splits,
+                                                  int valueDim) {
+  return splits <= 1 ? 0
+                     : (long long)kvHeads * splits * kAttnSplitRows *
+                           (rup(valueDim, 16) + 2) * 4;
+}
+
+//===----------------------------------------------------------------------===//
+// ssd_scan
+//===----------------------------------------------------------------------===//
+
+/// Floats of the per-chunk statistics (dt', local cumulative sums, prefix
+/// of sub-block totals, per-token weights).
+BRAID_LAYOUT_FN long long ssdStatsFloats(int chunk) {
+  return rup(3LL * chunk + cdiv(chunk, 16) + 4, 4);
+}
+/// Rows of the key tiles of the chunk-state pass.
+BRAID_LAYOUT_FN int ssdStateRows(int chunk) { return chunk < 64 ? chunk : 64; }
+
+/// Chunk-state pass: statistics, an x tile [rows][pt] and a B tile
+/// [rows][nt].
+BRAID_LAYOUT_FN long long ssdStateSmemBytes(int elemBytes, int chunk, int pt,
+                                            int nt) {
+  const long long rows = ssdStateRows(chunk);
+  return ssdStatsFloats(chunk) * 4 +
+         rows * (padded(pt, elemBytes) + padded(nt, elemBytes)) * elemBytes;
+}
+
+/// Output pass: statistics, the C tile [bt][N], the entering state
+/// [pt][N], and `stages` B tiles [bt][N] and x tiles [bt][pt], with
+/// bt = 16 * warps.
+BRAID_LAYOUT_FN long long ssdOutputSmemBytes(int elemBytes, int chunk,
+                                             int state, int warps, int pt,
+                                             int stages) {
+  const long long bt = 16LL * warps, np = rup(state, 16);
+  return ssdStatsFloats(chunk) * 4 +
+         (bt * padded(np, elemBytes) + pt * padded(np, elemBytes) +
+          stages * (bt * padded(np, elemBytes) + bt * padded(pt, elemBytes))) *
+             elemBytes;
+}
+
+/// Workspace bytes per (sequence, chunk): chunk states (fp32), chunk decays
+/// (fp32) and the states entering each chunk (`enterBytes` per element).
+BRAID_LAYOUT_FN long long ssdWorkspacePerChunk(int heads, int headDim,
+                                               int state, int enterBytes) {
+  return (long long)heads * headDim * state * (4 + enterBytes) + heads * 4;
+}
+
+//===----------------------------------------------------------------------===//
+// selective_scan
+//===----------------------------------------------------------------------===//
+
+/// Block tile of the projections (rows x columns x k-step).
+constexpr int kSelGemmM = 64, kSelGemmN = 64, kSelGemmK = 32;
+/// Tokens staged per step of the scan.
+constexpr int kSelTokens = 16;
+
+BRAID_LAYOUT_FN long long selGemmSmemBytes(int elemBytes) {
+  return 2LL * kSelGemmM * padded(kSelGemmK, elemBytes) * elemBytes +
+         kSelGemmM * 4;
+}
+/// Row stride (floats) of the projection [dt_low | B | C] in the workspace.
+BRAID_LAYOUT_FN long long selProjStride(int rank, int state) {
+  return rup(rank + 2LL * state, 4);
+}
+BRAID_LAYOUT_FN long long selScanSmemBytes(int state, int channels) {
+  return 4LL * kSelTokens * (2LL * state + 3LL * channels);
+}
+
+} // namespace seqlayout
+} // namespace braid
+
+#endif // BRAID_TARGETS_COMMON_KERNELS_SEQUENCELAYOUT_H

@@ -1,0 +1,440 @@
+//===- SequencePlans.h - launch plans of the sequence families --*- C++ -*-===//
+//
+// From a family's shapes and attributes (plain structs, no MLIR) to the
+// translation unit that instantiates the device templates and the launch
+// geometry of its kernels. SpecializersSequence.cpp fills the structs from
+// a launch.kernel op; test/gpu/ fills them directly and compiles the very
+// same sources, so what the tests run is what the bundle runs.
+//
+// Header-only C++17 (no CUDA, no LLVM): included by braidc and by the test
+// generator.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BRAID_TARGETS_COMMON_KERNELS_SEQUENCEPLANS_H
+#define BRAID_TARGETS_COMMON_KERNELS_SEQUENCEPLANS_H
+
+#include "targets/common/kernels/SequenceLayout.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace braid {
+namespace gpu {
+namespace seq {
+
+/// ceil((constant + perBatch*B + perToken*T + perBatchToken*B*T) / divisor),
+/// as KernelPlan.h's DimExpr.
+struct Dim {
+  int64_t constant = 0, perBatch = 0, perToken = 0, perBatchToken = 0;
+  int64_t divisor = 1;
+  static Dim fixed(int64_t v) { return {v, 0, 0, 0, 1}; }
+  static Dim batch() { return {0, 1, 0, 0, 1}; }
+  /// ceil(T / d) (eval takes the ceiling)
+  static Dim tokensOver(int64_t d) { return {0, 0, 1, 0, d}; }
+  int64_t eval(int64_t b, int64_t t) const {
+    const int64_t n =
+        constant + perBatch * b + perToken * t + perBatchToken * b * t;
+    return (n + divisor - 1) / divisor;
+  }
+};
+
+struct Launch {
+  std::string function;
+  Dim grid[3];
+  int block[3] = {1, 1, 1};
+  int64_t sharedBytes = 0;
+};
+
+struct Plan {
+  std::string source;
+  std::vector<Launch> launches;
+  Dim workspace;
+};
+
+struct Target {
+  int sm = 90;        // 80, 90, ...
+  int warpSize = 32;  // 64 for the HIP port
+  /// Largest dynamic shared memory a block may ask for on every
+  /// architecture the code object is built for (sm_80: 163 KB).
+  int64_t maxShared = 166912;
+};
+
+/// C++ spellings of the element types in the generated sources.
+inline const char *kF32 = "float";
+inline const char *kBf16 = "braid::dev::bf16";
+
+inline int elemBytes(const std::string &type) { return type == kF32 ? 4 : 2; }
+inline bool isBf16(const std::string &type) { return type == kBf16; }
+
+namespace detail {
+/// A float as an exact hexadecimal literal.
+inline std::string hexFloat(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%af", static_cast<double>(static_cast<float>(v)));
+  return buf;
+}
+inline std::string line(const char *type, const char *name, int64_t v) {
+  return std::string("  static constexpr ") + type + " " + name + " = " +
+         std::to_string(v) + ";\n";
+}
+inline std::string flag(const char *name, bool v) {
+  return std::string("  static constexpr bool ") + name + " = " +
+         (v ? "true" : "false") + ";\n";
+}
+inline std::string real(const char *name, double v) {
+  return std::string("  static constexpr float ") + name + " = " + hexFloat(v) +
+         ";\n";
+}
+inline std::string header(const char *family, const char *include) {
+  return std::string("// Braid ") + family +
+         " specialization (targets/common/kernels/SequencePlans.h).\n"
+         "#include \"targets/common/kernels/" +
+         include + "\"\n\n";
+}
+inline int64_t pow2Ceil(int64_t v) {
+  int64_t p = 1;
+  while (p < v)
+    p *= 2;
+  return p;
+}
+} // namespace detail
+
+//===----------------------------------------------------------------------===//
+// attention
+//===----------------------------------------------------------------------===//
+
+struct AttentionShape {
+  std::string elem = kF32;      // q, k, v and output
+  std::string cacheElem = kF32; // caches: elem, or float
+  int64_t heads = 0, kvHeads = 0, headDim = 0, valueDim = 0;
+  bool causal = true;
+  int64_t window = 0;   // 0: none
+  double scale = 1.0;
+  double softcap = 0.0; // 0: none
+  bool cached = false;
+  int64_t kvSeq = 0;  // keys per sequence without a cache; 0: T
+  int64_t maxSeq = 0; // cache rows; 0: S (run time)
+  int64_t tokens = 0; // query tokens; 0: T (run time)
+  /// Tuning knobs (0 / -1: the planner's choice): query rows per warp in
+  /// 16s (1 or 2), keys per step of the row split, query in registers.
+  int rowTiles = 0;
+  int keyStep = 0;
+  int qInRegs = -1;
+  /// Buffer indices (operands then results); -1: absent.
+  int q = 0, k = 1, v = 2, kCache = -1, vCache = -1, pos = -1, out = 3,
+      kCacheOut = -1, vCacheOut = -1;
+};
+
+/// "" on success, else what is not supported.
+inline std::string planAttention(const AttentionShape &s, const Target &t,
+                                 const std::string &name, Plan &plan) {
+  using namespace seqlayout;
+  const int eb = elemBytes(s.elem);
+  const int vec = 16 / eb;
+  if (s.heads < 1 || s.kvHeads < 1 || s.heads % s.kvHeads)
+    return "num_heads (" + std::to_string(s.heads) +
+           ") must be a positive multiple of num_kv_heads (" +
+           std::to_string(s.kvHeads) + ")";
+  if (s.headDim % vec || s.valueDim % vec || s.headDim < 1 || s.valueDim < 1)
+    return "head dims " + std::to_string(s.headDim) + "/" +
+           std::to_string(s.valueDim) + " must be multiples of " +
+           std::to_string(vec) + " (16-byte rows)";
+  if (s.headDim > 256 || s.valueDim > 256)
+    return "head dims above 256 are not supported yet";
+  if (s.cached && (s.kCache < 0 || s.vCache < 0 || s.kCacheOut < 0 ||
+                   s.vCacheOut < 0))
+    return "a KV cache needs k_cache, v_cache and both updated caches";
+  if (s.cached && s.cacheElem != s.elem && s.cacheElem != kF32)
+    return "caches must have the activations' element type or f32";
+
+  // Tiles: 4 warps, 64-key tiles in two shared stages where they fit; the
+  // f32 path (validation) trades stages for size. bf16 with head dims up
+  // to 128 gives each warp 32 query rows (two m16 tiles: every key/value
+  // fragment read from shared memory feeds twice the tensor-core work) and
+  // walks a key tile in steps of 32 keys (registers); otherwise 16 rows and
+  // whole tiles.
+  struct Choice {
+    int warps, blockN, stages;
+  };
+  const bool bf16 = isBf16(s.elem);
+  const int64_t dp = (s.headDim + 15) / 16 * 16;
+  const int64_t dvp = (s.valueDim + 15) / 16 * 16;
+  const int rowTiles =
+      s.rowTiles > 0 ? s.rowTiles : (bf16 && dp <= 128 && dvp <= 128 ? 2 : 1);
+  const Choice choices[] = {{4, 64, bf16 ? 2 : 1}, {4, 64, 1}, {4, 32, 1},
+                            {2, 32, 1}};
+  const Choice *pick = nullptr;
+  for (const Choice &c : choices)
+    if (attentionSmemBytes(eb, int(s.headDim), int(s.valueDim), c.warps,
+                           rowTiles, c.blockN, c.stages) <= t.maxShared) {
+      pick = &c;
+      break;
+    }
+  if (!pick)
+    return "head dims " + std::to_string(s.headDim) +
+           " do not fit in shared memory";
+  const int keyStep =
+      s.keyStep > 0 ? s.keyStep : (rowTiles == 2 ? 32 : pick->blockN);
+  const bool qRegs = s.qInRegs >= 0 ? (bf16 && s.qInRegs > 0)
+                                    : bf16 && dp * rowTiles <= 160;
+  if (keyStep % 16 || pick->blockN % keyStep)
+    return "key step " + std::to_string(keyStep) + " must divide the key tile";
+  const int64_t group = s.heads / s.kvHeads;
+  // Split-KV slots per KV head: enough blocks for two waves of a 132-SM
+  // card at batch 1.
+  const int64_t splits = std::clamp<int64_t>((264 + s.kvHeads - 1) / s.kvHeads, 1, 64);
+  const int bm = 16 * pick->warps * rowTiles;
+
+  using detail::flag;
+  using detail::line;
+  using detail::real;
+  std::string cfg = name + "_cfg";
+  std::string src = detail::header("attention", "Attention.cuh");
+  src += "namespace {\nstruct " + cfg + " {\n  using E = " + s.elem +
+         ";\n  using EC = " + (s.cached ? s.cacheElem : s.elem) + ";\n";
+  src += line("int", "kHeads", s.heads) + line("int", "kKvHeads", s.kvHeads) +
+         line("int", "kHeadDim", s.headDim) +
+         line("int", "kValueDim", s.valueDim) + flag("kCausal", s.causal) +
+         line("int", "kWindow", s.window) + real("kScale", s.scale) +
+         real("kSoftcap", s.softcap) + flag("kCached", s.cached) +
+         line("int", "kKvSeq", s.kvSeq) + line("int", "kMaxSeq", s.maxSeq) +
+         line("int", "kTokens", s.tokens) +
+         line("int", "kWarps", pick->warps) +
+         line("int", "kRowTiles", rowTiles) + line("int", "kKeyStep", keyStep) +
+         line("int", "kBlockN", pick->blockN) +
+         line("int", "kStages", pick->stages) +
+         line("int", "kSplits", splits) + flag("kQInRegs", qRegs) +
+         line("int", "kQ", s.q) + line("int", "kK", s.k) +
+         line("int", "kV", s.v) + line("int", "kKCache", s.kCache) +
+         line("int", "kVCache", s.vCache) + line("int", "kPos", s.pos) +
+         line("int", "kOut", s.out) + line("int", "kKCacheOut", s.kCacheOut) +
+         line("int", "kVCacheOut", s.vCacheOut);
+  src += "};\n} // namespace\n\nBRAID_ATTENTION_ENTRIES(" + name + ", " + cfg +
+         ")\n";
+
+  plan = Plan();
+  plan.source = src;
+  Launch main;
+  main.function = name + "_main";
+  // ceil(T*G/BM) row tiles, plus splits-1 blocks that only work when one
+  // tile holds every row of a KV head (decode).
+  main.grid[0] = {(splits - 1) * bm, 0, group, 0, bm};
+  main.grid[1] = Dim::fixed(s.kvHeads);
+  main.grid[2] = Dim::batch();
+  main.block[0] = pick->warps * t.warpSize;
+  main.sharedBytes =
+      attentionSmemBytes(eb, int(s.headDim), int(s.valueDim), pick->warps,
+                         rowTiles, pick->blockN, pick->stages);
+  Launch combine;
+  combine.function = name + "_combine";
+  combine.grid[0] = Dim::fixed(s.kvHeads);
+  combine.grid[1] = Dim::fixed(1);
+  combine.grid[2] = Dim::batch();
+  combine.block[0] = 128;
+  plan.launches = {main, combine};
+  plan.workspace =
+      Dim::fixed(attentionWorkspaceBytes(int(s.kvHeads), int(splits), int(s.valueDim)));
+  return "";
+}
+
+//===----------------------------------------------------------------------===//
+// ssd_scan
+//===----------------------------------------------------------------------===//
+
+struct SsdShape {
+  std::string elem = kF32;   // x, dt, B, C, output
+  std::string weight = kF32; // A, D, dt_bias
+  std::string state = kF32;  // initial / final state
+  int64_t heads = 0, headDim = 0, groups = 1, stateSize = 0, chunk = 0;
+  bool softplus = true;
+  double dtMin = 0.0;
+  bool hasDtMax = false;
+  double dtMax = 0.0;
+  /// Longest T run token by token (decode); -1: the default (16).
+  int64_t seqMax = -1;
+  /// Shared buffers of the output pass's key tiles (1 or 2); 0: default.
+  int outStages = 0;
+  int x = 0, dt = 1, A = 2, B = 3, C = 4, D = -1, bias = -1, stateIn = -1,
+      y = 5, stateOut = -1;
+};
+
+inline std::string planSsd(const SsdShape &s, const Target &t,
+                           const std::string &name, Plan &plan) {
+  using namespace seqlayout;
+  const int eb = elemBytes(s.elem);
+  const int vec = 16 / eb;
+  if (s.heads < 1 || s.groups < 1 || s.heads % s.groups)
+    return "num_heads (" + std::to_string(s.heads) +
+           ") must be a positive multiple of num_groups (" +
+           std::to_string(s.groups) + ")";
+  if (s.chunk < 16 || s.chunk % 16 || s.chunk > 1024)
+    return "chunk_size " + std::to_string(s.chunk) +
+           " must be a multiple of 16 up to 1024";
+  if (s.headDim < 1 || s.headDim % vec)
+    return "head_dim " + std::to_string(s.headDim) + " must be a multiple of " +
+           std::to_string(vec);
+  if (s.stateSize < 1 || s.stateSize % 8 || s.stateSize % vec)
+    return "state_size " + std::to_string(s.stateSize) +
+           " must be a multiple of 8";
+  const int64_t L = s.chunk, P = s.headDim, N = s.stateSize;
+  const int64_t nt1 = std::min<int64_t>(64, N);
+  const int64_t seqMax = s.seqMax >= 0 ? std::min(s.seqMax, L) : std::min<int64_t>(16, L);
+
+  // Output tiles: 4 warps x 64 columns where they fit; smaller for long
+  // state vectors in f32.
+  struct Choice {
+    int warps, pt;
+  };
+  const Choice choices[] = {{4, 64}, {4, 32}, {2, 64}, {2, 32}, {1, 32}, {1, 16}};
+  int warps = 0, pt = 0;
+  const int stages = s.outStages > 0 ? s.outStages : 1;
+  for (const Choice &c : choices) {
+    const int w = c.warps;
+    const int p3 = int(std::min<int64_t>(c.pt, (P + 7) / 8 * 8));
+    if (L % (16 * w) || p3 % vec)
+      continue;
+    if (ssdOutputSmemBytes(eb, int(L), int(N), w, p3, stages) <= t.maxShared &&
+        ssdStateSmemBytes(eb, int(L), 64, int(nt1)) <= t.maxShared) {
+      warps = w;
+      pt = p3;
+      break;
+    }
+  }
+  if (!warps)
+    return "state_size " + std::to_string(N) + " does not fit in shared memory";
+  const bool cRegs = isBf16(s.elem) && (N + 15) / 16 * 16 <= 128;
+  const int64_t tiles1 = ((P + 63) / 64) * ((N + nt1 - 1) / nt1);
+  const int64_t ptiles3 = (P + pt - 1) / pt;
+
+  using detail::flag;
+  using detail::line;
+  using detail::real;
+  std::string cfg = name + "_cfg";
+  std::string src = detail::header("ssd_scan", "SSD.cuh");
+  src += "namespace {\nstruct " + cfg + " {\n  using E = " + s.elem +
+         ";\n  using W = " + s.weight + ";\n  using S = " + s.state + ";\n";
+  src += line("int", "kHeads", s.heads) + line("int", "kHeadDim", P) +
+         line("int", "kGroups", s.groups) + line("int", "kState", N) +
+         line("int", "kChunk", L) + flag("kSoftplus", s.softplus) +
+         real("kDtMin", s.dtMin) + flag("kHasDtMax", s.hasDtMax) +
+         real("kDtMax", s.hasDtMax ? s.dtMax : 0.0) +
+         line("int", "kSeqMax", seqMax) + line("int", "kStateTileN", nt1) +
+         line("int", "kOutWarps", warps) + line("int", "kOutTileP", pt) +
+         line("int", "kOutStages", stages) +
+         flag("kCInRegs", cRegs) + line("int", "kX", s.x) +
+         line("int", "kDt", s.dt) + line("int", "kA", s.A) +
+         line("int", "kB", s.B) + line("int", "kC", s.C) +
+         line("int", "kD", s.D) + line("int", "kBias", s.bias) +
+         line("int", "kStateIn", s.stateIn) + line("int", "kY", s.y) +
+         line("int", "kStateOut", s.stateOut);
+  src += "};\n} // namespace\n\nBRAID_SSD_ENTRIES(" + name + ", " + cfg + ")\n";
+
+  plan = Plan();
+  plan.source = src;
+  Launch state;
+  state.function = name + "_state";
+  state.grid[0] = Dim::tokensOver(L);
+  state.grid[1] = Dim::fixed(s.heads * tiles1);
+  state.grid[2] = Dim::batch();
+  state.block[0] = 128;
+  state.sharedBytes = ssdStateSmemBytes(eb, int(L), 64, int(nt1));
+  Launch pass;
+  pass.function = name + "_pass";
+  pass.grid[0] = Dim::fixed((P * N + 511) / 512);
+  pass.grid[1] = Dim::fixed(s.heads);
+  pass.grid[2] = Dim::batch();
+  pass.block[0] = 128;
+  Launch output;
+  output.function = name + "_output";
+  output.grid[0] = Dim::tokensOver(16 * warps);
+  output.grid[1] = Dim::fixed(s.heads * ptiles3);
+  output.grid[2] = Dim::batch();
+  output.block[0] = warps * t.warpSize;
+  output.sharedBytes = ssdOutputSmemBytes(eb, int(L), int(N), warps, pt, stages);
+  plan.launches = {state, pass, output};
+  // B * ceil(T/L) chunks of per-chunk bytes X, bounded by
+  // (B*T*X + B*(L-1)*X)/L, plus 16 bytes of alignment slack.
+  const int64_t X = ssdWorkspacePerChunk(int(s.heads), int(P), int(N), eb);
+  plan.workspace = {16 * L, X * (L - 1), 0, X, L};
+  return "";
+}
+
+//===----------------------------------------------------------------------===//
+// selective_scan
+//===----------------------------------------------------------------------===//
+
+struct SelectiveShape {
+  std::string elem = kF32, weight = kF32, state = kF32;
+  int64_t inner = 0, rank = 0, stateSize = 0;
+  double eps = 1e-6;
+  int x = 0, xProj = 1, dtProj = 2, dtBias = 3, A = 4, gate = -1, D = -1,
+      dtNorm = -1, bNorm = -1, cNorm = -1, stateIn = -1, y = 5, stateOut = -1;
+};
+
+inline std::string planSelectiveScan(const SelectiveShape &s, const Target &t,
+                                     const std::string &name, Plan &plan) {
+  using namespace seqlayout;
+  if (s.inner < 1 || s.rank < 1 || s.stateSize < 1)
+    return "d_inner, dt_rank and state_size must be positive";
+  if (s.stateSize > 16 * 32)
+    return "state_size above 512 is not supported";
+  const int64_t tpc =
+      s.stateSize <= 16 ? 1 : detail::pow2Ceil((s.stateSize + 15) / 16);
+  const int64_t cpb = 128 / tpc;
+  const int smemElem = isBf16(s.elem) ? 2 : 4;
+  (void)t;
+
+  using detail::line;
+  using detail::real;
+  std::string cfg = name + "_cfg";
+  std::string src = detail::header("selective_scan", "SelectiveScan.cuh");
+  src += "namespace {\nstruct " + cfg + " {\n  using E = " + s.elem +
+         ";\n  using W = " + s.weight + ";\n  using S = " + s.state + ";\n";
+  src += line("int", "kInner", s.inner) + line("int", "kRank", s.rank) +
+         line("int", "kState", s.stateSize) +
+         line("int", "kLanesPerChannel", tpc) + real("kEps", s.eps) +
+         line("int", "kX", s.x) + line("int", "kXProj", s.xProj) +
+         line("int", "kDtProj", s.dtProj) + line("int", "kDtBias", s.dtBias) +
+         line("int", "kA", s.A) + line("int", "kGate", s.gate) +
+         line("int", "kD", s.D) + line("int", "kDtNorm", s.dtNorm) +
+         line("int", "kBNorm", s.bNorm) + line("int", "kCNorm", s.cNorm) +
+         line("int", "kStateIn", s.stateIn) + line("int", "kY", s.y) +
+         line("int", "kStateOut", s.stateOut);
+  src += "};\n} // namespace\n\nBRAID_SELECTIVE_SCAN_ENTRIES(" + name + ", " +
+         cfg + ")\n";
+
+  plan = Plan();
+  plan.source = src;
+  const int64_t width = s.rank + 2 * s.stateSize;
+  Launch xproj;
+  xproj.function = name + "_xproj";
+  xproj.grid[0] = {0, 0, 0, 1, kSelGemmM};
+  xproj.grid[1] = Dim::fixed((width + kSelGemmN - 1) / kSelGemmN);
+  xproj.grid[2] = Dim::fixed(1);
+  xproj.block[0] = 128;
+  xproj.sharedBytes = selGemmSmemBytes(smemElem);
+  Launch dt = xproj;
+  dt.function = name + "_dt";
+  dt.grid[1] = Dim::fixed((s.inner + kSelGemmN - 1) / kSelGemmN);
+  Launch scan;
+  scan.function = name + "_scan";
+  scan.grid[0] = Dim::fixed((s.inner + cpb - 1) / cpb);
+  scan.grid[1] = Dim::fixed(1);
+  scan.grid[2] = Dim::batch();
+  scan.block[0] = 128;
+  scan.sharedBytes = selScanSmemBytes(int(s.stateSize), int(cpb));
+  plan.launches = {xproj, dt, scan};
+  plan.workspace = {16, 0, 0,
+                    (selProjStride(int(s.rank), int(s.stateSize)) + s.inner) * 4, 1};
+  return "";
+}
+
+} // namespace seq
+} // namespace gpu
+} // namespace braid
+
+#endif // BRAID_TARGETS_COMMON_KERNELS_SEQUENCEPLANS_H

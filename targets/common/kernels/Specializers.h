@@ -1,0 +1,24 @@
+//===- Specializers.h - per-family GPU kernel specializers ------*- C++ -*-===//
+//
+// Families are split over two tables so that their owners work in separate
+// files: dense families (GEMM-based and element-wise) and sequence families
+// (attention and scans). findSpecializer (KernelPlan.h) consults both.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BRAID_TARGETS_COMMON_KERNELS_SPECIALIZERS_H
+#define BRAID_TARGETS_COMMON_KERNELS_SPECIALIZERS_H
+
+#include "targets/common/KernelPlan.h"
+
+namespace braid::gpu {
+
+/// linear, moe, activation, add, mul, scale, rms_norm, layer_norm,
+/// gated_rms_norm, rope, embedding, split, concat, merge, causal_conv1d.
+Specializer findDenseSpecializer(llvm::StringRef family);
+
+/// attention, mla, ssd_scan, selective_scan.
+Specializer findSequenceSpecializer(llvm::StringRef family);
+
+} // namespace braid::gpu
+
+#endif // BRAID_TARGETS_COMMON_KERNELS_SPECIALIZERS_H

@@ -1,0 +1,1432 @@
+//===- SpecializersDense.cpp - GPU plans of the dense kernel families -----===//
+//
+// linear, moe, activation, add, mul, scale, rms_norm, layer_norm,
+// gated_rms_norm, rope, embedding, split, concat, merge, causal_conv1d.
+//
+// Each specializer reads one launch.kernel (attributes, buffer shapes with
+// the symbolic B / T), picks the device template and its constants
+// (targets/common/kernels/*.cuh), and writes a translation unit whose
+// extern "C" entry points take BraidKernelParams by value. The run-time
+// sizes (rows = B * T * ...) are C++ expressions of params.batch and
+// params.tokens in the source and DimExprs in the launch geometry.
+//
+// Storage types follow the launch IR: in a bf16 model the activations and
+// weights are bf16 buffers and the states f32; the GEMM engine follows the
+// operand type (tensor cores for bf16, exact fp32 FMA for f32).
+//
+// Buffer contract: every buffer base pointer is 16-byte aligned (the
+// runtime's allocations are; arena offsets are multiples of 64 bytes per
+// token). Kernels with more than 48 KiB of dynamic shared memory need
+// CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES set to sharedBytes.
+// Compile without --use_fast_math: rope and the activations rely on
+// full-range sinf/cosf/expf for the fp32 tolerance.
+//
+//===----------------------------------------------------------------------===//
+#include "targets/common/kernels/MoELayout.h"
+#include "targets/common/kernels/Specializers.h"
+
+#include "dialects/Launch/LaunchOps.h"
+#include "runtime/include/braid/kernel_abi.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+
+namespace braid::gpu {
+
+namespace {
+
+using launch::BufferAttr;
+using launch::BufferKind;
+
+constexpr const char *kBf16Type = "braid::dev::bf16";
+
+//===----------------------------------------------------------------------===//
+// Counts in terms of B and T
+//===----------------------------------------------------------------------===//
+
+/// factor * (B if b) * (T if t): the size of a set of dims.
+struct Count {
+  int64_t factor = 1;
+  bool b = false, t = false;
+  bool ok = true; // false: uses S, or a symbol twice
+
+  bool isStatic() const { return !b && !t; }
+  /// An int64_t C++ expression in terms of `p` (BraidKernelParams).
+  std::string expr() const {
+    std::string s = "(static_cast<int64_t>(" + std::to_string(factor) + ")";
+    if (b)
+      s += " * p.batch";
+    if (t)
+      s += " * p.tokens";
+    return s + ")";
+  }
+  /// ceil(count * mul / divisor) as a DimExpr.
+  DimExpr dim(int64_t divisor, int64_t mul = 1) const {
+    DimExpr d;
+    int64_t f = factor * mul;
+    if (b && t)
+      d.perBatchToken = f;
+    else if (b)
+      d.perBatch = f;
+    else if (t)
+      d.perToken = f;
+    else
+      d.constant = f;
+    d.divisor = std::max<int64_t>(1, divisor);
+    return d;
+  }
+};
+
+Count countOf(llvm::ArrayRef<int64_t> dims) {
+  Count c;
+  for (int64_t d : dims) {
+    if (d == launch::kDimBatch) {
+      c.ok &= !c.b;
+      c.b = true;
+    } else if (d == launch::kDimTokens) {
+      c.ok &= !c.t;
+      c.t = true;
+    } else if (d < 0) {
+      c.ok = false;
+    } else {
+      c.factor *= d;
+    }
+  }
+  return c;
+}
+
+//===----------------------------------------------------------------------===//
+// Literals
+//===----------------------------------------------------------------------===//
+
+/// An exact C++ float literal (hexadecimal), or INFINITY.
+std::string floatLit(float v) {
+  if (std::isinf(v))
+    return v > 0 ? "INFINITY" : "(-INFINITY)";
+  if (std::isnan(v))
+    return "NAN";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%af", static_cast<double>(v));
+  return v < 0 ? "(" + std::string(buf) + ")" : std::string(buf);
+}
+
+std::string boolLit(bool v) { return v ? "true" : "false"; }
+
+int64_t nextPow2(int64_t v) {
+  int64_t p = 1;
+  while (p < v)
+    p <<= 1;
+  return p;
+}
+
+/// Largest power of two <= limit that divides n (>= 1).
+int64_t vecWidth(int64_t n, int64_t limit) {
+  int64_t v = 1;
+  while (v * 2 <= limit && n % (v * 2) == 0)
+    v *= 2;
+  return v;
+}
+
+std::optional<std::string> activationEnum(llvm::StringRef kind) {
+  std::optional<std::string> e =
+      llvm::StringSwitch<std::optional<std::string>>(kind)
+          .Case("identity", "Identity")
+          .Case("silu", "Silu")
+          .Case("gelu", "Gelu")
+          .Case("gelu_tanh", "GeluTanh")
+          .Case("relu", "Relu")
+          .Case("relu2", "Relu2")
+          .Case("sigmoid", "Sigmoid")
+          .Case("softplus", "Softplus")
+          .Case("tanh", "Tanh")
+          .Default(std::nullopt);
+  if (!e)
+    return std::nullopt;
+  return "braid::dev::Act::" + *e;
+}
+
+//===----------------------------------------------------------------------===//
+// Buffers and the launch
+//===----------------------------------------------------------------------===//
+
+struct Buf {
+  BufferAttr attr;   // null when the optional operand is absent
+  int index = -1;    // position in BraidKernelParams::buffers
+  std::string type;  // C++ storage element type
+  bool present() const { return static_cast<bool>(attr); }
+  llvm::ArrayRef<int64_t> shape() const { return attr.getShape(); }
+  int64_t rank() const { return static_cast<int64_t>(shape().size()); }
+  int64_t dim(int64_t i) const { return shape()[i < 0 ? i + rank() : i]; }
+  int64_t bytes() const { return type == "float" || type == "int32_t" ? 4
+                                 : type == "int64_t"                   ? 8
+                                                                       : 2; }
+  /// `static_cast<const T *>(p.buffers[i])`, or a typed nullptr.
+  std::string ptr(bool isConst = true) const {
+    std::string t = (isConst ? "const " : "") + type + " *";
+    if (!present())
+      return "static_cast<" + t + ">(nullptr)";
+    return "static_cast<" + t + ">(p.buffers[" + std::to_string(index) + "])";
+  }
+};
+
+/// The storage type of a buffer: its element type in the launch IR (bf16
+/// models carry bf16 activations and weights there, fp32 states).
+std::string storageType(BufferAttr b, const Target &target) {
+  (void)target;
+  mlir::Type et = b.getElementType();
+  if (et.isInteger(64))
+    return "int64_t";
+  if (et.isInteger(32))
+    return "int32_t";
+  if (et.isBF16())
+    return kBf16Type;
+  if (et.isF32())
+    return "float";
+  return "";
+}
+
+class Launch {
+public:
+  Launch(launch::KernelOp op, const Target &target, llvm::StringRef name)
+      : op(op), target(target), name(name.str()) {
+    int index = 0;
+    for (mlir::Attribute a : op.getOperands()) {
+      Buf b;
+      b.attr = llvm::dyn_cast<BufferAttr>(a);
+      b.index = index++;
+      if (b.present())
+        b.type = storageType(b.attr, target);
+      ins.push_back(b);
+    }
+    for (mlir::Attribute a : op.getResults()) {
+      Buf b;
+      b.attr = llvm::dyn_cast<BufferAttr>(a);
+      b.index = index++;
+      if (b.present())
+        b.type = storageType(b.attr, target);
+      outs.push_back(b);
+    }
+    if (auto entry = op->getParentOfType<launch::EntryOp>())
+      decode = entry.getName() == "decode";
+    tooMany = index > BRAID_MAX_KERNEL_BUFFERS_HOST;
+    require(!tooMany, "the launch has " + llvm::Twine(index) +
+                          " buffers; kernels take at most " +
+                          llvm::Twine(BRAID_MAX_KERNEL_BUFFERS_HOST) +
+                          " (BRAID_MAX_KERNEL_BUFFERS)");
+  }
+
+  static constexpr int BRAID_MAX_KERNEL_BUFFERS_HOST = BRAID_MAX_KERNEL_BUFFERS;
+
+  mutable launch::KernelOp op;
+  const Target &target;
+  std::string name;
+  llvm::SmallVector<Buf> ins, outs;
+  bool decode = false; // T == 1 (the decode entry)
+  bool tooMany = false;
+  std::string problem; // first error
+
+  /// Whether the launch's main float operand is bf16 (tensor-core path).
+  bool bf16() const {
+    for (const Buf &b : ins)
+      if (b.present() && (b.type == kBf16Type || b.type == "float"))
+        return b.type == kBf16Type;
+    return target.bf16;
+  }
+  const Buf &in(size_t i) const {
+    static const Buf none;
+    return i < ins.size() ? ins[i] : none;
+  }
+  const Buf &out(size_t i) const {
+    static const Buf none;
+    return i < outs.size() ? outs[i] : none;
+  }
+
+  /// Records the first problem; returns false so checks can chain.
+  bool require(bool cond, const llvm::Twine &what) {
+    if (!cond && problem.empty())
+      problem = what.str();
+    return cond && problem.empty();
+  }
+  bool ok() const { return problem.empty(); }
+
+  llvm::Error error() const {
+    std::string where = op.getFamily().str();
+    if (!op.getSource().empty())
+      where += " (" + op.getSource().str() + ")";
+    std::string loc;
+    llvm::raw_string_ostream os(loc);
+    op.getLoc().print(os);
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "%s: %s [%s]", where.c_str(),
+                                   problem.c_str(), loc.c_str());
+  }
+
+  // Attributes.
+  mlir::Attribute attr(llvm::StringRef key) const {
+    return op.getAttrs().get(key);
+  }
+  std::optional<int64_t> getInt(llvm::StringRef key) {
+    if (auto a = llvm::dyn_cast_or_null<mlir::IntegerAttr>(attr(key)))
+      return a.getInt();
+    require(false, "attribute '" + key + "' is missing or not an integer");
+    return std::nullopt;
+  }
+  std::optional<double> getFloat(llvm::StringRef key,
+                                 std::optional<double> dflt = std::nullopt) {
+    mlir::Attribute a = attr(key);
+    if (auto f = llvm::dyn_cast_or_null<mlir::FloatAttr>(a))
+      return f.getValueAsDouble();
+    if (auto i = llvm::dyn_cast_or_null<mlir::IntegerAttr>(a))
+      return static_cast<double>(i.getInt());
+    if (!a && dflt)
+      return dflt;
+    require(false, "attribute '" + key + "' is missing or not a float");
+    return std::nullopt;
+  }
+  std::string getString(llvm::StringRef key) {
+    if (auto s = llvm::dyn_cast_or_null<mlir::StringAttr>(attr(key)))
+      return s.getValue().str();
+    require(false, "attribute '" + key + "' is missing or not a string");
+    return "";
+  }
+  /// Unit or bool attribute; absent means `dflt`.
+  bool getBool(llvm::StringRef key, bool dflt = false) const {
+    mlir::Attribute a = attr(key);
+    if (!a)
+      return dflt;
+    if (auto b = llvm::dyn_cast<mlir::BoolAttr>(a))
+      return b.getValue();
+    if (auto i = llvm::dyn_cast<mlir::IntegerAttr>(a))
+      return i.getInt() != 0;
+    return llvm::isa<mlir::UnitAttr>(a) ? true : dflt;
+  }
+
+  /// Requires `b` present with a float storage type.
+  bool floatBuf(const Buf &b, llvm::StringRef what) {
+    return require(b.present(), "'" + what + "' is missing") &&
+           require(b.type == "float" || b.type == kBf16Type,
+                   "'" + what + "' must be a float buffer (f32 or bf16)");
+  }
+  bool intBuf(const Buf &b, llvm::StringRef what) {
+    return require(b.present(), "'" + what + "' is missing") &&
+           require(b.type == "int64_t",
+                   "'" + what + "' must be an i64 buffer");
+  }
+  bool staticDims(const Buf &b, llvm::ArrayRef<int64_t> dims,
+                  llvm::StringRef what) {
+    for (int64_t d : dims)
+      if (!require(d >= 0, "'" + what +
+                               "' needs static dimensions here, got a "
+                               "symbolic one"))
+        return false;
+    (void)b;
+    return true;
+  }
+  bool countOk(const Count &c, llvm::StringRef what) {
+    return require(c.ok, "'" + what +
+                             "' has a shape this target cannot size "
+                             "(symbol S, or B / T twice)");
+  }
+
+  std::string fn(llvm::StringRef suffix) const {
+    return name + "_" + suffix.str();
+  }
+};
+
+/// The translation unit under construction.
+struct Source {
+  std::string text;
+  explicit Source(const Launch &l, std::initializer_list<const char *> headers) {
+    text = "// Generated by braid (targets/common/kernels/SpecializersDense.cpp)"
+           "\n// family: " +
+           l.op.getFamily().str() + "  element type: " + (l.bf16() ? "bf16" : "f32") + "\n";
+    for (const char *h : headers)
+      text += std::string("#include \"targets/common/kernels/") + h + "\"\n";
+    text += "\n";
+  }
+  void kernel(const std::string &fname, int64_t threads, int64_t minBlocks,
+              const std::string &body) {
+    text += "extern \"C\" __global__ void __launch_bounds__(" +
+            std::to_string(threads) + ", " + std::to_string(minBlocks) +
+            ")\n" + fname +
+            "(BraidKernelParams p) {\n  using namespace braid::dev;\n" + body +
+            "}\n\n";
+  }
+};
+
+KernelInvocation invocation(std::string function, DimExpr gx, DimExpr gy,
+                            DimExpr gz, int64_t threads, int64_t shared) {
+  KernelInvocation k;
+  k.function = std::move(function);
+  k.grid = {gx, gy, gz};
+  k.block = {threads, 1, 1};
+  k.sharedBytes = shared;
+  return k;
+}
+
+/// Blocks of a grid-stride map over `count` items, `perBlock` items each,
+/// as a DimExpr.
+DimExpr mapBlocks(const Count &count, int64_t perBlock, int64_t mul = 1) {
+  return count.dim(perBlock, mul);
+}
+
+//===----------------------------------------------------------------------===//
+// GEMM engines
+//===----------------------------------------------------------------------===//
+
+/// One of the three engines of Gemm.cuh with its tile constants.
+struct Engine {
+  enum Kind { Tc, Wg, Simt, Skinny } kind = Tc;
+  int bm = 0, bn = 0, bk = 0, wm = 0, wn = 0, stages = 0; // Tc
+  int tm = 0, tn = 0;                                     // Simt
+  int warps = 0, cols = 0, rows = 0;                      // Skinny
+  int persistentBlocks = 0; // Wg: a fixed grid walking the tiles
+
+  static Engine tc(int bm, int bn, int bk, int wm, int wn, int stages) {
+    Engine e;
+    e.kind = Tc;
+    e.bm = bm, e.bn = bn, e.bk = bk, e.wm = wm, e.wn = wn, e.stages = stages;
+    return e;
+  }
+  static Engine wg(int bm, int bn, int stages, int persistentBlocks = 0) {
+    Engine e;
+    e.kind = Wg;
+    e.bm = bm, e.bn = bn, e.bk = 64, e.stages = stages;
+    e.persistentBlocks = persistentBlocks;
+    return e;
+  }
+  static Engine simt(int bm, int bn, int bk, int tm, int tn) {
+    Engine e;
+    e.kind = Simt;
+    e.bm = bm, e.bn = bn, e.bk = bk, e.tm = tm, e.tn = tn;
+    return e;
+  }
+  static Engine skinny(int warps, int cols, int rows) {
+    Engine e;
+    e.kind = Skinny;
+    e.warps = warps, e.cols = cols, e.rows = rows;
+    return e;
+  }
+
+  std::string config() const {
+    auto s = [](int v) { return std::to_string(v); };
+    switch (kind) {
+    case Tc:
+      return "TcConfig<" + s(bm) + ", " + s(bn) + ", " + s(bk) + ", " + s(wm) +
+             ", " + s(wn) + ", " + s(stages) + ">";
+    case Wg:
+      return "WgConfig<" + s(bm) + ", " + s(bn) + ", " + s(stages) + ">";
+    case Simt:
+      return "SimtConfig<" + s(bm) + ", " + s(bn) + ", " + s(bk) + ", " +
+             s(tm) + ", " + s(tn) + ">";
+    case Skinny:
+      return "SkinnyConfig<" + s(warps) + ", " + s(cols) + ", " + s(rows) + ">";
+    }
+    return "";
+  }
+  /// The whole-GEMM entry of Gemm.cuh.
+  const char *gemmFn() const {
+    return kind == Tc     ? "tcGemm"
+           : kind == Wg   ? (persistentBlocks ? "wgGemmPersistent" : "wgGemm")
+           : kind == Simt ? "simtGemm"
+                          : "skinnyGemm";
+  }
+  int threads() const {
+    switch (kind) {
+    case Tc:
+      return wm * wn * 32;
+    case Wg:
+      return bm / 64 * 128;
+    case Simt:
+      return (bm / tm) * (bn / tn);
+    case Skinny:
+      return warps * 32;
+    }
+    return 0;
+  }
+  int64_t sharedBytes() const {
+    switch (kind) {
+    case Tc:
+      return static_cast<int64_t>(stages) * (bm + bn) * bk * 2;
+    case Wg: // + 1 KiB to align the ring to 1024 bytes
+      return static_cast<int64_t>(stages) * (bm + bn) * bk * 2 + 1024;
+    case Simt:
+      return 2LL * bk * (bm + bn + 2 * 4) * 4;
+    case Skinny:
+      return 0;
+    }
+    return 0;
+  }
+  int minBlocks() const { return 1; }
+  /// Blocks along x (output columns).
+  DimExpr gridX(int64_t n) const {
+    if (persistentBlocks)
+      return DimExpr::fixed(persistentBlocks);
+    int64_t per = kind == Skinny ? warps * cols : bn;
+    return DimExpr::fixed((n + per - 1) / per);
+  }
+  /// Blocks along y (rows) for `m` rows.
+  DimExpr gridY(const Count &m) const {
+    if (kind == Skinny || persistentBlocks)
+      return DimExpr::fixed(1);
+    return m.dim(bm);
+  }
+};
+
+/// The engine of a dense GEMM with N outputs for the launch's mode:
+/// decode (T = 1) streams the weights with the skinny kernel; f32 runs the
+/// exact SIMT kernel; bf16 takes wgmma on sm_90a (16-byte rows) and
+/// mma.sync elsewhere, with tiles by N.
+Engine pickGemm(const Launch &l, int64_t n, bool vecRows) {
+  if (l.decode)
+    return Engine::skinny(4, 2, 4);
+  if (!l.bf16())
+    return n >= 128 ? Engine::simt(128, 128, 8, 8, 8)
+                    : Engine::simt(64, 64, 8, 4, 4);
+  // sm_90a: one tile per block. (The persistent variant, wgGemmPersistent
+  // on 132 blocks -- Engine::wg(..., 132) -- is correct but measured 3-10%
+  // slower on an H100 at M = 4096: see test/gpu/dense_kernels_notes.md.)
+  if (l.target.arch == "sm_90a" && vecRows && n >= 256)
+    return n >= 2048 ? Engine::wg(128, 256, 4) : Engine::wg(128, 128, 4);
+  if (n >= 2048)
+    return Engine::tc(128, 256, 32, 2, 4, 4);
+  if (n >= 256)
+    return Engine::tc(128, 128, 32, 2, 4, 4);
+  return Engine::tc(64, 64, 32, 2, 2, 4);
+}
+
+/// The engine of the grouped expert GEMMs (rows per expert are few).
+Engine pickGrouped(const Launch &l) {
+  if (!l.bf16())
+    return l.decode ? Engine::simt(16, 64, 8, 4, 4)
+                    : Engine::simt(64, 64, 8, 4, 4);
+  return l.decode ? Engine::tc(16, 64, 32, 1, 2, 4)
+                  : Engine::tc(64, 128, 32, 2, 2, 4);
+}
+
+//===----------------------------------------------------------------------===//
+// linear
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
+                                            const Target &target,
+                                            llvm::StringRef name) {
+  Launch l(op, target, name);
+  const Buf &x = l.in(0), &w = l.in(1), &bias = l.in(2), &y = l.out(0);
+  if (l.floatBuf(x, "input") && l.floatBuf(w, "weight") &&
+      l.floatBuf(y, "result") &&
+      l.require(w.rank() == 2, "'weight' must have rank 2") &&
+      l.require(x.rank() >= 1 && x.dim(-1) == w.dim(1),
+                "'input' last dim must equal 'weight' dim 1 (in_features)") &&
+      l.require(y.dim(-1) == w.dim(0),
+                "'result' last dim must equal 'weight' dim 0") &&
+      l.require(x.type == w.type, "'input' and 'weight' must share a type") &&
+      l.staticDims(w, w.shape(), "weight"))
+    if (bias.present())
+      l.floatBuf(bias, "bias") &&
+          l.require(bias.rank() == 1 && bias.dim(0) == w.dim(0),
+                    "'bias' must be [out_features]");
+  Count m = x.present() ? countOf(x.shape().drop_back()) : Count();
+  l.countOk(m, "input");
+  if (!l.ok())
+    return l.error();
+
+  const int64_t N = w.dim(0), K = w.dim(1);
+  Engine e = pickGemm(l, N, K % 8 == 0);
+  Source src(l, {"Gemm.cuh"});
+  std::string tb = bias.present() ? bias.type : x.type;
+  std::string body =
+      "  const int M = static_cast<int>(" + m.expr() + ");\n" +
+      "  LinearOps<" + x.type + ", " + y.type + ", " + tb + ", " +
+      std::to_string(N) + ", " + std::to_string(K) + ", " +
+      boolLit(bias.present()) + "> ops{" + x.ptr() + ", " + w.ptr() + ", " +
+      y.ptr(false) + ", " +
+      (bias.present() ? bias.ptr() : "static_cast<const " + tb + " *>(nullptr)") +
+      "};\n  " + e.gemmFn() + "<" + e.config() + ">(ops, M);\n";
+  src.kernel(l.fn("main"), e.threads(), e.minBlocks(), body);
+
+  KernelPlan plan;
+  plan.source = std::move(src.text);
+  plan.invocations.push_back(invocation(l.fn("main"), e.gridX(N), e.gridY(m),
+                                        DimExpr::fixed(1), e.threads(),
+                                        e.sharedBytes()));
+  plan.hot = true;
+  return plan;
+}
+
+//===----------------------------------------------------------------------===//
+// moe
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<KernelPlan> specializeMoE(launch::KernelOp op,
+                                         const Target &target,
+                                         llvm::StringRef name) {
+  Launch l(op, target, name);
+  const Buf &x = l.in(0), &router = l.in(1), &gateUp = l.in(2),
+            &down = l.in(3), &rbias = l.in(4), &sgu = l.in(5), &sdown = l.in(6);
+  const Buf &y = l.out(0);
+  std::string routing = l.getString("routing");
+  std::string actName = l.getString("activation");
+  std::optional<int64_t> E = l.getInt("num_experts"), topK = l.getInt("top_k");
+  bool normalize = l.getBool("normalize_topk");
+  std::optional<double> scaling = l.getFloat("routed_scaling", 1.0);
+  std::optional<std::string> act = activationEnum(actName);
+  bool shared = sgu.present() || sdown.present();
+  if (!l.ok())
+    return l.error();
+  l.require(routing == "softmax_topk" || routing == "topk_softmax" ||
+                routing == "sigmoid_topk",
+            "routing '" + routing + "' is not supported") &&
+      l.require(act.has_value(), "activation '" + actName + "' is unknown") &&
+      l.floatBuf(x, "input") && l.floatBuf(router, "router") &&
+      l.floatBuf(gateUp, "gate_up") && l.floatBuf(down, "down") &&
+      l.floatBuf(y, "result") &&
+      l.require(x.rank() == 3, "'input' must be [batch, seq, hidden]") &&
+      l.require(router.rank() == 2 && gateUp.rank() == 3 && down.rank() == 3,
+                "'router' must have rank 2, 'gate_up' and 'down' rank 3") &&
+      l.require(*topK >= 1 && *topK <= *E && *topK <= 32,
+                "top_k must be in [1, min(num_experts, 32)]") &&
+      l.require(router.dim(0) == *E && gateUp.dim(0) == *E &&
+                    down.dim(0) == *E,
+                "expert dims must equal num_experts") &&
+      l.require(router.dim(1) == x.dim(2) && gateUp.dim(2) == x.dim(2) &&
+                    down.dim(1) == x.dim(2),
+                "hidden dims of router / gate_up / down must match 'input'") &&
+      l.require(gateUp.dim(1) == 2 * down.dim(2),
+                "'gate_up' dim 1 must be 2 * expert_dim") &&
+      l.require(x.type == gateUp.type && x.type == down.type &&
+                    x.type == router.type,
+                "'input' and the expert weights must share a type");
+  if (l.ok() && rbias.present())
+    l.floatBuf(rbias, "router_bias") &&
+        l.require(rbias.rank() == 1 && rbias.dim(0) == *E,
+                  "'router_bias' must be [num_experts]");
+  if (l.ok() && shared)
+    l.floatBuf(sgu, "shared_gate_up") && l.floatBuf(sdown, "shared_down") &&
+        l.require(sgu.rank() == 2 && sdown.rank() == 2 &&
+                      sgu.dim(1) == x.dim(2) && sdown.dim(0) == x.dim(2) &&
+                      sgu.dim(0) == 2 * sdown.dim(1),
+                  "shared expert must be [2 * shared_dim, hidden] and "
+                  "[hidden, shared_dim]");
+  Count tokens = x.present() ? countOf(x.shape().drop_back()) : Count();
+  l.countOk(tokens, "input");
+  if (l.ok())
+    l.staticDims(gateUp, gateUp.shape(), "gate_up") &&
+        l.staticDims(down, down.shape(), "down") &&
+        l.require(x.dim(2) >= 0, "'input' hidden must be static");
+  if (!l.ok())
+    return l.error();
+
+  const int64_t H = x.dim(2), FF = down.dim(2), SFF = shared ? sdown.dim(1) : 0;
+  const int64_t k = *topK, nE = *E;
+  const std::string T = x.type;
+  const std::string S = [](int64_t v) { return std::to_string(v); }(0);
+  auto str = [](int64_t v) { return std::to_string(v); };
+  const std::string routingEnum =
+      routing == "softmax_topk"   ? "Routing::SoftmaxTopk"
+      : routing == "topk_softmax" ? "Routing::TopkSoftmax"
+                                  : "Routing::SigmoidTopk";
+
+  Engine rEng = l.decode ? Engine::skinny(4, 2, 4)
+                         : (l.bf16() ? Engine::tc(64, 64, 32, 2, 2, 4)
+                                     : Engine::simt(64, 64, 8, 4, 4));
+  Engine gEng = pickGrouped(l);
+  // Shared expert: the plain engines (GatedUpOps / LinearOps), not wgmma.
+  Engine sEng = pickGemm(l, 2 * SFF, false);
+  Engine sdEng = pickGemm(l, H, false);
+
+  Source src(l, {"MoE.cuh"});
+  const std::string prologue =
+      "  const int tokens = static_cast<int>(" + tokens.expr() + ");\n" +
+      "  const braid::moe::Layout L = braid::moe::layout(tokens, " + str(nE) +
+      ", " + str(k) + ", " + str(H) + ", " + str(FF) + ", " + str(SFF) +
+      ", sizeof(" + T + "));\n  void *ws = p.workspace;\n  (void)L; (void)ws;\n";
+  auto wsp = [](const std::string &type, const char *seg) {
+    return "wsAt<" + type + ">(ws, L." + seg + ")";
+  };
+
+  KernelPlan plan;
+  plan.hot = true;
+
+  // 1. Router logits (fp32).
+  {
+    std::string ops = "LinearOps<" + T + ", float, " +
+                      (rbias.present() ? rbias.type : T) + ", " + str(nE) +
+                      ", " + str(H) + ", " + boolLit(rbias.present()) + "> ops{" +
+                      x.ptr() + ", " + router.ptr() + ", " +
+                      wsp("float", "logits") + ", " +
+                      (rbias.present() ? rbias.ptr()
+                                       : "static_cast<const " + T +
+                                             " *>(nullptr)") +
+                      "};\n";
+    std::string call = rEng.kind == Engine::Skinny
+                           ? "  skinnyGemm<" + rEng.config() + ">(ops, tokens);\n"
+                           : "  gemmGrid<" + rEng.config() + ">(ops, tokens);\n";
+    src.kernel(l.fn("router"), rEng.threads(), 1, prologue + "  " + ops + call);
+    plan.invocations.push_back(invocation(
+        l.fn("router"), rEng.gridX(nE), rEng.gridY(tokens), DimExpr::fixed(1),
+        rEng.threads(), rEng.sharedBytes()));
+  }
+  // 2. Top-k.
+  {
+    std::string body = prologue + "  moeTopK<" + str(nE) + ", " + str(k) + ", " +
+                       routingEnum + ", " + boolLit(normalize) + ">(" +
+                       wsp("float", "logits") + ", " + wsp("int", "topIdx") +
+                       ", " + wsp("float", "topW") + ", tokens, " +
+                       floatLit(static_cast<float>(*scaling)) + ");\n";
+    src.kernel(l.fn("topk"), 256, 1, body);
+    plan.invocations.push_back(invocation(l.fn("topk"), tokens.dim(8),
+                                          DimExpr::fixed(1), DimExpr::fixed(1),
+                                          256, 0));
+  }
+  // 3. Plan.
+  {
+    std::string body = prologue + "  moePlan<" + str(nE) + ", " + str(k) + ", " +
+                       str(gEng.bm) + ">(" + wsp("const int", "topIdx") + ", " +
+                       wsp("const float", "topW") + ", tokens, " +
+                       wsp("int", "offsets") + ", " + wsp("int", "tiles") + ", " +
+                       wsp("int", "sortedTok") + ", " + wsp("int", "sortedSlot") +
+                       ", " + wsp("float", "sortedW") + ");\n";
+    src.kernel(l.fn("plan"), 1024, 1, body);
+    plan.invocations.push_back(invocation(l.fn("plan"), DimExpr::fixed(1),
+                                          DimExpr::fixed(1), DimExpr::fixed(1),
+                                          1024, 0));
+  }
+  // Tiles of the grouped GEMMs: ceil((tokens * k + E * BM) / BM).
+  DimExpr tilesY = tokens.dim(gEng.bm, k);
+  tilesY.constant += nE * gEng.bm;
+  // 4. Grouped gate_up with act(gate) * up.
+  {
+    std::string body = prologue + "  moeGateUp<" + gEng.config() + ", " + T +
+                       ", " + str(H) + ", " + str(FF) + ", " + *act + ">(" +
+                       x.ptr() + ", " + gateUp.ptr() + ", " +
+                       wsp("const int", "offsets") + ", " +
+                       wsp("const int", "tiles") + ", " +
+                       wsp("const int", "sortedTok") + ", " + wsp(T, "mid") +
+                       ");\n";
+    src.kernel(l.fn("gateup"), gEng.threads(), 1, body);
+    plan.invocations.push_back(invocation(
+        l.fn("gateup"), DimExpr::fixed((2 * FF + gEng.bn - 1) / gEng.bn),
+        tilesY, DimExpr::fixed(1), gEng.threads(), gEng.sharedBytes()));
+  }
+  // 5. Grouped down, weighted, into the slots.
+  {
+    std::string body = prologue + "  moeDown<" + gEng.config() + ", " + T +
+                       ", " + str(H) + ", " + str(FF) + ">(" +
+                       wsp("const " + T, "mid") + ", " + down.ptr() + ", " +
+                       wsp("const int", "offsets") + ", " +
+                       wsp("const int", "tiles") + ", " +
+                       wsp("const int", "sortedSlot") + ", " +
+                       wsp("const float", "sortedW") + ", " +
+                       wsp("float", "slotOut") + ");\n";
+    src.kernel(l.fn("down"), gEng.threads(), 1, body);
+    plan.invocations.push_back(invocation(
+        l.fn("down"), DimExpr::fixed((H + gEng.bn - 1) / gEng.bn), tilesY,
+        DimExpr::fixed(1), gEng.threads(), gEng.sharedBytes()));
+  }
+  // 6.-7. Shared expert.
+  if (shared) {
+    std::string ops1 = "GatedUpOps<" + T + ", " + str(H) + ", " + str(SFF) +
+                       ", " + *act + ", false> ops{" + x.ptr() +
+                       ", nullptr, " + sgu.ptr() + ", " + wsp(T, "smid") +
+                       "};\n";
+    std::string call1 =
+        sEng.kind == Engine::Skinny
+            ? "  skinnyGemm<" + sEng.config() + ">(ops, tokens);\n"
+            : "  gemmGrid<" + sEng.config() + ">(ops, tokens);\n";
+    src.kernel(l.fn("sgateup"), sEng.threads(), 1, prologue + "  " + ops1 + call1);
+    plan.invocations.push_back(invocation(
+        l.fn("sgateup"), sEng.gridX(2 * SFF), sEng.gridY(tokens),
+        DimExpr::fixed(1), sEng.threads(), sEng.sharedBytes()));
+
+    std::string ops2 = "LinearOps<" + T + ", float, " + T + ", " + str(H) +
+                       ", " + str(SFF) + ", false> ops{" +
+                       wsp("const " + T, "smid") + ", " + sdown.ptr() + ", " +
+                       wsp("float", "sharedOut") + ", static_cast<const " + T +
+                       " *>(nullptr)};\n";
+    std::string call2 =
+        sdEng.kind == Engine::Skinny
+            ? "  skinnyGemm<" + sdEng.config() + ">(ops, tokens);\n"
+            : "  gemmGrid<" + sdEng.config() + ">(ops, tokens);\n";
+    src.kernel(l.fn("sdown"), sdEng.threads(), 1, prologue + "  " + ops2 + call2);
+    plan.invocations.push_back(invocation(
+        l.fn("sdown"), sdEng.gridX(H), sdEng.gridY(tokens), DimExpr::fixed(1),
+        sdEng.threads(), sdEng.sharedBytes()));
+  }
+  // 8. Combine.
+  {
+    std::string body = prologue + "  moeCombine<" + y.type + ", " + str(H) +
+                       ", " + str(k) + ", " + boolLit(shared) + ">(" +
+                       wsp("const float", "slotOut") + ", " +
+                       wsp("const float", "sharedOut") + ", " + y.ptr(false) +
+                       ", tokens);\n";
+    src.kernel(l.fn("combine"), 256, 1, body);
+    int64_t v = H % 4 == 0 ? 4 : 1;
+    plan.invocations.push_back(invocation(l.fn("combine"),
+                                          tokens.dim(256 * 4, H / v),
+                                          DimExpr::fixed(1), DimExpr::fixed(1),
+                                          256, 0));
+  }
+  (void)S;
+  moe::LinearSize ws = moe::linearSize(nE, k, H, FF, SFF, x.bytes());
+  plan.workspaceBytes = tokens.dim(1, ws.perToken);
+  plan.workspaceBytes.constant += ws.constant;
+  plan.source = std::move(src.text);
+  return plan;
+}
+
+//===----------------------------------------------------------------------===//
+// Element-wise families
+//===----------------------------------------------------------------------===//
+
+constexpr int64_t kMapThreads = 256;
+/// Chunks per thread a map's grid is sized for (grid-stride beyond).
+constexpr int64_t kMapItems = 4;
+
+/// The vector width of a map over `count` elements touching `bufs`.
+int64_t mapVec(const Count &count, std::initializer_list<const Buf *> bufs) {
+  int64_t limit = 8;
+  for (const Buf *b : bufs)
+    if (b->present())
+      limit = std::min<int64_t>(limit, 16 / b->bytes());
+  return vecWidth(count.factor, limit);
+}
+
+llvm::Expected<KernelPlan> specializeActivation(launch::KernelOp op,
+                                                const Target &target,
+                                                llvm::StringRef name) {
+  Launch l(op, target, name);
+  const Buf &x = l.in(0), &y = l.out(0);
+  std::string kind = l.getString("kind");
+  std::optional<std::string> act = activationEnum(kind);
+  l.require(act.has_value(), "activation '" + kind + "' is unknown") &&
+      l.floatBuf(x, "input") && l.floatBuf(y, "result") &&
+      l.require(x.shape() == y.shape(), "'result' must have the input's shape");
+  Count n = x.present() ? countOf(x.shape()) : Count();
+  l.countOk(n, "input");
+  if (!l.ok())
+    return l.error();
+  int64_t v = mapVec(n, {&x, &y});
+  Source src(l, {"Elementwise.cuh"});
+  src.kernel(l.fn("main"), kMapThreads, 1,
+             "  activationMap<" + *act + ", " + std::to_string(v) + ">(" +
+                 x.ptr() + ", " + y.ptr(false) + ", " + n.expr() + ");\n");
+  KernelPlan plan;
+  plan.source = std::move(src.text);
+  plan.invocations.push_back(
+      invocation(l.fn("main"), mapBlocks(n, kMapThreads * v * kMapItems),
+                 DimExpr::fixed(1), DimExpr::fixed(1), kMapThreads, 0));
+  return plan;
+}
+
+llvm::Expected<KernelPlan> specializeBinary(launch::KernelOp op,
+                                            const Target &target,
+                                            llvm::StringRef name, bool mul) {
+  Launch l(op, target, name);
+  const Buf &a = l.in(0), &b = l.in(1), &y = l.out(0);
+  l.floatBuf(a, "lhs") && l.floatBuf(b, "rhs") && l.floatBuf(y, "result") &&
+      l.require(a.shape() == y.shape(), "'result' must have the shape of 'lhs'") &&
+      l.require(b.rank() <= a.rank(), "'rhs' has a higher rank than 'lhs'");
+  int64_t inner = 0;
+  if (l.ok() && b.shape() != a.shape()) {
+    // Trailing-dimension broadcast: rhs matches the last dims of lhs.
+    int64_t offset = a.rank() - b.rank();
+    for (int64_t d = 0; d < b.rank() && l.ok(); ++d)
+      l.require(b.dim(d) == a.dim(d + offset),
+                "'rhs' dim " + std::to_string(d) +
+                    " does not match the trailing dims of 'lhs'");
+    l.staticDims(b, b.shape(), "rhs");
+    inner = 1;
+    for (int64_t d : b.shape())
+      inner *= d;
+    if (inner == 0)
+      inner = 0;
+  }
+  Count n = a.present() ? countOf(a.shape()) : Count();
+  l.countOk(n, "lhs");
+  if (!l.ok())
+    return l.error();
+  int64_t v = mapVec(n, {&a, &b, &y});
+  if (inner)
+    v = vecWidth(inner, v);
+  Source src(l, {"Elementwise.cuh"});
+  src.kernel(l.fn("main"), kMapThreads, 1,
+             std::string("  binaryMap<") +
+                 (mul ? "BinaryOp::Mul" : "BinaryOp::Add") + ", " +
+                 std::to_string(inner) + ", " + std::to_string(v) + ">(" +
+                 a.ptr() + ", " + b.ptr() + ", " + y.ptr(false) + ", " +
+                 n.expr() + ");\n");
+  KernelPlan plan;
+  plan.source = std::move(src.text);
+  plan.invocations.push_back(
+      invocation(l.fn("main"), mapBlocks(n, kMapThreads * v * kMapItems),
+                 DimExpr::fixed(1), DimExpr::fixed(1), kMapThreads, 0));
+  return plan;
+}
+
+llvm::Expected<KernelPlan> specializeAdd(launch::KernelOp op,
+                                         const Target &target,
+                                         llvm::StringRef name) {
+  return specializeBinary(op, target, name, false);
+}
+llvm::Expected<KernelPlan> specializeMul(launch::KernelOp op,
+                                         const Target &target,
+                                         llvm::StringRef name) {
+  return specializeBinary(op, target, name, true);
+}
+
+llvm::Expected<KernelPlan> specializeScale(launch::KernelOp op,
+                                           const Target &target,
+                                           llvm::StringRef name) {
+  Launch l(op, target, name);
+  const Buf &x = l.in(0), &y = l.out(0);
+  std::optional<double> factor = l.getFloat("factor");
+  l.floatBuf(x, "input") && l.floatBuf(y, "result") &&
+      l.require(x.shape() == y.shape(), "'result' must have the input's shape");
+  Count n = x.present() ? countOf(x.shape()) : Count();
+  l.countOk(n, "input");
+  if (!l.ok())
+    return l.error();
+  int64_t v = mapVec(n, {&x, &y});
+  Source src(l, {"Elementwise.cuh"});
+  src.kernel(l.fn("main"), kMapThreads, 1,
+             "  scaleMap<" + std::to_string(v) + ">(" + x.ptr() + ", " +
+                 y.ptr(false) + ", " + n.expr() + ", " +
+                 floatLit(static_cast<float>(*factor)) + ");\n");
+  KernelPlan plan;
+  plan.source = std::move(src.text);
+  plan.invocations.push_back(
+      invocation(l.fn("main"), mapBlocks(n, kMapThreads * v * kMapItems),
+                 DimExpr::fixed(1), DimExpr::fixed(1), kMapThreads, 0));
+  return plan;
+}
+
+//===----------------------------------------------------------------------===//
+// Norms
+//===----------------------------------------------------------------------===//
+
+/// Team size, threads per block and vector width of a row kernel over rows
+/// of `g` elements.
+struct RowShape {
+  int64_t v, team, threads;
+  int64_t teams() const { return threads / team; }
+};
+
+RowShape rowShape(int64_t g, int64_t limit) {
+  RowShape s;
+  s.v = vecWidth(g, limit);
+  int64_t chunks = (g + s.v - 1) / s.v;
+  // About four chunks per thread; at least 8 threads, at most a block.
+  s.team = std::clamp<int64_t>(nextPow2((chunks + 3) / 4), 8, 1024);
+  s.threads = std::max<int64_t>(s.team, 128);
+  return s;
+}
+
+llvm::Expected<KernelPlan> specializeNorm(launch::KernelOp op,
+                                          const Target &target,
+                                          llvm::StringRef name,
+                                          llvm::StringRef family) {
+  Launch l(op, target, name);
+  const Buf &x = l.in(0);
+  const Buf &y = l.out(0);
+  Buf gate, w, b;
+  std::string kind;
+  int64_t groupSize = 0;
+  if (family == "rms_norm") {
+    w = l.in(1);
+    kind = "NormKind::Rms";
+  } else if (family == "layer_norm") {
+    w = l.in(1);
+    b = l.in(2);
+    kind = "NormKind::Layer";
+  } else {
+    gate = l.in(1);
+    w = l.in(2);
+    kind = l.getBool("norm_before_gate") ? "NormKind::GatedFirst"
+                                         : "NormKind::GatedAfter";
+    if (std::optional<int64_t> g = l.getInt("group_size"))
+      groupSize = *g;
+  }
+  std::optional<double> eps = l.getFloat("epsilon");
+  l.floatBuf(x, "input") && l.floatBuf(y, "result") &&
+      l.require(x.rank() >= 1 && x.shape() == y.shape(),
+                "'result' must have the input's shape") &&
+      l.require(x.dim(-1) >= 0, "'input' last dim must be static");
+  if (l.ok() && family != "layer_norm")
+    l.floatBuf(w, "weight");
+  if (l.ok() && w.present())
+    l.floatBuf(w, "weight") &&
+        l.require(w.rank() == 1 && w.dim(0) == x.dim(-1),
+                  "'weight' must be [hidden]");
+  if (l.ok() && b.present())
+    l.floatBuf(b, "bias") &&
+        l.require(b.rank() == 1 && b.dim(0) == x.dim(-1),
+                  "'bias' must be [hidden]");
+  if (l.ok() && gate.attr)
+    l.floatBuf(gate, "gate") &&
+        l.require(gate.shape() == x.shape(), "'gate' must have the input's shape");
+  const int64_t H = l.ok() ? x.dim(-1) : 1;
+  if (groupSize == 0)
+    groupSize = H;
+  l.require(groupSize >= 1 && H % groupSize == 0,
+            "last dim is not a multiple of group_size");
+  Count rows = x.present() ? countOf(x.shape().drop_back()) : Count();
+  l.countOk(rows, "input");
+  if (!l.ok())
+    return l.error();
+
+  const int64_t groups = H / groupSize;
+  int64_t limit = 8;
+  for (const Buf *bb : std::initializer_list<const Buf *>{&x, &y, &gate, &w, &b})
+    if (bb->present())
+      limit = std::min<int64_t>(limit, 16 / bb->bytes());
+  RowShape s = rowShape(groupSize, limit);
+  const std::string tw = w.present() ? w.type : x.type;
+  auto str = [](int64_t v) { return std::to_string(v); };
+  Source src(l, {"Norms.cuh"});
+  std::string body =
+      "  rowNorm<" + kind + ", " + x.type + ", " + tw + ", " + y.type + ", " +
+      str(groupSize) + ", " + str(groups) + ", " + str(s.team) + ", " +
+      str(s.v) + ", " + boolLit(w.present()) + ", " + boolLit(b.present()) +
+      ">(" + x.ptr() + ", " + (gate.present() ? gate.ptr() : "static_cast<const " + x.type + " *>(nullptr)") +
+      ", " + (w.present() ? w.ptr() : "static_cast<const " + tw + " *>(nullptr)") +
+      ", " + (b.present() ? b.ptr() : "static_cast<const " + tw + " *>(nullptr)") +
+      ", " + y.ptr(false) + ", " + rows.expr() + " * " + str(groups) + ", " +
+      floatLit(static_cast<float>(*eps)) + ");\n";
+  src.kernel(l.fn("main"), s.threads, 1, body);
+  KernelPlan plan;
+  plan.source = std::move(src.text);
+  plan.invocations.push_back(invocation(l.fn("main"),
+                                        rows.dim(s.teams(), groups),
+                                        DimExpr::fixed(1), DimExpr::fixed(1),
+                                        s.threads, 0));
+  return plan;
+}
+
+llvm::Expected<KernelPlan> specializeRmsNorm(launch::KernelOp op,
+                                             const Target &t,
+                                             llvm::StringRef n) {
+  return specializeNorm(op, t, n, "rms_norm");
+}
+llvm::Expected<KernelPlan> specializeLayerNorm(launch::KernelOp op,
+                                               const Target &t,
+                                               llvm::StringRef n) {
+  return specializeNorm(op, t, n, "layer_norm");
+}
+llvm::Expected<KernelPlan> specializeGatedRmsNorm(launch::KernelOp op,
+                                                  const Target &t,
+                                                  llvm::StringRef n) {
+  return specializeNorm(op, t, n, "gated_rms_norm");
+}
+
+//===----------------------------------------------------------------------===//
+// rope, embedding
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<KernelPlan> specializeRope(launch::KernelOp op,
+                                          const Target &target,
+                                          llvm::StringRef name) {
+  Launch l(op, target, name);
+  const Buf &x = l.in(0), &pos = l.in(1), &y = l.out(0);
+  std::optional<int64_t> rot = l.getInt("rotary_dim");
+  std::optional<double> theta = l.getFloat("theta");
+  bool interleaved = l.getBool("interleaved");
+  l.floatBuf(x, "input") && l.intBuf(pos, "positions") &&
+      l.floatBuf(y, "result") &&
+      l.require(x.rank() == 4, "'input' must be [batch, seq, heads, head_dim]") &&
+      l.require(x.shape() == y.shape(), "'result' must have the input's shape") &&
+      l.require(pos.shape() == x.shape().take_front(2),
+                "'positions' must be [batch, seq] of 'input'") &&
+      l.require(x.dim(2) >= 0 && x.dim(3) >= 0, "heads and head_dim must be static") &&
+      l.require(*rot >= 2 && *rot % 2 == 0 && *rot <= x.dim(3),
+                "rotary_dim must be even and in [2, head_dim]") &&
+      l.require(*theta > 0, "theta must be positive");
+  Count tokens = x.present() ? countOf(x.shape().take_front(2)) : Count();
+  l.countOk(tokens, "input");
+  if (!l.ok())
+    return l.error();
+  const int64_t H = x.dim(2), D = x.dim(3), R = *rot, half = R / 2;
+  // inv_freq exactly as the CPU reference computes it (fp32 steps).
+  std::string table = "__constant__ float " + l.fn("inv_freq") + "[" +
+                      std::to_string(half) + "] = {";
+  for (int64_t i = 0; i < half; ++i) {
+    float exponent = static_cast<float>(2 * i) / static_cast<float>(R);
+    float inv = 1.0f / std::pow(static_cast<float>(*theta), exponent);
+    table += (i ? ", " : "") + floatLit(inv);
+  }
+  table += "};\n\n";
+  Source src(l, {"Rope.cuh"});
+  src.text += table;
+  src.kernel(l.fn("main"), kMapThreads, 1,
+             "  ropeMap<" + x.type + ", " + y.type + ", " + std::to_string(H) +
+                 ", " + std::to_string(D) + ", " + std::to_string(R) + ", " +
+                 boolLit(interleaved) + ">(" + x.ptr() + ", " + pos.ptr() +
+                 ", " + y.ptr(false) + ", " + tokens.expr() + ", " +
+                 l.fn("inv_freq") + ");\n");
+  KernelPlan plan;
+  plan.source = std::move(src.text);
+  plan.invocations.push_back(invocation(
+      l.fn("main"), tokens.dim(kMapThreads * 2, H * (half + D - R)),
+      DimExpr::fixed(1), DimExpr::fixed(1), kMapThreads, 0));
+  return plan;
+}
+
+llvm::Expected<KernelPlan> specializeEmbedding(launch::KernelOp op,
+                                               const Target &target,
+                                               llvm::StringRef name) {
+  Launch l(op, target, name);
+  const Buf &ids = l.in(0), &table = l.in(1), &y = l.out(0);
+  l.intBuf(ids, "ids") && l.floatBuf(table, "table") &&
+      l.floatBuf(y, "result") &&
+      l.require(table.rank() == 2, "'table' must be [vocab, hidden]") &&
+      l.staticDims(table, table.shape(), "table") &&
+      l.require(y.rank() == ids.rank() + 1 && y.dim(-1) == table.dim(1),
+                "'result' must be ids' shape + [hidden]");
+  Count tokens = ids.present() ? countOf(ids.shape()) : Count();
+  l.countOk(tokens, "ids");
+  if (!l.ok())
+    return l.error();
+  const int64_t vocab = table.dim(0), hidden = table.dim(1);
+  int64_t v = vecWidth(hidden, std::min<int64_t>(16 / table.bytes(),
+                                                 16 / y.bytes()));
+  Source src(l, {"Embedding.cuh"});
+  src.kernel(l.fn("main"), kMapThreads, 1,
+             "  embeddingGather<" + table.type + ", " + y.type + ", " +
+                 std::to_string(vocab) + ", " + std::to_string(hidden) + ", " +
+                 std::to_string(v) + ">(" + ids.ptr() + ", " + table.ptr() +
+                 ", " + y.ptr(false) + ", " + tokens.expr() + ");\n");
+  KernelPlan plan;
+  plan.source = std::move(src.text);
+  plan.invocations.push_back(invocation(
+      l.fn("main"), tokens.dim(kMapThreads * kMapItems, hidden / v),
+      DimExpr::fixed(1), DimExpr::fixed(1), kMapThreads, 0));
+  return plan;
+}
+
+//===----------------------------------------------------------------------===//
+// split, concat, merge
+//===----------------------------------------------------------------------===//
+
+/// outer (dynamic) x [axis dim] x inner (static) view of a shape.
+struct AxisView {
+  Count outer;
+  int64_t axisDim = 0, inner = 1;
+};
+
+bool axisView(Launch &l, const Buf &b, int64_t axis, AxisView &v,
+              llvm::StringRef what) {
+  if (!l.require(axis >= 0 && axis < b.rank(),
+                 "attribute 'axis' is out of range for '" + what + "'"))
+    return false;
+  v.outer = countOf(b.shape().take_front(axis));
+  v.axisDim = b.dim(axis);
+  v.inner = 1;
+  for (int64_t d : b.shape().drop_front(axis + 1)) {
+    if (!l.require(d >= 0, "'" + what + "' dims after the axis must be static"))
+      return false;
+    v.inner *= d;
+  }
+  return l.require(v.axisDim >= 0, "'" + what + "' axis dim must be static") &&
+         l.countOk(v.outer, what);
+}
+
+llvm::Expected<KernelPlan> specializeSplitConcat(launch::KernelOp op,
+                                                 const Target &target,
+                                                 llvm::StringRef name,
+                                                 bool split) {
+  Launch l(op, target, name);
+  std::optional<int64_t> axis = l.getInt("axis");
+  const llvm::SmallVector<Buf> &pieces = split ? l.outs : l.ins;
+  const Buf &whole = split ? l.in(0) : l.out(0);
+  AxisView view;
+  if (l.ok() && l.floatBuf(whole, split ? "input" : "result"))
+    axisView(l, whole, *axis, view, split ? "input" : "result");
+  l.require(!pieces.empty(), "needs at least one piece");
+  llvm::SmallVector<int64_t> sizes;
+  if (split) {
+    if (auto s = llvm::dyn_cast_or_null<mlir::DenseI64ArrayAttr>(l.attr("sizes")))
+      sizes.assign(s.asArrayRef().begin(), s.asArrayRef().end());
+    l.require(sizes.size() == pieces.size(),
+              "attribute 'sizes' must have one entry per result");
+  }
+  int64_t total = 0;
+  for (size_t i = 0; i < pieces.size() && l.ok(); ++i) {
+    const Buf &piece = pieces[i];
+    std::string what = (split ? "result #" : "input #") + std::to_string(i);
+    if (!l.floatBuf(piece, what) ||
+        !l.require(piece.rank() == whole.rank(), "'" + what + "' rank differs"))
+      break;
+    for (int64_t d = 0; d < whole.rank(); ++d)
+      if (d != *axis)
+        l.require(piece.dim(d) == whole.dim(d),
+                  "'" + what + "' dim " + std::to_string(d) + " differs");
+    if (!split)
+      sizes.push_back(piece.dim(*axis));
+    l.require(piece.dim(*axis) == sizes[i] && sizes[i] > 0,
+              "'" + what + "' axis size does not match");
+    total += sizes[i];
+  }
+  if (l.ok())
+    l.require(total == view.axisDim, "piece sizes do not add up to the axis");
+  if (!l.ok())
+    return l.error();
+
+  int64_t limit = 16 / whole.bytes();
+  for (const Buf &p : pieces)
+    limit = std::min<int64_t>(limit, 16 / p.bytes());
+  int64_t v = limit;
+  for (int64_t s : sizes)
+    v = vecWidth(s * view.inner, v);
+  const int64_t row = view.axisDim * view.inner;
+  auto str = [](int64_t x) { return std::to_string(x); };
+
+  std::string body;
+  for (size_t i = 0; i < pieces.size(); ++i)
+    body += "  auto *piece" + str(i) + " = " + pieces[i].ptr(!split) + ";\n";
+  body += "  auto *whole = " + whole.ptr(split) + ";\n";
+  body += "  chunkMap<" + str(v) + ", " + str(row) + ">(" + view.outer.expr() +
+          ", [&](int64_t o, int r) {\n    float v[" + str(v) + "];\n";
+  if (split)
+    body += "    loadVec<" + str(v) + ">(whole + o * " + str(row) + " + r, v);\n";
+  int64_t off = 0;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    body += std::string("    ") + (split ? "splitPiece<" : "concatPiece<") +
+            str(v) + ", " + str(view.inner) + ", " + str(off) + ", " +
+            str(sizes[i]) + ">(piece" + str(i) + ", o, r, v);\n";
+    off += sizes[i];
+  }
+  if (!split)
+    body += "    storeVec<" + str(v) + ">(whole + o * " + str(row) + " + r, v);\n";
+  body += "  });\n";
+  Source src(l, {"Structure.cuh"});
+  src.kernel(l.fn("main"), kMapThreads, 1, body);
+  KernelPlan plan;
+  plan.source = std::move(src.text);
+  plan.invocations.push_back(invocation(
+      l.fn("main"), view.outer.dim(kMapThreads * kMapItems, row / v),
+      DimExpr::fixed(1), DimExpr::fixed(1), kMapThreads, 0));
+  return plan;
+}
+
+llvm::Expected<KernelPlan> specializeSplit(launch::KernelOp op,
+                                           const Target &t, llvm::StringRef n) {
+  return specializeSplitConcat(op, t, n, true);
+}
+llvm::Expected<KernelPlan> specializeConcat(launch::KernelOp op,
+                                            const Target &t,
+                                            llvm::StringRef n) {
+  return specializeSplitConcat(op, t, n, false);
+}
+
+llvm::Expected<KernelPlan> specializeMerge(launch::KernelOp op,
+                                           const Target &target,
+                                           llvm::StringRef name) {
+  Launch l(op, target, name);
+  const Buf &y = l.out(0);
+  std::string mode = l.getString("mode");
+  bool weighted = mode == "concat_proj" || mode == "attention";
+  l.require(mode == "sum" || mode == "mean" || weighted,
+            "mode '" + mode + "' is not a merge mode");
+  // Branches, then the weight (last operand; trailing absent ones dropped).
+  size_t count = l.ins.size();
+  while (count > 0 && !l.ins[count - 1].present())
+    --count;
+  Buf w;
+  if (weighted && count > 0)
+    w = l.ins[--count];
+  llvm::SmallVector<Buf> branches(l.ins.begin(), l.ins.begin() + count);
+  std::vector<double> mult(branches.size(), 1.0);
+  if (auto m = llvm::dyn_cast_or_null<mlir::DenseF64ArrayAttr>(
+          l.attr("multipliers"))) {
+    l.require(!weighted, "'multipliers' apply to sum and mean only") &&
+        l.require(m.size() == static_cast<int64_t>(branches.size()),
+                  "'multipliers' must have one entry per branch");
+    if (l.ok())
+      mult.assign(m.asArrayRef().begin(), m.asArrayRef().end());
+  }
+  l.require(!branches.empty(), "needs at least one branch") &&
+      l.floatBuf(y, "result") &&
+      l.require(y.rank() >= 1 && y.dim(-1) >= 0, "'result' last dim must be static");
+  for (size_t i = 0; i < branches.size() && l.ok(); ++i)
+    l.floatBuf(branches[i], "branch #" + std::to_string(i)) &&
+        l.require(branches[i].shape() == y.shape() &&
+                      branches[i].type == branches[0].type,
+                  "branch #" + std::to_string(i) +
+                      " must have the result's shape and the first branch's "
+                      "type");
+  const int64_t H = l.ok() ? y.dim(-1) : 0;
+  const int64_t nb = static_cast<int64_t>(branches.size());
+  if (l.ok() && mode == "concat_proj")
+    l.floatBuf(w, "weight") &&
+        l.require(w.rank() == 2 && w.dim(0) == H && w.dim(1) == nb * H,
+                  "'weight' must be [hidden, branches * hidden]") &&
+        l.require(w.type == branches[0].type, "'weight' must share the branches' type");
+  if (l.ok() && mode == "attention")
+    l.floatBuf(w, "weight") &&
+        l.require(w.rank() == 1 && w.dim(0) == H, "'weight' must be [hidden]");
+  Count n = y.present() ? countOf(y.shape()) : Count();
+  Count rows = y.present() ? countOf(y.shape().drop_back()) : Count();
+  l.countOk(n, "result");
+  if (!l.ok())
+    return l.error();
+  auto str = [](int64_t x) { return std::to_string(x); };
+  const std::string T = branches[0].type;
+
+  KernelPlan plan;
+  std::string brDecl = "  const " + T + " *br[" + str(nb) + "] = {";
+  for (int64_t i = 0; i < nb; ++i)
+    brDecl += (i ? ", " : "") + branches[i].ptr();
+  brDecl += "};\n";
+
+  if (mode == "concat_proj") {
+    Engine e = pickGemm(l, H, H % 8 == 0);
+    Source src(l, {"Gemm.cuh"});
+    std::string body = "  const int M = static_cast<int>(" + rows.expr() +
+                       ");\n  ConcatProjOps<" + T + ", " + y.type + ", " +
+                       str(H) + ", " + str(nb) + "> ops{{";
+    for (int64_t i = 0; i < nb; ++i)
+      body += (i ? ", " : "") + branches[i].ptr();
+    body += "}, " + w.ptr() + ", " + y.ptr(false) + "};\n  " + e.gemmFn() +
+            "<" + e.config() + ">(ops, M);\n";
+    src.kernel(l.fn("main"), e.threads(), e.minBlocks(), body);
+    plan.source = std::move(src.text);
+    plan.invocations.push_back(invocation(l.fn("main"), e.gridX(H),
+                                          e.gridY(rows), DimExpr::fixed(1),
+                                          e.threads(), e.sharedBytes()));
+    plan.hot = true;
+    return plan;
+  }
+  int64_t limit = std::min<int64_t>(16 / y.bytes(), 16 / branches[0].bytes());
+  if (w.present())
+    limit = std::min<int64_t>(limit, 16 / w.bytes());
+  if (mode == "attention") {
+    RowShape s = rowShape(H, limit);
+    Source src(l, {"Structure.cuh"});
+    std::string body = brDecl + "  mergeAttention<" + str(nb) + ", " + str(H) +
+                       ", " + str(s.team) + ", " + str(s.v) + ">(br, " +
+                       w.ptr() + ", " + y.ptr(false) + ", " + rows.expr() +
+                       ");\n";
+    src.kernel(l.fn("main"), s.threads, 1, body);
+    plan.source = std::move(src.text);
+    plan.invocations.push_back(invocation(l.fn("main"), rows.dim(s.teams()),
+                                          DimExpr::fixed(1), DimExpr::fixed(1),
+                                          s.threads, 0));
+    return plan;
+  }
+  // sum / mean.
+  int64_t v = vecWidth(n.factor, limit);
+  float meanScale = mode == "mean" ? 1.0f / static_cast<float>(nb) : 1.0f;
+  std::string body = brDecl + "  " + y.type + " *y = " + y.ptr(false) +
+                     ";\n  elementMap<" + str(v) + ">(" + n.expr() +
+                     ", [&](int64_t i) {\n    float s[" + str(v) + "] = {};\n";
+  for (int64_t i = 0; i < nb; ++i)
+    body += "    addScaled<" + str(v) + ">(s, br[" + str(i) + "] + i, " +
+            floatLit(static_cast<float>(mult[i])) + ");\n";
+  body += "    for (int j = 0; j < " + str(v) + "; ++j)\n      s[j] = s[j] * " +
+          floatLit(meanScale) + ";\n    storeVec<" + str(v) +
+          ">(y + i, s);\n  });\n";
+  Source src(l, {"Structure.cuh"});
+  src.kernel(l.fn("main"), kMapThreads, 1, body);
+  plan.source = std::move(src.text);
+  plan.invocations.push_back(
+      invocation(l.fn("main"), mapBlocks(n, kMapThreads * v * kMapItems),
+                 DimExpr::fixed(1), DimExpr::fixed(1), kMapThreads, 0));
+  return plan;
+}
+
+//===----------------------------------------------------------------------===//
+// causal_conv1d
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<KernelPlan> specializeConv(launch::KernelOp op,
+                                          const Target &target,
+                                          llvm::StringRef name) {
+  Launch l(op, target, name);
+  const Buf &x = l.in(0), &w = l.in(1), &bias = l.in(2), &state = l.in(3);
+  const Buf &y = l.out(0), &newState = l.out(1);
+  std::optional<int64_t> width = l.getInt("kernel_size");
+  std::string actName = l.getString("activation");
+  l.require(actName == "identity" || actName == "silu",
+            "activation '" + actName + "' is not supported; use identity or silu") &&
+      l.floatBuf(x, "input") && l.floatBuf(w, "weight") &&
+      l.floatBuf(y, "output") &&
+      l.require(x.rank() == 3, "'input' must be [batch, seq, channels]") &&
+      l.require(x.dim(2) >= 0, "channels must be static") &&
+      l.require(*width >= 1, "kernel_size must be at least 1") &&
+      l.require(w.rank() == 2 && w.dim(0) == x.dim(2) && w.dim(1) == *width,
+                "'weight' must be [channels, kernel_size]") &&
+      l.require(y.shape() == x.shape(), "'output' must have the input's shape");
+  if (l.ok() && bias.present())
+    l.floatBuf(bias, "bias") &&
+        l.require(bias.rank() == 1 && bias.dim(0) == x.dim(2),
+                  "'bias' must be [channels]");
+  if (l.ok() && state.present())
+    l.floatBuf(state, "conv_state") && l.floatBuf(newState, "updated state") &&
+        l.require(state.rank() == 3 && state.dim(0) == x.dim(0) &&
+                      state.dim(1) == x.dim(2) && state.dim(2) == *width - 1,
+                  "'conv_state' must be [batch, channels, kernel_size - 1]") &&
+        l.require(newState.shape() == state.shape() &&
+                      newState.type == state.type,
+                  "'updated state' must match 'conv_state'");
+  Count batch = x.present() ? countOf(x.shape().take_front(1)) : Count();
+  Count seq = x.present() ? countOf(x.shape().slice(1, 1)) : Count();
+  l.countOk(batch, "input");
+  l.countOk(seq, "input");
+  if (!l.ok())
+    return l.error();
+  const int64_t C = x.dim(2), W = *width;
+  const int64_t threads = 128;
+  const int64_t tt = std::max<int64_t>(64, W - 1);
+  auto str = [](int64_t v) { return std::to_string(v); };
+  const std::string ts = state.present() ? state.type : "float";
+  Source src(l, {"Conv.cuh"});
+  std::string body =
+      "  causalConv1d<" + x.type + ", " + w.type + ", " + ts + ", " + y.type +
+      ", " + str(C) + ", " + str(W) + ", " + str(tt) + ", " +
+      boolLit(bias.present()) + ", " + boolLit(state.present()) + ", " +
+      (actName == "silu" ? "Act::Silu" : "Act::Identity") + ">(" + x.ptr() +
+      ", " + w.ptr() + ", " +
+      (bias.present() ? bias.ptr() : "static_cast<const " + w.type + " *>(nullptr)") +
+      ", " + (state.present() ? state.ptr() : "static_cast<const float *>(nullptr)") +
+      ", " + (state.present() ? newState.ptr(false) : "static_cast<float *>(nullptr)") +
+      ", " + y.ptr(false) + ", static_cast<int>(" + seq.expr() + "));\n";
+  src.kernel(l.fn("main"), threads, 1, body);
+  KernelPlan plan;
+  plan.source = std::move(src.text);
+  plan.invocations.push_back(invocation(
+      l.fn("main"), DimExpr::fixed((C + threads - 1) / threads), seq.dim(tt),
+      batch.dim(1), threads, 0));
+  return plan;
+}
+
+} // namespace
+
+Specializer findDenseSpecializer(llvm::StringRef family) {
+  return llvm::StringSwitch<Specializer>(family)
+      .Case("linear", &specializeLinear)
+      .Case("moe", &specializeMoE)
+      .Case("activation", &specializeActivation)
+      .Case("add", &specializeAdd)
+      .Case("mul", &specializeMul)
+      .Case("scale", &specializeScale)
+      .Case("rms_norm", &specializeRmsNorm)
+      .Case("layer_norm", &specializeLayerNorm)
+      .Case("gated_rms_norm", &specializeGatedRmsNorm)
+      .Case("rope", &specializeRope)
+      .Case("embedding", &specializeEmbedding)
+      .Case("split", &specializeSplit)
+      .Case("concat", &specializeConcat)
+      .Case("merge", &specializeMerge)
+      .Case("causal_conv1d", &specializeConv)
+      .Default(nullptr);
+}
+
+} // namespace braid::gpu

@@ -1,0 +1,102 @@
+//===- Toolchain.h - nvcc, ninja and the kernel cache -----------*- C++ -*-===//
+//
+// Finds nvcc, writes the build.ninja that compiles the translation units of
+// a bundle for each architecture, runs it (Ninja when present, else the same
+// commands one after another), and reads ptxas's resource reports. Objects
+// live in a cache folder, named by the hash of their source and flags
+// (docs/cuda.md, "Kernel cache"). targets/hip/Toolchain.cpp mirrors it.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BRAID_TARGETS_CUDA_TOOLCHAIN_H
+#define BRAID_TARGETS_CUDA_TOOLCHAIN_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace braid::cuda {
+
+/// The code section architectures braidc knows: cubins for sm_80 and
+/// sm_90a, PTX for compute_90.
+llvm::ArrayRef<llvm::StringRef> knownArchs();
+bool isPTXArch(llvm::StringRef arch);
+/// "cubin" or "ptx".
+llvm::StringRef objectExtension(llvm::StringRef arch);
+
+struct Toolchain {
+  std::string nvcc;    // absolute path
+  std::string version; // "V13.0.88" (or nvcc's last --version line)
+  std::string ninja;   // absolute path; empty when Ninja is not installed
+};
+
+/// nvcc from $CUDA_HOME/bin, /usr/local/cuda/bin, then PATH; the error says
+/// where it looked. Ninja from PATH (optional).
+llvm::Expected<Toolchain> findToolchain();
+
+/// The nvcc flags of every object (the include folders come on top), then
+/// those of one architecture. These are the knobs; every flag is part of
+/// the hash that names the objects.
+std::vector<std::string> commonFlags();
+std::vector<std::string> archFlags(llvm::StringRef arch);
+/// All flags of all architectures, as hashed into module names.
+std::string flagsKey();
+
+/// $XDG_CACHE_HOME/braid/kernels, else ~/.cache/braid/kernels.
+std::string defaultCacheDir();
+
+/// The folder of `cacheDir` that holds the objects of `toolchain`
+/// (one per nvcc version, so that an upgrade never reuses old objects).
+std::string toolchainDir(llvm::StringRef cacheDir, const Toolchain &toolchain);
+
+struct CompileJob {
+  std::string module; // k<hash>; the source is <dir>/k<hash>.cu
+  std::string arch;
+  std::string object() const; // k<hash>.<arch>.cubin | .ptx
+  std::string log() const;    // k<hash>.<arch>.resources: nvcc's output
+                              // with ptxas -v, also when it failed
+};
+
+struct BuildOptions {
+  std::string dir;                      // holds the sources and objects
+  std::vector<std::string> includeDirs; // -I
+  unsigned jobs = 0;                    // 0: Ninja's default
+};
+
+/// Writes <dir>/build.ninja for `jobs` and brings their objects up to date,
+/// holding <dir>/.lock meanwhile (braidc processes sharing a cache take
+/// turns). Progress goes to `progress`. Returns the indices of the jobs
+/// whose object is missing afterwards (their log says why).
+llvm::Expected<std::vector<size_t>>
+buildObjects(const Toolchain &toolchain, const BuildOptions &options,
+             llvm::ArrayRef<CompileJob> jobs, llvm::raw_ostream &progress);
+
+/// What ptxas -v reports for one function.
+struct FunctionResources {
+  std::string function;
+  bool entry = false; // a __global__ function ("Compiling entry function")
+  int64_t registers = 0;
+  int64_t barriers = 0;
+  int64_t sharedBytes = 0; // static shared memory
+  int64_t stackFrame = 0;
+  int64_t spillStores = 0;
+  int64_t spillLoads = 0;
+};
+
+/// Parses the ptxas -v lines of one compile (one architecture).
+std::vector<FunctionResources> parsePtxasReport(llvm::StringRef text);
+
+/// Per-block limits of an architecture, for checking launches.
+struct ArchLimits {
+  int64_t registersPerBlock = 65536;
+  int64_t sharedBytesPerBlock = 0; // with the opt-in for large allocations
+};
+ArchLimits archLimits(llvm::StringRef arch);
+
+} // namespace braid::cuda
+
+#endif // BRAID_TARGETS_CUDA_TOOLCHAIN_H

@@ -1,0 +1,307 @@
+//===- sequence_cases.h - the sequence-family GPU test cases ----*- C++ -*-===//
+//
+// One list, read by two programs: sequence_test_gen (host C++) writes the
+// device code of every case through SequencePlans.h -- the same text the
+// specializers put in a bundle -- and sequence_kernels_test (nvcc) runs the
+// cases against the CPU reference kernels, recomputing the same plans for
+// the launch geometry. A case is a family, shapes and attributes, an
+// element type, and phases of T tokens whose states (KV cache, SSM state)
+// carry over: a prefill, then decode steps.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BRAID_TEST_GPU_SEQUENCE_CASES_H
+#define BRAID_TEST_GPU_SEQUENCE_CASES_H
+
+#include "targets/common/kernels/SequencePlans.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace braid::test {
+
+enum class Family { Attention, Ssd, Selective };
+
+struct SeqCase {
+  std::string name;
+  Family family = Family::Attention;
+  bool bf16 = false;
+  int batch = 1;
+  std::vector<int> tokens;   // T of each phase; states carry over
+  std::vector<int> startPos; // attention with a cache: positions of phase 0
+  int maxSeq = 0;            // attention cache rows
+  gpu::seq::AttentionShape attn;
+  gpu::seq::SsdShape ssd;
+  gpu::seq::SelectiveShape sel;
+  bool randomState = true; // SSM cases: random initial state
+  bool bench = false;      // timed (and large)
+  bool quick = false;      // in the compute-sanitizer subset
+
+  /// Kernel prefix of the case's generated code.
+  std::string prefix(size_t index) const { return "sq" + std::to_string(index); }
+};
+
+inline gpu::seq::Target testTarget() { return gpu::seq::Target(); }
+
+/// Plans the case's kernels (what the specializer would for its launch).
+inline std::string planCase(const SeqCase &c, const std::string &prefix,
+                            gpu::seq::Plan &plan) {
+  switch (c.family) {
+  case Family::Attention:
+    return gpu::seq::planAttention(c.attn, testTarget(), prefix, plan);
+  case Family::Ssd:
+    return gpu::seq::planSsd(c.ssd, testTarget(), prefix, plan);
+  case Family::Selective:
+    return gpu::seq::planSelectiveScan(c.sel, testTarget(), prefix, plan);
+  }
+  return "unknown family";
+}
+
+namespace detail {
+
+inline SeqCase attention(std::string name, bool bf16, int batch, int heads,
+                         int kvHeads, int dim, bool cached,
+                         std::vector<int> tokens, std::vector<int> startPos = {},
+                         bool causal = true, int window = 0,
+                         double softcap = 0.0, bool bf16Cache = false) {
+  SeqCase c;
+  c.name = std::move(name);
+  c.family = Family::Attention;
+  c.bf16 = bf16;
+  c.batch = batch;
+  c.tokens = std::move(tokens);
+  auto &a = c.attn;
+  a.elem = bf16 ? gpu::seq::kBf16 : gpu::seq::kF32;
+  a.cacheElem = bf16 && bf16Cache ? gpu::seq::kBf16 : gpu::seq::kF32;
+  a.heads = heads;
+  a.kvHeads = kvHeads;
+  a.headDim = a.valueDim = dim;
+  a.causal = causal;
+  a.window = window;
+  a.softcap = softcap;
+  a.scale = 1.0 / std::sqrt(double(dim));
+  a.cached = cached;
+  if (cached) {
+    c.startPos = startPos.empty() ? std::vector<int>(batch, 0) : startPos;
+    int total = 0;
+    for (int t : c.tokens)
+      total += t;
+    int maxStart = 0;
+    for (int p : c.startPos)
+      maxStart = std::max(maxStart, p);
+    c.maxSeq = maxStart + total + 5;
+    // operands q k v k_cache v_cache cache_position; results out k' v'
+    a.q = 0, a.k = 1, a.v = 2, a.kCache = 3, a.vCache = 4, a.pos = 5;
+    a.out = 6, a.kCacheOut = 7, a.vCacheOut = 8;
+  } else {
+    a.q = 0, a.k = 1, a.v = 2, a.out = 3;
+  }
+  return c;
+}
+
+inline SeqCase ssd(std::string name, bool bf16, int batch, int heads, int dim,
+                   int groups, int state, int chunk, std::vector<int> tokens) {
+  SeqCase c;
+  c.name = std::move(name);
+  c.family = Family::Ssd;
+  c.bf16 = bf16;
+  c.batch = batch;
+  c.tokens = std::move(tokens);
+  auto &s = c.ssd;
+  s.elem = s.weight = bf16 ? gpu::seq::kBf16 : gpu::seq::kF32;
+  s.state = gpu::seq::kF32;
+  s.heads = heads;
+  s.headDim = dim;
+  s.groups = groups;
+  s.stateSize = state;
+  s.chunk = chunk;
+  // operands x dt A B C D dt_bias state; results y state'
+  s.x = 0, s.dt = 1, s.A = 2, s.B = 3, s.C = 4, s.D = 5, s.bias = 6;
+  s.stateIn = 7, s.y = 8, s.stateOut = 9;
+  return c;
+}
+
+inline SeqCase selective(std::string name, bool bf16, int batch, int inner,
+                         int rank, int state, std::vector<int> tokens,
+                         bool norms, bool gate, bool skip, bool hasState) {
+  SeqCase c;
+  c.name = std::move(name);
+  c.family = Family::Selective;
+  c.bf16 = bf16;
+  c.batch = batch;
+  c.tokens = std::move(tokens);
+  auto &s = c.sel;
+  s.elem = s.weight = bf16 ? gpu::seq::kBf16 : gpu::seq::kF32;
+  s.state = gpu::seq::kF32;
+  s.inner = inner;
+  s.rank = rank;
+  s.stateSize = state;
+  // operands x x_proj dt_proj dt_bias A gate D dt_norm b_norm c_norm state
+  s.x = 0, s.xProj = 1, s.dtProj = 2, s.dtBias = 3, s.A = 4;
+  s.gate = gate ? 5 : -1;
+  s.D = skip ? 6 : -1;
+  s.dtNorm = norms ? 7 : -1;
+  s.bNorm = norms ? 8 : -1;
+  s.cNorm = norms ? 9 : -1;
+  s.stateIn = hasState ? 10 : -1;
+  s.y = 11;
+  s.stateOut = hasState ? 12 : -1;
+  return c;
+}
+
+} // namespace detail
+
+inline std::vector<SeqCase> sequenceCases() {
+  using namespace detail;
+  std::vector<SeqCase> all;
+  for (bool bf16 : {false, true}) {
+    // attention: GQA/MQA, windows, softcap, caches, odd T, head dims.
+    all.push_back(attention("attn_gqa_d16", bf16, 2, 4, 2, 16, true,
+                            {37, 1, 1, 1}));
+    all.back().quick = true;
+    all.push_back(attention("attn_bamba_d128", bf16, 2, 16, 8, 128, true,
+                            {300, 1, 1, 7, 1}, {0, 17}));
+    all.push_back(attention("attn_mqa_window_softcap", bf16, 2, 8, 1, 64, true,
+                            {300, 1, 1}, {}, true, 50, 30.0));
+    all.back().quick = true;
+    all.push_back(attention("attn_g3_nocache", bf16, 3, 6, 2, 64, false, {37}));
+    all.back().quick = true;
+    all.push_back(attention("attn_noncausal_nocache", bf16, 2, 4, 4, 32, false,
+                            {7}, {}, false));
+    all.push_back(attention("attn_long_decode_splitkv", bf16, 2, 32, 8, 128,
+                            true, {1, 1, 1}, {1000, 3001}));
+    all.back().quick = true;
+    all.push_back(attention("attn_d160", bf16, 1, 8, 8, 160, true, {37, 1}));
+    all.push_back(attention("attn_t1_fresh", bf16, 1, 4, 2, 64, true, {1, 1}));
+    all.push_back(attention("attn_window_decode", bf16, 1, 4, 2, 64, true,
+                            {1, 1, 7}, {200}, true, 16));
+    all.push_back(attention("attn_g8_nocache_t300", bf16, 1, 16, 2, 128, false,
+                            {300}));
+    if (bf16) {
+      all.push_back(attention("attn_bf16cache", bf16, 2, 16, 8, 128, true,
+                              {37, 1, 1}, {0, 100}, true, 0, 0.0, true));
+      all.back().quick = true;
+    }
+    // The tuning variants that are not the planner's default here: 16 rows
+    // per warp in bf16, 32 rows per warp in f32, 16-key steps with the
+    // query in registers.
+    {
+      SeqCase c = attention("attn_variant_rows16", bf16, 2, 16, 8, 128, true,
+                            {300, 1, 7}, {0, 17});
+      c.attn.rowTiles = 1;
+      all.push_back(c);
+      c = attention("attn_variant_rows32", bf16, 2, 8, 2, 64, true, {300, 1, 7},
+                    {0, 5}, true, 100, 20.0);
+      c.attn.rowTiles = 2;
+      c.quick = true;
+      all.push_back(c);
+      c = attention("attn_variant_rows32_step16_qregs", bf16, 3, 12, 4, 128,
+                    false, {300}, {}, true, 70);
+      c.attn.rowTiles = 2;
+      c.attn.keyStep = 16;
+      c.attn.qInRegs = 1;
+      all.push_back(c);
+    }
+
+    // ssd_scan: goldens' shapes, bamba-1.5b, groups + dt clamp, forced
+    // chunked path for tiny T, head_dim 8, no optional operands, long
+    // head_dim, 256 states.
+    all.push_back(ssd("ssd_golden", bf16, 2, 8, 16, 1, 16, 16, {37, 1, 1, 1, 7}));
+    all.back().quick = true;
+    all.push_back(ssd("ssd_bamba", bf16, 2, 64, 64, 1, 128, 256, {300, 1, 1}));
+    {
+      SeqCase c = ssd("ssd_groups_dtclamp", bf16, 2, 8, 16, 2, 16, 16, {37, 1});
+      c.ssd.dtMin = 0.001;
+      c.ssd.hasDtMax = true;
+      c.ssd.dtMax = 0.1;
+      all.push_back(c);
+    }
+    {
+      SeqCase c = ssd("ssd_forced_chunked", bf16, 2, 8, 16, 1, 16, 16, {1, 7, 37});
+      c.ssd.seqMax = 0;
+      c.quick = true;
+      all.push_back(c);
+    }
+    all.push_back(ssd("ssd_p8_n32", bf16, 1, 16, 8, 1, 32, 64, {300, 1}));
+    {
+      SeqCase c = ssd("ssd_stateless", bf16, 2, 8, 32, 1, 64, 32, {300});
+      c.ssd.D = c.ssd.bias = c.ssd.stateIn = c.ssd.stateOut = -1;
+      c.ssd.softplus = false;
+      all.push_back(c);
+    }
+    all.push_back(ssd("ssd_p640", bf16, 1, 8, 640, 1, 64, 256, {37, 1}));
+    all.push_back(ssd("ssd_n256", bf16, 1, 4, 64, 1, 256, 64, {100, 1}));
+    {
+      SeqCase c = ssd("ssd_variant_stages2_bamba", bf16, 2, 64, 64, 1, 128, 256,
+                      {600, 1});
+      c.ssd.outStages = 2;
+      all.push_back(c);
+      c = ssd("ssd_variant_stages2_golden", bf16, 2, 8, 16, 2, 16, 16, {37, 1, 100});
+      c.ssd.outStages = 2;
+      c.quick = true;
+      all.push_back(c);
+    }
+
+    // selective_scan (Mamba1).
+    all.push_back(selective("sel_jamba_golden", bf16, 2, 128, 8, 8,
+                            {37, 1, 1, 1}, true, true, true, true));
+    all.back().quick = true;
+    all.push_back(selective("sel_plain", bf16, 2, 256, 16, 16, {300, 1}, false,
+                            true, true, true));
+    all.push_back(selective("sel_odd", bf16, 1, 96, 6, 64, {7, 1}, false, false,
+                            false, true));
+    all.push_back(selective("sel_stateless", bf16, 1, 64, 4, 16, {37}, true,
+                            true, true, false));
+  }
+
+  // Timed shapes (bf16), also checked against the CPU.
+  {
+    SeqCase c = attention("bench_attn_prefill_b1_h32_s4096", true, 1, 32, 32,
+                          128, false, {4096});
+    c.bench = true;
+    all.push_back(c);
+    c.name = "bench_attn_prefill_b1_h32_s4096_rows16";
+    c.attn.rowTiles = 1;
+    all.push_back(c);
+    c.name = "bench_attn_prefill_b1_h32_s4096_rows32_step16_qregs";
+    c.attn.rowTiles = 2;
+    c.attn.keyStep = 16;
+    c.attn.qInRegs = 1;
+    all.push_back(c);
+    c = attention("bench_attn_prefill_cached_b1_h32_s4096", true, 1, 32, 32,
+                  128, true, {4096});
+    c.bench = true;
+    all.push_back(c);
+    c = attention("bench_attn_prefill_b4_h16_s4096", true, 4, 16, 16, 128,
+                  false, {4096});
+    c.bench = true;
+    all.push_back(c);
+    c = attention("bench_attn_decode_b1_h16kv8_pos4095_f32cache", true, 1, 16,
+                  8, 128, true, {1}, {4095});
+    c.bench = true;
+    all.push_back(c);
+    c = attention("bench_attn_decode_b1_h16kv8_pos4095_bf16cache", true, 1, 16,
+                  8, 128, true, {1}, {4095}, true, 0, 0.0, true);
+    c.bench = true;
+    all.push_back(c);
+    c = ssd("bench_ssd_b4_s4096_h64_p64_n128", true, 4, 64, 64, 1, 128, 256,
+            {4096});
+    c.randomState = false;
+    c.bench = true;
+    all.push_back(c);
+    c.name = "bench_ssd_b4_s4096_h64_p64_n128_stages2";
+    c.ssd.outStages = 2;
+    all.push_back(c);
+    c = ssd("bench_ssd_b1_s4096_bamba", true, 1, 64, 64, 1, 128, 256, {4096});
+    c.bench = true;
+    all.push_back(c);
+    c = ssd("bench_ssd_decode_b1_bamba", true, 1, 64, 64, 1, 128, 256, {1});
+    c.bench = true;
+    all.push_back(c);
+  }
+  return all;
+}
+
+} // namespace braid::test
+
+#endif // BRAID_TEST_GPU_SEQUENCE_CASES_H

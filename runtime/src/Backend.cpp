@@ -4,6 +4,10 @@
 
 #include "runtime/backends/cpu/CpuBackend.h"
 #include "runtime/src/Error.h"
+#include "runtime/src/Manifest.h"
+#ifdef BRAID_HAVE_CUDA_BACKEND
+#include "runtime/backends/cuda/CudaBackend.h"
+#endif
 
 namespace braid::rt {
 
@@ -18,13 +22,32 @@ void setDefaultKernelLookupForTesting(KernelLookup lookup) {
   defaultLookup() = std::move(lookup);
 }
 
-std::vector<std::string> availableBackends() { return {"cpu"}; }
+size_t Backend::weightBytes(const WeightDecl &weight) const {
+  return size_t(weight.numel()) * sizeof(float);
+}
+
+void Backend::uploadWeight(const DeviceBuffer &dst, const WeightDecl &weight,
+                           const float *values) {
+  upload(dst, 0, values, size_t(weight.numel()) * sizeof(float));
+}
+
+std::vector<std::string> availableBackends() {
+#ifdef BRAID_HAVE_CUDA_BACKEND
+  return {"cpu", "cuda"};
+#else
+  return {"cpu"};
+#endif
+}
 
 std::unique_ptr<Backend> createBackend(const BackendOptions &options) {
   if (options.name == "cpu")
     return std::make_unique<CpuBackend>(
         options.threads,
         options.kernelLookup ? options.kernelLookup : defaultLookup());
+#ifdef BRAID_HAVE_CUDA_BACKEND
+  if (options.name == "cuda")
+    return createCudaBackend(options);
+#endif
   std::string list;
   for (const std::string &b : availableBackends())
     list += (list.empty() ? "" : ", ") + b;

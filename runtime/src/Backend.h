@@ -36,6 +36,7 @@ namespace braid::rt {
 
 class Bundle;
 struct Manifest;
+struct WeightDecl;
 
 /// A block of backend memory. For a host backend `data` is a host pointer;
 /// for a device backend, a device address.
@@ -52,6 +53,7 @@ struct BackendOptions {
   std::string name = "cpu";  ///< "cpu" (later "cuda", "hip")
   unsigned threads = 0;      ///< CPU worker threads; 0: hardware concurrency
   KernelLookup kernelLookup; ///< CPU only; empty: findCpuKernel
+  bool cudaGraph = false;    ///< CUDA only: run decode as a CUDA graph
 };
 
 class Backend {
@@ -87,6 +89,13 @@ public:
                         size_t bytes) = 0;
   virtual void fillZero(const DeviceBuffer &dst, size_t offset,
                         size_t bytes) = 0;
+  /// Weights of a backend that is not host-addressable: the bytes one
+  /// takes in backend memory, and its upload from prepared f32 values (a
+  /// device backend may store the manifest's dtype, e.g. bf16). Defaults:
+  /// f32 as is.
+  virtual size_t weightBytes(const WeightDecl &weight) const;
+  virtual void uploadWeight(const DeviceBuffer &dst, const WeightDecl &weight,
+                            const float *values);
 
   // Kernels.
   /// Resolves every launch of every entry (a CPU kernel function, a device

@@ -311,6 +311,7 @@ braid_status braid_session_create(braid_bundle *bundle,
       o.weightsPath = options->weights_path;
     if (options->use_random_weights)
       o.randomSeed = options->random_seed;
+    o.cudaGraph = options->cuda_graph != 0;
     auto s = std::make_unique<braid_session>();
     s->session = std::make_unique<Session>(bundle->bundle, o);
     s->backend = s->session->backend().describe();

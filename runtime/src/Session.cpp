@@ -85,6 +85,7 @@ Session::Session(std::shared_ptr<const Bundle> b, SessionOptions opts)
   bo.name = options.backend.empty() ? "cpu" : options.backend;
   bo.threads = options.threads;
   bo.kernelLookup = options.kernelLookup;
+  bo.cudaGraph = options.cudaGraph;
   theBackend = createBackend(bo);
   if (!m.hasTarget(theBackend->target())) {
     std::string list;
@@ -196,14 +197,15 @@ void Session::loadWeights() {
   Backend &be = *theBackend;
   auto place = [&](size_t i, const std::function<void(float *)> &fill) {
     const WeightDecl &w = m.weights[i];
-    size_t bytes = size_t(w.numel()) * sizeof(float);
+    size_t bytes = be.hostAddressable() ? size_t(w.numel()) * sizeof(float)
+                                        : be.weightBytes(w);
     DeviceBuffer buf = be.allocate(bytes);
     if (be.hostAddressable()) {
       fill(static_cast<float *>(buf.data));
     } else {
       std::vector<float> host(size_t(w.numel()));
       fill(host.data());
-      be.upload(buf, 0, host.data(), bytes);
+      be.uploadWeight(buf, w, host.data());
     }
     return buf;
   };

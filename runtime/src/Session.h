@@ -38,6 +38,8 @@ struct SessionOptions {
   std::optional<uint64_t> randomSeed;
   /// Test hook: how the CPU backend finds kernels (empty: findCpuKernel).
   KernelLookup kernelLookup;
+  /// CUDA backend: capture decode as a CUDA graph and replay it.
+  bool cudaGraph = false;
 };
 
 struct GenerateStats {

@@ -153,6 +153,7 @@ struct SessionOptions {
   uint32_t threads = 0;
   std::string weightsPath;            ///< safetensors file or folder, or
   std::optional<uint64_t> randomSeed; ///< random weights, or neither: packed
+  bool cudaGraph = false;             ///< cuda: decode as a CUDA graph
 };
 
 class Session {
@@ -168,6 +169,7 @@ public:
         options.weightsPath.empty() ? nullptr : options.weightsPath.c_str();
     o.use_random_weights = options.randomSeed.has_value();
     o.random_seed = options.randomSeed.value_or(0);
+    o.cuda_graph = options.cudaGraph ? 1 : 0;
     braid_session *s = nullptr;
     check(braid_session_create(bundle.get(), &o, &s));
     handle.reset(s);

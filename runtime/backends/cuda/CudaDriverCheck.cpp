@@ -1,0 +1,91 @@
+//===- CudaDriverCheck.cpp - CudaDriver.h checked against cuda.h ----------===//
+//
+// Compiled only where the build finds cuda.h (runtime/CMakeLists.txt): every
+// symbol of the table must be declared by cuda.h with a compatible signature
+// (same arity; the same types, or integers/enums of the same size, or
+// pointers to such with the same constness), and every constant must have
+// cuda.h's value. Nothing here runs; a mismatch fails the build.
+//
+//===----------------------------------------------------------------------===//
+
+#include <cuda.h>
+
+#include "runtime/backends/cuda/CudaDriver.h"
+
+#include <type_traits>
+
+namespace {
+
+template <typename A, typename B> constexpr bool compatible() {
+  if constexpr (std::is_same_v<A, B>)
+    return true;
+  else if constexpr ((std::is_integral_v<A> || std::is_enum_v<A>)&&(
+                         std::is_integral_v<B> || std::is_enum_v<B>))
+    return sizeof(A) == sizeof(B);
+  else if constexpr (std::is_pointer_v<A> && std::is_pointer_v<B>) {
+    using PA = std::remove_pointer_t<A>;
+    using PB = std::remove_pointer_t<B>;
+    return std::is_const_v<PA> == std::is_const_v<PB> &&
+           compatible<std::remove_cv_t<PA>, std::remove_cv_t<PB>>();
+  } else
+    return false;
+}
+
+template <typename F, typename G> struct SameSignature {
+  static constexpr bool value = false;
+};
+template <typename R1, typename... A1, typename R2, typename... A2>
+struct SameSignature<R1 (*)(A1...), R2 (*)(A2...)> {
+  template <bool sameArity> static constexpr bool params() {
+    if constexpr (sameArity)
+      return (compatible<A1, A2>() && ...);
+    else
+      return false;
+  }
+  static constexpr bool value =
+      compatible<R1, R2>() && params<sizeof...(A1) == sizeof...(A2)>();
+};
+
+using braid::rt::cu::CudaDriver;
+
+#define BRAID_CUDA_CHECK(member, symbol, ret, params)                          \
+  static_assert(                                                               \
+      SameSignature<decltype(CudaDriver::member), decltype(&::symbol)>::value, \
+      "CudaDriver::" #member " does not match cuda.h's " #symbol);
+BRAID_CUDA_DRIVER_SYMBOLS(BRAID_CUDA_CHECK)
+#undef BRAID_CUDA_CHECK
+
+namespace cu = braid::rt::cu;
+static_assert(std::is_same_v<cu::CUdeviceptr, ::CUdeviceptr>);
+static_assert(std::is_same_v<cu::CUcontext, ::CUcontext>);
+static_assert(std::is_same_v<cu::CUmodule, ::CUmodule>);
+static_assert(std::is_same_v<cu::CUfunction, ::CUfunction>);
+static_assert(std::is_same_v<cu::CUstream, ::CUstream>);
+static_assert(std::is_same_v<cu::CUgraph, ::CUgraph>);
+static_assert(std::is_same_v<cu::CUgraphExec, ::CUgraphExec>);
+static_assert(cu::CUDA_SUCCESS == ::CUDA_SUCCESS);
+static_assert(cu::CUDA_ERROR_OUT_OF_MEMORY == ::CUDA_ERROR_OUT_OF_MEMORY);
+static_assert(cu::CUDA_ERROR_NO_DEVICE == ::CUDA_ERROR_NO_DEVICE);
+static_assert(cu::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT ==
+              ::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+static_assert(cu::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR ==
+              ::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
+static_assert(cu::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR ==
+              ::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+static_assert(cu::CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN ==
+              ::CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
+static_assert(cu::CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK ==
+              ::CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK);
+static_assert(cu::CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES ==
+              ::CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES);
+static_assert(cu::CU_FUNC_ATTRIBUTE_NUM_REGS == ::CU_FUNC_ATTRIBUTE_NUM_REGS);
+static_assert(cu::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES ==
+              ::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES);
+static_assert(cu::CU_JIT_ERROR_LOG_BUFFER == ::CU_JIT_ERROR_LOG_BUFFER);
+static_assert(cu::CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES ==
+              ::CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES);
+static_assert(cu::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL ==
+              ::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
+static_assert(cu::CU_STREAM_DEFAULT == ::CU_STREAM_DEFAULT);
+
+} // namespace

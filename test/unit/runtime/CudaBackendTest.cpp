@@ -1,0 +1,890 @@
+//===- CudaBackendTest.cpp - the CUDA backend without a GPU ---------------===//
+//
+// What can be checked on a machine without an NVIDIA driver:
+//   * the driver loader: an absent libcuda is one clean error, through
+//     createBackend, sessions and braid-run;
+//   * the driver-free logic (CudaPlan.h): code archives, the choice of a code
+//     section for a device, launch plans in the manifest, DimExprs, and the
+//     packing of BraidKernelParams, checked against a manifest through the
+//     real executor;
+//   * the whole backend on a fake driver (FakeCudaDriver.cpp, a shared
+//     library exporting the same symbols): weights, states, workspace,
+//     kernel parameters, graph capture and replay, error messages, the
+//     choice of cubin or PTX, dynamic shared memory above 48 KiB.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TestUtil.h"
+
+#include "braid/bundle_writer.h"
+#include "runtime/backends/cuda/CudaBackend.h"
+#include "runtime/backends/cuda/CudaDriver.h"
+#include "runtime/backends/cuda/CudaPlan.h"
+#include "runtime/src/Error.h"
+#include "runtime/src/Executor.h"
+#include "runtime/src/Safetensors.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <dlfcn.h>
+#include <sys/wait.h>
+
+using json = nlohmann::json;
+using namespace braid::rt;
+using namespace braid::rt::test;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+void putLE(std::string &out, uint64_t v, int width) {
+  for (int i = 0; i < width; ++i)
+    out.push_back(char((v >> (8 * i)) & 0xFF));
+}
+
+/// A code archive as docs/cuda.md lays it out.
+std::string archive(const std::vector<std::pair<std::string, std::string>> &m,
+                    uint32_t magic = gpu::kCodeArchiveMagic,
+                    uint32_t version = 1) {
+  std::string out;
+  putLE(out, magic, 4);
+  putLE(out, version, 4);
+  putLE(out, m.size(), 4);
+  for (const auto &[name, payload] : m) {
+    putLE(out, name.size(), 4);
+    out += name;
+    putLE(out, payload.size(), 8);
+    out += payload;
+  }
+  return out;
+}
+
+json dimExpr(int64_t constant, int64_t perBatch = 0, int64_t perToken = 0,
+             int64_t perBatchToken = 0, int64_t divisor = 1) {
+  return {{"constant", constant},
+          {"per_batch", perBatch},
+          {"per_token", perToken},
+          {"per_batch_token", perBatchToken},
+          {"divisor", divisor}};
+}
+
+json cudaCode(const std::string &function, int64_t shared = 0,
+              json workspace = dimExpr(0)) {
+  return {{"module", "kfake"},
+          {"workspace", std::move(workspace)},
+          {"kernels",
+           {{{"function", function},
+             {"grid", {dimExpr(0, 0, 0, 1, 1), dimExpr(1), dimExpr(1)}},
+             {"block", {32, 1, 1}},
+             {"shared_bytes", shared}}}}};
+}
+
+/// The tiny model (TestUtil.h) compiled "for CUDA": every launch runs the
+/// fake driver's kernel of its family. `edit` may change the launch objects.
+json gpuManifest(bool withState,
+                 const std::function<void(json &launch)> &edit = {}) {
+  json m = tinyManifest(withState);
+  m["targets"] = {"cuda", "sm_90a"};
+  for (json &entry : m["entries"])
+    for (json &launch : entry["launches"]) {
+      std::string kernel = launch["kernel"];
+      launch["cuda"] =
+          cudaCode("fake_" + kernel, 0,
+                   kernel == "accumulate" ? dimExpr(0, 0, 0, 64) : dimExpr(0));
+      if (edit)
+        edit(launch);
+    }
+  return m;
+}
+
+const char *kFakeFunctions = "FAKE\nfake_embedding\nfake_rms_norm\n"
+                             "fake_accumulate\nfake_linear\nfake_fail\n"
+                             "fake_linear_bf16\n";
+
+std::string fakeModule() { return std::string(kFakeFunctions) + '\0'; }
+
+std::string writeGpuBundle(const std::string &dir, const json &manifest,
+                           const std::string &section = "code.sm_90a") {
+  std::string path = dir + "/tiny-cuda.bundle";
+  std::string error = writeBundle(
+      path, manifest.dump(2), {{section, archive({{"kfake", fakeModule()}})}});
+  EXPECT_EQ(error, "");
+  return path;
+}
+
+struct Result {
+  int status = -1;
+  std::string output;
+};
+
+/// braid-run with extra environment assignments ("A=b C=d").
+Result braidRun(const std::string &env, const std::string &args) {
+  std::string cmd =
+      "env " + env + " " + std::string(BRAID_RUN_PATH) + " " + args + " 2>&1";
+  Result r;
+  FILE *p = popen(cmd.c_str(), "r");
+  if (!p)
+    return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+    r.output.append(buf, n);
+  int w = pclose(p);
+  r.status = WIFEXITED(w) ? WEXITSTATUS(w) : -1;
+  return r;
+}
+
+std::string fakeEnv(const std::string &trace = "", const std::string &cc = "") {
+  std::string env = std::string("BRAID_CUDA_DRIVER=") + BRAID_FAKE_CUDA_DRIVER;
+  if (!trace.empty())
+    env += " FAKE_CUDA_TRACE=" + trace;
+  if (!cc.empty())
+    env += " FAKE_CUDA_CC=" + cc;
+  return env;
+}
+
+int count(const std::string &text, const std::string &what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + 1))
+    ++n;
+  return n;
+}
+
+#define EXPECT_CONTAINS(text, part)                                            \
+  EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
+
+std::string errorOf(const std::function<void()> &fn) {
+  try {
+    fn();
+  } catch (const Error &e) {
+    return e.what();
+  }
+  return "";
+}
+
+//===----------------------------------------------------------------------===//
+// The driver loader
+//===----------------------------------------------------------------------===//
+
+TEST(CudaDriver, AnAbsentLibraryIsACleanError) {
+  try {
+    cu::loadCudaDriver("libbraid-absent-driver.so.1");
+    FAIL() << "loaded a driver that does not exist";
+  } catch (const Error &e) {
+    EXPECT_EQ(e.code(), ErrorCode::Unsupported);
+    EXPECT_EQ(std::string(e.what()).rfind(
+                  "no CUDA driver: libbraid-absent-driver.so.1 not found", 0),
+              0u)
+        << e.what();
+  }
+}
+
+TEST(CudaDriver, ALibraryWithoutTheSymbolsIsRefused) {
+  std::string error = errorOf([] { cu::loadCudaDriver("libm.so.6"); });
+  EXPECT_CONTAINS(error, "the CUDA driver libm.so.6 lacks cuInit");
+}
+
+TEST(CudaDriver, TheFakeDriverLoads) {
+  auto driver = cu::loadCudaDriver(BRAID_FAKE_CUDA_DRIVER);
+  EXPECT_EQ(driver->version, 13000);
+  EXPECT_EQ(driver->versionText(), "CUDA 13.0");
+  EXPECT_EQ(driver->errorText(719),
+            "CUDA_ERROR_LAUNCH_FAILED (unspecified launch failure)");
+}
+
+/// On this machine (no NVIDIA driver) the cuda backend must say so, once,
+/// through every layer.
+TEST(CudaDriver, NoDriverThroughSessionsAndBraidRun) {
+  if (const char *env = std::getenv("BRAID_CUDA_DRIVER"); env && *env)
+    GTEST_SKIP() << "BRAID_CUDA_DRIVER is set";
+  if (void *h = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL)) {
+    dlclose(h);
+    GTEST_SKIP() << "this machine has a CUDA driver";
+  }
+  BackendOptions options;
+  options.name = "cuda";
+  std::string error = errorOf([&] { createBackend(options); });
+  EXPECT_EQ(error.rfind("no CUDA driver: libcuda.so.1 not found", 0), 0u)
+      << error;
+  // Remembered, not retried differently.
+  EXPECT_EQ(errorOf([&] { createBackend(options); }), error);
+
+  std::string dir = freshDir("cuda-absent");
+  std::string bundle = writeGpuBundle(dir, gpuManifest(false));
+  Result r =
+      braidRun("-u BRAID_CUDA_DRIVER", "run " + bundle +
+                                           " --backend cuda --random-weights 1 "
+                                           "--ids 1,2,3");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_CONTAINS(r.output,
+                  "braid-run: error: no CUDA driver: libcuda.so.1 not found");
+  EXPECT_EQ(count(r.output, "\n"), 1) << r.output; // one line
+}
+
+//===----------------------------------------------------------------------===//
+// Code archives
+//===----------------------------------------------------------------------===//
+
+TEST(CodeArchive, ReadsModulesInOrder) {
+  std::string bytes = archive({{"k1", "cubin-bytes"}, {"k22", "ptx\0"}});
+  auto modules = gpu::parseCodeArchive(bytes, "test");
+  ASSERT_EQ(modules.size(), 2u);
+  EXPECT_EQ(modules[0].name, "k1");
+  EXPECT_EQ(modules[0].payload, "cubin-bytes");
+  EXPECT_EQ(modules[1].name, "k22");
+  EXPECT_EQ(modules[1].payload, "ptx");
+  EXPECT_TRUE(gpu::parseCodeArchive(archive({}), "test").empty());
+}
+
+TEST(CodeArchive, ErrorsSayWhatAndWhere) {
+  auto error = [](const std::string &bytes) {
+    return errorOf([&] { gpu::parseCodeArchive(bytes, "b.bundle (x)"); });
+  };
+  EXPECT_EQ(error(archive({}, 0x12345678)),
+            "b.bundle (x): not a code archive (the magic is not \"BKAR\")");
+  EXPECT_EQ(error(archive({}, gpu::kCodeArchiveMagic, 2)),
+            "b.bundle (x): code archive version 2 is not one this runtime "
+            "reads (1)");
+  EXPECT_EQ(error("BKA"), "b.bundle (x): truncated code archive: the magic at "
+                          "byte 0 needs 4 bytes, only 3 left");
+  std::string full = archive({{"k1", "payload"}});
+  EXPECT_EQ(error(full.substr(0, full.size() - 2)),
+            "b.bundle (x): truncated code archive: module 'k1' at byte 26 "
+            "needs 7 bytes, only 5 left");
+  EXPECT_EQ(error(archive({{"k1", "a"}, {"k1", "b"}})),
+            "b.bundle (x): module 1 at byte 27: duplicate module 'k1'");
+  EXPECT_EQ(error(archive({{"", "a"}})),
+            "b.bundle (x): module 0 at byte 12 has an empty name");
+  EXPECT_EQ(error(archive({{"k1", ""}})), "b.bundle (x): module 'k1' is empty");
+  EXPECT_EQ(error(full + "xx"), "b.bundle (x): 2 unexpected bytes after the 1 "
+                                "modules, at byte 33");
+}
+
+//===----------------------------------------------------------------------===//
+// Architectures
+//===----------------------------------------------------------------------===//
+
+TEST(Arch, ParsesNames) {
+  auto a = gpu::parseArchName("sm_90a");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->number, 90);
+  EXPECT_EQ(a->suffix, 'a');
+  EXPECT_FALSE(a->ptx);
+  auto p = gpu::parseArchName("compute_90");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->number, 90);
+  EXPECT_TRUE(p->ptx);
+  EXPECT_EQ(gpu::parseArchName("sm_100")->number, 100);
+  EXPECT_EQ(gpu::parseArchName("sm_100f")->suffix, 'f');
+  EXPECT_FALSE(gpu::parseArchName("gfx942"));
+  EXPECT_FALSE(gpu::parseArchName("sm_9"));
+  EXPECT_FALSE(gpu::parseArchName("sm_90b"));
+  EXPECT_FALSE(gpu::parseArchName("sm_"));
+  EXPECT_EQ(gpu::deviceArch(9, 0), "sm_90");
+  EXPECT_EQ(gpu::deviceArch(12, 0), "sm_120");
+}
+
+TEST(Arch, ChoosesTheBestSectionForTheDevice) {
+  std::vector<std::string> braidc = {"manifest", "code.sm_80", "code.sm_90a",
+                                     "code.compute_90", "weights"};
+  auto pick = [](int major, int minor, const std::vector<std::string> &s) {
+    auto c = gpu::chooseArch(major, minor, s);
+    return c ? c->section + (c->ptx ? " ptx" : "") : std::string("none");
+  };
+  EXPECT_EQ(pick(9, 0, braidc), "code.sm_90a");          // H100, H200
+  EXPECT_EQ(pick(8, 0, braidc), "code.sm_80");           // A100
+  EXPECT_EQ(pick(8, 6, braidc), "code.sm_80");           // binary compatible
+  EXPECT_EQ(pick(8, 9, braidc), "code.sm_80");           // L4, L40
+  EXPECT_EQ(pick(10, 0, braidc), "code.compute_90 ptx"); // B200: JIT
+  EXPECT_EQ(pick(12, 0, braidc), "code.compute_90 ptx");
+  EXPECT_EQ(pick(7, 5, braidc), "none"); // older than every object
+  // sm_90a runs only on 9.0; PTX compute_90a likewise.
+  EXPECT_EQ(pick(10, 0, {"code.sm_90a"}), "none");
+  EXPECT_EQ(pick(10, 0, {"code.compute_90a"}), "none");
+  EXPECT_EQ(pick(9, 0, {"code.compute_90a"}), "code.compute_90a ptx");
+  // The architecture-specific cubin before the plain one, a cubin before PTX.
+  EXPECT_EQ(pick(9, 0, {"code.sm_90", "code.sm_90a"}), "code.sm_90a");
+  EXPECT_EQ(pick(9, 0, {"code.compute_90", "code.sm_90"}), "code.sm_90");
+  // The highest compatible one.
+  EXPECT_EQ(pick(8, 9, {"code.sm_80", "code.sm_86", "code.sm_89"}),
+            "code.sm_89");
+  EXPECT_EQ(pick(8, 7, {"code.sm_80", "code.sm_86", "code.sm_89"}),
+            "code.sm_86");
+  EXPECT_EQ(pick(9, 0, {"code.compute_80", "code.compute_86"}),
+            "code.compute_86 ptx");
+  // Other vendors' sections are not candidates.
+  EXPECT_EQ(pick(9, 0, {"code.gfx942", "manifest"}), "none");
+}
+
+//===----------------------------------------------------------------------===//
+// DimExpr
+//===----------------------------------------------------------------------===//
+
+TEST(DimExpr, EvaluatesTheCeiling) {
+  gpu::DimExpr fixed{296, 0, 0, 0, 64};
+  EXPECT_EQ(*fixed.evaluate(1, 1), 5); // ceil(296 / 64)
+  gpu::DimExpr rows{0, 0, 0, 1, 128};
+  EXPECT_EQ(*rows.evaluate(2, 37), 1);
+  EXPECT_EQ(*rows.evaluate(4, 1024), 32);
+  EXPECT_EQ(*rows.evaluate(1, 129), 2);
+  gpu::DimExpr all{3, 5, 7, 11, 2};
+  EXPECT_EQ(*all.evaluate(2, 3), (3 + 10 + 21 + 66 + 1) / 2);
+  EXPECT_EQ(*gpu::DimExpr{}.evaluate(8, 8), 0);
+  // A negative term is fine while the value is not.
+  EXPECT_EQ(*gpu::DimExpr({-1, 0, 0, 1, 1}).evaluate(2, 3), 5);
+  EXPECT_FALSE(gpu::DimExpr({-7, 0, 0, 1, 1}).evaluate(2, 3));
+  EXPECT_FALSE(gpu::DimExpr({0, 0, 0, INT64_MAX / 2, 1}).evaluate(4, 4));
+  EXPECT_FALSE(gpu::DimExpr({1, 0, 0, 0, 0}).evaluate(1, 1)); // divisor 0
+  EXPECT_EQ(fixed.str(), "ceil((296) / 64)");
+  EXPECT_EQ(rows.str(), "ceil((1*B*T) / 128)");
+  EXPECT_EQ(gpu::DimExpr({4, 2, 0, 0, 1}).str(), "4 + 2*B");
+  EXPECT_EQ(gpu::DimExpr{}.str(), "0");
+}
+
+//===----------------------------------------------------------------------===//
+// Launch plans
+//===----------------------------------------------------------------------===//
+
+std::vector<std::vector<gpu::LaunchCode>> plansOf(const json &m,
+                                                  const std::string &arch) {
+  Manifest parsed = parseManifest(m.dump());
+  return gpu::parseLaunchPlans(m.dump(), parsed, "cuda", arch);
+}
+
+TEST(LaunchPlans, ReadsEveryLaunchWithPerArchOverrides) {
+  json m = gpuManifest(true, [](json &launch) {
+    if (launch["kernel"] == "linear") {
+      json over = cudaCode("fake_linear_sm90", 65536);
+      over["kernels"].push_back(over["kernels"][0]);
+      over["kernels"][1]["function"] = "fake_linear_combine";
+      launch["cuda"]["by_arch"] = {{"sm_90a", over}};
+    }
+  });
+  auto base = plansOf(m, "sm_80");
+  ASSERT_EQ(base.size(), 2u);
+  ASSERT_EQ(base[0].size(), 4u);
+  EXPECT_EQ(base[0][0].module, "kfake");
+  EXPECT_EQ(base[0][0].kernels[0].function, "fake_embedding");
+  EXPECT_EQ(base[0][2].workspace.perBatchToken, 64);
+  EXPECT_EQ(base[0][3].kernels.size(), 1u);
+  EXPECT_EQ(base[0][3].kernels[0].function, "fake_linear");
+  EXPECT_EQ(base[0][3].kernels[0].block[0], 32);
+  EXPECT_EQ(base[0][3].kernels[0].grid[0].perBatchToken, 1);
+  auto hopper = plansOf(m, "sm_90a");
+  ASSERT_EQ(hopper[1][3].kernels.size(), 2u);
+  EXPECT_EQ(hopper[1][3].kernels[0].function, "fake_linear_sm90");
+  EXPECT_EQ(hopper[1][3].kernels[0].sharedBytes, 65536);
+  EXPECT_EQ(hopper[1][3].kernels[1].function, "fake_linear_combine");
+  EXPECT_EQ(hopper[1][0].kernels[0].function, "fake_embedding");
+}
+
+TEST(LaunchPlans, ErrorsNameTheJsonPath) {
+  auto error = [](const std::function<void(json &)> &edit) {
+    json m = gpuManifest(false);
+    edit(m);
+    return errorOf([&] { plansOf(m, "sm_90a"); });
+  };
+  EXPECT_EQ(
+      error([](json &m) { m["entries"][0]["launches"][1].erase("cuda"); }),
+      "manifest: entries[0] (prefill).launches[1] (rms_norm at "
+      "final_norm): no 'cuda' object: the bundle has no cuda code for "
+      "this launch");
+  EXPECT_EQ(error([](json &m) {
+              m["entries"][1]["launches"][2]["cuda"]["kernels"][0].erase(
+                  "function");
+            }),
+            "manifest: entries[1] (decode).launches[2] (linear at "
+            "lm_head).cuda.kernels[0]: missing field 'function'");
+  EXPECT_EQ(error([](json &m) {
+              m["entries"][0]["launches"][0]["cuda"]["kernels"][0]["grid"][1]
+               ["divisor"] = 0;
+            }),
+            "manifest: entries[0] (prefill).launches[0] (embedding at "
+            "embed).cuda.kernels[0] ('fake_embedding').grid[1].divisor: 0 is "
+            "outside [1, 9223372036854775807]");
+  EXPECT_EQ(error([](json &m) {
+              m["entries"][0]["launches"][0]["cuda"]["kernels"][0]["block"] = {
+                  64, 32, 1};
+            }),
+            "manifest: entries[0] (prefill).launches[0] (embedding at "
+            "embed).cuda.kernels[0] ('fake_embedding').block: 2048 threads "
+            "per block (at most 1024)");
+  EXPECT_EQ(error([](json &m) {
+              m["entries"][0]["launches"][0]["cuda"]["kernels"] = json::array();
+            }),
+            "manifest: entries[0] (prefill).launches[0] (embedding at "
+            "embed).cuda.kernels: expected a non-empty array of kernels");
+  EXPECT_EQ(error([](json &m) {
+              m["entries"][0]["launches"][0]["cuda"]["by_arch"]["sm_90a"] = {
+                  {"module", "k2"}};
+            }),
+            "manifest: entries[0] (prefill).launches[0] (embedding at "
+            "embed).cuda.by_arch.sm_90a: missing field 'workspace'");
+  EXPECT_EQ(error([](json &m) {
+              m["entries"][1]["launches"][2]["results"][0]["dtype"] = "f16";
+            }),
+            "manifest: entries[1] (decode).launches[2] (linear at "
+            "lm_head).results[0]: the kernel writes output 'logits' as f16, "
+            "but entry outputs are f32 (docs/bundle.md) and the runtime "
+            "widens only bf16 ones");
+  {
+    json m = gpuManifest(false);
+    m["entries"][1]["launches"][2]["results"][0]["dtype"] = "bf16";
+    auto plans = plansOf(m, "sm_90a");
+    EXPECT_TRUE(plans[0][2].widenResults.empty());
+    EXPECT_EQ(plans[1][2].widenResults, std::vector<int>{0});
+  }
+  EXPECT_EQ(error([](json &m) {
+              json &ops = m["entries"][0]["launches"][2]["operands"];
+              while (ops.size() < 24)
+                ops.push_back(nullptr);
+            }),
+            "manifest: entries[0] (prefill).launches[2] (linear at lm_head): "
+            "25 operands and results, more than a kernel takes (24)");
+}
+
+//===----------------------------------------------------------------------===//
+// BraidKernelParams against a manifest, through the real executor
+//===----------------------------------------------------------------------===//
+
+/// Host memory; records what a GPU backend would pack for each launch.
+class RecordingBackend final : public Backend {
+public:
+  std::string name() const override { return "recording"; }
+  std::string describe() const override { return "recording"; }
+  std::string target() const override { return "cuda"; }
+  bool hostAddressable() const override { return true; }
+  DeviceBuffer allocate(size_t bytes) override {
+    return {std::calloc(bytes, 1), bytes};
+  }
+  void release(DeviceBuffer &b) override {
+    std::free(b.data);
+    b = {};
+  }
+  void upload(const DeviceBuffer &, size_t, const void *, size_t) override {}
+  void download(void *, const DeviceBuffer &, size_t, size_t) override {}
+  void fillZero(const DeviceBuffer &, size_t, size_t) override {}
+  void prepare(const Manifest &m, const Bundle *) override {
+    for (const Entry &e : m.entries) {
+      symbols.emplace_back();
+      for (const Launch &l : e.launches)
+        symbols.back().push_back(gpu::findLaunchSymbols(l));
+    }
+  }
+  std::string launch(size_t e, size_t l, KernelCall &call) override {
+    if (l == 0)
+      callSymbols = {};
+    callSymbols.noteLaunch(symbols[e][l], call);
+    BraidKernelParams p;
+    gpu::packBuffers(call, p);
+    packed.push_back(p);
+    return "";
+  }
+  std::string synchronize() override { return ""; }
+  bool hasKernel(std::string_view) const override { return true; }
+
+  std::vector<std::vector<gpu::LaunchSymbols>> symbols;
+  std::vector<BraidKernelParams> packed;
+  gpu::CallSymbols callSymbols;
+};
+
+TEST(KernelParams, OperandsThenResultsInManifestOrder) {
+  Manifest m = parseManifest(gpuManifest(true).dump());
+  RecordingBackend backend;
+  backend.prepare(m, nullptr);
+  Executor executor(m, backend);
+  const int64_t B = 2, T = 3, S = 9;
+  std::vector<char> arena(size_t(m.arenaBytesPerToken * B * T));
+  int64_t ids[6] = {}, positions[6] = {}, cachePosition[2] = {};
+  float weights[3][1], state[1], logits[1];
+  ExecBindings b;
+  b.dims = {B, T, S};
+  b.arena = arena.data();
+  b.weights = {weights[0], weights[1], weights[2]};
+  b.states = {state};
+  b.inputs = {ids, positions, cachePosition};
+  b.outputs = {logits};
+  executor.run(0, b);
+  ASSERT_EQ(backend.packed.size(), 4u);
+  const BraidKernelParams *p = backend.packed.data();
+  // embedding: input_ids, embed -> arena 0
+  EXPECT_EQ(p[0].buffers[0], ids);
+  EXPECT_EQ(p[0].buffers[1], weights[0]);
+  EXPECT_EQ(p[0].buffers[2], arena.data());
+  EXPECT_EQ(p[0].buffers[3], nullptr);
+  // rms_norm: arena 0, final_norm -> arena 32 (x B x T)
+  EXPECT_EQ(p[1].buffers[0], arena.data());
+  EXPECT_EQ(p[1].buffers[1], weights[1]);
+  EXPECT_EQ(p[1].buffers[2], arena.data() + 32 * B * T);
+  // accumulate: arena 32, acc, positions, cache_position -> acc, arena 64
+  EXPECT_EQ(p[2].buffers[0], arena.data() + 32 * B * T);
+  EXPECT_EQ(p[2].buffers[1], state);
+  EXPECT_EQ(p[2].buffers[2], positions);
+  EXPECT_EQ(p[2].buffers[3], cachePosition);
+  EXPECT_EQ(p[2].buffers[4], state); // the state again, as a result
+  EXPECT_EQ(p[2].buffers[5], arena.data() + 64 * B * T);
+  // linear: arena 64, lm_head, absent bias -> logits
+  EXPECT_EQ(p[3].buffers[0], arena.data() + 64 * B * T);
+  EXPECT_EQ(p[3].buffers[1], weights[2]);
+  EXPECT_EQ(p[3].buffers[2], nullptr);
+  EXPECT_EQ(p[3].buffers[3], logits);
+  for (int i = 4; i < BRAID_MAX_KERNEL_BUFFERS; ++i)
+    EXPECT_EQ(p[3].buffers[i], nullptr);
+  // B, T, S and cache_position as the call bound them.
+  const gpu::CallSymbols &s = backend.callSymbols;
+  EXPECT_EQ(s.dims[0], B);
+  EXPECT_EQ(s.dims[1], T);
+  EXPECT_EQ(s.dims[2], S);
+  EXPECT_EQ(s.cachePosition, cachePosition);
+  int workspace;
+  KernelCall call;
+  call.operands.resize(2);
+  call.results.resize(1);
+  call.operands[0].data = ids;
+  BraidKernelParams full = gpu::packParams(call, s, &workspace);
+  EXPECT_EQ(full.buffers[0], ids);
+  EXPECT_EQ(full.workspace, &workspace);
+  EXPECT_EQ(full.cache_position, cachePosition);
+  EXPECT_EQ(full.batch, B);
+  EXPECT_EQ(full.tokens, T);
+  EXPECT_EQ(full.max_seq, S);
+  // Decode: T = 1.
+  backend.packed.clear();
+  b.dims = {B, 1, S};
+  executor.run(1, b);
+  EXPECT_EQ(backend.callSymbols.dims[1], 1);
+  EXPECT_EQ(backend.packed[1].buffers[2], arena.data() + 32 * B);
+
+  KernelCall tooMany;
+  tooMany.operands.resize(20);
+  tooMany.results.resize(5);
+  BraidKernelParams q;
+  EXPECT_EQ(errorOf([&] { gpu::packBuffers(tooMany, q); }),
+            "25 operands and results, more than a kernel takes (24)");
+}
+
+//===----------------------------------------------------------------------===//
+// The backend on the fake driver
+//===----------------------------------------------------------------------===//
+
+TEST(CudaBackendFake, WeightsAreStoredInTheirManifestDtype) {
+  auto driver = cu::loadCudaDriver(BRAID_FAKE_CUDA_DRIVER);
+  CudaBackend backend(*driver, /*cudaGraph=*/false);
+  EXPECT_EQ(backend.name(), "cuda");
+  EXPECT_EQ(backend.target(), "cuda");
+  EXPECT_FALSE(backend.hostAddressable());
+  EXPECT_EQ(backend.availableMemory(), uint64_t(8) << 30);
+  EXPECT_CONTAINS(backend.describe(),
+                  "cuda: Braid Fake GPU (sm_90, 4 SMs, CUDA 13.0 driver)");
+  WeightDecl w;
+  w.name = "w";
+  w.shape = {5};
+  std::vector<float> values = {1.0f, -2.5f, 3.14159f, 1e-3f, 65504.0f};
+  for (ValueType t : {ValueType::F32, ValueType::BF16, ValueType::F16}) {
+    w.dtype = t;
+    size_t bytes = backend.weightBytes(w);
+    EXPECT_EQ(bytes, 5 * byteWidth(t));
+    DeviceBuffer buf = backend.allocate(bytes);
+    std::vector<uint8_t> zero(bytes, 0xFF);
+    backend.download(zero.data(), buf, 0, bytes);
+    EXPECT_EQ(zero, std::vector<uint8_t>(bytes, 0)) << "allocate zeroes";
+    backend.uploadWeight(buf, w, values.data());
+    std::vector<uint8_t> back(bytes);
+    backend.download(back.data(), buf, 0, bytes);
+    for (size_t i = 0; i < values.size(); ++i) {
+      float got;
+      if (t == ValueType::F32)
+        std::memcpy(&got, &back[i * 4], 4);
+      else {
+        uint16_t h;
+        std::memcpy(&h, &back[i * 2], 2);
+        got = t == ValueType::BF16 ? bf16ToF32(h) : f16ToF32(h);
+        EXPECT_EQ(h, t == ValueType::BF16 ? f32ToBf16(values[i])
+                                          : f32ToF16(values[i]));
+      }
+      EXPECT_NEAR(got, values[i], std::fabs(values[i]) * 1e-2);
+    }
+    backend.release(buf);
+    EXPECT_EQ(buf.data, nullptr);
+  }
+}
+
+struct FakeRun {
+  std::string dir, bundle, weights, trace;
+};
+
+FakeRun fakeSetup(const std::string &name, const json &manifest,
+                  const std::string &section = "code.sm_90a") {
+  FakeRun f;
+  f.dir = freshDir(name);
+  f.bundle = writeGpuBundle(f.dir, manifest, section);
+  f.weights = writeTinyCheckpoint(f.dir);
+  f.trace = f.dir + "/trace.txt";
+  return f;
+}
+
+TEST(CudaBackendFake, PrefillMatchesTheReference) {
+  FakeRun f = fakeSetup("cuda-fake-prefill", gpuManifest(true));
+  std::string out = f.dir + "/logits.safetensors";
+  Result r =
+      braidRun(fakeEnv(f.trace), "run " + f.bundle +
+                                     " --backend cuda --weights " + f.weights +
+                                     " --ids '1,2,3;4,5,15' --max-seq 9 "
+                                     "--save-logits " +
+                                     out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_CONTAINS(r.output, "session   cuda: Braid Fake GPU (sm_90, 4 SMs, "
+                            "CUDA 13.0 driver), code code.sm_90a");
+  auto file = SafetensorsFile::open(out);
+  std::vector<float> logits = readF32(*file->find("logits"));
+  std::vector<float> want =
+      referenceLogits(tinyWeights(), {1, 2, 3, 4, 5, 15}, 2, 3, true);
+  ASSERT_EQ(logits.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_NEAR(logits[i], want[i], 1e-4) << i;
+  std::string trace = readFile(f.trace);
+  EXPECT_EQ(count(trace, "load cubin"), 1) << trace; // one module, once
+  EXPECT_CONTAINS(trace, "launch fake_embedding grid 6,1,1 block 32,1,1 "
+                         "shared 0 B 2 T 3 S 9");
+  EXPECT_CONTAINS(trace, "launch fake_linear grid 6,1,1");
+}
+
+TEST(CudaBackendFake, DecodeGraphReplaysWhatLaunchesOneByOneWouldDo) {
+  FakeRun f = fakeSetup("cuda-fake-graph", gpuManifest(true));
+  std::string args = "generate " + f.bundle + " --backend cuda --weights " +
+                     f.weights + " --ids '1,2,3;4,5,15' -n 6";
+  Result plain = braidRun(fakeEnv() + " BRAID_CUDA_STATS=1", args);
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  Result graph = braidRun(fakeEnv(f.trace) + " BRAID_CUDA_STATS=1",
+                          args + " --cuda-graph");
+  ASSERT_EQ(graph.status, 0) << graph.output;
+  auto generated = [](const std::string &out) {
+    std::string lines;
+    for (size_t at = out.find("generated:"); at != std::string::npos;
+         at = out.find("generated:", at + 1))
+      lines += out.substr(at, out.find('\n', at) - at) + "\n";
+    return lines;
+  };
+  EXPECT_EQ(count(generated(plain.output), "generated:"), 2) << plain.output;
+  EXPECT_EQ(generated(plain.output), generated(graph.output));
+  EXPECT_CONTAINS(graph.output, "decode as a CUDA graph");
+  // 5 decodes: captured once, replayed 5 times (the first run included).
+  EXPECT_CONTAINS(graph.output, "1 decode graph capture, 5 replays");
+  EXPECT_CONTAINS(plain.output, "0 decode graph captures, 0 replays");
+  std::string trace = readFile(f.trace);
+  EXPECT_EQ(count(trace, "capture begin"), 1) << trace;
+  EXPECT_EQ(count(trace, "capture end 4"), 1) << trace;
+  EXPECT_EQ(count(trace, "graph launch 4"), 5) << trace;
+}
+
+TEST(CudaBackendFake, Bf16LogitsAreWidenedToF32) {
+  // A bf16 bundle's lm_head writes the logits as bf16: the backend gives it
+  // a scratch buffer and widens into the f32 output, in graphs too.
+  json m = gpuManifest(true, [](json &l) {
+    if (l["kernel"] == "linear") {
+      l["results"][0]["dtype"] = "bf16";
+      l["cuda"]["kernels"][0]["function"] = "fake_linear_bf16";
+    }
+  });
+  FakeRun f = fakeSetup("cuda-fake-bf16-out", m);
+  std::string out = f.dir + "/logits.safetensors";
+  Result r =
+      braidRun(fakeEnv(f.trace),
+               "run " + f.bundle + " --backend cuda --weights " + f.weights +
+                   " --ids '1,2,3;4,5,15' --save-logits " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::vector<float> logits =
+      readF32(*SafetensorsFile::open(out)->find("logits"));
+  std::vector<float> want =
+      referenceLogits(tinyWeights(), {1, 2, 3, 4, 5, 15}, 2, 3, true);
+  ASSERT_EQ(logits.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(logits[i], bf16ToF32(f32ToBf16(logits[i]))) << "not bf16";
+    EXPECT_NEAR(logits[i], want[i], 1e-2 * (1 + std::fabs(want[i]))) << i;
+  }
+  std::string trace = readFile(f.trace);
+  EXPECT_EQ(count(trace, "load runtime ptx"), 1) << trace;
+  // 96 values (2 x 3 x 16) in one block of 256 threads.
+  EXPECT_CONTAINS(trace, "launch braid_widen_bf16 grid 1,1,1 block 256,1,1 "
+                         "shared 0 B 96");
+  std::string args = "generate " + f.bundle + " --backend cuda --weights " +
+                     f.weights + " --ids '1,2,3;4,5,15' -n 4";
+  Result plain = braidRun(fakeEnv(), args);
+  Result graph =
+      braidRun(fakeEnv() + " BRAID_CUDA_STATS=1", args + " --cuda-graph");
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  ASSERT_EQ(graph.status, 0) << graph.output;
+  auto tokens = [](const std::string &o) {
+    size_t at = o.find("row 0");
+    return o.substr(at, o.find("prefill", at) - at);
+  };
+  EXPECT_EQ(tokens(plain.output), tokens(graph.output));
+  EXPECT_CONTAINS(tokens(plain.output), "generated:");
+  EXPECT_CONTAINS(graph.output, "1 decode graph capture, 3 replays");
+}
+
+TEST(CudaBackendFake, ErrorsNameTheLaunchAndTheKernel) {
+  // A function the module lacks: refused when the session is created.
+  FakeRun missing =
+      fakeSetup("cuda-fake-missing", gpuManifest(false, [](json &l) {
+                  if (l["kernel"] == "rms_norm")
+                    l["cuda"]["kernels"][0]["function"] = "fake_missing";
+                }));
+  Result r = braidRun(fakeEnv(), "run " + missing.bundle +
+                                     " --backend cuda --weights " +
+                                     missing.weights + " --ids 1,2");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_CONTAINS(r.output,
+                  "(section 'code.sm_90a'): kernel 'fake_missing' of module "
+                  "'kfake' (prefill: launch 1 (rms_norm at final_norm)): "
+                  "cuModuleGetFunction: CUDA_ERROR_NOT_FOUND (named symbol not "
+                  "found)");
+  // A kernel whose launch fails: named with its geometry.
+  FakeRun failing = fakeSetup("cuda-fake-fail", gpuManifest(false, [](json &l) {
+                                if (l["kernel"] == "linear")
+                                  l["cuda"]["kernels"][0]["function"] =
+                                      "fake_fail";
+                              }));
+  r = braidRun(fakeEnv(), "run " + failing.bundle +
+                              " --backend cuda --weights " + failing.weights +
+                              " --ids 1,2");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_CONTAINS(r.output,
+                  "braid-run: error: prefill: launch 2 (linear at lm_head), "
+                  "kernel 'fake_fail' of module kfake, grid [2, 1, 1], block "
+                  "[32, 1, 1], 0 bytes of shared memory: cuLaunchKernel: "
+                  "CUDA_ERROR_LAUNCH_FAILED (unspecified launch failure)");
+  // A module the code section lacks.
+  json noModule = gpuManifest(false, [](json &l) {
+    if (l["kernel"] == "embedding")
+      l["cuda"]["module"] = "kgone";
+  });
+  FakeRun gone = fakeSetup("cuda-fake-gone", noModule);
+  r = braidRun(fakeEnv(), "run " + gone.bundle + " --backend cuda --weights " +
+                              gone.weights + " --ids 1,2");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_CONTAINS(r.output, "(section 'code.sm_90a') has no module 'kgone' "
+                            "(needed by prefill: launch 0 (embedding at "
+                            "embed))");
+}
+
+TEST(CudaBackendFake, ChoosesCubinOrPtxForTheDevice) {
+  // Only sm_90a on an 8.0 device: refused, saying what the bundle holds.
+  FakeRun f = fakeSetup("cuda-fake-arch", gpuManifest(false));
+  Result r = braidRun(fakeEnv("", "8.0"), "run " + f.bundle +
+                                              " --backend cuda --weights " +
+                                              f.weights + " --ids 1,2");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_CONTAINS(r.output,
+                  "no CUDA code for this GPU: Braid Fake GPU is sm_80 "
+                  "(compute capability 8.0), the bundle holds code.sm_90a");
+  // PTX for compute_90 on a 10.0 device: JIT-compiled.
+  json m = gpuManifest(false);
+  m["targets"] = {"cuda", "compute_90"};
+  FakeRun ptx = fakeSetup("cuda-fake-ptx", m, "code.compute_90");
+  r = braidRun(fakeEnv(ptx.trace, "10.0"), "run " + ptx.bundle +
+                                               " --backend cuda --weights " +
+                                               ptx.weights + " --ids 1,2");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_CONTAINS(r.output, "code code.compute_90 (PTX, JIT)");
+  EXPECT_CONTAINS(readFile(ptx.trace), "load ptx");
+  // braid-run info lists the code sections.
+  r = braidRun("", "info " + ptx.bundle);
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_CONTAINS(r.output, "code      code.compute_90          1 module (PTX, "
+                            "compiled by the driver at load)");
+}
+
+TEST(CudaBackendFake, RaisesTheDynamicSharedMemoryLimitAbove48KiB) {
+  FakeRun f = fakeSetup("cuda-fake-smem", gpuManifest(false, [](json &l) {
+                          if (l["kernel"] == "rms_norm")
+                            l["cuda"]["kernels"][0]["shared_bytes"] = 100000;
+                          if (l["kernel"] == "embedding")
+                            l["cuda"]["kernels"][0]["shared_bytes"] = 49152;
+                        }));
+  Result r = braidRun(fakeEnv(f.trace), "run " + f.bundle +
+                                            " --backend cuda --weights " +
+                                            f.weights + " --ids 1,2");
+  EXPECT_EQ(r.status, 0) << r.output;
+  std::string trace = readFile(f.trace);
+  EXPECT_EQ(count(trace, "set-attribute fake_rms_norm 8 100000"), 1) << trace;
+  EXPECT_EQ(count(trace, "set-attribute fake_embedding"), 0) << trace;
+  // More than the device allows: refused when the session is created.
+  FakeRun big = fakeSetup("cuda-fake-smem-big", gpuManifest(false, [](json &l) {
+                            if (l["kernel"] == "rms_norm")
+                              l["cuda"]["kernels"][0]["shared_bytes"] = 300000;
+                          }));
+  r = braidRun(fakeEnv(), "run " + big.bundle + " --backend cuda --weights " +
+                              big.weights + " --ids 1,2");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_CONTAINS(r.output, "kernel 'fake_rms_norm' of module 'kfake' "
+                            "(prefill: launch 1 (rms_norm at final_norm)): 0 "
+                            "bytes of static and 300000 of dynamic shared "
+                            "memory exceed the 232448 a block may use");
+}
+
+//===----------------------------------------------------------------------===//
+// braid-run check: the margin rule and saved decode logits (CPU backend)
+//===----------------------------------------------------------------------===//
+
+TEST(BraidRunCheck, MarginRuleAndSavedDecodeLogits) {
+  std::string dir = freshDir("check-margin");
+  std::string bundle = writeTinyBundle(dir, false);
+  std::string weights = writeTinyCheckpoint(dir);
+  std::vector<int64_t> ids = {1, 2, 3, 4, 5, 15};
+  std::vector<float> logits = referenceLogits(tinyWeights(), ids, 2, 3);
+  auto golden = [&](const std::vector<int64_t> &newTokens) {
+    std::vector<int64_t> generated;
+    for (int b = 0; b < 2; ++b) {
+      generated.insert(generated.end(), ids.begin() + 3 * b,
+                       ids.begin() + 3 * b + 3);
+      generated.insert(generated.end(), newTokens.begin() + 4 * b,
+                       newTokens.begin() + 4 * b + 4);
+    }
+    std::string path = freshDir("check-margin-golden") + "/golden.safetensors";
+    writeSafetensors(path,
+                     {{"input_ids", StDType::I64, {2, 3}, ids.data()},
+                      {"logits", StDType::F32, {2, 3, kVocab}, logits.data()},
+                      {"generated", StDType::I64, {2, 7}, generated.data()}});
+    return path;
+  };
+  std::string base = "check " + bundle + " --weights " + weights;
+  // Braid's own continuation, from a golden with placeholder tokens.
+  std::string saved = dir + "/saved.safetensors";
+  Result r =
+      braidRun("", base + " --golden " + golden(std::vector<int64_t>(8, 0)) +
+                       " --save-logits " + saved);
+  EXPECT_CONTAINS(r.output, "(input_ids, logits, tokens, decode_logits)");
+  auto file = SafetensorsFile::open(saved);
+  ASSERT_TRUE(file->find("tokens") && file->find("decode_logits"));
+  EXPECT_EQ(file->find("decode_logits")->shape,
+            (std::vector<int64_t>{3, 2, kVocab}));
+  std::vector<int64_t> tokens = readI64(*file->find("tokens"));
+  ASSERT_EQ(tokens.size(), 8u);
+  r = braidRun("", base + " --golden " + golden(tokens));
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_CONTAINS(r.output, "4/4        ok");
+  // A golden that continues differently at row 1's second new token.
+  std::vector<int64_t> other = tokens;
+  other[5] = (other[5] + 1) % kVocab;
+  std::string diverging = golden(other);
+  r = braidRun("", base + " --golden " + diverging);
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_CONTAINS(r.output, "3/4        FAIL (tokens)");
+  r = braidRun("", base + " --golden " + diverging + " --margin 1e-12");
+  EXPECT_EQ(r.status, 1) << r.output;
+  r = braidRun("", base + " --golden " + diverging + " --margin 10");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_CONTAINS(r.output, "ok (margin rule)");
+  EXPECT_CONTAINS(r.output, "row 1: greedy tokens first differ at new token "
+                            "1, where the top-2 margin is");
+  EXPECT_CONTAINS(r.output, "match (margin rule: below 10.000000)");
+  r = braidRun("", base + " --golden " + diverging + " --margin -1");
+  EXPECT_EQ(r.status, 2) << r.output;
+}
+
+} // namespace

@@ -1,0 +1,397 @@
+//===- FakeCudaDriver.cpp - a stand-in libcuda for the CUDA backend tests -===//
+//
+// A shared library exporting every driver entry point of the backend's
+// symbol table (runtime/backends/cuda/CudaDriver.h), so that the whole CUDA
+// backend (module loading, function lookup, parameter packing, workspace,
+// graph capture and replay, error messages) runs on a machine without a GPU:
+// the tests point BRAID_CUDA_DRIVER at it.
+//
+//   memory    host memory; a "device pointer" is the host address
+//   modules   an image is text: "FAKE\n" then one function name per line
+//             (cubin and PTX alike); anything else is CUDA_ERROR_INVALID_IMAGE
+//   kernels   run on the host, synchronously, when launched (or recorded while
+//             a stream captures, and run by cuGraphLaunch). They implement the
+//             tiny test model of TestUtil.h (hidden 8, vocab 16) on
+//             BraidKernelParams: fake_embedding, fake_rms_norm,
+//             fake_accumulate, fake_linear, fake_linear_bf16 (writes bf16);
+//             fake_fail fails its launch. The runtime's own PTX kernel
+//             braid_widen_bf16 is recognised by its entry name.
+//   trace     with FAKE_CUDA_TRACE=FILE, one line per interesting call
+//             ("launch fake_linear grid 1,1,1 block 32,1,1 shared 0 B 2 T 3 S
+//             9", "capture begin", "graph launch 4", "set-attribute
+//             fake_rms_norm 8 65536", "load cubin", "load ptx")
+//   device    FAKE_CUDA_CC=8.6 sets the compute capability (default 9.0)
+//
+//===----------------------------------------------------------------------===//
+
+#include "braid/kernel_abi.h"
+#include "runtime/backends/cuda/CudaDriver.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+using namespace braid::rt::cu;
+
+// Declarations of every entry point of the table, with C linkage.
+#define FAKE_DECLARE(member, symbol, ret, params) extern "C" ret symbol params;
+BRAID_CUDA_DRIVER_SYMBOLS(FAKE_DECLARE)
+#undef FAKE_DECLARE
+
+struct CUctx_st {
+  int unused;
+};
+struct CUmod_st {
+  std::vector<std::string> functions;
+};
+struct CUfunc_st {
+  std::string name;
+  int maxDynamicShared = 0;
+};
+struct CUstream_st {
+  bool capturing = false;
+  CUgraph_st *graph = nullptr;
+};
+namespace {
+struct Op {
+  CUfunc_st *function;
+  unsigned grid[3], block[3], shared;
+  BraidKernelParams params;
+};
+} // namespace
+struct CUgraph_st {
+  std::vector<Op> ops;
+};
+struct CUgraphExec_st {
+  std::vector<Op> ops;
+};
+
+namespace {
+
+constexpr CUresult kInvalidValue = 1;
+constexpr CUresult kInvalidImage = 200;
+constexpr CUresult kNotFound = 500;
+constexpr CUresult kLaunchFailed = 719;
+constexpr CUresult kCaptureInvalidated = 901;
+constexpr int H = 8, V = 16;
+
+CUctx_st theContext;
+std::mutex traceMutex;
+
+void trace(const std::string &line) {
+  const char *path = std::getenv("FAKE_CUDA_TRACE");
+  if (!path || !*path)
+    return;
+  std::lock_guard<std::mutex> lock(traceMutex);
+  if (FILE *f = std::fopen(path, "a")) {
+    std::fprintf(f, "%s\n", line.c_str());
+    std::fclose(f);
+  }
+}
+
+float *f32(const BraidKernelParams &p, int i) {
+  return static_cast<float *>(p.buffers[i]);
+}
+const int64_t *i64(const BraidKernelParams &p, int i) {
+  return static_cast<const int64_t *>(p.buffers[i]);
+}
+
+/// Runs one fake kernel; false when it finds its parameters wrong.
+bool run(const Op &op) {
+  const BraidKernelParams &p = op.params;
+  const std::string &f = op.function->name;
+  const int64_t rows = p.batch * p.tokens;
+  if (op.shared > 48 * 1024 && int(op.shared) > op.function->maxDynamicShared)
+    return false;              // the real driver refuses this launch too
+  if (f == "fake_embedding") { // ids, table -> out
+    for (int64_t r = 0; r < rows; ++r)
+      for (int h = 0; h < H; ++h)
+        f32(p, 2)[r * H + h] = f32(p, 1)[i64(p, 0)[r] * H + h];
+    return true;
+  }
+  if (f == "fake_rms_norm") { // x, w -> y
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *x = f32(p, 0) + r * H;
+      double ss = 0;
+      for (int h = 0; h < H; ++h)
+        ss += double(x[h]) * double(x[h]);
+      double inv = 1.0 / std::sqrt(ss / H + 1e-5);
+      for (int h = 0; h < H; ++h)
+        f32(p, 2)[r * H + h] = float(double(x[h]) * inv * double(f32(p, 1)[h]));
+    }
+    return true;
+  }
+  if (f == "fake_accumulate") { // x, acc, positions, cache_position -> acc, y
+    if (p.buffers[1] != p.buffers[4] || p.cache_position != i64(p, 3) ||
+        p.max_seq < 1 || !p.workspace)
+      return false;
+    const int64_t S = p.max_seq;
+    float *acc = f32(p, 1);
+    for (int64_t b = 0; b < p.batch; ++b)
+      for (int64_t t = 0; t < p.tokens; ++t) {
+        int64_t pos = p.cache_position[b] + t;
+        if (pos >= S || i64(p, 2)[b * p.tokens + t] != pos)
+          return false;
+        for (int h = 0; h < H; ++h)
+          acc[(b * S + pos) * H + h] = f32(p, 0)[(b * p.tokens + t) * H + h];
+        for (int h = 0; h < H; ++h) {
+          double s = 0;
+          for (int64_t j = 0; j < S; ++j)
+            s += double(acc[(b * S + j) * H + h]);
+          f32(p, 5)[(b * p.tokens + t) * H + h] = float(s);
+        }
+      }
+    return true;
+  }
+  if (f == "fake_linear" || f == "fake_linear_bf16") { // x, w, bias -> y
+    if (p.buffers[2])
+      return false;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int n = 0; n < V; ++n) {
+        double s = 0;
+        for (int k = 0; k < H; ++k)
+          s += double(f32(p, 0)[r * H + k]) * double(f32(p, 1)[n * H + k]);
+        if (f == "fake_linear") {
+          f32(p, 3)[r * V + n] = float(s);
+        } else { // bf16, round to nearest even
+          float x = float(s);
+          uint32_t u;
+          std::memcpy(&u, &x, 4);
+          u += 0x7FFFu + ((u >> 16) & 1u);
+          static_cast<uint16_t *>(p.buffers[3])[r * V + n] = uint16_t(u >> 16);
+        }
+      }
+    return true;
+  }
+  if (f == "braid_widen_bf16") { // the runtime's: bf16 [n] -> f32 [n]
+    const uint16_t *src = static_cast<const uint16_t *>(p.buffers[1]);
+    for (int64_t i = 0; i < p.batch; ++i) {
+      uint32_t u = uint32_t(src[i]) << 16;
+      std::memcpy(f32(p, 0) + i, &u, 4);
+    }
+    return op.grid[0] * op.block[0] >= uint64_t(p.batch);
+  }
+  return false; // fake_fail and unknown functions
+}
+
+CUresult loadModule(CUmodule *module, const void *image, const char *kind) {
+  const char *text = static_cast<const char *>(image);
+  if (std::strstr(text, ".visible .entry braid_widen_bf16(")) {
+    *module = new CUmod_st{{"braid_widen_bf16"}};
+    trace(std::string("load runtime ") + kind);
+    return CUDA_SUCCESS;
+  }
+  if (std::strncmp(text, "FAKE\n", 5) != 0)
+    return kInvalidImage;
+  auto *m = new CUmod_st;
+  std::string all(text + 5);
+  size_t start = 0;
+  while (start < all.size()) {
+    size_t end = all.find('\n', start);
+    if (end == std::string::npos)
+      end = all.size();
+    if (end > start)
+      m->functions.push_back(all.substr(start, end - start));
+    start = end + 1;
+  }
+  *module = m;
+  trace(std::string("load ") + kind);
+  return CUDA_SUCCESS;
+}
+
+} // namespace
+
+extern "C" {
+
+CUresult cuInit(unsigned) { return CUDA_SUCCESS; }
+CUresult cuDriverGetVersion(int *v) {
+  *v = 13000;
+  return CUDA_SUCCESS;
+}
+CUresult cuGetErrorString(CUresult e, const char **s) {
+  *s = e == kLaunchFailed              ? "unspecified launch failure"
+       : e == kNotFound                ? "named symbol not found"
+       : e == kInvalidImage            ? "device kernel image is invalid"
+       : e == CUDA_ERROR_OUT_OF_MEMORY ? "out of memory"
+                                       : "fake error";
+  return CUDA_SUCCESS;
+}
+CUresult cuGetErrorName(CUresult e, const char **s) {
+  *s = e == kLaunchFailed              ? "CUDA_ERROR_LAUNCH_FAILED"
+       : e == kNotFound                ? "CUDA_ERROR_NOT_FOUND"
+       : e == kInvalidImage            ? "CUDA_ERROR_INVALID_IMAGE"
+       : e == CUDA_ERROR_OUT_OF_MEMORY ? "CUDA_ERROR_OUT_OF_MEMORY"
+                                       : "CUDA_ERROR_UNKNOWN";
+  return CUDA_SUCCESS;
+}
+CUresult cuDeviceGetCount(int *n) {
+  *n = 1;
+  return CUDA_SUCCESS;
+}
+CUresult cuDeviceGet(CUdevice *d, int ordinal) {
+  *d = ordinal;
+  return ordinal == 0 ? CUDA_SUCCESS : kInvalidValue;
+}
+CUresult cuDeviceGetName(char *name, int length, CUdevice) {
+  std::snprintf(name, size_t(length), "Braid Fake GPU");
+  return CUDA_SUCCESS;
+}
+CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute a, CUdevice) {
+  const char *cc = std::getenv("FAKE_CUDA_CC");
+  int major = 9, minor = 0;
+  if (cc && *cc)
+    std::sscanf(cc, "%d.%d", &major, &minor);
+  switch (a) {
+  case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR:
+    *value = major;
+    return CUDA_SUCCESS;
+  case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR:
+    *value = minor;
+    return CUDA_SUCCESS;
+  case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT:
+    *value = 4;
+    return CUDA_SUCCESS;
+  case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN:
+    *value = 227 * 1024;
+    return CUDA_SUCCESS;
+  default:
+    return kInvalidValue;
+  }
+}
+CUresult cuDevicePrimaryCtxRetain(CUcontext *c, CUdevice) {
+  *c = &theContext;
+  return CUDA_SUCCESS;
+}
+CUresult cuDevicePrimaryCtxRelease_v2(CUdevice) { return CUDA_SUCCESS; }
+CUresult cuCtxSetCurrent(CUcontext) { return CUDA_SUCCESS; }
+CUresult cuModuleLoadData(CUmodule *m, const void *image) {
+  return loadModule(m, image, "cubin");
+}
+CUresult cuModuleLoadDataEx(CUmodule *m, const void *image, unsigned,
+                            CUjit_option *, void **) {
+  return loadModule(m, image, "ptx");
+}
+CUresult cuModuleUnload(CUmodule m) {
+  delete m;
+  return CUDA_SUCCESS;
+}
+CUresult cuModuleGetFunction(CUfunction *f, CUmodule m, const char *name) {
+  for (const std::string &n : m->functions)
+    if (n == name) {
+      *f = new CUfunc_st{n, 0}; // leaked: a handful per test
+      return CUDA_SUCCESS;
+    }
+  return kNotFound;
+}
+CUresult cuFuncGetAttribute(int *value, CUfunction_attribute a, CUfunction) {
+  *value = a == CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK ? 1024
+           : a == CU_FUNC_ATTRIBUTE_NUM_REGS            ? 32
+                                                        : 0;
+  return CUDA_SUCCESS;
+}
+CUresult cuFuncSetAttribute(CUfunction f, CUfunction_attribute a, int value) {
+  if (a == CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES)
+    f->maxDynamicShared = value;
+  trace("set-attribute " + f->name + " " + std::to_string(a) + " " +
+        std::to_string(value));
+  return CUDA_SUCCESS;
+}
+CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz,
+                        unsigned bx, unsigned by, unsigned bz, unsigned shared,
+                        CUstream stream, void **params, void **) {
+  Op op{f, {gx, gy, gz}, {bx, by, bz}, shared, {}};
+  std::memcpy(&op.params, params[0], sizeof op.params);
+  if (stream && stream->capturing) {
+    stream->graph->ops.push_back(op);
+    return CUDA_SUCCESS;
+  }
+  trace("launch " + f->name + " grid " + std::to_string(gx) + "," +
+        std::to_string(gy) + "," + std::to_string(gz) + " block " +
+        std::to_string(bx) + "," + std::to_string(by) + "," +
+        std::to_string(bz) + " shared " + std::to_string(shared) + " B " +
+        std::to_string(op.params.batch) + " T " +
+        std::to_string(op.params.tokens) + " S " +
+        std::to_string(op.params.max_seq));
+  return run(op) ? CUDA_SUCCESS : kLaunchFailed;
+}
+CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
+  if (bytes > (size_t(1) << 34))
+    return CUDA_ERROR_OUT_OF_MEMORY;
+  void *m = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+  if (!m)
+    return CUDA_ERROR_OUT_OF_MEMORY;
+  std::memset(m, 0xA5, bytes); // poison: the backend must zero
+  *p = reinterpret_cast<CUdeviceptr>(m);
+  return CUDA_SUCCESS;
+}
+CUresult cuMemFree_v2(CUdeviceptr p) {
+  std::free(reinterpret_cast<void *>(p));
+  return CUDA_SUCCESS;
+}
+CUresult cuMemGetInfo_v2(size_t *free, size_t *total) {
+  *free = size_t(8) << 30;
+  *total = size_t(16) << 30;
+  return CUDA_SUCCESS;
+}
+CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t bytes) {
+  std::memcpy(reinterpret_cast<void *>(dst), src, bytes);
+  return CUDA_SUCCESS;
+}
+CUresult cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t bytes) {
+  std::memcpy(dst, reinterpret_cast<const void *>(src), bytes);
+  return CUDA_SUCCESS;
+}
+CUresult cuMemsetD8_v2(CUdeviceptr dst, unsigned char value, size_t count) {
+  std::memset(reinterpret_cast<void *>(dst), value, count);
+  return CUDA_SUCCESS;
+}
+CUresult cuStreamCreate(CUstream *s, unsigned) {
+  *s = new CUstream_st;
+  return CUDA_SUCCESS;
+}
+CUresult cuStreamDestroy_v2(CUstream s) {
+  delete s;
+  return CUDA_SUCCESS;
+}
+CUresult cuStreamSynchronize(CUstream s) {
+  return s && s->capturing ? kCaptureInvalidated : CUDA_SUCCESS;
+}
+CUresult cuStreamBeginCapture_v2(CUstream s, CUstreamCaptureMode) {
+  s->capturing = true;
+  s->graph = new CUgraph_st;
+  trace("capture begin");
+  return CUDA_SUCCESS;
+}
+CUresult cuStreamEndCapture(CUstream s, CUgraph *g) {
+  s->capturing = false;
+  *g = s->graph;
+  s->graph = nullptr;
+  trace("capture end " + std::to_string((*g)->ops.size()));
+  return CUDA_SUCCESS;
+}
+CUresult cuGraphInstantiateWithFlags(CUgraphExec *e, CUgraph g,
+                                     unsigned long long) {
+  *e = new CUgraphExec_st{g->ops};
+  return CUDA_SUCCESS;
+}
+CUresult cuGraphLaunch(CUgraphExec e, CUstream) {
+  trace("graph launch " + std::to_string(e->ops.size()));
+  for (const Op &op : e->ops)
+    if (!run(op))
+      return kLaunchFailed;
+  return CUDA_SUCCESS;
+}
+CUresult cuGraphDestroy(CUgraph g) {
+  delete g;
+  return CUDA_SUCCESS;
+}
+CUresult cuGraphExecDestroy(CUgraphExec e) {
+  delete e;
+  return CUDA_SUCCESS;
+}
+
+} // extern "C"

@@ -76,9 +76,14 @@ static json::Value weightToJSON(WeightOp weight) {
   for (Attribute attr : weight.getSources()) {
     auto dict = cast<DictionaryAttr>(attr);
     json::Object source{
-        {"tensor", dict.getAs<StringAttr>("tensor").getValue()},
         {"shape",
          json::Array(dict.getAs<DenseI64ArrayAttr>("shape").asArrayRef())}};
+    // A source is a checkpoint tensor or, after braid-hybridize, an
+    // initialization; the runtime's reader says which it can build.
+    if (auto tensor = dict.getAs<StringAttr>("tensor"))
+      source["tensor"] = tensor.getValue();
+    if (auto init = dict.getAs<StringAttr>("init"))
+      source["init"] = init.getValue();
     if (auto dtype = dict.getAs<StringAttr>("dtype"))
       source["dtype"] = dtype.getValue();
     sources.push_back(std::move(source));

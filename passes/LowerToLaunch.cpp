@@ -412,25 +412,16 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
   if (auto linear = dyn_cast<LinearOp>(op); linear && !linear.getBias())
     operands.push_back(builder.getUnitAttr());
 
-  auto stateful = [&](StringRef what) -> LogicalResult {
-    return op->emitOpError("already carries its ")
-           << what
-           << "; entry specialization adds states itself, so lower a "
-              "stateless model function";
-  };
   auto inputBuffer = [&](StringRef name, ArrayRef<int64_t> shape) {
     return BufferAttr::get(&getContext(), BufferKind::input, name, 0, shape,
                            builder.getI64Type());
   };
   constexpr int64_t B = launch::kDimBatch, S = launch::kDimMaxSeq;
 
-  LogicalResult status = success();
+  // Carried states were refused in place(); every stateful op gets its
+  // persistent states here.
   TypeSwitch<Operation *>(op)
       .Case([&](CausalConv1dOp o) {
-        if (o.getConvState()) {
-          status = stateful("conv_state");
-          return;
-        }
         auto type = cast<RankedTensorType>(o.getInput().getType());
         int64_t channels = type.getShape().back();
         BufferAttr state =
@@ -441,10 +432,6 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
         results.push_back(state);
       })
       .Case([&](SSDScanOp o) {
-        if (o.getInitialState()) {
-          status = stateful("initial_state");
-          return;
-        }
         BufferAttr state = stateBuffer(
             flat, "ssm_state",
             {B, int64_t(o.getNumHeads()), int64_t(o.getHeadDim()),
@@ -454,10 +441,6 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
         results.push_back(state);
       })
       .Case([&](SelectiveScanOp o) {
-        if (o.getState()) {
-          status = stateful("state");
-          return;
-        }
         auto type = cast<RankedTensorType>(o.getInput().getType());
         BufferAttr state = stateBuffer(
             flat, "ssm_state",
@@ -467,10 +450,6 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
         results.push_back(state);
       })
       .Case([&](AttentionOp o) {
-        if (o.getKCache()) {
-          status = stateful("KV cache");
-          return;
-        }
         auto kType = cast<RankedTensorType>(o.getK().getType());
         auto vType = cast<RankedTensorType>(o.getV().getType());
         int64_t kvHeads = o.getNumKvHeads();
@@ -487,10 +466,6 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
         results.push_back(vCache);
       })
       .Case([&](MLAOp o) {
-        if (o.getLatentCache()) {
-          status = stateful("latent cache");
-          return;
-        }
         BufferAttr cache = stateBuffer(
             flat, "latent_cache",
             {B, S, int64_t(o.getKvLoraRank() + o.getQkRopeHeadDim())},
@@ -499,8 +474,6 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
         operands[5] = inputBuffer("cache_position", {B});
         results.push_back(cache);
       });
-  if (failed(status))
-    return failure();
 
   StringRef family = op->getName().stripDialect();
   return launch::KernelOp::create(

@@ -7,7 +7,8 @@
 #      scans), when the pack has them;
 #   2. the six goldens in fp32 and bf16 on the CUDA backend: braid-run check
 #      with the numerics contract of DESIGN.md (logits rel-L2 <= 1e-3 for
-#      f32, <= 3e-2 for bf16; greedy tokens equal except where the top-2
+#      f32, <= 3e-2 for bf16 or 1.5x the golden's bf16 floor where that is
+#      higher (see bf16_tolerance below); greedy tokens equal except where the top-2
 #      margin is below the tolerance: --margin), once launching kernels one
 #      by one and once with decode as a CUDA graph, whose logits must equal
 #      the first run's;
@@ -99,6 +100,22 @@ print('identical' if not diff else '; '.join(diff))
 EOF
 }
 
+# The bf16 logits bound of a golden. DESIGN.md's numerics contract says
+# 3e-2; on three of the six tiny random goldens no bf16 implementation can
+# meet it (docs/testing.md, "bf16 and the goldens"): rounding the weights to
+# bf16 alone, activations fp32, costs up to 1.8e-1 (granitehybrid: an MoE
+# routing flip), 4.4e-2 (zamba2), 3.4e-2 (jamba), and transformers' own bf16
+# misses it on four. test/data/goldens/bf16_floors.json holds each golden's
+# ideal_bf16 error: transformers with the bundle's bf16 weights and every
+# module output rounded to bf16. The bound is max(3e-2, 1.5 x that floor).
+FLOORS=test/data/goldens/bf16_floors.json
+bf16_floor() {
+  python3 -c 'import json,sys; print("%.2e" % max(json.load(open(sys.argv[1]))["floors"][sys.argv[2]]["ideal_bf16"]))' "$FLOORS" "$1" 2>/dev/null || echo "?"
+}
+bf16_tolerance() {
+  python3 -c 'import json,sys; f=max(json.load(open(sys.argv[1]))["floors"][sys.argv[2]]["ideal_bf16"]); print("%.2e" % max(3e-2, 1.5 * f))' "$FLOORS" "$1" 2>/dev/null || echo 3e-2
+}
+
 # 2 and 3. Goldens.
 for g in "${GOLDENS[@]}"; do
   gd=test/data/goldens/$g
@@ -106,9 +123,14 @@ for g in "${GOLDENS[@]}"; do
     b=$PACK/bundles/$g.$dt.bundle
     name="golden $g $dt"
     if [[ ! -f $b ]]; then row "$name" FAIL "no bundle (gpu-prepare could not build it)"; continue; fi
-    tol=$([[ $dt == f32 ]] && echo 1e-3 || echo 3e-2)
+    if [[ $dt == f32 ]]; then tol=1e-3 margin=1e-3 floor=""
+    else
+      margin=3e-2
+      tol=$(bf16_tolerance "$g")
+      floor=", bf16 floor $(bf16_floor "$g")"
+    fi
     args=(check "$b" --backend cuda --weights "$gd/model.safetensors"
-      --golden "$gd/golden.safetensors" --tolerance "$tol" --margin "$tol")
+      --golden "$gd/golden.safetensors" --tolerance "$tol" --margin "$margin")
     l=$LOG/$g.$dt
     "$BR" "${args[@]}" --save-logits "$l.plain.safetensors" > "$l.plain.log" 2>&1
     rc=$?
@@ -121,7 +143,7 @@ for g in "${GOLDENS[@]}"; do
       same=$( [[ -f $l.plain.safetensors && -f $l.graph.safetensors ]] &&
         compare_logits "$l.plain.safetensors" "$l.graph.safetensors" || echo "graph run failed")
       [[ $rc == 0 && $rcg == 0 && $same == identical ]] && res=PASS || res=FAIL
-      row "$name" $res "$(check_summary "$l.plain.log") (<= $tol); graph: $same$([[ $rcg != 0 ]] && echo ", graph check exit $rcg")"
+      row "$name" $res "$(check_summary "$l.plain.log") (<= $tol$floor); graph: $same$([[ $rcg != 0 ]] && echo ", graph check exit $rcg")"
     fi
     rm -f "$l.plain.safetensors" "$l.graph.safetensors"
     if [[ $SAN != 0 ]]; then

@@ -12,6 +12,11 @@ packages=(
   llvm-22-tools    # lit, FileCheck, not, count, split-file
   clang-22         # HIP device compilation (targets/hip)
   lld-22           # ld.lld for AMD code objects
+  libamdhip64-dev  # HIP headers (targets/hip) and libamdhip64 (runtime HIP backend tests)
+  rocm-device-libs # ROCm device bitcode (ocml, ockl, oclc_*) linked into AMD code objects
+  libonnx-dev      # ONNX protobuf classes (compiler/frontends/onnx)
+  libprotobuf-dev  # protobuf runtime the ONNX classes use
+  protobuf-compiler # protoc (the CMake Protobuf module wants it)
   cmake            # build system (3.20 or newer)
   ninja-build      # build generator used by the presets
   g++              # host compiler

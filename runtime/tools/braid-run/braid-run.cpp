@@ -527,7 +527,7 @@ int cmdRun(const Args &a) {
   std::vector<double> times;
   for (int64_t r = 0; r < a.repeat; ++r) {
     auto t0 = std::chrono::steady_clock::now();
-    logits = session.prefill(ids.values, ids.batch, ids.tokens);
+    session.prefill(ids.values, ids.batch, ids.tokens, logits);
     double s = seconds(t0);
     times.push_back(s);
     std::printf("prefill   %lld x %lld tokens in %.2f ms (%.0f tokens/s)%s\n",

@@ -8,6 +8,9 @@
 #ifdef BRAID_HAVE_CUDA_BACKEND
 #include "runtime/backends/cuda/CudaBackend.h"
 #endif
+#ifdef BRAID_HAVE_HIP_BACKEND
+#include "runtime/backends/hip/HipBackend.h"
+#endif
 
 namespace braid::rt {
 
@@ -32,11 +35,14 @@ void Backend::uploadWeight(const DeviceBuffer &dst, const WeightDecl &weight,
 }
 
 std::vector<std::string> availableBackends() {
+  std::vector<std::string> names = {"cpu"};
 #ifdef BRAID_HAVE_CUDA_BACKEND
-  return {"cpu", "cuda"};
-#else
-  return {"cpu"};
+  names.push_back("cuda");
 #endif
+#ifdef BRAID_HAVE_HIP_BACKEND
+  names.push_back("hip");
+#endif
+  return names;
 }
 
 std::unique_ptr<Backend> createBackend(const BackendOptions &options) {
@@ -47,6 +53,10 @@ std::unique_ptr<Backend> createBackend(const BackendOptions &options) {
 #ifdef BRAID_HAVE_CUDA_BACKEND
   if (options.name == "cuda")
     return createCudaBackend(options);
+#endif
+#ifdef BRAID_HAVE_HIP_BACKEND
+  if (options.name == "hip")
+    return createHipBackend(options);
 #endif
   std::string list;
   for (const std::string &b : availableBackends())

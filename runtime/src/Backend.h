@@ -50,10 +50,10 @@ struct DeviceBuffer {
 using KernelLookup = std::function<KernelFn(std::string_view family)>;
 
 struct BackendOptions {
-  std::string name = "cpu";  ///< "cpu" (later "cuda", "hip")
+  std::string name = "cpu";  ///< "cpu", "cuda", "hip"
   unsigned threads = 0;      ///< CPU worker threads; 0: hardware concurrency
   KernelLookup kernelLookup; ///< CPU only; empty: findCpuKernel
-  bool cudaGraph = false;    ///< CUDA only: run decode as a CUDA graph
+  bool cudaGraph = false;    ///< cuda, hip: run decode as a CUDA/HIP graph
 };
 
 class Backend {

@@ -18,19 +18,6 @@ using namespace cu;
 
 namespace {
 
-bool envFlag(const char *name) {
-  const char *v = std::getenv(name);
-  return v && *v && std::strcmp(v, "0") != 0;
-}
-
-std::string triple(const unsigned v[3]) {
-  return "[" + std::to_string(v[0]) + ", " + std::to_string(v[1]) + ", " +
-         std::to_string(v[2]) + "]";
-}
-
-/// Device allocations are rounded up to this granule (and never empty).
-constexpr size_t kAllocationGranule = 256;
-
 /// The runtime's one kernel of its own: widens n = params.batch bf16 values
 /// at params.buffers[1] to f32 at params.buffers[0] (bf16 is the high half
 /// of an f32). It takes BraidKernelParams like every bundle kernel, so that
@@ -78,7 +65,6 @@ static_assert(offsetof(BraidKernelParams, buffers) == 0 &&
                   offsetof(BraidKernelParams, batch) == 208 &&
                   sizeof(BraidKernelParams) == 232,
               "kWidenPtx reads BraidKernelParams at these offsets");
-constexpr unsigned kWidenBlock = 256;
 
 } // namespace
 
@@ -86,12 +72,18 @@ constexpr unsigned kWidenBlock = 256;
 // Device and memory
 //===----------------------------------------------------------------------===//
 
+const GpuBackend::Api kCudaApi = {"cuda",
+                                  "cuMemsetD8",
+                                  "cuLaunchKernel",
+                                  "cuStreamBeginCapture",
+                                  "cuStreamEndCapture",
+                                  "cuGraphInstantiate",
+                                  "cuGraphLaunch",
+                                  "BRAID_CUDA_SYNC",
+                                  "BRAID_CUDA_STATS"};
+
 CudaBackend::CudaBackend(const CudaDriver &d, bool cudaGraph, int ordinal)
-    : driver(d), graphs(cudaGraph) {
-  syncEach = envFlag("BRAID_CUDA_SYNC");
-  printStats = envFlag("BRAID_CUDA_STATS");
-  if (syncEach)
-    graphs = false;
+    : GpuBackend(kCudaApi, cudaGraph), driver(d) {
   int count = 0;
   check(driver.deviceGetCount(&count), "cuDeviceGetCount",
         ErrorCode::Unsupported);
@@ -127,14 +119,7 @@ CudaBackend::CudaBackend(const CudaDriver &d, bool cudaGraph, int ordinal)
 }
 
 CudaBackend::~CudaBackend() {
-  makeCurrent();
-  if (stream)
-    driver.streamSynchronize(stream);
-  destroyGraphs();
-  if (workspace)
-    driver.memFree(workspace);
-  if (scratch)
-    driver.memFree(scratch);
+  shutdown();
   for (auto &[name, module] : modules)
     driver.moduleUnload(module);
   if (widenModule)
@@ -142,15 +127,6 @@ CudaBackend::~CudaBackend() {
   if (stream)
     driver.streamDestroy(stream);
   driver.devicePrimaryCtxRelease(device);
-  if (printStats)
-    std::fprintf(stderr,
-                 "braid cuda: %llu kernels launched one by one, %llu decode "
-                 "graph capture%s, %llu replay%s\n",
-                 (unsigned long long)counters.kernels,
-                 (unsigned long long)counters.graphCaptures,
-                 counters.graphCaptures == 1 ? "" : "s",
-                 (unsigned long long)counters.graphReplays,
-                 counters.graphReplays == 1 ? "" : "s");
 }
 
 void CudaBackend::makeCurrent() const {
@@ -162,12 +138,12 @@ void CudaBackend::makeCurrent() const {
   }
 }
 
-void CudaBackend::check(CUresult r, const std::string &what,
-                        ErrorCode code) const {
-  if (r == CUDA_SUCCESS)
-    return;
-  fail(r == CUDA_ERROR_OUT_OF_MEMORY ? ErrorCode::OutOfMemory : code,
-       what + ": " + driver.errorText(r));
+std::string CudaBackend::errorText(int status) const {
+  return driver.errorText(status);
+}
+
+bool CudaBackend::outOfMemory(int status) const {
+  return status == CUDA_ERROR_OUT_OF_MEMORY;
 }
 
 std::string CudaBackend::describe() const {
@@ -191,98 +167,6 @@ uint64_t CudaBackend::availableMemory() const {
   if (driver.memGetInfo(&free, &total) != CUDA_SUCCESS)
     return 0;
   return free;
-}
-
-DeviceBuffer CudaBackend::allocate(size_t bytes) {
-  makeCurrent();
-  size_t rounded = std::max<size_t>((bytes + kAllocationGranule - 1) /
-                                        kAllocationGranule * kAllocationGranule,
-                                    kAllocationGranule);
-  CUdeviceptr p = 0;
-  check(driver.memAlloc(&p, rounded),
-        "cannot allocate " + std::to_string(bytes) + " bytes of GPU memory",
-        ErrorCode::OutOfMemory);
-  if (CUresult r = driver.memsetD8(p, 0, rounded); r != CUDA_SUCCESS) {
-    driver.memFree(p);
-    check(r, "cuMemsetD8 of a new allocation");
-  }
-  return {reinterpret_cast<void *>(p), bytes};
-}
-
-void CudaBackend::release(DeviceBuffer &buffer) {
-  if (buffer.data) {
-    makeCurrent();
-    driver.memFree(reinterpret_cast<CUdeviceptr>(buffer.data));
-  }
-  buffer = {};
-}
-
-void CudaBackend::upload(const DeviceBuffer &dst, size_t offset,
-                         const void *src, size_t bytes) {
-  if (!bytes)
-    return;
-  if (offset + bytes > dst.bytes)
-    fail(ErrorCode::Internal, "upload of " + std::to_string(bytes) +
-                                  " bytes at offset " + std::to_string(offset) +
-                                  " into a buffer of " +
-                                  std::to_string(dst.bytes));
-  makeCurrent();
-  check(driver.memcpyHtoD(reinterpret_cast<CUdeviceptr>(dst.data) + offset, src,
-                          bytes),
-        "copy of " + std::to_string(bytes) + " bytes to the GPU");
-}
-
-void CudaBackend::download(void *dst, const DeviceBuffer &src, size_t offset,
-                           size_t bytes) {
-  if (!bytes)
-    return;
-  if (offset + bytes > src.bytes)
-    fail(ErrorCode::Internal, "download of " + std::to_string(bytes) +
-                                  " bytes at offset " + std::to_string(offset) +
-                                  " from a buffer of " +
-                                  std::to_string(src.bytes));
-  makeCurrent();
-  check(driver.memcpyDtoH(dst, reinterpret_cast<CUdeviceptr>(src.data) + offset,
-                          bytes),
-        "copy of " + std::to_string(bytes) + " bytes from the GPU");
-}
-
-void CudaBackend::fillZero(const DeviceBuffer &dst, size_t offset,
-                           size_t bytes) {
-  if (!bytes)
-    return;
-  makeCurrent();
-  check(driver.memsetD8(reinterpret_cast<CUdeviceptr>(dst.data) + offset, 0,
-                        bytes),
-        "cuMemsetD8 of " + std::to_string(bytes) + " bytes");
-}
-
-size_t CudaBackend::weightBytes(const WeightDecl &w) const {
-  return size_t(w.numel()) * byteWidth(w.dtype);
-}
-
-void CudaBackend::uploadWeight(const DeviceBuffer &dst, const WeightDecl &w,
-                               const float *values) {
-  size_t n = size_t(w.numel());
-  switch (w.dtype) {
-  case ValueType::F32:
-    upload(dst, 0, values, n * sizeof(float));
-    return;
-  case ValueType::BF16:
-  case ValueType::F16: {
-    std::vector<uint16_t> half(n);
-    for (size_t i = 0; i < n; ++i)
-      half[i] = w.dtype == ValueType::BF16 ? f32ToBf16(values[i])
-                                           : f32ToF16(values[i]);
-    upload(dst, 0, half.data(), n * sizeof(uint16_t));
-    return;
-  }
-  case ValueType::I64:
-    break;
-  }
-  fail(ErrorCode::Unsupported, "weight '" + w.name + "' has dtype " +
-                                   toString(w.dtype) +
-                                   ", which the cuda backend cannot store");
 }
 
 //===----------------------------------------------------------------------===//
@@ -425,307 +309,90 @@ void CudaBackend::prepare(const Manifest &manifest, const Bundle *b) {
        gpu::parseCodeArchive(bundle->sectionData(*section), sectionLabel))
     payloads.emplace(m.name, m.payload);
 
-  prepared.clear();
-  entryNames.clear();
-  decodeEntry.reset();
-  for (size_t e = 0; e < manifest.entries.size(); ++e) {
-    const Entry &entry = manifest.entries[e];
-    entryNames.push_back(entry.name);
-    if (entry.name == "decode")
-      decodeEntry = e;
-    std::vector<PreparedLaunch> launches;
-    for (size_t l = 0; l < entry.launches.size(); ++l) {
-      PreparedLaunch p;
-      p.launch = &entry.launches[l];
-      p.label = "launch " + std::to_string(l) + " (" +
-                entry.launches[l].describe() + ")";
-      p.code = std::move(plans[e][l]);
-      p.symbols = gpu::findLaunchSymbols(entry.launches[l]);
-      std::string user = entry.name + ": " + p.label;
-      CUmodule module = loadModule(p.code.module, user);
-      for (const gpu::KernelSpec &k : p.code.kernels)
-        p.functions.push_back(resolveFunction(module, p.code.module, k, user));
-      if (!p.code.widenResults.empty() && !widenFunction) {
-        std::vector<char> errors(8192, 0);
-        CUjit_option options[] = {CU_JIT_ERROR_LOG_BUFFER,
-                                  CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
-        void *values[] = {errors.data(), reinterpret_cast<void *>(
-                                             uintptr_t(errors.size() - 1))};
-        makeCurrent();
-        CUresult r = driver.moduleLoadDataEx(&widenModule, kWidenPtx, 2,
-                                             options, values);
-        if (r == CUDA_SUCCESS)
-          r = driver.moduleGetFunction(&widenFunction, widenModule,
-                                       "braid_widen_bf16");
-        if (r != CUDA_SUCCESS)
-          fail(ErrorCode::Unsupported,
-               "cannot load the runtime's bf16-to-f32 kernel (needed by " +
-                   user + ", which writes the logits as bf16): " +
-                   driver.errorText(r) + "\n" + errors.data());
-      }
-      launches.push_back(std::move(p));
-    }
-    prepared.push_back(std::move(launches));
-  }
+  setPrepared(manifest,
+              gpu::prepareLaunches(
+                  manifest, std::move(plans),
+                  [&](const std::string &module, const gpu::KernelSpec &k,
+                      const std::string &user) -> void * {
+                    return resolveFunction(loadModule(module, user), module, k,
+                                           user);
+                  }));
+  for (const auto &launches : prepared)
+    for (const gpu::PreparedLaunch &p : launches)
+      if (!p.code.widenResults.empty() && !widenFunction)
+        loadWidenKernel(p.label);
 }
 
-//===----------------------------------------------------------------------===//
-// launch / synchronize
-//===----------------------------------------------------------------------===//
-
-std::string CudaBackend::launch(size_t entryIndex, size_t launchIndex,
-                                KernelCall &call) {
-  if (entryIndex >= prepared.size() ||
-      launchIndex >= prepared[entryIndex].size())
-    return "the cuda backend was not prepared for this launch";
-  if (launchIndex == 0 || pendingEntry != entryIndex) {
-    // A new call (an earlier one may have stopped half-way).
-    pending.clear();
-    symbols = {};
-    pendingEntry = entryIndex;
-  }
-  const PreparedLaunch &p = prepared[entryIndex][launchIndex];
-  Pending rec{launchIndex, {}};
-  std::memset(&rec.params, 0, sizeof rec.params);
-  gpu::packBuffers(call, rec.params);
-  for (int r : p.code.widenResults)
-    if (size_t(r) < call.results.size())
-      rec.widen.push_back({call.operands.size() + size_t(r),
-                           call.results[size_t(r)].data,
-                           call.results[size_t(r)].numel()});
-  symbols.noteLaunch(p.symbols, call);
-  pending.push_back(rec);
-  return "";
-}
-
-bool CudaBackend::Op::sameAs(const Op &o) const {
-  return function == o.function && std::equal(grid, grid + 3, o.grid) &&
-         std::equal(block, block + 3, o.block) &&
-         sharedBytes == o.sharedBytes && launch == o.launch &&
-         kernel == o.kernel &&
-         std::memcmp(&params, &o.params, sizeof params) == 0;
-}
-
-std::string CudaBackend::kernelLabel(const PreparedLaunch &p, size_t kernel,
-                                     const Op *op) const {
-  if (kernel == kWiden)
-    return p.label + ", the runtime's kernel widening its bf16 output to f32";
-  const gpu::KernelSpec &k = p.code.kernels[kernel];
-  std::string s = p.label + ", kernel '" + k.function + "'";
-  if (p.code.kernels.size() > 1)
-    s += " (" + std::to_string(kernel + 1) + " of " +
-         std::to_string(p.code.kernels.size()) + ")";
-  s += " of module " + p.code.module;
-  if (op)
-    s += ", grid " + triple(op->grid) + ", block " + triple(op->block) + ", " +
-         std::to_string(op->sharedBytes) + " bytes of shared memory";
-  return s;
-}
-
-void CudaBackend::ensureBuffer(CUdeviceptr &buffer, size_t &capacity,
-                               size_t bytes, const char *what) {
-  if (bytes <= capacity)
-    return;
+void CudaBackend::loadWidenKernel(const std::string &user) {
+  std::vector<char> errors(8192, 0);
+  CUjit_option options[] = {CU_JIT_ERROR_LOG_BUFFER,
+                            CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+  void *values[] = {errors.data(),
+                    reinterpret_cast<void *>(uintptr_t(errors.size() - 1))};
   makeCurrent();
-  check(driver.streamSynchronize(stream),
-        std::string("waiting before growing ") + what);
-  if (buffer)
-    driver.memFree(buffer);
-  buffer = 0;
-  capacity = 0;
-  size_t rounded = (bytes + (1u << 20) - 1) / (1u << 20) * (1u << 20);
-  check(driver.memAlloc(&buffer, rounded),
-        "cannot allocate " + std::to_string(bytes) +
-            " bytes of GPU memory for " + what,
-        ErrorCode::OutOfMemory);
-  capacity = rounded;
-}
-
-std::vector<CudaBackend::Op> CudaBackend::buildOps(size_t entry) {
-  const int64_t B = symbols.dims[0], T = symbols.dims[1];
-  if (B < 1 || T < 1)
-    fail(ErrorCode::Internal,
-         "cannot tell the call's batch and length from its launches' shapes");
-  // The workspace first: every kernel gets its address.
-  size_t need = 0, widenBytes = 0;
-  for (const Pending &rec : pending) {
-    size_t bytes = 0;
-    for (const Widen &w : rec.widen)
-      bytes += (size_t(w.numel) * 2 + 255) / 256 * 256;
-    widenBytes = std::max(widenBytes, bytes);
-    const PreparedLaunch &p = prepared[entry][rec.launch];
-    std::optional<int64_t> ws = p.code.workspace.evaluate(B, T);
-    if (!ws)
-      fail(ErrorCode::Bundle,
-           p.label + ": its workspace " + p.code.workspace.str() +
-               " is not a valid size for B = " + std::to_string(B) +
-               ", T = " + std::to_string(T));
-    need = std::max(need, size_t(*ws));
-  }
-  ensureBuffer(workspace, workspaceBytes, need, "the kernels' workspace");
-  ensureBuffer(scratch, scratchBytes, widenBytes, "bf16 outputs");
-  std::vector<Op> ops;
-  for (const Pending &rec : pending) {
-    const PreparedLaunch &p = prepared[entry][rec.launch];
-    BraidKernelParams params = rec.params;
-    params.workspace = reinterpret_cast<void *>(workspace);
-    params.cache_position = symbols.cachePosition;
-    params.batch = B;
-    params.tokens = T;
-    params.max_seq = std::max<int64_t>(symbols.dims[2], 0);
-    size_t offset = 0;
-    for (const Widen &w : rec.widen) {
-      params.buffers[w.buffer] = reinterpret_cast<void *>(scratch + offset);
-      offset += (size_t(w.numel) * 2 + 255) / 256 * 256;
-    }
-    for (size_t k = 0; k < p.code.kernels.size(); ++k) {
-      const gpu::KernelSpec &spec = p.code.kernels[k];
-      Op op;
-      op.function = p.functions[k];
-      op.launch = rec.launch;
-      op.kernel = k;
-      op.params = params;
-      op.sharedBytes = unsigned(spec.sharedBytes);
-      static const int64_t limits[3] = {2147483647, 65535, 65535};
-      for (int d = 0; d < 3; ++d) {
-        std::optional<int64_t> g = spec.grid[d].evaluate(B, T);
-        if (!g || *g < 1 || *g > limits[d])
-          fail(ErrorCode::Kernel,
-               kernelLabel(p, k) + ": grid dimension " + "xyz"[d] + " = " +
-                   spec.grid[d].str() + " is " +
-                   (g ? std::to_string(*g) : std::string("invalid")) +
-                   " for B = " + std::to_string(B) +
-                   ", T = " + std::to_string(T) + " (must be in [1, " +
-                   std::to_string(limits[d]) + "])");
-        op.grid[d] = unsigned(*g);
-        op.block[d] = unsigned(spec.block[d]);
-      }
-      ops.push_back(op);
-    }
-    for (const Widen &w : rec.widen) {
-      Op op;
-      op.function = widenFunction;
-      op.launch = rec.launch;
-      op.kernel = kWiden;
-      std::memset(&op.params, 0, sizeof op.params);
-      op.params.buffers[0] = w.output;
-      op.params.buffers[1] = params.buffers[w.buffer];
-      op.params.batch = w.numel;
-      int64_t blocks = (w.numel + kWidenBlock - 1) / kWidenBlock;
-      if (blocks > 2147483647)
-        fail(ErrorCode::Kernel, kernelLabel(p, kWiden) + ": " +
-                                    std::to_string(w.numel) +
-                                    " values are too many for one grid");
-      op.grid[0] = unsigned(std::max<int64_t>(blocks, 1));
-      op.block[0] = kWidenBlock;
-      ops.push_back(op);
-    }
-  }
-  return ops;
-}
-
-void CudaBackend::runOps(size_t entry, const std::vector<Op> &ops) {
-  for (const Op &op : ops) {
-    void *args[] = {const_cast<BraidKernelParams *>(&op.params)};
-    CUresult r = driver.launchKernel(
-        op.function, op.grid[0], op.grid[1], op.grid[2], op.block[0],
-        op.block[1], op.block[2], op.sharedBytes, stream, args, nullptr);
-    if (r != CUDA_SUCCESS)
-      fail(ErrorCode::Kernel,
-           kernelLabel(prepared[entry][op.launch], op.kernel, &op) +
-               ": cuLaunchKernel: " + driver.errorText(r));
-    ++counters.kernels;
-    if (syncEach) {
-      r = driver.streamSynchronize(stream);
-      if (r != CUDA_SUCCESS)
-        fail(ErrorCode::Kernel,
-             kernelLabel(prepared[entry][op.launch], op.kernel, &op) +
-                 " failed: " + driver.errorText(r));
-    }
-  }
-}
-
-void CudaBackend::runGraph(size_t entry, int64_t batch, std::vector<Op> &ops) {
-  Graph &g = decodeGraphs[batch];
-  bool same = g.exec && g.ops.size() == ops.size();
-  for (size_t i = 0; same && i < ops.size(); ++i)
-    same = ops[i].sameAs(g.ops[i]);
-  if (!same) {
-    if (g.exec)
-      driver.graphExecDestroy(g.exec);
-    g = {};
-    check(
-        driver.streamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
-        "cuStreamBeginCapture (decode graph for batch " +
-            std::to_string(batch) + ")");
-    CUgraph graph = nullptr;
-    try {
-      runOps(entry, ops);
-    } catch (...) {
-      if (driver.streamEndCapture(stream, &graph) == CUDA_SUCCESS && graph)
-        driver.graphDestroy(graph);
-      throw;
-    }
-    counters.kernels -= ops.size(); // captured, not launched
-    check(driver.streamEndCapture(stream, &graph),
-          "cuStreamEndCapture (decode graph for batch " +
-              std::to_string(batch) + ")");
-    CUgraphExec exec = nullptr;
-    CUresult r = driver.graphInstantiate(&exec, graph, 0);
-    driver.graphDestroy(graph);
-    check(r, "cuGraphInstantiate (decode graph for batch " +
-                 std::to_string(batch) + ", " + std::to_string(ops.size()) +
-                 " kernels)");
-    g.exec = exec;
-    g.ops = std::move(ops);
-    ++counters.graphCaptures;
-  }
-  check(driver.graphLaunch(g.exec, stream),
-        "cuGraphLaunch (decode graph for batch " + std::to_string(batch) + ")");
-  ++counters.graphReplays;
-}
-
-void CudaBackend::destroyGraphs() {
-  for (auto &[batch, g] : decodeGraphs)
-    if (g.exec)
-      driver.graphExecDestroy(g.exec);
-  decodeGraphs.clear();
-}
-
-std::string CudaBackend::flush() {
-  makeCurrent();
-  if (pendingEntry && !pending.empty()) {
-    size_t entry = *pendingEntry;
-    std::vector<Op> ops = buildOps(entry);
-    if (graphs && decodeEntry && entry == *decodeEntry)
-      runGraph(entry, symbols.dims[0], ops);
-    else
-      runOps(entry, ops);
-  }
-  size_t launched = pending.size();
-  pending.clear();
-  pendingEntry.reset();
-  CUresult r = driver.streamSynchronize(stream);
+  CUresult r =
+      driver.moduleLoadDataEx(&widenModule, kWidenPtx, 2, options, values);
+  CUfunction f = nullptr;
+  if (r == CUDA_SUCCESS)
+    r = driver.moduleGetFunction(&f, widenModule, "braid_widen_bf16");
+  widenFunction = f;
   if (r != CUDA_SUCCESS)
-    return driver.errorText(r) + " while running " + std::to_string(launched) +
-           " launches; set BRAID_CUDA_SYNC=1 to find the kernel";
-  return "";
+    fail(ErrorCode::Unsupported,
+         "cannot load the runtime's bf16-to-f32 kernel (needed by " + user +
+             ", which writes the logits as bf16): " + driver.errorText(r) +
+             "\n" + errors.data());
 }
 
-std::string CudaBackend::synchronize() {
-  std::string entry = pendingEntry && *pendingEntry < entryNames.size()
-                          ? entryNames[*pendingEntry]
-                          : std::string("cuda");
-  try {
-    return flush();
-  } catch (const Error &e) {
-    pending.clear();
-    pendingEntry.reset();
-    driver.streamSynchronize(stream);
-    if (e.code() == ErrorCode::Kernel)
-      return e.what(); // the executor names the entry
-    fail(e.code(), entry + ": " + e.what());
-  }
+//===----------------------------------------------------------------------===//
+// Driver primitives
+//===----------------------------------------------------------------------===//
+
+namespace {
+CUdeviceptr dptr(const void *p) { return reinterpret_cast<CUdeviceptr>(p); }
+} // namespace
+
+int CudaBackend::memAlloc(void **ptr, size_t bytes) {
+  CUdeviceptr p = 0;
+  CUresult r = driver.memAlloc(&p, bytes);
+  *ptr = reinterpret_cast<void *>(p);
+  return r;
+}
+void CudaBackend::memFree(void *ptr) { driver.memFree(dptr(ptr)); }
+int CudaBackend::copyToDevice(void *dst, const void *src, size_t bytes) {
+  return driver.memcpyHtoD(dptr(dst), src, bytes);
+}
+int CudaBackend::copyFromDevice(void *dst, const void *src, size_t bytes) {
+  return driver.memcpyDtoH(dst, dptr(src), bytes);
+}
+int CudaBackend::memZero(void *dst, size_t bytes) {
+  return driver.memsetD8(dptr(dst), 0, bytes);
+}
+int CudaBackend::launchKernel(const gpu::KernelOp &op) {
+  void *args[] = {const_cast<BraidKernelParams *>(&op.params)};
+  return driver.launchKernel(static_cast<CUfunction>(op.function), op.grid[0],
+                             op.grid[1], op.grid[2], op.block[0], op.block[1],
+                             op.block[2], op.sharedBytes, stream, args,
+                             nullptr);
+}
+int CudaBackend::streamSync() { return driver.streamSynchronize(stream); }
+int CudaBackend::beginCapture() {
+  return driver.streamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
+}
+int CudaBackend::endCapture(void **graph) {
+  return driver.streamEndCapture(stream, reinterpret_cast<CUgraph *>(graph));
+}
+int CudaBackend::instantiate(void **exec, void *graph) {
+  return driver.graphInstantiate(reinterpret_cast<CUgraphExec *>(exec),
+                                 static_cast<CUgraph>(graph), 0);
+}
+void CudaBackend::destroyGraph(void *graph) {
+  driver.graphDestroy(static_cast<CUgraph>(graph));
+}
+void CudaBackend::destroyExec(void *exec) {
+  driver.graphExecDestroy(static_cast<CUgraphExec>(exec));
+}
+int CudaBackend::graphLaunch(void *exec) {
+  return driver.graphLaunch(static_cast<CUgraphExec>(exec), stream);
 }
 
 //===----------------------------------------------------------------------===//

@@ -28,12 +28,10 @@
 // bf16 scratch buffer instead, and a small kernel of the runtime's own
 // (PTX, JIT-compiled by the driver) widens it into the output.
 //
-// Decode as a CUDA graph (BackendOptions::cudaGraph): the first decode for
-// a batch size B is captured into a graph and run; later decodes for that B
-// replay it when every kernel's function, geometry and parameters are
-// byte-identical to the captured ones (the session's buffers do not move
-// between calls), and are captured again otherwise. The output is that of
-// the same kernels launched one by one.
+// Decode as a CUDA graph (BackendOptions::cudaGraph): see GpuBackend.h,
+// which holds what this backend shares with the HIP one (memory, the
+// pending call, graphs, statistics). The output is that of the same kernels
+// launched one by one.
 //
 // Environment: BRAID_CUDA_SYNC=1 waits after every kernel so that an
 // asynchronous fault (an illegal address) names its kernel (no graphs then);
@@ -46,8 +44,7 @@
 
 #include "runtime/backends/cuda/CudaDriver.h"
 #include "runtime/backends/cuda/CudaPlan.h"
-#include "runtime/src/Backend.h"
-#include "runtime/src/Error.h"
+#include "runtime/src/GpuBackend.h"
 
 #include <map>
 #include <memory>
@@ -57,105 +54,45 @@
 
 namespace braid::rt {
 
-class CudaBackend final : public Backend {
+class CudaBackend final : public GpuBackend {
 public:
   /// Takes device `ordinal`'s primary context. Throws Error(Unsupported)
   /// when there is no such device.
   CudaBackend(const cu::CudaDriver &driver, bool cudaGraph, int ordinal = 0);
   ~CudaBackend() override;
 
-  std::string name() const override { return "cuda"; }
   /// "cuda: NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, CUDA 13.0 driver), code
   /// code.sm_90a, decode as a CUDA graph"
   std::string describe() const override;
-  /// "cuda": a bundle compiled for CUDA lists it among its targets; which of
-  /// its code sections suits the device is decided by prepare().
-  std::string target() const override { return "cuda"; }
-  bool hostAddressable() const override { return false; }
   uint64_t availableMemory() const override;
-
-  DeviceBuffer allocate(size_t bytes) override;
-  void release(DeviceBuffer &buffer) override;
-  void upload(const DeviceBuffer &dst, size_t offset, const void *src,
-              size_t bytes) override;
-  void download(void *dst, const DeviceBuffer &src, size_t offset,
-                size_t bytes) override;
-  void fillZero(const DeviceBuffer &dst, size_t offset, size_t bytes) override;
-  size_t weightBytes(const WeightDecl &weight) const override;
-  void uploadWeight(const DeviceBuffer &dst, const WeightDecl &weight,
-                    const float *values) override;
-
+  /// Chooses the code section for the device (a bundle compiled for CUDA
+  /// lists "cuda" among its targets), loads its modules, resolves kernels.
   void prepare(const Manifest &manifest, const Bundle *bundle) override;
-  std::string launch(size_t entryIndex, size_t launchIndex,
-                     KernelCall &call) override;
-  std::string synchronize() override;
-  /// The kernels come from the bundle: every family can be run if the
-  /// bundle has code for it (prepare checks).
-  bool hasKernel(std::string_view) const override { return true; }
-
-  struct Stats {
-    uint64_t kernels = 0;       ///< kernels launched one by one
-    uint64_t graphCaptures = 0; ///< decode graphs captured
-    uint64_t graphReplays = 0;  ///< decode calls run by a graph
-  };
-  const Stats &stats() const { return counters; }
-  /// The code section prepare() chose.
-  const gpu::ArchChoice &code() const { return choice; }
 
 private:
-  struct PreparedLaunch {
-    const Launch *launch = nullptr;
-    std::string label; ///< "launch 3 (linear at layers.0.mixer)"
-    gpu::LaunchCode code;
-    gpu::LaunchSymbols symbols;
-    std::vector<cu::CUfunction> functions; ///< one per code.kernels
-  };
-  /// One kernel launch with everything resolved.
-  struct Op {
-    cu::CUfunction function = nullptr;
-    unsigned grid[3] = {1, 1, 1};
-    unsigned block[3] = {1, 1, 1};
-    unsigned sharedBytes = 0;
-    BraidKernelParams params;
-    size_t launch = 0; ///< index into the entry's launches
-    size_t kernel = 0; ///< index into its code.kernels; kWiden: widening
-    bool sameAs(const Op &other) const;
-  };
-  static constexpr size_t kWiden = ~size_t(0);
-  struct Widen {
-    size_t buffer; ///< index into BraidKernelParams.buffers
-    void *output;  ///< the f32 entry output
-    int64_t numel;
-  };
-  struct Pending {
-    size_t launch;
-    BraidKernelParams params; ///< buffers only until synchronize
-    std::vector<Widen> widen;
-  };
-  struct Graph {
-    cu::CUgraphExec exec = nullptr;
-    std::vector<Op> ops;
-  };
+  int memAlloc(void **ptr, size_t bytes) override;
+  void memFree(void *ptr) override;
+  int copyToDevice(void *dst, const void *src, size_t bytes) override;
+  int copyFromDevice(void *dst, const void *src, size_t bytes) override;
+  int memZero(void *dst, size_t bytes) override;
+  int launchKernel(const gpu::KernelOp &op) override;
+  int streamSync() override;
+  int beginCapture() override;
+  int endCapture(void **graph) override;
+  int instantiate(void **exec, void *graph) override;
+  void destroyGraph(void *graph) override;
+  void destroyExec(void *exec) override;
+  int graphLaunch(void *exec) override;
+  std::string errorText(int status) const override;
+  bool outOfMemory(int status) const override;
+  void makeCurrent() const override;
 
-  void makeCurrent() const;
-  /// Throws Error(code) "<what>: <CUDA error>" unless r is CUDA_SUCCESS.
-  void check(cu::CUresult r, const std::string &what,
-             ErrorCode code = ErrorCode::Kernel) const;
-  std::string kernelLabel(const PreparedLaunch &p, size_t kernel,
-                          const Op *op = nullptr) const;
   cu::CUmodule loadModule(const std::string &name, const std::string &user);
   cu::CUfunction resolveFunction(cu::CUmodule module,
                                  const std::string &moduleName,
                                  const gpu::KernelSpec &spec,
                                  const std::string &user);
-  std::vector<Op> buildOps(size_t entry);
-  /// Grows `buffer` to at least `bytes` (after waiting for the stream).
-  void ensureBuffer(cu::CUdeviceptr &buffer, size_t &capacity, size_t bytes,
-                    const char *what);
-  void runOps(size_t entry, const std::vector<Op> &ops);
-  void runGraph(size_t entry, int64_t batch, std::vector<Op> &ops);
-  void destroyGraphs();
-  std::string flush();
+  void loadWidenKernel(const std::string &user);
 
   const cu::CudaDriver &driver;
   cu::CUdevice device = 0;
@@ -163,34 +100,15 @@ private:
   cu::CUstream stream = nullptr;
   std::string deviceName;
   int ccMajor = 0, ccMinor = 0, multiprocessors = 0, maxSharedOptin = 0;
-  bool graphs = false;
-  bool syncEach = false;
-  bool printStats = false;
 
   // prepare()
   const Bundle *bundle = nullptr;
-  gpu::ArchChoice choice;
   std::string sectionLabel; ///< "bundle.bundle (section 'code.sm_90a')"
   std::map<std::string, std::string_view> payloads; ///< module -> bytes
   std::map<std::string, cu::CUmodule> modules;
   cu::CUmodule widenModule = nullptr;
-  cu::CUfunction widenFunction = nullptr;
   std::map<std::pair<std::string, std::string>, cu::CUfunction> functions;
   std::map<cu::CUfunction, int64_t> dynamicSharedSet;
-  std::vector<std::vector<PreparedLaunch>> prepared;
-  std::vector<std::string> entryNames;
-  std::optional<size_t> decodeEntry;
-
-  // Per call.
-  std::optional<size_t> pendingEntry;
-  std::vector<Pending> pending;
-  gpu::CallSymbols symbols;
-  cu::CUdeviceptr workspace = 0;
-  size_t workspaceBytes = 0;
-  cu::CUdeviceptr scratch = 0; ///< bf16 outputs before widening
-  size_t scratchBytes = 0;
-  std::map<int64_t, Graph> decodeGraphs; ///< by batch size
-  Stats counters;
 };
 
 /// The CUDA backend on the process-wide driver (cu::cudaDriver()). Throws

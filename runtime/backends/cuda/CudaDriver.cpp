@@ -3,10 +3,10 @@
 #include "runtime/backends/cuda/CudaDriver.h"
 
 #include "runtime/src/Error.h"
+#include "runtime/src/LoadOnce.h"
 
 #include <cstdlib>
 #include <dlfcn.h>
-#include <mutex>
 
 namespace braid::rt::cu {
 
@@ -72,21 +72,8 @@ std::unique_ptr<CudaDriver> loadCudaDriver(const std::string &library) {
 }
 
 const CudaDriver &cudaDriver() {
-  static std::once_flag once;
-  static std::unique_ptr<CudaDriver> driver;
-  static std::string error;
-  static ErrorCode code = ErrorCode::Unsupported;
-  std::call_once(once, [] {
-    try {
-      driver = loadCudaDriver(defaultDriverLibrary());
-    } catch (const Error &e) {
-      error = e.what();
-      code = e.code();
-    }
-  });
-  if (!driver)
-    fail(code, error);
-  return *driver;
+  return loadOnce<CudaDriver>(
+      [] { return loadCudaDriver(defaultDriverLibrary()); });
 }
 
 } // namespace braid::rt::cu

@@ -2,50 +2,21 @@
 //
 // Compiled only where the build finds cuda.h (runtime/CMakeLists.txt): every
 // symbol of the table must be declared by cuda.h with a compatible signature
-// (same arity; the same types, or integers/enums of the same size, or
-// pointers to such with the same constness), and every constant must have
-// cuda.h's value. Nothing here runs; a mismatch fails the build.
+// (runtime/src/DriverCheck.h), and every constant must have cuda.h's value.
+// Nothing here runs; a mismatch fails the build.
 //
 //===----------------------------------------------------------------------===//
 
 #include <cuda.h>
 
 #include "runtime/backends/cuda/CudaDriver.h"
+#include "runtime/src/DriverCheck.h"
 
 #include <type_traits>
 
 namespace {
 
-template <typename A, typename B> constexpr bool compatible() {
-  if constexpr (std::is_same_v<A, B>)
-    return true;
-  else if constexpr ((std::is_integral_v<A> || std::is_enum_v<A>)&&(
-                         std::is_integral_v<B> || std::is_enum_v<B>))
-    return sizeof(A) == sizeof(B);
-  else if constexpr (std::is_pointer_v<A> && std::is_pointer_v<B>) {
-    using PA = std::remove_pointer_t<A>;
-    using PB = std::remove_pointer_t<B>;
-    return std::is_const_v<PA> == std::is_const_v<PB> &&
-           compatible<std::remove_cv_t<PA>, std::remove_cv_t<PB>>();
-  } else
-    return false;
-}
-
-template <typename F, typename G> struct SameSignature {
-  static constexpr bool value = false;
-};
-template <typename R1, typename... A1, typename R2, typename... A2>
-struct SameSignature<R1 (*)(A1...), R2 (*)(A2...)> {
-  template <bool sameArity> static constexpr bool params() {
-    if constexpr (sameArity)
-      return (compatible<A1, A2>() && ...);
-    else
-      return false;
-  }
-  static constexpr bool value =
-      compatible<R1, R2>() && params<sizeof...(A1) == sizeof...(A2)>();
-};
-
+using braid::rt::check::SameSignature;
 using braid::rt::cu::CudaDriver;
 
 #define BRAID_CUDA_CHECK(member, symbol, ret, params)                          \

@@ -156,7 +156,7 @@ braid_status braid_backend_has_kernel(const char *backend, const char *family,
 /*===--- sessions ---------------------------------------------------------===*/
 
 typedef struct braid_session_options {
-  const char *backend; /* "cpu" or "cuda" (NULL: "cpu") */
+  const char *backend; /* "cpu", "cuda" or "hip" (NULL: "cpu") */
   int64_t max_batch;   /* sequences per call (default 1) */
   int64_t max_seq_len; /* tokens per sequence, prompt + generated (2048) */
   uint32_t threads;    /* CPU threads; 0: all hardware threads */
@@ -166,7 +166,7 @@ typedef struct braid_session_options {
   int use_random_weights;
   uint64_t random_seed;
   /* ... or, when neither, the bundle's packed "weights" section. */
-  int cuda_graph; /* cuda backend: capture decode as a CUDA graph (0: off) */
+  int cuda_graph; /* cuda/hip: capture decode as a CUDA/HIP graph (0: off) */
 } braid_session_options;
 
 /* Fills the defaults above. */

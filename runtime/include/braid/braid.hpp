@@ -153,7 +153,7 @@ struct SessionOptions {
   uint32_t threads = 0;
   std::string weightsPath;            ///< safetensors file or folder, or
   std::optional<uint64_t> randomSeed; ///< random weights, or neither: packed
-  bool cudaGraph = false;             ///< cuda: decode as a CUDA graph
+  bool cudaGraph = false;             ///< cuda, hip: decode as a graph
 };
 
 class Session {

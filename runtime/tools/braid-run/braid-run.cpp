@@ -11,9 +11,13 @@
 
 #include "runtime/src/Bundle.h"
 #include "runtime/src/Error.h"
+#include "runtime/src/GpuPlan.h"
 #include "runtime/src/Safetensors.h"
 #ifdef BRAID_HAVE_CUDA_BACKEND
 #include "runtime/backends/cuda/CudaPlan.h"
+#endif
+#ifdef BRAID_HAVE_HIP_BACKEND
+#include "runtime/backends/hip/HipPlan.h"
 #endif
 
 #include <algorithm>
@@ -91,9 +95,10 @@ Ids:
                          or a .safetensors file with an "input_ids" tensor
 
 Common options:
-  --backend cpu|cuda     where to run (cuda: an NVIDIA GPU through the driver;
-                         bundles compiled with braidc --target=cuda)
-  --cuda-graph           cuda: capture decode as a CUDA graph and replay it
+  --backend cpu|cuda|hip where to run (cuda: an NVIDIA GPU through the driver,
+                         bundles compiled with braidc --target=cuda; hip: an
+                         AMD GPU through libamdhip64, --target=hip)
+  --cuda-graph, --graph  cuda, hip: capture decode as a graph and replay it
   --threads N            CPU threads (default: all hardware threads)
   --max-batch N          session's maximum batch (default: the input's batch)
   --max-seq N            session's maximum tokens per sequence (default: what
@@ -200,7 +205,7 @@ Args parseArgs(int argc, char **argv) {
       if (v.empty() || *end || !(m >= 0))
         usage("--margin: '" + v + "' is not a non-negative number");
       a.margin = m;
-    } else if (arg == "--cuda-graph")
+    } else if (arg == "--cuda-graph" || arg == "--graph")
       a.cudaGraph = true;
     else if (arg == "--backend")
       a.backend = value();
@@ -427,6 +432,45 @@ double seconds(std::chrono::steady_clock::time_point since) {
 // Commands
 //===----------------------------------------------------------------------===//
 
+/// What a GPU code section holds, for `info`: "cubin", "PTX, ...", "AMD
+/// code object".
+const char *codeKind(const std::string &arch) {
+#ifdef BRAID_HAVE_CUDA_BACKEND
+  if (auto n = braid::rt::gpu::parseArchName(arch))
+    return n->ptx ? "PTX, compiled by the driver at load" : "cubin";
+#endif
+#ifdef BRAID_HAVE_HIP_BACKEND
+  if (braid::rt::gpu::normalizeGcnArch(arch) == arch)
+    return "AMD code objects, no JIT";
+#endif
+  return "unknown architecture";
+}
+
+/// GPU code sections: the modules of each architecture (docs/cuda.md), and
+/// the AMD architectures the bundle can run on.
+void printCodeSections(const std::string &path) {
+  auto bundle = braid::rt::Bundle::open(path);
+  std::string amd;
+  for (const braid::rt::SectionInfo &s : bundle->sections()) {
+    if (s.name.rfind("code.", 0) != 0)
+      continue;
+    std::string arch = s.name.substr(5);
+    auto modules = braid::rt::gpu::parseCodeArchive(
+        bundle->sectionData(s), path + " (section '" + s.name + "')");
+    std::printf("code      %-24s %zu module%s (%s), %s\n", s.name.c_str(),
+                modules.size(), modules.size() == 1 ? "" : "s", codeKind(arch),
+                humanBytes(double(s.size)).c_str());
+#ifdef BRAID_HAVE_HIP_BACKEND
+    if (braid::rt::gpu::normalizeGcnArch(arch) == arch)
+      amd += (amd.empty() ? "" : ", ") + arch;
+#endif
+  }
+  if (!amd.empty())
+    std::printf("amd       %s (--backend hip; no JIT: the GPU's own "
+                "architecture must be among them)\n",
+                amd.c_str());
+}
+
 int cmdInfo(const Args &a) {
   braid::Bundle bundle(a.bundle);
   braid_bundle_info info = bundle.info();
@@ -446,24 +490,7 @@ int cmdInfo(const Args &a) {
     std::printf("          %-24s %10s at %-10llu crc32 %08x\n", s.name,
                 humanBytes(double(s.size)).c_str(),
                 (unsigned long long)s.offset, s.crc32);
-#ifdef BRAID_HAVE_CUDA_BACKEND
-  // GPU code sections: the modules of each architecture (docs/cuda.md).
-  {
-    auto internal = braid::rt::Bundle::open(a.bundle);
-    for (const braid::rt::SectionInfo &s : internal->sections()) {
-      if (s.name.rfind("code.", 0) != 0)
-        continue;
-      auto modules = braid::rt::gpu::parseCodeArchive(
-          internal->sectionData(s), a.bundle + " (section '" + s.name + "')");
-      auto arch = braid::rt::gpu::parseArchName(s.name.substr(5));
-      std::printf("code      %-24s %zu module%s (%s)\n", s.name.c_str(),
-                  modules.size(), modules.size() == 1 ? "" : "s",
-                  !arch       ? "unknown architecture"
-                  : arch->ptx ? "PTX, compiled by the driver at load"
-                              : "cubin");
-    }
-  }
-#endif
+  printCodeSections(a.bundle);
   std::printf("entries   %zu\n", info.num_entries);
   for (const braid_entry_info &e : bundle.entries())
     std::printf("          %-8s %zu launches, %zu input%s, %zu output%s\n",

@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "GpuTestUtil.h"
 #include "TestUtil.h"
 
 #include "braid/bundle_writer.h"
@@ -39,37 +40,6 @@ namespace {
 //===----------------------------------------------------------------------===//
 // Helpers
 //===----------------------------------------------------------------------===//
-
-void putLE(std::string &out, uint64_t v, int width) {
-  for (int i = 0; i < width; ++i)
-    out.push_back(char((v >> (8 * i)) & 0xFF));
-}
-
-/// A code archive as docs/cuda.md lays it out.
-std::string archive(const std::vector<std::pair<std::string, std::string>> &m,
-                    uint32_t magic = gpu::kCodeArchiveMagic,
-                    uint32_t version = 1) {
-  std::string out;
-  putLE(out, magic, 4);
-  putLE(out, version, 4);
-  putLE(out, m.size(), 4);
-  for (const auto &[name, payload] : m) {
-    putLE(out, name.size(), 4);
-    out += name;
-    putLE(out, payload.size(), 8);
-    out += payload;
-  }
-  return out;
-}
-
-json dimExpr(int64_t constant, int64_t perBatch = 0, int64_t perToken = 0,
-             int64_t perBatchToken = 0, int64_t divisor = 1) {
-  return {{"constant", constant},
-          {"per_batch", perBatch},
-          {"per_token", perToken},
-          {"per_batch_token", perBatchToken},
-          {"divisor", divisor}};
-}
 
 json cudaCode(const std::string &function, int64_t shared = 0,
               json workspace = dimExpr(0)) {
@@ -109,32 +79,11 @@ std::string fakeModule() { return std::string(kFakeFunctions) + '\0'; }
 std::string writeGpuBundle(const std::string &dir, const json &manifest,
                            const std::string &section = "code.sm_90a") {
   std::string path = dir + "/tiny-cuda.bundle";
-  std::string error = writeBundle(
-      path, manifest.dump(2), {{section, archive({{"kfake", fakeModule()}})}});
+  std::string error =
+      writeBundle(path, manifest.dump(2),
+                  {{section, gpuArchive({{"kfake", fakeModule()}})}});
   EXPECT_EQ(error, "");
   return path;
-}
-
-struct Result {
-  int status = -1;
-  std::string output;
-};
-
-/// braid-run with extra environment assignments ("A=b C=d").
-Result braidRun(const std::string &env, const std::string &args) {
-  std::string cmd =
-      "env " + env + " " + std::string(BRAID_RUN_PATH) + " " + args + " 2>&1";
-  Result r;
-  FILE *p = popen(cmd.c_str(), "r");
-  if (!p)
-    return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-    r.output.append(buf, n);
-  int w = pclose(p);
-  r.status = WIFEXITED(w) ? WEXITSTATUS(w) : -1;
-  return r;
 }
 
 std::string fakeEnv(const std::string &trace = "", const std::string &cc = "") {
@@ -144,26 +93,6 @@ std::string fakeEnv(const std::string &trace = "", const std::string &cc = "") {
   if (!cc.empty())
     env += " FAKE_CUDA_CC=" + cc;
   return env;
-}
-
-int count(const std::string &text, const std::string &what) {
-  int n = 0;
-  for (size_t at = text.find(what); at != std::string::npos;
-       at = text.find(what, at + 1))
-    ++n;
-  return n;
-}
-
-#define EXPECT_CONTAINS(text, part)                                            \
-  EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
-
-std::string errorOf(const std::function<void()> &fn) {
-  try {
-    fn();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  return "";
 }
 
 //===----------------------------------------------------------------------===//
@@ -230,36 +159,37 @@ TEST(CudaDriver, NoDriverThroughSessionsAndBraidRun) {
 //===----------------------------------------------------------------------===//
 
 TEST(CodeArchive, ReadsModulesInOrder) {
-  std::string bytes = archive({{"k1", "cubin-bytes"}, {"k22", "ptx\0"}});
+  std::string bytes = gpuArchive({{"k1", "cubin-bytes"}, {"k22", "ptx\0"}});
   auto modules = gpu::parseCodeArchive(bytes, "test");
   ASSERT_EQ(modules.size(), 2u);
   EXPECT_EQ(modules[0].name, "k1");
   EXPECT_EQ(modules[0].payload, "cubin-bytes");
   EXPECT_EQ(modules[1].name, "k22");
   EXPECT_EQ(modules[1].payload, "ptx");
-  EXPECT_TRUE(gpu::parseCodeArchive(archive({}), "test").empty());
+  EXPECT_TRUE(gpu::parseCodeArchive(gpuArchive({}), "test").empty());
 }
 
 TEST(CodeArchive, ErrorsSayWhatAndWhere) {
   auto error = [](const std::string &bytes) {
     return errorOf([&] { gpu::parseCodeArchive(bytes, "b.bundle (x)"); });
   };
-  EXPECT_EQ(error(archive({}, 0x12345678)),
+  EXPECT_EQ(error(gpuArchive({}, 0x12345678)),
             "b.bundle (x): not a code archive (the magic is not \"BKAR\")");
-  EXPECT_EQ(error(archive({}, gpu::kCodeArchiveMagic, 2)),
+  EXPECT_EQ(error(gpuArchive({}, gpu::kCodeArchiveMagic, 2)),
             "b.bundle (x): code archive version 2 is not one this runtime "
             "reads (1)");
   EXPECT_EQ(error("BKA"), "b.bundle (x): truncated code archive: the magic at "
                           "byte 0 needs 4 bytes, only 3 left");
-  std::string full = archive({{"k1", "payload"}});
+  std::string full = gpuArchive({{"k1", "payload"}});
   EXPECT_EQ(error(full.substr(0, full.size() - 2)),
             "b.bundle (x): truncated code archive: module 'k1' at byte 26 "
             "needs 7 bytes, only 5 left");
-  EXPECT_EQ(error(archive({{"k1", "a"}, {"k1", "b"}})),
+  EXPECT_EQ(error(gpuArchive({{"k1", "a"}, {"k1", "b"}})),
             "b.bundle (x): module 1 at byte 27: duplicate module 'k1'");
-  EXPECT_EQ(error(archive({{"", "a"}})),
+  EXPECT_EQ(error(gpuArchive({{"", "a"}})),
             "b.bundle (x): module 0 at byte 12 has an empty name");
-  EXPECT_EQ(error(archive({{"k1", ""}})), "b.bundle (x): module 'k1' is empty");
+  EXPECT_EQ(error(gpuArchive({{"k1", ""}})),
+            "b.bundle (x): module 'k1' is empty");
   EXPECT_EQ(error(full + "xx"), "b.bundle (x): 2 unexpected bytes after the 1 "
                                 "modules, at byte 33");
 }

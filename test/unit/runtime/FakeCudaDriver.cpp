@@ -10,12 +10,9 @@
 //   modules   an image is text: "FAKE\n" then one function name per line
 //             (cubin and PTX alike); anything else is CUDA_ERROR_INVALID_IMAGE
 //   kernels   run on the host, synchronously, when launched (or recorded while
-//             a stream captures, and run by cuGraphLaunch). They implement the
-//             tiny test model of TestUtil.h (hidden 8, vocab 16) on
-//             BraidKernelParams: fake_embedding, fake_rms_norm,
-//             fake_accumulate, fake_linear, fake_linear_bf16 (writes bf16);
-//             fake_fail fails its launch. The runtime's own PTX kernel
-//             braid_widen_bf16 is recognised by its entry name.
+//             a stream captures, and run by cuGraphLaunch): FakeKernels.h.
+//             The runtime's own PTX kernel braid_widen_bf16 is recognised by
+//             its entry name.
 //   trace     with FAKE_CUDA_TRACE=FILE, one line per interesting call
 //             ("launch fake_linear grid 1,1,1 block 32,1,1 shared 0 B 2 T 3 S
 //             9", "capture begin", "graph launch 4", "set-attribute
@@ -24,6 +21,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FakeKernels.h"
 #include "braid/kernel_abi.h"
 #include "runtime/backends/cuda/CudaDriver.h"
 
@@ -77,8 +75,6 @@ constexpr CUresult kInvalidImage = 200;
 constexpr CUresult kNotFound = 500;
 constexpr CUresult kLaunchFailed = 719;
 constexpr CUresult kCaptureInvalidated = 901;
-constexpr int H = 8, V = 16;
-
 CUctx_st theContext;
 std::mutex traceMutex;
 
@@ -93,89 +89,12 @@ void trace(const std::string &line) {
   }
 }
 
-float *f32(const BraidKernelParams &p, int i) {
-  return static_cast<float *>(p.buffers[i]);
-}
-const int64_t *i64(const BraidKernelParams &p, int i) {
-  return static_cast<const int64_t *>(p.buffers[i]);
-}
-
 /// Runs one fake kernel; false when it finds its parameters wrong.
 bool run(const Op &op) {
-  const BraidKernelParams &p = op.params;
-  const std::string &f = op.function->name;
-  const int64_t rows = p.batch * p.tokens;
   if (op.shared > 48 * 1024 && int(op.shared) > op.function->maxDynamicShared)
-    return false;              // the real driver refuses this launch too
-  if (f == "fake_embedding") { // ids, table -> out
-    for (int64_t r = 0; r < rows; ++r)
-      for (int h = 0; h < H; ++h)
-        f32(p, 2)[r * H + h] = f32(p, 1)[i64(p, 0)[r] * H + h];
-    return true;
-  }
-  if (f == "fake_rms_norm") { // x, w -> y
-    for (int64_t r = 0; r < rows; ++r) {
-      const float *x = f32(p, 0) + r * H;
-      double ss = 0;
-      for (int h = 0; h < H; ++h)
-        ss += double(x[h]) * double(x[h]);
-      double inv = 1.0 / std::sqrt(ss / H + 1e-5);
-      for (int h = 0; h < H; ++h)
-        f32(p, 2)[r * H + h] = float(double(x[h]) * inv * double(f32(p, 1)[h]));
-    }
-    return true;
-  }
-  if (f == "fake_accumulate") { // x, acc, positions, cache_position -> acc, y
-    if (p.buffers[1] != p.buffers[4] || p.cache_position != i64(p, 3) ||
-        p.max_seq < 1 || !p.workspace)
-      return false;
-    const int64_t S = p.max_seq;
-    float *acc = f32(p, 1);
-    for (int64_t b = 0; b < p.batch; ++b)
-      for (int64_t t = 0; t < p.tokens; ++t) {
-        int64_t pos = p.cache_position[b] + t;
-        if (pos >= S || i64(p, 2)[b * p.tokens + t] != pos)
-          return false;
-        for (int h = 0; h < H; ++h)
-          acc[(b * S + pos) * H + h] = f32(p, 0)[(b * p.tokens + t) * H + h];
-        for (int h = 0; h < H; ++h) {
-          double s = 0;
-          for (int64_t j = 0; j < S; ++j)
-            s += double(acc[(b * S + j) * H + h]);
-          f32(p, 5)[(b * p.tokens + t) * H + h] = float(s);
-        }
-      }
-    return true;
-  }
-  if (f == "fake_linear" || f == "fake_linear_bf16") { // x, w, bias -> y
-    if (p.buffers[2])
-      return false;
-    for (int64_t r = 0; r < rows; ++r)
-      for (int n = 0; n < V; ++n) {
-        double s = 0;
-        for (int k = 0; k < H; ++k)
-          s += double(f32(p, 0)[r * H + k]) * double(f32(p, 1)[n * H + k]);
-        if (f == "fake_linear") {
-          f32(p, 3)[r * V + n] = float(s);
-        } else { // bf16, round to nearest even
-          float x = float(s);
-          uint32_t u;
-          std::memcpy(&u, &x, 4);
-          u += 0x7FFFu + ((u >> 16) & 1u);
-          static_cast<uint16_t *>(p.buffers[3])[r * V + n] = uint16_t(u >> 16);
-        }
-      }
-    return true;
-  }
-  if (f == "braid_widen_bf16") { // the runtime's: bf16 [n] -> f32 [n]
-    const uint16_t *src = static_cast<const uint16_t *>(p.buffers[1]);
-    for (int64_t i = 0; i < p.batch; ++i) {
-      uint32_t u = uint32_t(src[i]) << 16;
-      std::memcpy(f32(p, 0) + i, &u, 4);
-    }
-    return op.grid[0] * op.block[0] >= uint64_t(p.batch);
-  }
-  return false; // fake_fail and unknown functions
+    return false; // the real driver refuses this launch too
+  return runFakeKernel(op.function->name, op.params,
+                       uint64_t(op.grid[0]) * op.block[0]);
 }
 
 CUresult loadModule(CUmodule *module, const void *image, const char *kind) {

@@ -1,0 +1,148 @@
+//===- GpuBackend.h - what the CUDA and HIP backends share ------*- C++ -*-===//
+//
+// The vendor-neutral half of a GPU backend: device memory through the
+// driver's copy and memset calls, weights in their manifest dtype, the
+// pending entry call (launch() records, synchronize() enqueues every kernel
+// with the call's B, T, S), the workspace, decode as a graph, the errors
+// naming launch and kernel, and the statistics. CudaBackend and HipBackend
+// derive from it and supply the driver primitives below and prepare().
+//
+// Decode as a graph: the first decode for a batch size B is captured and
+// run; later decodes for that B replay it when every kernel's function,
+// geometry and parameters are byte-identical to the captured ones (the
+// session's buffers do not move between calls), and are captured again
+// otherwise.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BRAID_RUNTIME_SRC_GPUBACKEND_H
+#define BRAID_RUNTIME_SRC_GPUBACKEND_H
+
+#include "runtime/src/Backend.h"
+#include "runtime/src/Error.h"
+#include "runtime/src/GpuPlan.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace braid::rt {
+
+class GpuBackend : public Backend {
+public:
+  /// The vendor's names, for messages ("cuda", "cuLaunchKernel", ...).
+  struct Api {
+    const char *backend;      ///< "cuda"
+    const char *memset;       ///< "cuMemsetD8"
+    const char *launch;       ///< "cuLaunchKernel"
+    const char *beginCapture; ///< "cuStreamBeginCapture"
+    const char *endCapture;   ///< "cuStreamEndCapture"
+    const char *instantiate;  ///< "cuGraphInstantiate"
+    const char *graphLaunch;  ///< "cuGraphLaunch"
+    const char *syncEnv;      ///< "BRAID_CUDA_SYNC": wait after every kernel
+    const char *statsEnv;     ///< "BRAID_CUDA_STATS": print Stats at the end
+  };
+
+  std::string name() const override { return api.backend; }
+  std::string target() const override { return api.backend; }
+  bool hostAddressable() const override { return false; }
+
+  DeviceBuffer allocate(size_t bytes) override;
+  void release(DeviceBuffer &buffer) override;
+  void upload(const DeviceBuffer &dst, size_t offset, const void *src,
+              size_t bytes) override;
+  void download(void *dst, const DeviceBuffer &src, size_t offset,
+                size_t bytes) override;
+  void fillZero(const DeviceBuffer &dst, size_t offset, size_t bytes) override;
+  size_t weightBytes(const WeightDecl &weight) const override;
+  void uploadWeight(const DeviceBuffer &dst, const WeightDecl &weight,
+                    const float *values) override;
+
+  std::string launch(size_t entryIndex, size_t launchIndex,
+                     KernelCall &call) override;
+  std::string synchronize() override;
+  /// The kernels come from the bundle: every family can be run if the
+  /// bundle has code for it (prepare checks).
+  bool hasKernel(std::string_view) const override { return true; }
+
+  struct Stats {
+    uint64_t kernels = 0;       ///< kernels launched one by one
+    uint64_t graphCaptures = 0; ///< decode graphs captured
+    uint64_t graphReplays = 0;  ///< decode calls run by a graph
+  };
+  const Stats &stats() const { return counters; }
+  /// The code section prepare() chose.
+  const gpu::ArchChoice &code() const { return choice; }
+
+protected:
+  GpuBackend(const Api &api, bool graphs);
+  /// Waits, frees the workspace and graphs, prints the statistics. The
+  /// derived destructor calls it first (it needs the driver primitives).
+  void shutdown();
+
+  // The driver primitives: a vendor status, 0 for success.
+  virtual int memAlloc(void **ptr, size_t bytes) = 0;
+  virtual void memFree(void *ptr) = 0;
+  virtual int copyToDevice(void *dst, const void *src, size_t bytes) = 0;
+  virtual int copyFromDevice(void *dst, const void *src, size_t bytes) = 0;
+  virtual int memZero(void *dst, size_t bytes) = 0;
+  virtual int launchKernel(const gpu::KernelOp &op) = 0;
+  virtual int streamSync() = 0;
+  virtual int beginCapture() = 0;
+  virtual int endCapture(void **graph) = 0;
+  virtual int instantiate(void **exec, void *graph) = 0;
+  virtual void destroyGraph(void *graph) = 0;
+  virtual void destroyExec(void *exec) = 0;
+  virtual int graphLaunch(void *exec) = 0;
+  virtual std::string errorText(int status) const = 0;
+  virtual bool outOfMemory(int status) const = 0;
+  /// Makes the device current on the calling thread.
+  virtual void makeCurrent() const = 0;
+
+  /// Throws Error(code) "<what>: <error text>" unless r is 0 (out of memory:
+  /// Error(OutOfMemory)).
+  void check(int r, const std::string &what,
+             ErrorCode code = ErrorCode::Kernel) const;
+  /// The end of prepare(): the launches with their functions (names the
+  /// entries, finds "decode").
+  void setPrepared(const Manifest &manifest,
+                   std::vector<std::vector<gpu::PreparedLaunch>> launches);
+
+  const Api api;
+  bool graphs = false;   ///< decode as a graph
+  bool syncEach = false; ///< api.syncEnv is set
+  gpu::ArchChoice choice;
+  /// The backend's bf16-to-f32 kernel, for launches that write the logits
+  /// as bf16 (nullptr: none loaded).
+  void *widenFunction = nullptr;
+  std::vector<std::vector<gpu::PreparedLaunch>> prepared;
+
+private:
+  struct Graph {
+    void *exec = nullptr;
+    std::vector<gpu::KernelOp> ops;
+  };
+  /// Grows `buffer` to at least `bytes` (after waiting for the stream).
+  void ensureBuffer(void *&buffer, size_t &capacity, size_t bytes,
+                    const char *what);
+  std::vector<gpu::KernelOp> buildOps(size_t entry);
+  void runOps(size_t entry, const std::vector<gpu::KernelOp> &ops);
+  void runGraph(size_t entry, int64_t batch, std::vector<gpu::KernelOp> &ops);
+  void destroyGraphs();
+  std::string flush();
+
+  bool printStats = false;
+  std::vector<std::string> entryNames;
+  std::optional<size_t> decodeEntry;
+  gpu::PendingCall pending;
+  void *workspace = nullptr;
+  size_t workspaceBytes = 0;
+  void *scratch = nullptr; ///< bf16 outputs before widening
+  size_t scratchBytes = 0;
+  std::map<int64_t, Graph> decodeGraphs; ///< by batch size
+  Stats counters;
+};
+
+} // namespace braid::rt
+
+#endif // BRAID_RUNTIME_SRC_GPUBACKEND_H

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Inspect the GPU code of a Braid bundle (docs/bundle.md, docs/cuda.md).
+"""Inspect the GPU code of a Braid bundle (docs/bundle.md, docs/cuda.md, docs/amd.md).
 
   bundle-code.py BUNDLE                 sections and, per code section, its modules
   bundle-code.py BUNDLE --manifest      the manifest JSON
@@ -8,6 +8,10 @@
                                         the code section of each architecture it
                                         runs on, every launched function is in
                                         that module, no module is unused
+  bundle-code.py BUNDLE --extract ARCH FUNCTION OUT
+                                        write the code object (or PTX) that the
+                                        first launch running FUNCTION uses on
+                                        ARCH to OUT (for llvm-objdump, readelf)
 
 Standard library only. Exit status 1 on a malformed bundle or a failed check.
 """
@@ -59,10 +63,33 @@ def read_archive(name, payload):
 
 def kind(blob):
     if blob[:4] == b"\x7fELF":
-        return "cubin"
+        # e_machine 0xE0: AMDGPU (an HSA code object); else NVIDIA's cubin.
+        return "hsaco" if blob[18:20] == b"\xe0\x00" else "cubin"
     if blob.endswith(b"\0") and b".entry" in blob:
         return "ptx"
     return "?"
+
+
+def vendor_of(arch):
+    """The manifest key of a code section's architecture."""
+    return "hip" if arch.startswith("gfx") else "cuda"
+
+
+def launch_code(launch, arch):
+    gpu = launch.get(vendor_of(arch), {})
+    return gpu.get("by_arch", {}).get(arch, gpu)
+
+
+def extract(manifest, archives, arch, function, out):
+    if arch not in archives:
+        fail("no code section code.%s" % arch)
+    for entry in manifest["entries"]:
+        for launch in entry["launches"]:
+            code = launch_code(launch, arch)
+            if any(k["function"] == function for k in code.get("kernels", [])):
+                open(out, "wb").write(archives[arch][code["module"]])
+                return
+    fail("no launch runs %s on %s" % (function, arch))
 
 
 def check(manifest, archives):
@@ -70,12 +97,13 @@ def check(manifest, archives):
     for entry in manifest["entries"]:
         for index, launch in enumerate(entry["launches"]):
             where = "%s #%d (%s at '%s')" % (entry["name"], index, launch["kernel"], launch["loc"])
-            cuda = launch.get("cuda")
-            if cuda is None:
-                errors.append(where + ": no 'cuda' object")
-                continue
             for arch, members in archives.items():
-                code = cuda.get("by_arch", {}).get(arch, cuda)
+                vendor = vendor_of(arch)
+                gpu = launch.get(vendor)
+                if gpu is None:
+                    errors.append(where + ": no '%s' object" % vendor)
+                    continue
+                code = gpu.get("by_arch", {}).get(arch, gpu)
                 module = code["module"]
                 used[arch].add(module)
                 if module not in members:
@@ -109,6 +137,12 @@ def main():
     manifest = json.loads(sections["manifest"].decode())
     archives = {name[5:]: read_archive(name, payload)
                 for name, payload in sections.items() if name.startswith("code.")}
+    if "--extract" in args:
+        i = args.index("--extract")
+        if len(args) < i + 4:
+            fail("--extract needs ARCH FUNCTION OUT")
+        extract(manifest, archives, args[i + 1], args[i + 2], args[i + 3])
+        return
     if "--manifest" in args:
         print(json.dumps(manifest, indent=1))
         return

@@ -65,9 +65,14 @@ struct KernelPlan {
 };
 
 struct Target {
-  std::string vendor; // "cuda" (later "hip")
-  std::string arch;   // "sm_80", "sm_90a", ...
+  std::string vendor; // "cuda" or "hip"
+  std::string arch;   // "sm_80", "sm_90a", "gfx942", ...
   bool bf16 = false;  // activation element type of the bundle
+
+  bool isHip() const { return vendor == "hip"; }
+  /// Threads of a warp (NVIDIA) or wavefront (AMD CDNA: wave64); launch
+  /// geometry is planned in multiples of it.
+  int warpSize() const { return isHip() ? 64 : 32; }
 };
 
 /// Builds the plan for `kernel`. `name` is a unique prefix for the extern "C"

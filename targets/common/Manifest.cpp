@@ -92,7 +92,7 @@ static json::Value weightToJSON(WeightOp weight) {
   if (auto tied = weight.getTiedAliases())
     for (Attribute alias : *tied)
       aliases.push_back(cast<StringAttr>(alias).getValue());
-  return json::Object{{"name", weight.getName()},
+  json::Object object{{"name", weight.getName()},
                       {"shape", json::Array(weight.getShape())},
                       {"dtype", typeName(weight.getElementType())},
                       {"sources", std::move(sources)},
@@ -101,6 +101,11 @@ static json::Value weightToJSON(WeightOp weight) {
                       {"group_size", weight.getGroupSize()},
                       {"elementwise", weight.getElementwise()},
                       {"tied_aliases", std::move(aliases)}};
+  // Multipliers folded into the weight by braid-fold-weight-scales and
+  // braid-fuse-projections (a discardable attribute; docs/bundle.md).
+  if (auto scale = weight->getAttrOfType<DenseF64ArrayAttr>("scale"))
+    object["scale"] = json::Array(scale.asArrayRef());
+  return object;
 }
 
 static Expected<json::Value> kernelToJSON(KernelOp kernel,

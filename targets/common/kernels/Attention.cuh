@@ -292,6 +292,9 @@ BRAID_DEVICE void attnBlock(const BraidKernelParams &p, const AttnSeq &s, int b,
   constexpr int KW = KeySplit ? A::BN / A::NW : A::KSTEP;  // keys per step
   constexpr int STEPS = KeySplit ? 1 : A::BN / A::KSTEP;   // steps per tile
   constexpr int NTS = KW / 8, NTO = A::DVp / 8;
+  // Accumulator blocks of the score and output tiles (WarpTile.cuh).
+  constexpr int NBS = Acc<MT, NTS>::NB, NBO = Acc<MT, NTO>::NB;
+  constexpr int RH = kAccRows, CW = kAccCols;
   E *sQ = reinterpret_cast<E *>(smem);
   E *sK = sQ + A::BM * A::LDK;
   E *sV = sK + A::ST * A::BN * A::LDK;
@@ -299,16 +302,16 @@ BRAID_DEVICE void attnBlock(const BraidKernelParams &p, const AttnSeq &s, int b,
   const int rowBase = KeySplit ? 0 : 16 * MT * warp;
   const int keyOff = KeySplit ? KW * warp : 0;
 
-  // This lane's rows (g and g + 8 of each m16 tile) and their key ranges,
+  // This lane's rows (kAccRows of each m16 tile) and their key ranges,
   // clipped to this block's split.
-  int lo[MT][2], hi[MT][2];
-  bool rowValid[MT][2];
+  int lo[MT][RH], hi[MT][RH];
+  bool rowValid[MT][RH];
   int wLo = INT_MAX, wHi = INT_MIN, fullLo = INT_MIN, fullHi = INT_MAX;
 #pragma unroll
   for (int i = 0; i < MT; ++i)
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int r = rowBase + accRow(i, 2 * h);
+    for (int h = 0; h < RH; ++h) {
+      const int r = rowBase + accRow(i, h);
       rowValid[i][h] = r < rowsHere;
       if (rowValid[i][h]) {
         attnVisible<Cfg>(s, (r0 + r) / A::G, lo[i][h], hi[i][h]);
@@ -367,11 +370,11 @@ BRAID_DEVICE void attnBlock(const BraidKernelParams &p, const AttnSeq &s, int b,
 
   // Online softmax state of this lane's rows: max (log2 units), this lane's
   // partial sum, and the accumulator.
-  float mRow[MT][2], lRow[MT][2];
+  float mRow[MT][RH], lRow[MT][RH];
 #pragma unroll
   for (int i = 0; i < MT; ++i)
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
+    for (int h = 0; h < RH; ++h) {
       mRow[i][h] = -INFINITY;
       lRow[i][h] = 0.f;
     }
@@ -414,13 +417,13 @@ BRAID_DEVICE void attnBlock(const BraidKernelParams &p, const AttnSeq &s, int b,
 #pragma unroll
       for (int i = 0; i < MT; ++i)
 #pragma unroll
-        for (int h = 0; h < 2; ++h) {
+        for (int h = 0; h < RH; ++h) {
           float mx = -INFINITY;
 #pragma unroll
-          for (int jt = 0; jt < NTS; ++jt)
+          for (int jt = 0; jt < NBS; ++jt)
 #pragma unroll
-            for (int e = 0; e < 2; ++e) {
-              float x = sc.v[i][jt][2 * h + e];
+            for (int e = 0; e < CW; ++e) {
+              float x = sc.at(i, jt, h, e);
               if (Cfg::kSoftcap > 0.f) {
                 const float y = x * (Cfg::kScale / Cfg::kSoftcap);
                 x = (Cfg::kSoftcap * kLog2e) *
@@ -433,31 +436,29 @@ BRAID_DEVICE void attnBlock(const BraidKernelParams &p, const AttnSeq &s, int b,
                 if (j < lo[i][h] || j >= hi[i][h])
                   x = -INFINITY;
               }
-              sc.v[i][jt][2 * h + e] = x;
+              sc.at(i, jt, h, e) = x;
               mx = fmaxf(mx, x);
             }
-#pragma unroll
-          for (int m = 1; m < dev::kMmaGroupLanes; m <<= 1)
-            mx = fmaxf(mx, dev::shflXor(mx, m));
+          mx = accRowMax(mx);
           const float mNew = fmaxf(mRow[i][h], mx);
           const float mUse = mNew == -INFINITY ? 0.f : mNew;
           const float corr = dev::exp2Fast(mRow[i][h] - mUse);
           mRow[i][h] = mNew;
           float sum = 0.f;
 #pragma unroll
-          for (int jt = 0; jt < NTS; ++jt)
+          for (int jt = 0; jt < NBS; ++jt)
 #pragma unroll
-            for (int e = 0; e < 2; ++e) {
-              const float pv = dev::exp2Fast(sc.v[i][jt][2 * h + e] - mUse);
-              sc.v[i][jt][2 * h + e] = pv;
+            for (int e = 0; e < CW; ++e) {
+              const float pv = dev::exp2Fast(sc.at(i, jt, h, e) - mUse);
+              sc.at(i, jt, h, e) = pv;
               sum += pv;
             }
           lRow[i][h] = lRow[i][h] * corr + sum;
 #pragma unroll
-          for (int jt = 0; jt < NTO; ++jt)
+          for (int jt = 0; jt < NBO; ++jt)
 #pragma unroll
-            for (int e = 0; e < 2; ++e)
-              o.v[i][jt][2 * h + e] *= corr;
+            for (int e = 0; e < CW; ++e)
+              o.at(i, jt, h, e) *= corr;
         }
       gemmRegNN<MT, NTO, NTS / 2>(o, sc, vT, A::LDV);
     }
@@ -468,10 +469,8 @@ BRAID_DEVICE void attnBlock(const BraidKernelParams &p, const AttnSeq &s, int b,
 #pragma unroll
   for (int i = 0; i < MT; ++i)
 #pragma unroll
-    for (int h = 0; h < 2; ++h)
-#pragma unroll
-      for (int m = 1; m < dev::kMmaGroupLanes; m <<= 1)
-        lRow[i][h] += dev::shflXor(lRow[i][h], m);
+    for (int h = 0; h < RH; ++h)
+      lRow[i][h] = accRowSum(lRow[i][h]);
 
   AttnPartials<Cfg> part(p.workspace);
   if constexpr (KeySplit) {
@@ -481,17 +480,17 @@ BRAID_DEVICE void attnBlock(const BraidKernelParams &p, const AttnSeq &s, int b,
     float *mM = mO + A::NW * 16 * A::DVp;
     float *mL = mM + A::NW * 16;
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int r = accRow(0, 2 * h);
-      if (dev::mmaThreadInGroup() == 0) {
+    for (int h = 0; h < RH; ++h) {
+      const int r = accRow(0, h);
+      if (accRowLeader()) {
         mM[warp * 16 + r] = mRow[0][h];
         mL[warp * 16 + r] = lRow[0][h];
       }
 #pragma unroll
-      for (int jt = 0; jt < NTO; ++jt)
+      for (int jt = 0; jt < NBO; ++jt)
 #pragma unroll
-        for (int e = 0; e < 2; ++e)
-          mO[(warp * 16 + r) * A::DVp + accCol(jt, e)] = o.v[0][jt][2 * h + e];
+        for (int e = 0; e < CW; ++e)
+          mO[(warp * 16 + r) * A::DVp + accCol(jt, e)] = o.at(0, jt, h, e);
     }
     dev::syncThreads();
     for (int i = dev::threadId(); i < rowsHere * A::DV; i += dev::blockSize()) {
@@ -524,18 +523,18 @@ BRAID_DEVICE void attnBlock(const BraidKernelParams &p, const AttnSeq &s, int b,
 #pragma unroll
     for (int i = 0; i < MT; ++i)
 #pragma unroll
-      for (int h = 0; h < 2; ++h) {
+      for (int h = 0; h < RH; ++h) {
         if (!rowValid[i][h])
           continue;
-        const int r = rowBase + accRow(i, 2 * h);
+        const int r = rowBase + accRow(i, h);
         if (nsplit > 1) {
           const int64_t pr = AttnPartials<Cfg>::row(g, slot, r);
 #pragma unroll
-          for (int jt = 0; jt < NTO; ++jt)
+          for (int jt = 0; jt < NBO; ++jt)
 #pragma unroll
-            for (int e = 0; e < 2; ++e)
-              part.o[pr * A::DVp + accCol(jt, e)] = o.v[i][jt][2 * h + e];
-          if (dev::mmaThreadInGroup() == 0) {
+            for (int e = 0; e < CW; ++e)
+              part.o[pr * A::DVp + accCol(jt, e)] = o.at(i, jt, h, e);
+          if (accRowLeader()) {
             part.m[pr] = mRow[i][h];
             part.l[pr] = lRow[i][h];
           }
@@ -543,12 +542,14 @@ BRAID_DEVICE void attnBlock(const BraidKernelParams &p, const AttnSeq &s, int b,
           const float inv = lRow[i][h] > 0.f ? 1.f / lRow[i][h] : 0.f;
           E *out = attnOutRow<Cfg>(p, s, b, g, r0 + r);
 #pragma unroll
-          for (int jt = 0; jt < NTO; ++jt) {
-            const int c = accCol(jt, 0);
-            if (c < A::DV)
-              store2(out + c, o.v[i][jt][2 * h] * inv,
-                     o.v[i][jt][2 * h + 1] * inv);
-          }
+          for (int jt = 0; jt < NBO; ++jt)
+#pragma unroll
+            for (int e = 0; e < CW; e += 2) {
+              const int c = accCol(jt, e);
+              if (c < A::DV)
+                store2(out + c, o.at(i, jt, h, e) * inv,
+                       o.at(i, jt, h, e + 1) * inv);
+            }
         }
       }
   }

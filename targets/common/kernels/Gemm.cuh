@@ -7,7 +7,8 @@
 //
 // Three engines share one operand interface (the "Ops" policy below):
 //
-//   * tcGemm: tensor cores (mma.sync m16n8k16, bf16 in, fp32 accumulate).
+//   * tcGemm (NVIDIA) / mfmaGemm (AMD): matrix units (mma.sync m16n8k16 or
+//     v_mfma_f32_16x16x16_bf16, bf16 in, fp32 accumulate). tcGemm:
 //     A block computes a BM x BN tile with WARPS_M x WARPS_N warps; A and B
 //     tiles (BK deep) stream through a STAGES-deep ring of shared memory
 //     filled by cp.async, with an XOR swizzle of 16-byte chunks so that the
@@ -40,6 +41,8 @@
 #define BRAID_TARGETS_COMMON_KERNELS_GEMM_CUH
 
 #include "targets/common/kernels/DenseCommon.cuh"
+
+#include <utility>
 
 namespace braid {
 namespace dev {
@@ -142,6 +145,259 @@ BRAID_DEVICE void rasterize(int tilesN, int tilesM, int &tm, int &tn) {
   rasterizeId<Group>(blockIdX() + blockIdY() * gridDimX(), tilesN, tilesM, tm,
                      tn);
 }
+
+#if defined(BRAID_HIP)
+//===----------------------------------------------------------------------===//
+// MFMA GEMM (AMD CDNA: bf16 / f16 in, fp32 accumulate)
+//===----------------------------------------------------------------------===//
+//
+// A block computes a BM x BN tile with WAVES_M x WAVES_N waves of 64 lanes;
+// each wave owns a (BM / WAVES_M) x (BN / WAVES_N) tile of 16 x 16 MFMA
+// blocks. CDNA has no asynchronous global->LDS copy, so the next k-tile is
+// fetched into registers (16-byte loads) before the MFMAs of the current
+// one are issued, and written to the other LDS buffer after them: the
+// global latency hides behind the matrix work. LDS rows are padded by 16
+// bytes so that the 8-byte fragment reads of 16 consecutive rows spread
+// over the banks. Products are issued transposed (WarpTile.cuh): lane l
+// ends with row l % 16 and columns 4 * (l / 16) .. +3 of each block.
+
+template <int BM_, int BN_, int BK_, int WAVES_M_, int WAVES_N_>
+struct MfmaConfig {
+  static constexpr int BM = BM_, BN = BN_, BK = BK_;
+  static constexpr int WAVES_M = WAVES_M_, WAVES_N = WAVES_N_;
+  static constexpr int kThreads = WAVES_M * WAVES_N * kWarpSize;
+  static constexpr int WM = BM / WAVES_M, WN = BN / WAVES_N;
+  static constexpr int MI = WM / MmaShape::M, NI = WN / MmaShape::N;
+  static constexpr int CPR = BK / 8;  // 16-byte chunks per tile row
+  static constexpr int LD = BK + 8;   // padded LDS row (elements)
+  static constexpr int kSharedBytes = 2 * (BM + BN) * LD * 2;
+  static constexpr int AC = ceilDiv(BM * CPR, kThreads);
+  static constexpr int BC = ceilDiv(BN * CPR, kThreads);
+  static_assert(BK % 16 == 0, "BK must be a multiple of the MFMA depth");
+  static_assert(WM % 16 == 0 && WN % 16 == 0, "wave tile must be 16-aligned");
+  static_assert(kSharedBytes <= 64 * 1024, "CDNA LDS: 64 KiB per workgroup");
+};
+
+template <typename T>
+BRAID_DEVICE void mfmaAcc(float (&d)[4], const T *x, const T *y) {
+  mfmaF32x4 c = {d[0], d[1], d[2], d[3]};
+  if constexpr (std::is_same<T, bf16>::value)
+    c = mfmaBf16_16x16x16(*reinterpret_cast<const mfmaBf16x4 *>(x),
+                          *reinterpret_cast<const mfmaBf16x4 *>(y), c);
+  else
+    c = mfmaF16_16x16x16(*reinterpret_cast<const mfmaF16x4 *>(x),
+                         *reinterpret_cast<const mfmaF16x4 *>(y), c);
+  d[0] = c[0];
+  d[1] = c[1];
+  d[2] = c[2];
+  d[3] = c[3];
+}
+
+/// The MFMAs of one k-tile: a and b point at this lane's fragment row of
+/// the wave's first A and B block in LDS.
+template <class Cfg, typename T>
+BRAID_DEVICE void mfmaTileStep(float (&acc)[Cfg::MI][Cfg::NI][4], const T *a,
+                               const T *b) {
+  constexpr int LD = Cfg::LD;
+#if BRAID_CDNA >= 4
+  if constexpr (std::is_same<T, bf16>::value && Cfg::BK % 32 == 0) {
+    // gfx950: the 16x16x32 form, half the instructions of 16x16x16.
+    const int fk = 8 * (laneId() / 16);
+#pragma unroll
+    for (int kk = 0; kk < Cfg::BK; kk += 32)
+#pragma unroll
+      for (int mi = 0; mi < Cfg::MI; ++mi)
+#pragma unroll
+        for (int ni = 0; ni < Cfg::NI; ++ni) {
+          float(&d)[4] = acc[mi][ni];
+          mfmaF32x4 c = {d[0], d[1], d[2], d[3]};
+          c = mfmaBf16_16x16x32(
+              *reinterpret_cast<const mfmaBf16x8 *>(b + ni * 16 * LD + kk + fk),
+              *reinterpret_cast<const mfmaBf16x8 *>(a + mi * 16 * LD + kk + fk),
+              c);
+          d[0] = c[0];
+          d[1] = c[1];
+          d[2] = c[2];
+          d[3] = c[3];
+        }
+    return;
+  }
+#endif
+  const int fk = 4 * (laneId() / 16);
+#pragma unroll
+  for (int kk = 0; kk < Cfg::BK; kk += 16)
+#pragma unroll
+    for (int mi = 0; mi < Cfg::MI; ++mi)
+#pragma unroll
+      for (int ni = 0; ni < Cfg::NI; ++ni)
+        mfmaAcc<T>(acc[mi][ni], b + ni * 16 * LD + kk + fk,
+                   a + mi * 16 * LD + kk + fk);
+}
+
+/// Rows of A for the MFMA loader: the Ops policy's row handles.
+template <class Ops> struct MfmaRowsA {
+  const Ops &ops;
+  int m0;
+  using Ref = typename Ops::ARef;
+  BRAID_DEVICE Ref row(int r) const { return ops.aRow(m0 + r); }
+  BRAID_DEVICE const typename Ops::T *at(const Ref &ref, int k) const {
+    return ops.aAt(ref, k);
+  }
+};
+/// Rows of B (plain row pointers).
+template <class Ops> struct MfmaRowsB {
+  const Ops &ops;
+  int n0;
+  using Ref = const typename Ops::T *;
+  BRAID_DEVICE Ref row(int r) const { return ops.bRow(n0 + r); }
+  BRAID_DEVICE Ref at(Ref ref, int k) const { return ref + k; }
+};
+
+/// The k-tile loads of one operand (ROWS x BK): with 16-byte rows, each
+/// thread keeps CH chunk slots whose rows are fixed for the whole loop and
+/// stages them through registers; otherwise element stores straight into
+/// LDS (unaligned rows, rare).
+template <class Cfg, int ROWS, int CH, bool VEC, class Src> struct MfmaLoader {
+  using T = typename std::remove_cv<
+      typename std::remove_pointer<decltype(std::declval<Src>().at(
+          std::declval<typename Src::Ref>(), 0))>::type>::type;
+  const Src &src;
+  int rowsValid;
+  typename Src::Ref ref[CH];
+  uint4 reg[CH];
+
+  BRAID_DEVICE MfmaLoader(const Src &src, int rowsValid)
+      : src(src), rowsValid(rowsValid) {
+#pragma unroll
+    for (int i = 0; i < CH; ++i) {
+      const int r = (threadId() + i * Cfg::kThreads) / Cfg::CPR;
+      ref[i] = src.row(r < rowsValid ? r : 0);
+    }
+  }
+  BRAID_DEVICE bool slot(int i, int k0, int K, int &r, int &k) const {
+    const int idx = threadId() + i * Cfg::kThreads;
+    r = idx / Cfg::CPR;
+    k = k0 + (idx % Cfg::CPR) * 8;
+    return idx < ROWS * Cfg::CPR;
+  }
+  BRAID_DEVICE void fetch(int k0, int K) {
+    if constexpr (VEC) {
+#pragma unroll
+      for (int i = 0; i < CH; ++i) {
+        int r, k;
+        const bool ok = slot(i, k0, K, r, k) && r < rowsValid && k < K;
+        reg[i] = ok ? *reinterpret_cast<const uint4 *>(src.at(ref[i], k))
+                    : make_uint4(0, 0, 0, 0);
+      }
+    }
+  }
+  BRAID_DEVICE void store(T *lds, int k0, int K) {
+    if constexpr (VEC) {
+#pragma unroll
+      for (int i = 0; i < CH; ++i) {
+        int r, k;
+        if (slot(i, k0, K, r, k))
+          *reinterpret_cast<uint4 *>(lds + r * Cfg::LD + (k - k0)) = reg[i];
+      }
+    } else {
+      for (int e = threadId(); e < ROWS * Cfg::BK; e += Cfg::kThreads) {
+        const int r = e / Cfg::BK, kk = e % Cfg::BK, k = k0 + kk;
+        lds[r * Cfg::LD + kk] = r < rowsValid && k < K
+                                    ? *src.at(src.row(r), k)
+                                    : fromFloat<T>(0.f);
+      }
+    }
+  }
+};
+
+/// One BM x BN output tile at (m0, n0); rows [m0, mEnd) are valid
+/// (m0 < mEnd). All threads of the block must call it.
+template <class Cfg, class Ops>
+BRAID_DEVICE void mfmaGemmTile(const Ops &ops, int m0, int mEnd, int n0,
+                               char *smemRaw) {
+  using T = typename Ops::T;
+  static_assert(sizeof(T) == 2, "MFMA path takes 16-bit operands");
+  constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK, LD = Cfg::LD;
+  constexpr int MI = Cfg::MI, NI = Cfg::NI;
+  constexpr int N = Ops::N, K = Ops::K;
+  constexpr int KT = ceilDiv(K, BK);
+
+  T *sA = reinterpret_cast<T *>(smemRaw);
+  T *sB = sA + 2 * BM * LD;
+  const MfmaRowsA<Ops> srcA{ops, m0};
+  const MfmaRowsB<Ops> srcB{ops, n0};
+  MfmaLoader<Cfg, BM, Cfg::AC, Ops::kVecA, MfmaRowsA<Ops>> la(srcA, mEnd - m0);
+  MfmaLoader<Cfg, BN, Cfg::BC, Ops::kVecB, MfmaRowsB<Ops>> lb(srcB, N - n0);
+
+  const int lane = laneId(), wave = warpId();
+  const int wm = wave / Cfg::WAVES_N, wn = wave % Cfg::WAVES_N;
+  const int fr = lane % 16, fk = 4 * (lane / 16); // fragment row / columns
+  float acc[MI][NI][4];
+#pragma unroll
+  for (int i = 0; i < MI; ++i)
+#pragma unroll
+    for (int j = 0; j < NI; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        acc[i][j][e] = 0.0f;
+
+  la.fetch(0, K);
+  lb.fetch(0, K);
+  la.store(sA, 0, K);
+  lb.store(sB, 0, K);
+  syncThreads();
+
+#pragma unroll 1
+  for (int kt = 0; kt < KT; ++kt) {
+    const int cur = kt & 1;
+    const bool more = kt + 1 < KT;
+    if (more) { // global loads of the next k-tile fly over the MFMAs
+      la.fetch((kt + 1) * BK, K);
+      lb.fetch((kt + 1) * BK, K);
+    }
+    mfmaTileStep<Cfg, T>(acc, sA + cur * BM * LD + (wm * Cfg::WM + fr) * LD,
+                         sB + cur * BN * LD + (wn * Cfg::WN + fr) * LD);
+    if (more) {
+      la.store(sA + (cur ^ 1) * BM * LD, (kt + 1) * BK, K);
+      lb.store(sB + (cur ^ 1) * BN * LD, (kt + 1) * BK, K);
+    }
+    syncThreads();
+  }
+
+  // Epilogue: block (mi, ni) of this lane is row fr, columns fk .. fk + 3.
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi) {
+    const int r = m0 + wm * Cfg::WM + mi * 16 + fr;
+    if (r >= mEnd)
+      continue;
+#pragma unroll
+    for (int ni = 0; ni < NI; ++ni)
+#pragma unroll
+      for (int e = 0; e < 4; e += 2) {
+        const int c = n0 + wn * Cfg::WN + ni * 16 + fk + e;
+        if (c + 1 < N)
+          ops.store2(r, c, acc[mi][ni][e], acc[mi][ni][e + 1]);
+        else if (c < N)
+          ops.store(r, c, acc[mi][ni][e]);
+      }
+  }
+}
+
+/// The plain GEMM: grid (ceil(N / BN), ceil(M / BM)), Cfg::kThreads threads,
+/// Cfg::kSharedBytes of dynamic LDS.
+template <class Cfg, class Ops>
+BRAID_DEVICE void mfmaGemm(const Ops &ops, int M) {
+  extern __shared__ __align__(128) char braidGemmSmem[];
+  const int tilesN = ceilDiv(Ops::N, Cfg::BN);
+  const int tilesM = ceilDiv(M, Cfg::BM);
+  int tm, tn;
+  rasterize<8>(tilesN, tilesM, tm, tn);
+  if (tm >= tilesM)
+    return;
+  mfmaGemmTile<Cfg>(ops, tm * Cfg::BM, M, tn * Cfg::BN, braidGemmSmem);
+}
+
+#else // BRAID_CUDA
 
 //===----------------------------------------------------------------------===//
 // Tensor-core GEMM (bf16 / f16 in, fp32 accumulate)
@@ -671,6 +927,8 @@ BRAID_DEVICE void wgGemmPersistent(const Ops &ops, int M) {
   __trap();
 #endif
 }
+
+#endif // BRAID_HIP
 
 //===----------------------------------------------------------------------===//
 // SIMT fp32 GEMM (validation mode)

@@ -278,6 +278,16 @@ template <typename T_, int H, int FF> struct DownScatterOps {
 
 /// Dispatch to the engine of the tile configuration.
 template <class Cfg> struct EngineOf;
+#if defined(BRAID_HIP)
+template <int BM, int BN, int BK, int WM, int WN>
+struct EngineOf<MfmaConfig<BM, BN, BK, WM, WN>> {
+  template <class Ops>
+  static BRAID_DEVICE void tile(const Ops &ops, int m0, int mEnd, int n0,
+                                char *smem) {
+    mfmaGemmTile<MfmaConfig<BM, BN, BK, WM, WN>>(ops, m0, mEnd, n0, smem);
+  }
+};
+#else
 template <int BM, int BN, int BK, int WM, int WN, int S>
 struct EngineOf<TcConfig<BM, BN, BK, WM, WN, S>> {
   template <class Ops>
@@ -286,6 +296,7 @@ struct EngineOf<TcConfig<BM, BN, BK, WM, WN, S>> {
     tcGemmTile<TcConfig<BM, BN, BK, WM, WN, S>>(ops, m0, mEnd, n0, smem);
   }
 };
+#endif
 template <int BM, int BN, int BK, int TM, int TN>
 struct EngineOf<SimtConfig<BM, BN, BK, TM, TN>> {
   template <class Ops>

@@ -3,9 +3,11 @@
 // Every device template in targets/common/kernels/ is written against this
 // header only: thread/warp ids, the warp (wavefront) size, shuffles and warp
 // reductions, barriers, asynchronous global->shared copies, 16-bit float
-// conversions and the matrix instructions. The CUDA side is implemented here;
-// the HIP port adds the AMD side (wave 64, ds_bpermute shuffles, MFMA) behind
-// the same names. Outside this file no kernel hard-codes 32.
+// conversions and the matrix instructions, for both vendors behind the same
+// names: NVIDIA (warp 32, shfl.sync, cp.async, mma.sync / wgmma) and AMD
+// CDNA (wave 64, __shfl_xor lowered to ds_bpermute / DPP, plain loads into
+// LDS, MFMA). Outside this file no kernel hard-codes the warp size: it is
+// kWarpSize, and templates whose layout depends on it read it from here.
 //
 // Namespace braid::dev. All functions are __device__ __forceinline__.
 //
@@ -18,12 +20,18 @@
 #include <stdint.h>
 #include <type_traits>
 
-#if defined(__CUDACC__) && !defined(__HIP__)
+#if defined(__HIP__)
+#define BRAID_HIP 1
+#include <hip/hip_runtime.h>
+#elif defined(__CUDACC__)
 #define BRAID_CUDA 1
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #else
-#error "Portability.cuh: only the CUDA side exists yet (the HIP port adds the AMD side)"
+#error "Portability.cuh: compile with nvcc (CUDA) or clang -x hip (HIP)"
+#endif
+#ifndef __align__
+#define __align__(n) __attribute__((aligned(n)))
 #endif
 
 #define BRAID_DEVICE __device__ __forceinline__
@@ -35,8 +43,20 @@
 #define BRAID_ARCH 0
 #endif
 
+#if defined(BRAID_HIP)
+// CDNA generations: gfx90a (CDNA2), gfx942 (CDNA3), gfx950 (CDNA4). All run
+// wave64; the device pass defines exactly one of these macros.
+#if defined(__gfx950__)
+#define BRAID_CDNA 4
+#elif defined(__gfx940__) || defined(__gfx941__) || defined(__gfx942__)
+#define BRAID_CDNA 3
+#else
+#define BRAID_CDNA 2
+#endif
+#endif
+
 // cp.async (global->shared without registers) exists from sm_80 on.
-#if BRAID_ARCH >= 800 || BRAID_ARCH == 0
+#if defined(BRAID_CUDA) && (BRAID_ARCH >= 800 || BRAID_ARCH == 0)
 #define BRAID_HAS_CP_ASYNC 1
 #endif
 // wgmma needs the arch-specific sm_90a target.
@@ -51,9 +71,15 @@ namespace dev {
 // Warp size and ids
 //===----------------------------------------------------------------------===//
 
-/// Threads that run in lock step and share registers through shuffles.
+/// Threads that run in lock step and share registers through shuffles:
+/// 32 on NVIDIA, 64 on AMD CDNA (wave64; the HIP build passes
+/// -D__AMDGCN_WAVEFRONT_SIZE=64 for the old headers).
+#if defined(BRAID_HIP)
+constexpr int kWarpSize = 64;
+#else
 constexpr int kWarpSize = 32;
-/// Full-warp lane mask for the *_sync intrinsics.
+#endif
+/// Full-warp lane mask for the *_sync intrinsics (NVIDIA only).
 constexpr unsigned kFullMask = 0xffffffffu;
 
 BRAID_DEVICE int threadId() { return threadIdx.x; }
@@ -71,14 +97,46 @@ BRAID_DEVICE int gridDimY() { return gridDim.y; }
 // Barriers and fences
 //===----------------------------------------------------------------------===//
 
+#if defined(BRAID_HIP)
+// HIP 5.2's __syncthreads calls an OpenCL fence that the Debian device
+// libraries do not define; these are the same workgroup fences and
+// s_barrier through the compiler's builtins.
+BRAID_DEVICE void syncThreads() {
+  __builtin_amdgcn_fence(__ATOMIC_RELEASE, "workgroup");
+  __builtin_amdgcn_s_barrier();
+  __builtin_amdgcn_fence(__ATOMIC_ACQUIRE, "workgroup");
+}
+BRAID_DEVICE void threadFence() {
+  __builtin_amdgcn_fence(__ATOMIC_SEQ_CST, "agent");
+}
+// A wavefront executes in lock step; only the compiler must not reorder.
+BRAID_DEVICE void syncWarp() { __builtin_amdgcn_wave_barrier(); }
+#else
 BRAID_DEVICE void syncThreads() { __syncthreads(); }
 BRAID_DEVICE void syncWarp() { __syncwarp(); }
 BRAID_DEVICE void threadFence() { __threadfence(); }
+#endif
 
 //===----------------------------------------------------------------------===//
 // Shuffles and warp reductions
 //===----------------------------------------------------------------------===//
 
+#if defined(BRAID_HIP)
+// HIP's shuffles take no mask (the whole wave is active) and lower to
+// ds_bpermute_b32 / ds_swizzle / DPP; the width is the wave.
+template <typename V> BRAID_DEVICE V shflXor(V v, int laneMask) {
+  return __shfl_xor(v, laneMask, kWarpSize);
+}
+template <typename V> BRAID_DEVICE V shflDown(V v, int delta) {
+  return __shfl_down(v, delta, kWarpSize);
+}
+template <typename V> BRAID_DEVICE V shflUp(V v, int delta) {
+  return __shfl_up(v, delta, kWarpSize);
+}
+template <typename V> BRAID_DEVICE V shflIdx(V v, int srcLane) {
+  return __shfl(v, srcLane, kWarpSize);
+}
+#else
 template <typename V> BRAID_DEVICE V shflXor(V v, int laneMask) {
   return __shfl_xor_sync(kFullMask, v, laneMask, kWarpSize);
 }
@@ -91,6 +149,7 @@ template <typename V> BRAID_DEVICE V shflUp(V v, int delta) {
 template <typename V> BRAID_DEVICE V shflIdx(V v, int srcLane) {
   return __shfl_sync(kFullMask, v, srcLane, kWarpSize);
 }
+#endif
 
 /// Butterfly sum: every lane gets the warp's total.
 BRAID_DEVICE float warpSum(float v) {
@@ -148,6 +207,124 @@ BRAID_DEVICE float blockMax(float v, float *scratch) {
 //===----------------------------------------------------------------------===//
 // Element types: bf16 / f16 / f32 storage, fp32 arithmetic
 //===----------------------------------------------------------------------===//
+
+#if defined(BRAID_HIP)
+// bf16 as storage only (all arithmetic is fp32): a 16-bit pattern with
+// round-to-nearest-even conversion, so that the same bits come out as on
+// NVIDIA. Debian's HIP 5.2 headers predate a usable device bf16 type.
+struct bf16 {
+  uint16_t bits;
+};
+struct bf16x2 {
+  uint32_t bits;
+};
+using f16 = _Float16;
+
+BRAID_DEVICE float toFloat(float v) { return v; }
+BRAID_DEVICE float toFloat(bf16 v) {
+  return __uint_as_float(uint32_t(v.bits) << 16);
+}
+BRAID_DEVICE float toFloat(f16 v) { return float(v); }
+
+BRAID_DEVICE uint16_t bf16Bits(float v) {
+  const uint32_t u = __float_as_uint(v);
+  if ((u & 0x7fffffffu) > 0x7f800000u) // NaN stays a quiet NaN
+    return uint16_t((u >> 16) | 0x40u);
+  return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+template <typename T> BRAID_DEVICE T fromFloat(float v);
+template <> BRAID_DEVICE float fromFloat<float>(float v) { return v; }
+template <> BRAID_DEVICE bf16 fromFloat<bf16>(float v) {
+  return bf16{bf16Bits(v)};
+}
+template <> BRAID_DEVICE f16 fromFloat<f16>(float v) { return f16(v); }
+
+/// Two floats packed into one 32-bit bf16 pair (low half = a).
+BRAID_DEVICE uint32_t packBf16x2(float a, float b) {
+  return uint32_t(bf16Bits(a)) | (uint32_t(bf16Bits(b)) << 16);
+}
+BRAID_DEVICE float2 unpackBf16x2(uint32_t p) {
+  return make_float2(__uint_as_float(p << 16),
+                     __uint_as_float(p & 0xffff0000u));
+}
+
+/// Fast transcendental helpers (fp32).
+BRAID_DEVICE float expf_(float x) { return __expf(x); }
+BRAID_DEVICE float rsqrtf_(float x) { return rsqrtf(x); }
+/// 2^x on the hardware unit (v_exp_f32, about 1 ulp; exact 0 for -inf).
+BRAID_DEVICE float exp2Fast(float x) { return __builtin_amdgcn_exp2f(x); }
+/// CDNA has no tanh instruction: the accurate library tanhf.
+BRAID_DEVICE float tanhFast(float x) { return tanhf(x); }
+
+//===----------------------------------------------------------------------===//
+// Global -> LDS copies (AMD: plain loads and stores)
+//===----------------------------------------------------------------------===//
+
+// CDNA has no cp.async: a copy is a 16-byte global load and an LDS store
+// issued at once. The commit/wait calls stay as no-ops so the templates
+// keep one structure; the barrier after a wait publishes the tile as on
+// NVIDIA.
+BRAID_DEVICE void cpAsync16(void *dst, const void *src, bool valid) {
+  *reinterpret_cast<uint4 *>(dst) =
+      valid ? *reinterpret_cast<const uint4 *>(src) : make_uint4(0, 0, 0, 0);
+}
+BRAID_DEVICE void cpAsync4(void *dst, const void *src, bool valid) {
+  *reinterpret_cast<uint32_t *>(dst) =
+      valid ? *reinterpret_cast<const uint32_t *>(src) : 0u;
+}
+BRAID_DEVICE void cpAsyncCommit() {}
+template <int Pending> BRAID_DEVICE void cpAsyncWait() {}
+BRAID_DEVICE void fenceProxyAsyncShared() {}
+
+//===----------------------------------------------------------------------===//
+// Matrix instructions (MFMA, CDNA2+)
+//===----------------------------------------------------------------------===//
+
+/// Operand and accumulator registers of the 16x16x16 MFMA forms: four
+/// 16-bit values (one 8-byte LDS read) and four fp32 results per lane.
+typedef short mfmaBf16x4 __attribute__((ext_vector_type(4)));
+typedef _Float16 mfmaF16x4 __attribute__((ext_vector_type(4)));
+typedef float mfmaF32x4 __attribute__((ext_vector_type(4)));
+
+/// D = A * B + C for one wave, 16x16x16, fp32 accumulate. Lane l supplies
+/// A[l % 16][4 * (l / 16) .. +3] and B[4 * (l / 16) .. +3][l % 16], and
+/// holds D[4 * (l / 16) + e][l % 16] for e = 0..3.
+BRAID_DEVICE mfmaF32x4 mfmaBf16_16x16x16(mfmaBf16x4 a, mfmaBf16x4 b,
+                                         mfmaF32x4 c) {
+  return __builtin_amdgcn_mfma_f32_16x16x16bf16_1k(a, b, c, 0, 0, 0);
+}
+BRAID_DEVICE mfmaF32x4 mfmaF16_16x16x16(mfmaF16x4 a, mfmaF16x4 b,
+                                        mfmaF32x4 c) {
+  return __builtin_amdgcn_mfma_f32_16x16x16f16(a, b, c, 0, 0, 0);
+}
+
+#if BRAID_CDNA >= 4
+/// CDNA4 (gfx950) doubles the bf16 MFMA depth: 16x16x32, eight values (one
+/// 16-byte LDS read) per lane and operand; lane l supplies k = 8 * (l / 16)
+/// .. +7, the result placement is that of 16x16x16.
+typedef __bf16 mfmaBf16x8 __attribute__((ext_vector_type(8)));
+BRAID_DEVICE mfmaF32x4 mfmaBf16_16x16x32(mfmaBf16x8 a, mfmaBf16x8 b,
+                                         mfmaF32x4 c) {
+  return __builtin_amdgcn_mfma_f32_16x16x32_bf16(a, b, c, 0, 0, 0);
+}
+#endif
+
+/// Shape of one wave's matrix instruction.
+struct MmaShape {
+  static constexpr int M = 16, N = 16, K = 16;
+};
+
+/// Accumulator placement (WarpTile.cuh) on AMD: the products are issued
+/// transposed (the B tile as MFMA's A operand), so lane l holds row l % 16
+/// and the 4 consecutive columns 4 * (l / 16) .. +3 of a 16x16 block; the
+/// 4 lanes sharing a row are 16 apart.
+constexpr int kMmaGroupLanes = 4;
+constexpr int kMmaGroups = kWarpSize / kMmaGroupLanes;
+BRAID_DEVICE int mmaGroupId() { return laneId() % 16; }
+BRAID_DEVICE int mmaThreadInGroup() { return laneId() / 16; }
+
+#else // BRAID_CUDA
 
 using bf16 = __nv_bfloat16;
 using bf16x2 = __nv_bfloat162;
@@ -399,6 +576,8 @@ BRAID_DEVICE void wgmmaBf16_m64n128k16(float (&d)[64], uint64_t descA,
   __trap();
 #endif
 }
+
+#endif // BRAID_HIP
 
 //===----------------------------------------------------------------------===//
 // Kernel parameters

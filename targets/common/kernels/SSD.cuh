@@ -48,7 +48,7 @@ template <typename Cfg> struct SsdDims {
   static constexpr int Np = roundUp(N, 16);
   static constexpr int SB = 16;     // decay sub-block
   static constexpr int NSB = L / SB; // sub-blocks per chunk
-  static constexpr int kThreads = 128;
+  static constexpr int kThreads = 4 * dev::kWarpSize; // 4 warps
   // Chunk-state pass: output tiles of PT1 rows of head_dim x NT1 states.
   static constexpr int PT1 = 64, NT1 = Cfg::kStateTileN;
   static constexpr int KS = seqlayout::ssdStateRows(L);
@@ -304,15 +304,17 @@ BRAID_DEVICE void ssdChunkState(const BraidKernelParams &p) {
   float *out = ws.states + SsdWorkspace<Cfg>::cell(b, chunks, c, h) * D::P * D::N;
   if (active) {
 #pragma unroll
-    for (int j = 0; j < D::NT1 / 8; ++j)
+    for (int j = 0; j < decltype(acc)::NB; ++j)
 #pragma unroll
-      for (int hh = 0; hh < 2; ++hh) {
-        const int row = p0 + 16 * warp + accRow(0, 2 * hh);
-        const int col = n0 + accCol(j, 0);
-        if (row < D::P && col < D::N)
-          *reinterpret_cast<float2 *>(out + int64_t(row) * D::N + col) =
-              make_float2(acc.v[0][j][2 * hh], acc.v[0][j][2 * hh + 1]);
-      }
+      for (int hh = 0; hh < kAccRows; ++hh)
+#pragma unroll
+        for (int c = 0; c < kAccCols; c += 2) {
+          const int row = p0 + 16 * warp + accRow(0, hh);
+          const int col = n0 + accCol(j, c);
+          if (row < D::P && col < D::N)
+            *reinterpret_cast<float2 *>(out + int64_t(row) * D::N + col) =
+                make_float2(acc.at(0, j, hh, c), acc.at(0, j, hh, c + 1));
+        }
   }
   if (tile == 0 && dev::threadId() == 0)
     ws.decay[SsdWorkspace<Cfg>::cell(b, chunks, c, h)] =
@@ -449,10 +451,10 @@ BRAID_DEVICE void ssdChunkOutput(const BraidKernelParams &p) {
   const int tw = tl0 + 16 * warp; // first local row of this warp
   const int u = tw / D::SB;       // its sub-block
   const float pfxBefore = u > 0 ? sPfx[u - 1] : 0.f;
-  float rowCl[2], rowF[2];
+  float rowCl[kAccRows], rowF[kAccRows];
 #pragma unroll
-  for (int hh = 0; hh < 2; ++hh) {
-    rowCl[hh] = sCl[tw + accRow(0, 2 * hh)];
+  for (int hh = 0; hh < kAccRows; ++hh) {
+    rowCl[hh] = sCl[tw + accRow(0, hh)];
     rowF[hh] = expf(rowCl[hh]);
   }
 
@@ -471,10 +473,10 @@ BRAID_DEVICE void ssdChunkOutput(const BraidKernelParams &p) {
     gemmNT<1, D::PT3 / 8, D::Np>(acc, sC + 16 * warp * D::LDN, D::LDN, sH,
                                  D::LDN);
 #pragma unroll
-  for (int j = 0; j < D::PT3 / 8; ++j)
+  for (int j = 0; j < decltype(acc)::NB; ++j)
 #pragma unroll
-    for (int e = 0; e < 4; ++e)
-      acc.v[0][j][e] *= expf(pfxBefore + rowCl[e >> 1]);
+    for (int e = 0; e < kAccElems; ++e)
+      acc.v[0][j][e] *= expf(pfxBefore + rowCl[e / kAccCols]);
 
   // Intra-chunk part, key tiles of BT tokens up to the diagonal one.
   for (int st = 0; st < nKeyTiles; ++st) {
@@ -508,18 +510,20 @@ BRAID_DEVICE void ssdChunkOutput(const BraidKernelParams &p) {
         const int v = (s0 + 16 * jp) / D::SB; // sub-block of these columns
         const float blk = v < u ? expf(pfxBefore - sPfx[v]) : 0.f;
 #pragma unroll
-        for (int jj = 0; jj < 2; ++jj)
+        for (int jj = 0; jj < 16 / kAccBlockN; ++jj)
 #pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int j = 2 * jp + jj;
-            const int sIdx = s0 + accCol(j, e), t = tw + accRow(0, e);
+          for (int e = 0; e < kAccElems; ++e) {
+            const int j = (16 / kAccBlockN) * jp + jj;
+            const int hh = e / kAccCols;
+            const int sIdx = s0 + accCol(j, e % kAccCols),
+                      t = tw + accRow(0, hh);
             float w;
             if (sIdx > t)
               w = 0.f;
             else if (v == u)
-              w = expf(rowCl[e >> 1] - sCl[sIdx]) * sDt[sIdx];
+              w = expf(rowCl[hh] - sCl[sIdx]) * sDt[sIdx];
             else
-              w = rowF[e >> 1] * blk * sW[sIdx];
+              w = rowF[hh] * blk * sW[sIdx];
             sc.v[0][j][e] *= w;
           }
       }
@@ -534,21 +538,23 @@ BRAID_DEVICE void ssdChunkOutput(const BraidKernelParams &p) {
   const float dskip =
       Cfg::kD >= 0 ? dev::toFloat(dev::buffer<const W>(p, Cfg::kD)[h]) : 0.f;
 #pragma unroll
-  for (int hh = 0; hh < 2; ++hh) {
-    const int t = t0 + 16 * warp + accRow(0, 2 * hh);
+  for (int hh = 0; hh < kAccRows; ++hh) {
+    const int t = t0 + 16 * warp + accRow(0, hh);
     if (t >= T)
       continue;
     const int64_t row = (int64_t(b) * T + t) * D::H + h;
 #pragma unroll
-    for (int j = 0; j < D::PT3 / 8; ++j) {
-      const int col = accCol(j, 0);
-      if (col < pValid) {
-        const E *xr = x + row * D::P + p0 + col;
-        store2(y + row * D::P + p0 + col,
-               acc.v[0][j][2 * hh] + dskip * dev::toFloat(xr[0]),
-               acc.v[0][j][2 * hh + 1] + dskip * dev::toFloat(xr[1]));
+    for (int j = 0; j < decltype(acc)::NB; ++j)
+#pragma unroll
+      for (int c = 0; c < kAccCols; c += 2) {
+        const int col = accCol(j, c);
+        if (col < pValid) {
+          const E *xr = x + row * D::P + p0 + col;
+          store2(y + row * D::P + p0 + col,
+                 acc.at(0, j, hh, c) + dskip * dev::toFloat(xr[0]),
+                 acc.at(0, j, hh, c + 1) + dskip * dev::toFloat(xr[1]));
+        }
       }
-    }
   }
 }
 
@@ -556,11 +562,11 @@ BRAID_DEVICE void ssdChunkOutput(const BraidKernelParams &p) {
 } // namespace braid
 
 #define BRAID_SSD_ENTRIES(PREFIX, CFG)                                         \
-  extern "C" __global__ void __launch_bounds__(128)                            \
+  extern "C" __global__ void __launch_bounds__(4 * braid::dev::kWarpSize)     \
       PREFIX##_state(BraidKernelParams p) {                                    \
     braid::kern::ssdChunkState<CFG>(p);                                        \
   }                                                                            \
-  extern "C" __global__ void __launch_bounds__(128)                            \
+  extern "C" __global__ void __launch_bounds__(4 * braid::dev::kWarpSize)     \
       PREFIX##_pass(BraidKernelParams p) {                                     \
     braid::kern::ssdStatePass<CFG>(p);                                         \
   }                                                                            \

@@ -40,7 +40,7 @@ template <typename Cfg> struct SelDims {
                        GK = seqlayout::kSelGemmK;
   static constexpr int LDS = GK + kRowPad<SE>;
   static constexpr int TT = seqlayout::kSelTokens;
-  static constexpr int kThreads = 128;
+  static constexpr int kThreads = 4 * dev::kWarpSize; // 4 warps
   static constexpr int TPC = Cfg::kLanesPerChannel, NPT = ceilDiv(N, TPC);
   static constexpr int CPB = kThreads / TPC;
   static_assert(kThreads % TPC == 0 && TPC <= dev::kWarpSize,
@@ -81,11 +81,11 @@ BRAID_DEVICE void selForEach(const Acc<2, 4> &acc, Fn fn) {
 #pragma unroll
   for (int i = 0; i < 2; ++i)
 #pragma unroll
-    for (int j = 0; j < 4; ++j)
+    for (int j = 0; j < Acc<2, 4>::NB; ++j)
 #pragma unroll
-      for (int e = 0; e < 4; ++e)
-        fn(32 * (w % 2) + accRow(i, e), 32 * (w / 2) + accCol(j, e),
-           acc.v[i][j][e]);
+      for (int e = 0; e < kAccElems; ++e)
+        fn(32 * (w % 2) + accRow(i, e / kAccCols),
+           32 * (w / 2) + accCol(j, e % kAccCols), acc.v[i][j][e]);
 }
 
 /// Kernel 1: proj[m, :] = x[m, :] @ x_proj^T, m = b * T + t.
@@ -300,15 +300,15 @@ template <typename Cfg> BRAID_DEVICE void selScan(const BraidKernelParams &p) {
 } // namespace braid
 
 #define BRAID_SELECTIVE_SCAN_ENTRIES(PREFIX, CFG)                              \
-  extern "C" __global__ void __launch_bounds__(128)                            \
+  extern "C" __global__ void __launch_bounds__(4 * braid::dev::kWarpSize)     \
       PREFIX##_xproj(BraidKernelParams p) {                                    \
     braid::kern::selXProj<CFG>(p);                                             \
   }                                                                            \
-  extern "C" __global__ void __launch_bounds__(128)                            \
+  extern "C" __global__ void __launch_bounds__(4 * braid::dev::kWarpSize)     \
       PREFIX##_dt(BraidKernelParams p) {                                       \
     braid::kern::selDtProj<CFG>(p);                                            \
   }                                                                            \
-  extern "C" __global__ void __launch_bounds__(128)                            \
+  extern "C" __global__ void __launch_bounds__(4 * braid::dev::kWarpSize)     \
       PREFIX##_scan(BraidKernelParams p) {                                     \
     braid::kern::selScan<CFG>(p);                                              \
   }

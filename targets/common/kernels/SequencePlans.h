@@ -57,7 +57,7 @@ struct Plan {
 
 struct Target {
   int sm = 90;        // 80, 90, ...
-  int warpSize = 32;  // 64 for the HIP port
+  int warpSize = 32;  // 64 on AMD (HIP)
   /// Largest dynamic shared memory a block may ask for on every
   /// architecture the code object is built for (sm_80: 163 KB).
   int64_t maxShared = 166912;
@@ -281,7 +281,10 @@ inline std::string planSsd(const SsdShape &s, const Target &t,
     return "state_size " + std::to_string(s.stateSize) +
            " must be a multiple of 8";
   const int64_t L = s.chunk, P = s.headDim, N = s.stateSize;
-  const int64_t nt1 = std::min<int64_t>(64, N);
+  // State tile columns: whole accumulator blocks (8 columns on NVIDIA, 16
+  // on AMD's wave64 MFMA placement); the tile's tail is zero-filled.
+  const int64_t nt1 =
+      std::min<int64_t>(64, t.warpSize == 64 ? (N + 15) / 16 * 16 : N);
   const int64_t seqMax = s.seqMax >= 0 ? std::min(s.seqMax, L) : std::min<int64_t>(16, L);
 
   // Output tiles: 4 warps x 64 columns where they fit; smaller for long
@@ -340,14 +343,14 @@ inline std::string planSsd(const SsdShape &s, const Target &t,
   state.grid[0] = Dim::tokensOver(L);
   state.grid[1] = Dim::fixed(s.heads * tiles1);
   state.grid[2] = Dim::batch();
-  state.block[0] = 128;
+  state.block[0] = 4 * t.warpSize;
   state.sharedBytes = ssdStateSmemBytes(eb, int(L), 64, int(nt1));
   Launch pass;
   pass.function = name + "_pass";
   pass.grid[0] = Dim::fixed((P * N + 511) / 512);
   pass.grid[1] = Dim::fixed(s.heads);
   pass.grid[2] = Dim::batch();
-  pass.block[0] = 128;
+  pass.block[0] = 4 * t.warpSize;
   Launch output;
   output.function = name + "_output";
   output.grid[0] = Dim::tokensOver(16 * warps);
@@ -384,7 +387,7 @@ inline std::string planSelectiveScan(const SelectiveShape &s, const Target &t,
     return "state_size above 512 is not supported";
   const int64_t tpc =
       s.stateSize <= 16 ? 1 : detail::pow2Ceil((s.stateSize + 15) / 16);
-  const int64_t cpb = 128 / tpc;
+  const int64_t cpb = 4 * t.warpSize / tpc;
   const int smemElem = isBf16(s.elem) ? 2 : 4;
   (void)t;
 
@@ -415,7 +418,7 @@ inline std::string planSelectiveScan(const SelectiveShape &s, const Target &t,
   xproj.grid[0] = {0, 0, 0, 1, kSelGemmM};
   xproj.grid[1] = Dim::fixed((width + kSelGemmN - 1) / kSelGemmN);
   xproj.grid[2] = Dim::fixed(1);
-  xproj.block[0] = 128;
+  xproj.block[0] = 4 * t.warpSize;
   xproj.sharedBytes = selGemmSmemBytes(smemElem);
   Launch dt = xproj;
   dt.function = name + "_dt";
@@ -425,7 +428,7 @@ inline std::string planSelectiveScan(const SelectiveShape &s, const Target &t,
   scan.grid[0] = Dim::fixed((s.inner + cpb - 1) / cpb);
   scan.grid[1] = Dim::fixed(1);
   scan.grid[2] = Dim::batch();
-  scan.block[0] = 128;
+  scan.block[0] = 4 * t.warpSize;
   scan.sharedBytes = selScanSmemBytes(int(s.stateSize), int(cpb));
   plan.launches = {xproj, dt, scan};
   plan.workspace = {16, 0, 0,

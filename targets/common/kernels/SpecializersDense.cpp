@@ -382,18 +382,34 @@ DimExpr mapBlocks(const Count &count, int64_t perBlock, int64_t mul = 1) {
 // GEMM engines
 //===----------------------------------------------------------------------===//
 
-/// One of the three engines of Gemm.cuh with its tile constants.
+/// One of the engines of Gemm.cuh with its tile constants.
 struct Engine {
-  enum Kind { Tc, Wg, Simt, Skinny } kind = Tc;
+  enum Kind { Tc, Wg, Mf, Simt, Skinny } kind = Tc;
   int bm = 0, bn = 0, bk = 0, wm = 0, wn = 0, stages = 0; // Tc
   int tm = 0, tn = 0;                                     // Simt
   int warps = 0, cols = 0, rows = 0;                      // Skinny
   int persistentBlocks = 0; // Wg: a fixed grid walking the tiles
+  int lanes = 32;           // warp (NVIDIA) or wave (AMD: 64) size
+
+  /// The same engine for a target: on AMD (HIP) the tensor-core tiles run
+  /// on MFMA with waves of 64 lanes (no cp.async ring: two LDS buffers).
+  Engine on(const Target &target) const {
+    Engine e = *this;
+    e.lanes = target.warpSize();
+    if (target.isHip() && e.kind == Tc)
+      e.kind = Mf;
+    return e;
+  }
 
   static Engine tc(int bm, int bn, int bk, int wm, int wn, int stages) {
     Engine e;
     e.kind = Tc;
     e.bm = bm, e.bn = bn, e.bk = bk, e.wm = wm, e.wn = wn, e.stages = stages;
+    return e;
+  }
+  static Engine mf(int bm, int bn, int bk, int wm, int wn) {
+    Engine e = tc(bm, bn, bk, wm, wn, 2);
+    e.kind = Mf;
     return e;
   }
   static Engine wg(int bm, int bn, int stages, int persistentBlocks = 0) {
@@ -424,6 +440,9 @@ struct Engine {
              ", " + s(wn) + ", " + s(stages) + ">";
     case Wg:
       return "WgConfig<" + s(bm) + ", " + s(bn) + ", " + s(stages) + ">";
+    case Mf:
+      return "MfmaConfig<" + s(bm) + ", " + s(bn) + ", " + s(bk) + ", " +
+             s(wm) + ", " + s(wn) + ">";
     case Simt:
       return "SimtConfig<" + s(bm) + ", " + s(bn) + ", " + s(bk) + ", " +
              s(tm) + ", " + s(tn) + ">";
@@ -435,6 +454,7 @@ struct Engine {
   /// The whole-GEMM entry of Gemm.cuh.
   const char *gemmFn() const {
     return kind == Tc     ? "tcGemm"
+           : kind == Mf   ? "mfmaGemm"
            : kind == Wg   ? (persistentBlocks ? "wgGemmPersistent" : "wgGemm")
            : kind == Simt ? "simtGemm"
                           : "skinnyGemm";
@@ -442,13 +462,14 @@ struct Engine {
   int threads() const {
     switch (kind) {
     case Tc:
-      return wm * wn * 32;
+    case Mf:
+      return wm * wn * lanes;
     case Wg:
       return bm / 64 * 128;
     case Simt:
       return (bm / tm) * (bn / tn);
     case Skinny:
-      return warps * 32;
+      return warps * lanes;
     }
     return 0;
   }
@@ -456,6 +477,8 @@ struct Engine {
     switch (kind) {
     case Tc:
       return static_cast<int64_t>(stages) * (bm + bn) * bk * 2;
+    case Mf: // two LDS buffers, rows padded by 8 elements
+      return 2LL * (bm + bn) * (bk + 8) * 2;
     case Wg: // + 1 KiB to align the ring to 1024 bytes
       return static_cast<int64_t>(stages) * (bm + bn) * bk * 2 + 1024;
     case Simt:
@@ -483,9 +506,9 @@ struct Engine {
 
 /// The engine of a dense GEMM with N outputs for the launch's mode:
 /// decode (T = 1) streams the weights with the skinny kernel; f32 runs the
-/// exact SIMT kernel; bf16 takes wgmma on sm_90a (16-byte rows) and
-/// mma.sync elsewhere, with tiles by N.
-Engine pickGemm(const Launch &l, int64_t n, bool vecRows) {
+/// exact SIMT kernel; bf16 takes wgmma on sm_90a (16-byte rows),
+/// mma.sync elsewhere on NVIDIA and MFMA on AMD, with tiles by N.
+Engine pickGemmEngine(const Launch &l, int64_t n, bool vecRows) {
   if (l.decode)
     return Engine::skinny(4, 2, 4);
   if (!l.bf16())
@@ -494,6 +517,11 @@ Engine pickGemm(const Launch &l, int64_t n, bool vecRows) {
   // sm_90a: one tile per block. (The persistent variant, wgGemmPersistent
   // on 132 blocks -- Engine::wg(..., 132) -- is correct but measured 3-10%
   // slower on an H100 at M = 4096: see test/gpu/dense_kernels_notes.md.)
+  // AMD: 256 threads (2 x 2 waves of 64 x 64, 16 MFMA blocks each) for
+  // wide outputs; 40 KiB of LDS leaves room for two workgroups per CU.
+  if (l.target.isHip())
+    return n >= 256 ? Engine::mf(128, 128, 32, 2, 2)
+                    : Engine::mf(64, 64, 32, 2, 2);
   if (l.target.arch == "sm_90a" && vecRows && n >= 256)
     return n >= 2048 ? Engine::wg(128, 256, 4) : Engine::wg(128, 128, 4);
   if (n >= 2048)
@@ -502,14 +530,19 @@ Engine pickGemm(const Launch &l, int64_t n, bool vecRows) {
     return Engine::tc(128, 128, 32, 2, 4, 4);
   return Engine::tc(64, 64, 32, 2, 2, 4);
 }
+Engine pickGemm(const Launch &l, int64_t n, bool vecRows) {
+  return pickGemmEngine(l, n, vecRows).on(l.target);
+}
 
 /// The engine of the grouped expert GEMMs (rows per expert are few).
 Engine pickGrouped(const Launch &l) {
   if (!l.bf16())
-    return l.decode ? Engine::simt(16, 64, 8, 4, 4)
-                    : Engine::simt(64, 64, 8, 4, 4);
-  return l.decode ? Engine::tc(16, 64, 32, 1, 2, 4)
-                  : Engine::tc(64, 128, 32, 2, 2, 4);
+    return (l.decode ? Engine::simt(16, 64, 8, 4, 4)
+                     : Engine::simt(64, 64, 8, 4, 4))
+        .on(l.target);
+  return (l.decode ? Engine::tc(16, 64, 32, 1, 2, 4)
+                   : Engine::tc(64, 128, 32, 2, 2, 4))
+      .on(l.target);
 }
 
 //===----------------------------------------------------------------------===//
@@ -635,9 +668,10 @@ llvm::Expected<KernelPlan> specializeMoE(launch::KernelOp op,
       : routing == "topk_softmax" ? "Routing::TopkSoftmax"
                                   : "Routing::SigmoidTopk";
 
-  Engine rEng = l.decode ? Engine::skinny(4, 2, 4)
-                         : (l.bf16() ? Engine::tc(64, 64, 32, 2, 2, 4)
-                                     : Engine::simt(64, 64, 8, 4, 4));
+  Engine rEng = (l.decode ? Engine::skinny(4, 2, 4)
+                          : (l.bf16() ? Engine::tc(64, 64, 32, 2, 2, 4)
+                                      : Engine::simt(64, 64, 8, 4, 4)))
+                     .on(l.target);
   Engine gEng = pickGrouped(l);
   // Shared expert: the plain engines (GatedUpOps / LinearOps), not wgmma.
   Engine sEng = pickGemm(l, 2 * SFF, false);

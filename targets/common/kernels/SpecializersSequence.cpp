@@ -102,6 +102,14 @@ public:
 
 seq::Target seqTarget(const Target &target) {
   seq::Target t;
+  if (target.vendor == "hip") {
+    // CDNA: wave64, and 64 KiB of LDS per workgroup on gfx90a and gfx942.
+    // gfx950 has 160 KiB, but planning all three to 64 KiB keeps one
+    // translation unit per shape for the three code objects.
+    t.warpSize = 64;
+    t.maxShared = 64 * 1024;
+    return t;
+  }
   StringRef arch = target.arch;
   if (arch.consume_front("sm_")) {
     unsigned sm = 0;

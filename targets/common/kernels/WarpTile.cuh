@@ -1,16 +1,21 @@
 //===- WarpTile.cuh - warp-level matrix tiles over shared memory ----------===//
 //
 // The building block of the sequence kernels (attention, the SSD scan, the
-// selective scan's projections): one warp accumulates an fp32 tile of
-// MT x NT blocks of 16 x 8 from operands in shared memory (or, for the
+// selective scan's projections): one warp (wave) accumulates an fp32 tile
+// of 16*MT rows x 8*NT columns from operands in shared memory (or, for the
 // second product of attention-like kernels, from a previous accumulator
 // held in registers: P @ V).
 //
-// Two arithmetic back ends share one accumulator placement (Portability.cuh,
-// mmaGroupId / mmaThreadInGroup), so that everything written against
-// accumulator coordinates -- masks, softmax, decays, epilogues -- is the
-// same code for both:
-//   * bf16 operands: ldmatrix + mma.m16n8k16 (tensor cores, fp32 accumulate);
+// The accumulator placement is a per-vendor constant that every consumer
+// reads through accRow / accCol / Acc::at and reduces rows with
+// accRowReduce, so that masks, softmax, decays and epilogues are one code:
+//   * NVIDIA (warp 32): blocks of 16 x 8; lane (group g, tig t) holds rows
+//     g and g + 8, columns 2t and 2t + 1 (mma.m16n8k16's C layout).
+//   * AMD (wave 64): blocks of 16 x 16; lane l holds row l % 16, columns
+//     4 * (l / 16) .. +3 (MFMA 16x16x16 issued transposed, see below).
+// Arithmetic back ends:
+//   * bf16 operands: ldmatrix + mma.m16n8k16 on NVIDIA; 8-byte LDS reads +
+//     v_mfma_f32_16x16x16_bf16 on AMD (fp32 accumulate on both);
 //   * fp32 operands: the same elements computed with FMAs (validation mode).
 //
 // Operand layouts (leading dimensions in elements; every shared row starts
@@ -43,29 +48,328 @@ template <typename E> constexpr int kRowPad = int(16 / sizeof(E));
 BRAID_HOST_DEVICE constexpr int ceilDiv(int a, int b) { return (a + b - 1) / b; }
 BRAID_HOST_DEVICE constexpr int roundUp(int a, int b) { return ceilDiv(a, b) * b; }
 
-/// An fp32 accumulator tile of one warp: MT x NT blocks of 16 x 8.
+//===----------------------------------------------------------------------===//
+// Accumulator placement
+//===----------------------------------------------------------------------===//
+
+#if defined(BRAID_HIP)
+constexpr int kAccBlockN = 16; // columns of one accumulator block
+constexpr int kAccRows = 1;    // rows of a block per lane
+constexpr int kAccCols = 4;    // consecutive columns per row per lane
+constexpr int kAccRowLaneStride = 16; // lanes sharing a row are 16 apart
+#else
+constexpr int kAccBlockN = 8;
+constexpr int kAccRows = 2;
+constexpr int kAccCols = 2;
+constexpr int kAccRowLaneStride = 1;
+#endif
+constexpr int kAccElems = kAccRows * kAccCols; // 4 on both vendors
+static_assert(kAccElems * dev::kWarpSize == 16 * kAccBlockN,
+              "an accumulator block is spread over the whole warp");
+
+/// An fp32 accumulator tile of one warp: 16*MT rows x 8*NT columns, held as
+/// MT x NB blocks of 16 x kAccBlockN.
 template <int MT, int NT> struct Acc {
-  float v[MT][NT][4];
+  static_assert((8 * NT) % kAccBlockN == 0,
+                "Acc: tile width must be a multiple of the block width");
+  static constexpr int NB = 8 * NT / kAccBlockN;
+  float v[MT][NB][kAccElems];
   BRAID_DEVICE void zero() {
 #pragma unroll
     for (int i = 0; i < MT; ++i)
 #pragma unroll
-      for (int j = 0; j < NT; ++j)
+      for (int j = 0; j < NB; ++j)
 #pragma unroll
-        for (int e = 0; e < 4; ++e)
+        for (int e = 0; e < kAccElems; ++e)
           v[i][j][e] = 0.f;
+  }
+  /// Element (row slot h, column c) of block (i, j) of this lane.
+  BRAID_DEVICE float &at(int i, int j, int h, int c) {
+    return v[i][j][h * kAccCols + c];
+  }
+  BRAID_DEVICE float at(int i, int j, int h, int c) const {
+    return v[i][j][h * kAccCols + c];
   }
 };
 
-/// Row (within the warp tile) of element e of m-block i held by this lane.
-BRAID_DEVICE int accRow(int i, int e) {
-  return 16 * i + dev::mmaGroupId() + 8 * (e >> 1);
+/// Row (within the warp tile) of row slot h (< kAccRows) of m-block i.
+BRAID_DEVICE int accRow(int i, int h) {
+#if defined(BRAID_HIP)
+  return 16 * i + dev::mmaGroupId() + 0 * h;
+#else
+  return 16 * i + dev::mmaGroupId() + 8 * h;
+#endif
 }
-/// Column (within the warp tile) of element e of n-block j of this lane.
-BRAID_DEVICE int accCol(int j, int e) {
-  return 8 * j + 2 * dev::mmaThreadInGroup() + (e & 1);
+/// Column (within the warp tile) of column c (< kAccCols) of n-block j.
+BRAID_DEVICE int accCol(int j, int c) {
+  return kAccBlockN * j + kAccCols * dev::mmaThreadInGroup() + c;
+}
+/// Combines a value over the lanes that hold parts of the same rows; every
+/// such lane gets the result.
+template <typename Op> BRAID_DEVICE float accRowReduce(float v, Op op) {
+#pragma unroll
+  for (int m = 1; m < dev::kMmaGroupLanes; m <<= 1)
+    v = op(v, dev::shflXor(v, m * kAccRowLaneStride));
+  return v;
+}
+BRAID_DEVICE float accRowMax(float v) {
+  return accRowReduce(v, [](float a, float b) { return fmaxf(a, b); });
+}
+BRAID_DEVICE float accRowSum(float v) {
+  return accRowReduce(v, [](float a, float b) { return a + b; });
+}
+/// One lane per row (for per-row statistics).
+BRAID_DEVICE bool accRowLeader() { return dev::mmaThreadInGroup() == 0; }
+
+#if defined(BRAID_HIP)
+//===----------------------------------------------------------------------===//
+// MFMA back end (AMD, bf16) and the FMA back end in the AMD placement
+//===----------------------------------------------------------------------===//
+//
+// Each product is issued transposed, D = B * A^T: MFMA's first operand is a
+// 16 x 16 block of B (lane l supplies row n = l % 16, k = 4 * (l / 16) ..
+// +3), its second one of A (row m = l % 16, the same k), and lane l receives
+// D[4 * (l / 16) + e][l % 16] = C[m = l % 16][n = 4 * (l / 16) + e]: one
+// row and four consecutive columns. That placement equals the A-operand
+// placement, so an accumulator tile feeds P @ V without any shuffle.
+
+namespace detail {
+
+/// Four consecutive 16-bit values of row `row` from column `col` (one
+/// 8-byte LDS read; ld and col are multiples of 4).
+BRAID_DEVICE dev::mfmaBf16x4 frag4(const bf16 *M, int ld, int row, int col) {
+  return *reinterpret_cast<const dev::mfmaBf16x4 *>(M + row * ld + col);
+}
+/// Four values down column `col` from row `k0` (a K-major tile read across
+/// its rows: V-like B, transposed A).
+BRAID_DEVICE dev::mfmaBf16x4 frag4T(const bf16 *M, int ld, int k0, int col) {
+  const short *s = reinterpret_cast<const short *>(M);
+  dev::mfmaBf16x4 r;
+  r[0] = s[(k0 + 0) * ld + col];
+  r[1] = s[(k0 + 1) * ld + col];
+  r[2] = s[(k0 + 2) * ld + col];
+  r[3] = s[(k0 + 3) * ld + col];
+  return r;
+}
+/// d += B-block(x) * A-block(y)^T (see above).
+BRAID_DEVICE void mfma(float (&d)[4], dev::mfmaBf16x4 x, dev::mfmaBf16x4 y) {
+  dev::mfmaF32x4 c = {d[0], d[1], d[2], d[3]};
+  c = dev::mfmaBf16_16x16x16(x, y, c);
+  d[0] = c[0];
+  d[1] = c[1];
+  d[2] = c[2];
+  d[3] = c[3];
+}
+BRAID_DEVICE int fragRow() { return dev::laneId() % 16; }
+BRAID_DEVICE int fragK() { return 4 * (dev::laneId() / 16); }
+
+/// acc[i][*] += a[i] * B for one k-step at k0; B stored [k][n] when NN,
+/// else [n][k].
+template <int MT, int NT, bool NN>
+BRAID_DEVICE void mfmaRow(Acc<MT, NT> &acc, const dev::mfmaBf16x4 (&a)[MT],
+                          const bf16 *B, int ldb, int k0) {
+#pragma unroll
+  for (int j = 0; j < Acc<MT, NT>::NB; ++j) {
+    const int n = 16 * j + fragRow();
+    const dev::mfmaBf16x4 b = NN ? frag4T(B, ldb, k0 + fragK(), n)
+                                 : frag4(B, ldb, n, k0 + fragK());
+#pragma unroll
+    for (int i = 0; i < MT; ++i)
+      mfma(acc.v[i][j], b, a[i]);
+  }
 }
 
+} // namespace detail
+
+/// A operand fragments kept in registers across many products (the query
+/// tile of attention, the C tile of the SSD output pass). Only for bf16.
+template <int MT, int KT> struct AFrag {
+  dev::mfmaBf16x4 r[MT][KT];
+  BRAID_DEVICE void load(const bf16 *A, int lda) {
+#pragma unroll
+    for (int i = 0; i < MT; ++i)
+#pragma unroll
+      for (int kk = 0; kk < KT; ++kk)
+        r[i][kk] = detail::frag4(A, lda, 16 * i + detail::fragRow(),
+                                 16 * kk + detail::fragK());
+  }
+};
+
+/// acc += A(regs) * B^T, B stored [n][k], K = 16 * KT.
+template <int MT, int NT, int KT>
+BRAID_DEVICE void gemmNT(Acc<MT, NT> &acc, const AFrag<MT, KT> &a,
+                         const bf16 *B, int ldb) {
+#pragma unroll
+  for (int kk = 0; kk < KT; ++kk) {
+    dev::mfmaBf16x4 ak[MT];
+#pragma unroll
+    for (int i = 0; i < MT; ++i)
+      ak[i] = a.r[i][kk];
+    detail::mfmaRow<MT, NT, false>(acc, ak, B, ldb, 16 * kk);
+  }
+}
+
+/// acc[m][n] += sum_{k<K} A[m*lda+k] * B[n*ldb+k]; A points at the warp
+/// tile's row 0, B at its column 0. K is a multiple of 16.
+template <int MT, int NT, int K, typename E>
+BRAID_DEVICE void gemmNT(Acc<MT, NT> &acc, const E *A, int lda, const E *B,
+                         int ldb) {
+  static_assert(K % 16 == 0, "gemmNT: K must be a multiple of 16");
+  constexpr int NB = Acc<MT, NT>::NB;
+  const int g = dev::mmaGroupId(), q = dev::mmaThreadInGroup();
+  if constexpr (kIsBf16<E>) {
+#pragma unroll
+    for (int kk = 0; kk < K / 16; ++kk) {
+      dev::mfmaBf16x4 a[MT];
+#pragma unroll
+      for (int i = 0; i < MT; ++i)
+        a[i] = detail::frag4(A, lda, 16 * i + g, 16 * kk + 4 * q);
+      detail::mfmaRow<MT, NT, false>(acc, a, B, ldb, 16 * kk);
+    }
+  } else {
+#pragma unroll 2
+    for (int k = 0; k < K; k += 4) {
+      float4 a[MT];
+#pragma unroll
+      for (int i = 0; i < MT; ++i)
+        a[i] = *reinterpret_cast<const float4 *>(A + (16 * i + g) * lda + k);
+#pragma unroll
+      for (int j = 0; j < NB; ++j)
+#pragma unroll
+        for (int c = 0; c < 4; ++c) {
+          const float4 b = *reinterpret_cast<const float4 *>(
+              B + (16 * j + 4 * q + c) * ldb + k);
+#pragma unroll
+          for (int i = 0; i < MT; ++i) {
+            float s = acc.v[i][j][c];
+            s = fmaf(a[i].x, b.x, s);
+            s = fmaf(a[i].y, b.y, s);
+            s = fmaf(a[i].z, b.z, s);
+            s = fmaf(a[i].w, b.w, s);
+            acc.v[i][j][c] = s;
+          }
+        }
+    }
+  }
+}
+
+/// One k step of fmaKN.
+template <int MT, int NT, typename AAt>
+BRAID_DEVICE void fmaK(Acc<MT, NT> &acc, AAt aAt, const float *B, int ldb,
+                       int k) {
+  const int q = dev::mmaThreadInGroup();
+  float a[MT];
+#pragma unroll
+  for (int i = 0; i < MT; ++i)
+    a[i] = aAt(i, k);
+#pragma unroll
+  for (int j = 0; j < Acc<MT, NT>::NB; ++j) {
+    const float4 b =
+        *reinterpret_cast<const float4 *>(B + k * ldb + 16 * j + 4 * q);
+#pragma unroll
+    for (int i = 0; i < MT; ++i) {
+      acc.v[i][j][0] = fmaf(a[i], b.x, acc.v[i][j][0]);
+      acc.v[i][j][1] = fmaf(a[i], b.y, acc.v[i][j][1]);
+      acc.v[i][j][2] = fmaf(a[i], b.z, acc.v[i][j][2]);
+      acc.v[i][j][3] = fmaf(a[i], b.w, acc.v[i][j][3]);
+    }
+  }
+}
+
+/// acc[m][n] += sum_k a(m, k) * B[k*ldb+n] for fp32 operands in the AMD
+/// placement: `aAt(i, k)` gives this lane's row of m-block i at column k.
+/// FULL unrolls the k loop completely: needed when aAt indexes registers
+/// by k (an accumulator tile), which would otherwise live in scratch.
+template <int MT, int NT, int K, bool FULL = false, typename AAt>
+BRAID_DEVICE void fmaKN(Acc<MT, NT> &acc, AAt aAt, const float *B, int ldb) {
+  if constexpr (FULL) {
+#pragma unroll
+    for (int k = 0; k < K; ++k)
+      fmaK(acc, aAt, B, ldb, k);
+  } else {
+#pragma unroll 4
+    for (int k = 0; k < K; ++k)
+      fmaK(acc, aAt, B, ldb, k);
+  }
+}
+
+/// acc[m][n] += sum_{k<K} A[m*lda+k] * B[k*ldb+n].
+template <int MT, int NT, int K, typename E>
+BRAID_DEVICE void gemmNN(Acc<MT, NT> &acc, const E *A, int lda, const E *B,
+                         int ldb) {
+  static_assert(K % 16 == 0, "gemmNN: K must be a multiple of 16");
+  const int g = dev::mmaGroupId(), q = dev::mmaThreadInGroup();
+  if constexpr (kIsBf16<E>) {
+#pragma unroll
+    for (int kk = 0; kk < K / 16; ++kk) {
+      dev::mfmaBf16x4 a[MT];
+#pragma unroll
+      for (int i = 0; i < MT; ++i)
+        a[i] = detail::frag4(A, lda, 16 * i + g, 16 * kk + 4 * q);
+      detail::mfmaRow<MT, NT, true>(acc, a, B, ldb, 16 * kk);
+    }
+  } else {
+    fmaKN<MT, NT, K>(
+        acc, [&](int i, int k) { return A[(16 * i + g) * lda + k]; }, B, ldb);
+  }
+}
+
+/// acc[m][n] += sum_{k<K} At[k*lda+m] * B[k*ldb+n] (A stored transposed).
+template <int MT, int NT, int K, typename E>
+BRAID_DEVICE void gemmTN(Acc<MT, NT> &acc, const E *At, int lda, const E *B,
+                         int ldb) {
+  static_assert(K % 16 == 0, "gemmTN: K must be a multiple of 16");
+  const int g = dev::mmaGroupId(), q = dev::mmaThreadInGroup();
+  if constexpr (kIsBf16<E>) {
+#pragma unroll
+    for (int kk = 0; kk < K / 16; ++kk) {
+      dev::mfmaBf16x4 a[MT];
+#pragma unroll
+      for (int i = 0; i < MT; ++i)
+        a[i] = detail::frag4T(At, lda, 16 * kk + 4 * q, 16 * i + g);
+      detail::mfmaRow<MT, NT, true>(acc, a, B, ldb, 16 * kk);
+    }
+  } else {
+    fmaKN<MT, NT, K>(
+        acc, [&](int i, int k) { return At[k * lda + 16 * i + g]; }, B, ldb);
+  }
+}
+
+/// acc[m][n] += sum_{k<16*KT} P[m][k] * B[k*ldb+n], P an accumulator tile
+/// (its columns are the k index). In this placement block kk of P is
+/// exactly MFMA's A fragment for k-step kk: rounded to bf16 in place.
+template <int MT, int NT, int KT, typename E>
+BRAID_DEVICE void gemmRegNN(Acc<MT, NT> &acc, const Acc<MT, 2 * KT> &P,
+                            const E *B, int ldb) {
+  if constexpr (kIsBf16<E>) {
+#pragma unroll
+    for (int kk = 0; kk < KT; ++kk) {
+      dev::mfmaBf16x4 a[MT];
+#pragma unroll
+      for (int i = 0; i < MT; ++i) {
+        const uint32_t lo = dev::packBf16x2(P.v[i][kk][0], P.v[i][kk][1]);
+        const uint32_t hi = dev::packBf16x2(P.v[i][kk][2], P.v[i][kk][3]);
+        a[i][0] = short(lo & 0xffffu);
+        a[i][1] = short(lo >> 16);
+        a[i][2] = short(hi & 0xffffu);
+        a[i][3] = short(hi >> 16);
+      }
+      detail::mfmaRow<MT, NT, true>(acc, a, B, ldb, 16 * kk);
+    }
+  } else {
+    // Column k of P lives in the lane of the same row with q = (k % 16) / 4,
+    // element k % 4 of block k / 16.
+    const int g = dev::mmaGroupId();
+    fmaKN<MT, NT, 16 * KT, true>(
+        acc,
+        [&](int i, int k) {
+          return dev::shflIdx(P.v[i][k / 16][k % 4], g + 16 * ((k % 16) / 4));
+        },
+        B, ldb);
+  }
+}
+
+#else
 //===----------------------------------------------------------------------===//
 // Tensor-core back end (bf16)
 //===----------------------------------------------------------------------===//
@@ -372,6 +676,8 @@ BRAID_DEVICE void gemmRegNN(Acc<MT, NT> &acc, const Acc<MT, 2 * KT> &P,
     }
   }
 }
+
+#endif // BRAID_HIP
 
 /// Stores two consecutive values (8-byte aligned for f32, 4 for bf16).
 template <typename E> BRAID_DEVICE void store2(E *dst, float a, float b) {

@@ -46,15 +46,15 @@ Expected<LoadedModel> loadModel(StringRef path) {
     return std::move(model);
   }
   case InputKind::ONNX:
-    return errorIn(path, "ONNX input is not supported yet (planned for "
-                         "milestone M1.6); give a config.json, a folder "
-                         "holding one, or a .braid file");
+    return errorIn(path, "an ONNX model has no architecture spec: it is "
+                         "imported straight to braid IR (braidc, "
+                         "compiler/frontends/onnx/)");
   case InputKind::Unknown:
     break;
   }
   return errorIn(path, "unknown kind of input: expected a .braid file, a "
-                       "config.json (or other .json config) or a folder "
-                       "holding a config.json");
+                       "config.json (or other .json config), a folder "
+                       "holding a config.json, or an .onnx file");
 }
 
 } // namespace frontend

@@ -28,10 +28,16 @@ struct LoadedModel {
   ModelSpec spec;
   /// Only Hugging Face inputs name checkpoint tensors; empty for the DSL.
   BindingTable bindings;
+  /// ONNX only: the initializers as a safetensors image named by IR weight
+  /// (the bundle's `weights` section); filled when the ONNX file is
+  /// imported to braid IR (compiler/pipelines/Import.h).
+  std::string packedWeights;
 };
 
-/// Reads the model at `path`. ONNX input is not supported yet and gives an
-/// error that says so; so does an input of unknown kind.
+/// Reads the model at `path`. An ONNX file has no ModelSpec: it is imported
+/// straight to braid IR by braid::importModel / buildBraidModule
+/// (compiler/pipelines/Import.h), and loadModel says so; an input of unknown
+/// kind is an error too.
 llvm::Expected<LoadedModel> loadModel(llvm::StringRef path);
 
 } // namespace frontend

@@ -45,7 +45,7 @@ Usage:
                 [--repeat N]
   braid-run generate BUNDLE (--weights W | --random-weights SEED)
                 (--ids IDS | --ids-file F) -n N
-  braid-run check BUNDLE --weights W --golden GOLDEN.safetensors
+  braid-run check BUNDLE [--weights W] --golden GOLDEN.safetensors
                 [--tolerance 1e-4] [--margin M] [--golden-tokens generated]
                 [--save-logits OUT.safetensors]
 
@@ -249,8 +249,11 @@ Args parseArgs(int argc, char **argv) {
   if (a.command == "check") {
     if (!a.golden)
       usage("check needs --golden GOLDEN.safetensors");
-    if (!a.weights)
-      usage("check needs --weights W (the checkpoint the golden came from)");
+    // Without --weights the bundle's packed weights are used (ONNX
+    // imports carry them); a bundle without any fails at session start.
+    if (a.seed)
+      usage("check compares with a golden: give --weights W (the checkpoint "
+            "the golden came from) or none for the bundle's packed weights");
   }
   return a;
 }

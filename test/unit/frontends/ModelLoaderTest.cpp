@@ -38,13 +38,12 @@ TEST(ModelLoader, DSLHasNoBindings) {
 
 TEST(ModelLoader, UnsupportedInputsSayWhy) {
   EXPECT_EQ(errorOf(loadModel("model.onnx")),
-            "model.onnx: error: ONNX input is not supported yet (planned for "
-            "milestone M1.6); give a config.json, a folder holding one, or a "
-            ".braid file");
+            "model.onnx: error: an ONNX model has no architecture spec: it is "
+            "imported straight to braid IR (braidc, compiler/frontends/onnx/)");
   EXPECT_EQ(errorOf(loadModel("model.txt")),
             "model.txt: error: unknown kind of input: expected a .braid file, "
-            "a config.json (or other .json config) or a folder holding a "
-            "config.json");
+            "a config.json (or other .json config), a folder holding a "
+            "config.json, or an .onnx file");
 }
 
 } // namespace

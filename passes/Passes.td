@@ -239,6 +239,97 @@ def BraidHybridize : Pass<"braid-hybridize", "mlir::ModuleOp"> {
                            "::braid::launch::LaunchDialect"];
 }
 
+def BraidFoldWeightScales : Pass<"braid-fold-weight-scales", "mlir::ModuleOp"> {
+  let summary = "fold constant multipliers of linears into their weights";
+  let description = [{
+    muP-style models (Granite, Falcon-H1) multiply activations by constants
+    around their projections. Where the product is the same linear function
+    of the input, the pass moves the constant into the weight and removes
+    the multiplication, so no kernel runs for it. The weights are changed at
+    load: the binding (`launch.weight`, created as braid-lower-to-launch
+    would when the front end bound none) gets a `scale` prep step, one
+    factor or one per row (docs/bundle.md), that the runtime applies after
+    `elementwise`; kernels see plain weights.
+
+    Folds, each exact in real arithmetic (fp32 results differ by rounding
+    only):
+
+    * output: `braid.scale` of a linear's result, `(x W^T + b) c = x (c
+      W)^T + c b`; through `braid.split` along the features, the factor of
+      each piece goes to its rows (Falcon-H1's per-channel `ssm_multipliers`
+      on `in_proj`, `mlp_multipliers` on gate/up, Granite's residual and
+      logits multipliers);
+    * input: a `braid.scale` read only by linears, `(c x) W^T + b = x (c
+      W)^T + b` (Falcon-H1's attention and SSM input multipliers);
+    * embedding: a `braid.scale` of a `braid.embedding` (a gather) scales
+      the table;
+    * merge: the `multipliers` of a `sum`/`mean` merge go into the linear
+      that produces a branch, directly or as what a nested layer yields
+      (Falcon-H1's attention and SSM output multipliers).
+
+    Nothing folds through a nonlinearity, into a value that has another
+    reader, or into a weight whose name is used by another `braid.weight`
+    (shared or tied storage). A `concat` of all the pieces of a `split` in
+    order, which the per-piece folds leave behind, becomes the split's
+    input (`populateFoldWeightScalesPatterns`).
+
+    Example:
+
+    ```mlir
+    %y = braid.linear %x, %w : (tensor<?x?x64xf32>, tensor<32x64xf32>) -> tensor<?x?x32xf32>
+    %z = braid.scale %y {factor = 5.0e-01 : f64} : tensor<?x?x32xf32>
+    // becomes
+    %z = braid.linear %x, %w : (tensor<?x?x64xf32>, tensor<32x64xf32>) -> tensor<?x?x32xf32>
+    // with: launch.weight "w" : [32, 64] x f32 {..., scale = array<f64: 5.0e-01>}
+    ```
+  }];
+  let dependentDialects = ["::braid::BraidDialect",
+                           "::braid::launch::LaunchDialect"];
+}
+
+def BraidFuseProjections : Pass<"braid-fuse-projections", "mlir::ModuleOp"> {
+  let summary = "merge linears that read the same input into one GEMM";
+  let description = [{
+    `braid.linear` ops of one block that read the same value (q/k/v
+    projections, a separate gate/up pair) become one `braid.linear` over a
+    weight whose rows are the originals' rows in order (the bias likewise),
+    followed by a `braid.split` along the features that gives the original
+    results. In a `parallel` layer (Falcon-H1) the projections that the
+    branches compute from the layer's shared input through their block
+    arguments join the group too: the fused linear runs in the parallel
+    layer and each branch receives its piece as a new input.
+
+    The fused weight is named after the originals, joined by `+` after
+    their common prefix (`layers.0.attn.q_proj+k_proj+v_proj`), and bound at load as the `concat` along rows of the
+    originals' checkpoint sources (their bindings, or a tensor of their own
+    name when unbound), keeping a `scale` prep step as per-row factors.
+    Bindings that no weight uses any more are removed.
+
+    A linear joins a group only when its weight (and bias) is a
+    `braid.weight`, its weight and result element types and bias presence
+    match the group's, and its binding concatenates: combine `single` or
+    `concat` along rows with sources of whole rows, the same `elementwise`
+    as the group, no tied aliases. Others stay as they are (the reason is
+    printed with `-debug-only=braid-fuse-projections`). A split of a
+    piece that only a second split reads merges with it
+    (`populateFuseProjectionsPatterns`).
+
+    Example:
+
+    ```mlir
+    %q = braid.linear %x, %wq : (tensor<?x?x64xf32>, tensor<64x64xf32>) -> tensor<?x?x64xf32>
+    %k = braid.linear %x, %wk : (tensor<?x?x64xf32>, tensor<32x64xf32>) -> tensor<?x?x32xf32>
+    // becomes
+    %w = braid.weight "attn.q_proj+k_proj" : tensor<96x64xf32>
+    %qk = braid.linear %x, %w : (tensor<?x?x64xf32>, tensor<96x64xf32>) -> tensor<?x?x96xf32>
+    %q, %k = braid.split %qk {axis = 2 : i64, sizes = array<i64: 64, 32>}
+        : (tensor<?x?x96xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x32xf32>)
+    ```
+  }];
+  let dependentDialects = ["::braid::BraidDialect",
+                           "::braid::launch::LaunchDialect"];
+}
+
 def BraidLowerToLaunch : Pass<"braid-lower-to-launch", "mlir::ModuleOp"> {
   let summary = "specialize entries, plan buffers and emit launch ops";
   let description = [{

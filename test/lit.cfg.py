@@ -17,6 +17,8 @@ config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit",
 config.substitutions.append(("%braid_src", config.braid_src_root))
 config.substitutions.append(("%goldens", config.braid_goldens_dir))
 config.substitutions.append(
+    ("%onnx_data", os.path.join(config.braid_src_root, "test", "data", "onnx")))
+config.substitutions.append(
     ("%variants", os.path.join(config.braid_src_root, "test", "data", "variants")))
 
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
@@ -42,6 +44,14 @@ def find_nvcc():
 
 if find_nvcc():
     config.available_features.add("nvcc")
+# HIP code generation (docs/amd.md): clang 22 with Debian's HIP headers and
+# the device libraries this build completed (targets/hip/DeviceLibs.cmake).
+if (os.path.exists(os.path.join(config.llvm_tools_dir, "clang"))
+        and os.path.exists("/usr/include/hip/hip_runtime.h")
+        and os.path.exists(os.path.join(config.braid_obj_root, "amdgcn", "bitcode",
+                                        "oclc_isa_version_942.bc"))):
+    config.available_features.add("hip")
+llvm_config.add_tool_substitutions(["llvm-readelf", "llvm-objdump"], [config.llvm_tools_dir])
 llvm_config.with_system_environment(["CUDA_HOME", "PATH", "XDG_CACHE_HOME"])
 config.substitutions.append(
     ("%kernel_cache", os.path.join(config.braid_obj_root, "test", "kernel-cache")))

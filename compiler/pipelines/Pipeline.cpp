@@ -64,6 +64,14 @@ runBraidStages(ModuleOp module, const PipelineOptions &options,
                         pm.addPass(createBraidLintHybrid(lintOptions));
                       }});
   }
+  if (options.fusion) {
+    stages.push_back({"fold-weight-scales", [](PassManager &pm) {
+                        pm.addPass(createBraidFoldWeightScales());
+                      }});
+    stages.push_back({"fuse-projections", [](PassManager &pm) {
+                        pm.addPass(createBraidFuseProjections());
+                      }});
+  }
   if (options.lowerToLaunch)
     stages.push_back({"lower-to-launch", [](PassManager &pm) {
                         pm.addPass(createBraidLowerToLaunch());
@@ -71,6 +79,8 @@ runBraidStages(ModuleOp module, const PipelineOptions &options,
 
   unsigned index = 1;
   for (Stage &stage : stages) {
+    if (options.unfusedCopy && StringRef(stage.name) == "fold-weight-scales")
+      *options.unfusedCopy = module.clone();
     PassManager pm(module->getContext());
     if (failed(configure(pm)))
       return failure();

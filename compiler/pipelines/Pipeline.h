@@ -1,8 +1,9 @@
 //===- Pipeline.h - braidc's compilation pipeline ---------------*- C++ -*-===//
 //
 // The stages braidc runs on a model, in order, each with a name used for IR
-// dumps (`--dump-ir-dir`): 00-import, 01-canonicalize, 02-lint-hybrid, ...
-// Later milestones append lowering to `launch`, code generation and bundling.
+// dumps (`--dump-ir-dir`): 00-import, 01-canonicalize, 02-lint-hybrid,
+// 03-fold-weight-scales, 04-fuse-projections, 05-lower-to-launch (numbers
+// shift when a stage is turned off).
 //
 //===----------------------------------------------------------------------===//
 #ifndef BRAID_COMPILER_PIPELINES_PIPELINE_H
@@ -21,6 +22,12 @@ struct PipelineOptions {
   /// Write the IR after every stage into this folder ("" = no dumps).
   std::string dumpIRDir;
   LintMode lint = LintMode::Warn;
+  /// Run the fusion passes (braid-fold-weight-scales, then
+  /// braid-fuse-projections) after canonicalization and lint.
+  bool fusion = true;
+  /// When set and fusion runs, receives a copy of the module as it was just
+  /// before the fusion stages (braidc --stats compares the two).
+  mlir::OwningOpRef<mlir::ModuleOp> *unfusedCopy = nullptr;
   /// Also run braid-lower-to-launch (entries, states, arena plan).
   bool lowerToLaunch = false;
 };
@@ -29,7 +36,7 @@ struct PipelineOptions {
 mlir::LogicalResult dumpStage(const PipelineOptions &options, unsigned index,
                               llvm::StringRef stage, mlir::ModuleOp module);
 
-/// Runs the stages after import: canonicalize, lint, and with
+/// Runs the stages after import: canonicalize, lint, fusion, and with
 /// `lowerToLaunch` the lowering to the launch dialect.
 /// `configure` applies the MLIR command-line pass-manager options (IR
 /// printing, timing, crash reproducers) to each pass manager.

@@ -77,6 +77,8 @@ std::string describeTransform(const WeightDecl &w) {
          ")";
   if (w.elementwise == Elementwise::NegExp)
     s += ", neg_exp";
+  if (!w.scale.empty())
+    s += w.scale.size() == 1 ? ", scale" : ", scale per row";
   return s;
 }
 

@@ -555,6 +555,23 @@ private:
     }
     if (const json *t = optional(v, "tied_aliases"))
       w.tiedAliases = getStrings(*t, member(path, "tied_aliases"));
+    if (const json *f = optional(v, "scale")) {
+      std::string p = member(path, "scale");
+      expectArray(*f, p);
+      int64_t rows = w.shape.empty() ? 1 : w.shape.front();
+      if (f->size() != 1 && int64_t(f->size()) != rows)
+        bad(p, std::to_string(f->size()) +
+                   " factors: expected 1 or one per index of the first "
+                   "dimension (" +
+                   std::to_string(rows) + ")");
+      for (size_t i = 0; i < f->size(); ++i) {
+        const json &x = (*f)[i];
+        if (!x.is_number() || !std::isfinite(x.get<double>()))
+          bad(indexed(p, i), std::string("expected a finite number, found ") +
+                                 typeName(x));
+        w.scale.push_back(x.get<double>());
+      }
+    }
 
     std::string error;
     std::vector<int64_t> combined = combinedShape(w, &error);

@@ -92,6 +92,10 @@ struct WeightDecl {
   int64_t axis = 0;
   int64_t groupSize = 0;
   Elementwise elementwise = Elementwise::Identity;
+  /// Load-time factors applied after `elementwise` (braid-fold-weight-
+  /// scales, braid-fuse-projections): empty, one for the whole weight, or
+  /// one per index of the first dimension of `shape`.
+  std::vector<double> scale;
   std::vector<std::string> tiedAliases;
 
   int64_t numel() const { return numElements(shape); }

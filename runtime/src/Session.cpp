@@ -249,6 +249,7 @@ void Session::loadWeights() {
         p.sources = {{w.name, w.shape}};
         p.combine = Combine::Single;
         p.elementwise = Elementwise::Identity;
+        p.scale.clear(); // packed weights are stored already scaled
         p.tiedAliases.clear();
         packed.push_back(std::move(p));
       }

@@ -106,6 +106,18 @@ private:
   uint64_t s[4];
 };
 
+/// The `scale` prep step: one factor, or one per index of the first dim.
+void applyScale(const WeightDecl &w, float *out) {
+  if (w.scale.empty())
+    return;
+  int64_t rows = static_cast<int64_t>(w.scale.size());
+  int64_t inner = w.numel() / rows;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < inner; ++i)
+      out[r * inner + i] =
+          static_cast<float>(double(out[r * inner + i]) * w.scale[r]);
+}
+
 std::string lastComponent(const std::string &name) {
   size_t dot = name.rfind('.');
   return dot == std::string::npos ? name : name.substr(dot + 1);
@@ -189,11 +201,13 @@ void prepareWeight(const WeightDecl &w, const TensorStore &store, float *out) {
     for (int64_t i = 0; i < n; ++i)
       out[i] = -std::exp(out[i]);
   }
+  applyScale(w, out);
 }
 
 const float *weightInPlace(const WeightDecl &w, const TensorStore &store) {
   checkWeightSources(w, store);
-  if (w.combine != Combine::Single || w.elementwise != Elementwise::Identity)
+  if (w.combine != Combine::Single || w.elementwise != Elementwise::Identity ||
+      !w.scale.empty())
     return nullptr;
   const StTensor *t = lookupSource(w, 0, store);
   if (t->dtype != StDType::F32 ||
@@ -202,7 +216,18 @@ const float *weightInPlace(const WeightDecl &w, const TensorStore &store) {
   return reinterpret_cast<const float *>(t->data);
 }
 
+namespace {
+void randomValues(const WeightDecl &w, uint64_t seed, float *out);
+} // namespace
+
 void randomWeight(const WeightDecl &w, uint64_t seed, float *out) {
+  randomValues(w, seed, out);
+  // A folded multiplier scales the drawn values like checkpoint ones.
+  applyScale(w, out);
+}
+
+namespace {
+void randomValues(const WeightDecl &w, uint64_t seed, float *out) {
   Xoshiro256 rng(seed ^ fnv1a(w.name));
   int64_t n = w.numel();
   std::string last = lastComponent(w.name);
@@ -231,5 +256,6 @@ void randomWeight(const WeightDecl &w, uint64_t seed, float *out) {
   for (int64_t i = 0; i < n; ++i)
     out[i] = (nearOne ? 1.0f : 0.0f) + rng.uniform(-0.1f, 0.1f);
 }
+} // namespace
 
 } // namespace braid::rt

@@ -6,7 +6,9 @@
 //      leading axis; stack_of_concat (groups of `group_size` concatenated
 //      along `axis`, then stacked);
 //   2. elementwise: identity, or neg_exp (-exp(x), for A = -exp(A_log));
-//   3. reshape to the weight's shape (same element count).
+//   3. scale (optional): multiply by one factor, or by one factor per index
+//      of the weight's first dimension (multipliers folded at compile time);
+//   4. reshape to the weight's shape (same element count).
 // Sources may be F32, F16 or BF16; the result is fp32.
 //
 // Or draws them from a seed (randomWeight), for benchmarking without a
@@ -24,6 +26,7 @@
 //                                    [C, K], stacked experts [E, out, in],
 //                                    embeddings [V, H]).
 // U draws from xoshiro256** seeded by SplitMix64(seed ^ FNV-1a(name)).
+// The drawn values then go through the weight's `scale` step, if any.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BRAID_RUNTIME_SRC_WEIGHTS_H

@@ -18,13 +18,13 @@
 // three attention layers become Mamba2 (layer 1 has the lowest score, then
 // layer 0), the result verifies, lowers, and the binding table says how
 // each new weight starts.
-// RUN: braidc %variants/llama_gqa_tied --emit=braid | braid-opt -braid-hybridize="scores=0.2,0.05,0.4 keep=1" 2>%t/llama.remark | FileCheck %s --check-prefix=LLAMA
+// RUN: braidc %variants/llama_gqa_tied --emit=braid --no-fusion | braid-opt -braid-hybridize="scores=0.2,0.05,0.4 keep=1" 2>%t/llama.remark | FileCheck %s --check-prefix=LLAMA
 // RUN: FileCheck %s --check-prefix=LLAMA-REMARK < %t/llama.remark
-// RUN: braidc %variants/llama_gqa_tied --emit=braid | braid-opt -braid-hybridize="scores=0.2,0.05,0.4 keep=1" 2>/dev/null | braid-opt -braid-lower-to-launch | FileCheck %s --check-prefix=LLAMA-LAUNCH
+// RUN: braidc %variants/llama_gqa_tied --emit=braid --no-fusion | braid-opt -braid-hybridize="scores=0.2,0.05,0.4 keep=1" 2>/dev/null | braid-opt -braid-lower-to-launch | FileCheck %s --check-prefix=LLAMA-LAUNCH
 //
 // GraniteMoeHybrid keeps a residual multiplier after the o projection; the
 // Mamba2 block applies it to its out_proj:
-// RUN: braidc %variants/granite_rope_experts --emit=braid | braid-opt -braid-hybridize="scores=1,2 keep=1" 2>/dev/null | FileCheck %s --check-prefix=GRANITE
+// RUN: braidc %variants/granite_rope_experts --emit=braid --no-fusion | braid-opt -braid-hybridize="scores=1,2 keep=1" 2>/dev/null | FileCheck %s --check-prefix=GRANITE
 // GRANITE-LABEL: func.func @forward
 // GRANITE:       braid.layer mamba2(%{{.*}}) {index = 0 : i64, name = "layers.0.mixer"}
 // GRANITE:         %[[O:.*]] = braid.linear {{.*}} -> tensor<?x?x48xf32>

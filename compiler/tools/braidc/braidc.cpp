@@ -8,12 +8,14 @@
 #include "compiler/frontends/dsl/DSL.h"
 #include "compiler/frontends/lowering/SpecToBraid.h"
 #include "compiler/pipelines/Import.h"
+#include "compiler/pipelines/LaunchStats.h"
 #include "compiler/pipelines/Pipeline.h"
 #include "dialects/Braid/BraidDialect.h"
 #include "passes/Passes.h"
 #include "runtime/include/braid/bundle_writer.h"
 #include "targets/common/Manifest.h"
 #include "targets/cuda/Emitter.h"
+#include "targets/hip/Emitter.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
@@ -102,7 +104,10 @@ cl::list<std::string> targets(
     cl::desc("Targets to build the bundle for (comma-separated): cpu (the "
              "reference backend); cuda (cubins for sm_80 and sm_90a plus PTX "
              "for compute_90) or cuda:ARCH for one of them (ARCH = sm_80, "
-             "sm_90a, compute_90). hip[:ARCH] comes with milestone M1.5"),
+             "sm_90a, compute_90); hip (AMD code objects for gfx90a, gfx942 "
+             "and gfx950) or hip:ARCH for one of them. HIP kernels are "
+             "verified by compiling, by their code-object metadata and by "
+             "their disassembly only: no AMD GPU has run them (docs/amd.md)"),
     cl::value_desc("target"), cl::CommaSeparated, cl::cat(braidcCategory));
 
 cl::opt<DTypeChoice> dtype(
@@ -138,7 +143,16 @@ cl::opt<bool> allowMissingKernels(
 cl::opt<bool> checkSpills(
     "check-spills",
     cl::desc("Fail when a hot GPU kernel (GEMM, attention, scans) spills "
-             "registers to local memory, per ptxas's resource report"),
+             "registers to local memory, per ptxas's resource report (CUDA), "
+             "or uses scratch or spills, per the code object's metadata "
+             "(HIP)"),
+    cl::cat(braidcCategory));
+
+cl::opt<bool> noFusion(
+    "no-fusion",
+    cl::desc("Skip the fusion passes (braid-fold-weight-scales, "
+             "braid-fuse-projections): one launch per braid op of the "
+             "imported model"),
     cl::cat(braidcCategory));
 
 // Registered as "braid-stats" and renamed to "stats" in main(), once LLVM's
@@ -147,7 +161,8 @@ cl::opt<bool> printStats(
     "braid-stats",
     cl::desc("Print launches per entry and kernel family, the planned arena "
              "(bytes per token, with and without reuse), state and weight "
-             "sizes to stderr"),
+             "sizes, and launches and bytes moved per layer before and "
+             "after fusion to stderr"),
     cl::cat(braidcCategory));
 
 constexpr const char *overview = R"(Braid compiler driver
@@ -155,7 +170,8 @@ constexpr const char *overview = R"(Braid compiler driver
 Compiles a hybrid recurrent/attention language model. The input is
   * a Hugging Face config.json, or a folder holding one (model_type bamba,
     nemotron_h, jamba, zamba2, falcon_h1, granitemoehybrid or llama), or
-  * a Braid DSL file (.braid; see docs/dsl.md).
+  * a Braid DSL file (.braid; see docs/dsl.md), or
+  * an ONNX model (.onnx; see docs/onnx.md), whose weights the bundle packs.
 
 Examples:
   braidc model/config.json                      print the braid IR
@@ -173,6 +189,11 @@ Examples:
   braidc model/ --target=cuda --emit=kernels --check-spills
                                                 compile, report registers and
                                                 fail on spills in hot kernels
+  braidc model/ --target=hip:gfx942 --emit=kernels --check-spills
+                                                AMD code objects (clang 22):
+                                                VGPRs, LDS, scratch per kernel.
+                                                Compiled and inspected only:
+                                                never run on an AMD GPU here
   braidc model/ --mlir-print-ir-after-all       MLIR's own debugging flags work
 
 Errors name the file, line and column (or the tensor, or the block) at fault,
@@ -214,13 +235,15 @@ int writeOutput(function_ref<void(raw_ostream &)> write) {
 struct TargetSet {
   bool cpu = false;
   std::vector<std::string> cudaArchs; // in cuda::knownArchs() order
-  bool gpuOnly() const { return !cpu && !cudaArchs.empty(); }
+  std::vector<std::string> hipArchs;  // in hip::knownArchs() order
+  bool anyGpu() const { return !cudaArchs.empty() || !hipArchs.empty(); }
+  bool gpuOnly() const { return !cpu && anyGpu(); }
 };
 TargetSet targetSet;
 
 /// Parses --target values into targetSet.
 int checkTargets() {
-  std::vector<std::string> archs;
+  std::vector<std::string> archs, hipArchs;
   for (const std::string &target : targets) {
     auto [name, arch] = StringRef(target).split(':');
     if (name == "cpu" && arch.empty()) {
@@ -241,16 +264,28 @@ int checkTargets() {
       archs.push_back(arch.str());
       continue;
     }
-    if (name == "hip")
-      return fail("--target=" + target +
-                  " is not available yet: HIP code generation lands with "
-                  "milestone M1.5; use --target=cpu or cuda");
+    if (name == "hip") {
+      if (arch.empty()) {
+        for (StringRef known : hip::knownArchs())
+          hipArchs.push_back(known.str());
+        continue;
+      }
+      if (!llvm::is_contained(hip::knownArchs(), arch))
+        return fail("unknown HIP architecture '" + arch + "' in --target=" +
+                    target + "; expected " + join(hip::knownArchs(), ", ") +
+                    " (or plain hip for all of them)");
+      hipArchs.push_back(arch.str());
+      continue;
+    }
     return fail("unknown target '" + target +
                 "'; expected cpu, cuda[:ARCH] or hip[:ARCH]");
   }
   for (StringRef known : cuda::knownArchs())
     if (llvm::is_contained(archs, known))
       targetSet.cudaArchs.push_back(known.str());
+  for (StringRef known : hip::knownArchs())
+    if (llvm::is_contained(hipArchs, known))
+      targetSet.hipArchs.push_back(known.str());
   return 0;
 }
 
@@ -264,28 +299,60 @@ cuda::EmitterOptions cudaOptions() {
   return options;
 }
 
+hip::EmitterOptions hipOptions() {
+  hip::EmitterOptions options;
+  options.archs = targetSet.hipArchs;
+  options.cacheDir = kernelCache;
+  options.jobs = kernelJobs;
+  options.checkSpills = checkSpills;
+  options.allowMissing = allowMissingKernels;
+  return options;
+}
+
 void warnMissing(const gpu::GpuCode &code) {
   if (!code.missing.empty())
     WithColor::warning(errs(), "braidc")
-        << "no CUDA kernels yet for " << join(code.missing, ", ")
+        << "no " << (code.vendor == "hip" ? "HIP" : "CUDA")
+        << " kernels yet for " << join(code.missing, ", ")
         << "; those launches were left out\n";
 }
 
 /// --emit=source: the translation units, printed or written to
 /// <dump-ir-dir>/kernels/.
 int emitSources(mlir::ModuleOp module) {
-  Expected<gpu::GpuCode> code = cuda::planCuda(module, cudaOptions());
-  if (!code)
-    return report(code.takeError());
-  warnMissing(*code);
+  // CUDA units first, then HIP units (their hashes differ: vendor salt).
+  std::vector<gpu::GpuCode> codes;
+  if (!targetSet.cudaArchs.empty()) {
+    Expected<gpu::GpuCode> code = cuda::planCuda(module, cudaOptions());
+    if (!code)
+      return report(code.takeError());
+    codes.push_back(std::move(*code));
+  }
+  if (!targetSet.hipArchs.empty()) {
+    Expected<gpu::GpuCode> code = hip::planHip(module, hipOptions());
+    if (!code)
+      return report(code.takeError());
+    codes.push_back(std::move(*code));
+  }
+  for (const gpu::GpuCode &code : codes)
+    warnMissing(code);
   if (!dumpIRDir.empty()) {
     SmallString<256> dir(dumpIRDir);
     sys::path::append(dir, "kernels");
-    if (Error error = cuda::writeSources(*code, dir))
-      return report(std::move(error));
+    for (const gpu::GpuCode &code : codes)
+      if (Error error = code.vendor == "hip" ? hip::writeSources(code, dir)
+                                             : cuda::writeSources(code, dir))
+        return report(std::move(error));
     return 0;
   }
-  return writeOutput([&](raw_ostream &os) { cuda::printSources(*code, os); });
+  return writeOutput([&](raw_ostream &os) {
+    for (const gpu::GpuCode &code : codes) {
+      if (code.vendor == "hip")
+        hip::printSources(code, os);
+      else
+        cuda::printSources(code, os);
+    }
+  });
 }
 
 /// Compiles the CUDA kernels (cached); with --stats, prints their resources.
@@ -306,6 +373,23 @@ Expected<cuda::CudaBuild> buildCudaCode(mlir::ModuleOp module) {
   return build;
 }
 
+/// Compiles the HIP kernels (cached); with --stats, prints their metadata.
+Expected<hip::HipBuild> buildHipCode(mlir::ModuleOp module) {
+  Expected<hip::HipBuild> build = hip::buildHip(module, hipOptions(), errs());
+  if (!build)
+    return build.takeError();
+  warnMissing(build->code);
+  if (!dumpIRDir.empty()) {
+    SmallString<256> dir(dumpIRDir);
+    sys::path::append(dir, "kernels");
+    if (Error error = hip::writeSources(build->code, dir))
+      return std::move(error);
+  }
+  if (printStats && emit != Emit::Kernels)
+    hip::printResources(*build, errs());
+  return build;
+}
+
 /// Serializes the launch module into a bundle at -o, with the code sections
 /// of its GPU targets.
 int writeBundleFile(mlir::ModuleOp module, const frontend::LoadedModel &model) {
@@ -315,7 +399,7 @@ int writeBundleFile(mlir::ModuleOp module, const frontend::LoadedModel &model) {
   info.model = model.spec.name;
   info.vocabSize = model.spec.vocabSize;
   info.hiddenSize = model.spec.hiddenSize;
-  if (targetSet.cpu || targetSet.cudaArchs.empty())
+  if (targetSet.cpu || !targetSet.anyGpu())
     info.targets.push_back("cpu");
   std::vector<rt::BundleSection> sections;
   std::optional<cuda::CudaBuild> cudaBuild;
@@ -331,6 +415,22 @@ int writeBundleFile(mlir::ModuleOp module, const frontend::LoadedModel &model) {
     for (auto &[name, bytes] : cudaBuild->sections)
       sections.push_back({name, std::move(bytes)});
   }
+  std::optional<hip::HipBuild> hipBuild;
+  if (!targetSet.hipArchs.empty()) {
+    Expected<hip::HipBuild> build = buildHipCode(module);
+    if (!build)
+      return report(build.takeError());
+    hipBuild = std::move(*build);
+    info.targets.push_back("hip");
+    info.targets.insert(info.targets.end(), targetSet.hipArchs.begin(),
+                        targetSet.hipArchs.end());
+    info.gpuCode.push_back(&hipBuild->code);
+    for (auto &[name, bytes] : hipBuild->sections)
+      sections.push_back({name, std::move(bytes)});
+  }
+  // ONNX models carry their weights: pack them (docs/bundle.md, `weights`).
+  if (!model.packedWeights.empty())
+    sections.push_back({"weights", model.packedWeights});
   Expected<json::Value> manifest = buildManifest(module, info);
   if (!manifest)
     return report(manifest.takeError());
@@ -343,7 +443,8 @@ int writeBundleFile(mlir::ModuleOp module, const frontend::LoadedModel &model) {
 
 /// --stats: launch counts and the arena plan. When the pipeline stopped at
 /// the braid dialect, a copy is lowered just for the numbers.
-mlir::LogicalResult reportStats(mlir::ModuleOp module, bool lowered) {
+mlir::LogicalResult reportStats(mlir::ModuleOp module, bool lowered,
+                                mlir::ModuleOp unfused) {
   mlir::OwningOpRef<mlir::ModuleOp> copy;
   if (!lowered) {
     copy = module.clone();
@@ -354,7 +455,7 @@ mlir::LogicalResult reportStats(mlir::ModuleOp module, bool lowered) {
     module = *copy;
   }
   printLaunchStats(module, errs());
-  return mlir::success();
+  return printFusionStats(unfused, module, errs());
 }
 
 int run() {
@@ -366,11 +467,12 @@ int run() {
     if (!targets.getNumOccurrences())
       targetSet.cudaArchs.assign(cuda::knownArchs().begin(),
                                  cuda::knownArchs().end());
-    if (targetSet.cudaArchs.empty())
+    if (!targetSet.anyGpu())
       return fail(Twine("--emit=") +
                   (emit == Emit::Source ? "source" : "kernels") +
-                  " needs a GPU target (--target=cuda[:ARCH]); the cpu "
-                  "target runs the reference kernels and generates none");
+                  " needs a GPU target (--target=cuda[:ARCH] or "
+                  "hip[:ARCH]); the cpu target runs the reference kernels "
+                  "and generates none");
   }
   if (allowMissingKernels && emit == Emit::Bundle)
     return fail("--allow-missing-kernels only works with --emit=source or "
@@ -391,6 +493,11 @@ int run() {
     if (Error error = checkWeights(*model, weightsPath))
       return report(std::move(error));
 
+  if (model->kind == frontend::InputKind::ONNX &&
+      (emit == Emit::DSL || emit == Emit::Spec || emit == Emit::Bindings))
+    return fail("--emit=dsl, spec and bindings need a Hugging Face or DSL "
+                "input; an ONNX model is imported straight to braid IR "
+                "(--emit=braid)");
   switch (emit) {
   case Emit::DSL:
     return writeOutput([&](raw_ostream &os) {
@@ -414,13 +521,19 @@ int run() {
                                                        : frontend::DType::F32;
   mlir::MLIRContext context;
   Expected<mlir::OwningOpRef<mlir::ModuleOp>> module =
-      lowerSpecToBraid(model->spec, context, &model->bindings);
+      buildBraidModule(*model, inputPath, context);
   if (!module)
     return report(module.takeError());
 
   PipelineOptions options;
   options.dumpIRDir = dumpIRDir;
   options.lint = lintMode;
+  // Packed weights (ONNX) are stored already transformed, under the IR
+  // names: fused or rescaled weights would not find theirs.
+  options.fusion = !noFusion && model->packedWeights.empty();
+  mlir::OwningOpRef<mlir::ModuleOp> unfused;
+  if (printStats)
+    options.unfusedCopy = &unfused;
   options.lowerToLaunch = emit == Emit::Launch || emit == Emit::Bundle ||
                           emit == Emit::Source || emit == Emit::Kernels;
   if (failed(dumpStage(options, 0, "import", **module)))
@@ -430,18 +543,34 @@ int run() {
   };
   if (failed(runBraidStages(**module, options, configure)))
     return 1;
-  if (printStats && failed(reportStats(**module, options.lowerToLaunch)))
+  if (printStats &&
+      failed(reportStats(**module, options.lowerToLaunch, unfused.get())))
     return 1;
   if (emit == Emit::Bundle)
     return writeBundleFile(**module, *model);
   if (emit == Emit::Source)
     return emitSources(**module);
   if (emit == Emit::Kernels) {
-    Expected<cuda::CudaBuild> build = buildCudaCode(**module);
-    if (!build)
-      return report(build.takeError());
-    return writeOutput(
-        [&](raw_ostream &os) { cuda::printResources(*build, os); });
+    std::optional<cuda::CudaBuild> cudaBuild;
+    std::optional<hip::HipBuild> hipBuild;
+    if (!targetSet.cudaArchs.empty()) {
+      Expected<cuda::CudaBuild> build = buildCudaCode(**module);
+      if (!build)
+        return report(build.takeError());
+      cudaBuild = std::move(*build);
+    }
+    if (!targetSet.hipArchs.empty()) {
+      Expected<hip::HipBuild> build = buildHipCode(**module);
+      if (!build)
+        return report(build.takeError());
+      hipBuild = std::move(*build);
+    }
+    return writeOutput([&](raw_ostream &os) {
+      if (cudaBuild)
+        cuda::printResources(*cudaBuild, os);
+      if (hipBuild)
+        hip::printResources(*hipBuild, os);
+    });
   }
   return writeOutput([&](raw_ostream &os) { (*module)->print(os); });
 }

@@ -54,6 +54,18 @@ TEST(Manifest, ParsesTheTinyModel) {
   EXPECT_EQ(m.weightElements(), 16 * 8 * 2 + 8);
 }
 
+TEST(Manifest, WeightScale) {
+  json m = tinyManifest();
+  m["weights"][0]["scale"] = {0.5};
+  EXPECT_EQ(parseManifest(m.dump()).weights[0].scale,
+            std::vector<double>{0.5});
+  std::vector<double> rows(16, 2.0);
+  rows[3] = 1; // an integer is a number too
+  m["weights"][0]["scale"] = rows;
+  EXPECT_EQ(parseManifest(m.dump()).weights[0].scale, rows);
+  EXPECT_TRUE(parseManifest(tinyManifest().dump()).weights[0].scale.empty());
+}
+
 TEST(Manifest, AttributeKinds) {
   json m = tinyManifest();
   m["entries"][0]["launches"][1]["attrs"] = {
@@ -192,6 +204,12 @@ TEST(Manifest, Rejections) {
   EXPECT_EQ(with("/weights/0/combine", "zip"),
             "manifest: weights[0] (embed).combine: unknown combine 'zip' "
             "(expected single, concat, stack or stack_of_concat)");
+  EXPECT_EQ(with("/weights/0/scale", {1.0, 2.0}),
+            "manifest: weights[0] (embed).scale: 2 factors: expected 1 or one "
+            "per index of the first dimension (16)");
+  EXPECT_EQ(with("/weights/0/scale", {"x"}),
+            "manifest: weights[0] (embed).scale[0]: expected a finite number, "
+            "found a string");
   EXPECT_EQ(with("/weights/0/elementwise", "exp"),
             "manifest: weights[0] (embed).elementwise: unknown elementwise "
             "'exp' (expected identity or neg_exp)");

@@ -91,6 +91,39 @@ TEST(Weights, NegExp) {
   EXPECT_EQ(weightInPlace(w, s), nullptr);
 }
 
+TEST(Weights, ScaleOneFactorOrPerRow) {
+  Checkpoint c;
+  c.f32("w", {2, 3}, iota(6, 1));
+  c.f32("A_log", {2}, {0.0f, 1.0f});
+  TensorStore s = c.open();
+  // One factor for the whole weight; the checkpoint is never used in place.
+  WeightDecl one = decl("w", {2, 3}, {{"w", {2, 3}}});
+  one.scale = {0.5};
+  EXPECT_EQ(prepare(one, s), (std::vector<float>{0.5, 1, 1.5, 2, 2.5, 3}));
+  EXPECT_EQ(weightInPlace(one, s), nullptr);
+  // One factor per row (index of the first dimension).
+  WeightDecl rows = decl("w", {2, 3}, {{"w", {2, 3}}});
+  rows.scale = {2.0, -1.0};
+  EXPECT_EQ(prepare(rows, s), (std::vector<float>{2, 4, 6, -4, -5, -6}));
+  // After elementwise: scale * -exp(A_log).
+  WeightDecl a = decl("A", {2}, {{"A_log", {2}}}, Combine::Single, 0, 0,
+                      Elementwise::NegExp);
+  a.scale = {3.0, 1.0};
+  std::vector<float> av = prepare(a, s);
+  EXPECT_FLOAT_EQ(av[0], -3.0f);
+  EXPECT_FLOAT_EQ(av[1], -std::exp(1.0f));
+  // Random weights go through the scale too.
+  WeightDecl r = decl("w", {2, 3}, {{"w", {2, 3}}});
+  std::vector<float> plain(6), scaled(6);
+  randomWeight(r, 7, plain.data());
+  r.scale = {0.0, 2.0};
+  randomWeight(r, 7, scaled.data());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(scaled[i], 0.0f);
+    EXPECT_FLOAT_EQ(scaled[3 + i], 2 * plain[3 + i]);
+  }
+}
+
 TEST(Weights, ConcatAlongAxis0And1) {
   Checkpoint c;
   c.f32("q", {2, 3}, iota(6, 0));   // rows 0..1

@@ -7,6 +7,8 @@
 #   PACK/bundles/<golden>.<f32|bf16>.bundle
 #                                         braidc --target=cuda:ARCH --dtype=...
 #                                         for the six goldens of test/data/goldens
+#   PACK/bundles/<golden>.onnx.f32.bundle the torch.onnx exports of four goldens
+#                                         (test/data/onnx/goldens), f32
 #   PACK/bundles/bamba_tiny.ptx.bundle    PTX only (compute_90, f32): the
 #                                         driver's JIT path
 #   PACK/tests/dense/                     dense_kernels_test and its cases
@@ -75,6 +77,20 @@ for g in "${GOLDENS[@]}"; do
       status=1
     fi
   done
+done
+# The torch.onnx exports of four goldens (test/data/onnx/goldens), f32: the
+# ONNX route on the GPU (weights packed in the bundle).
+for g in bamba_tiny falconh1_tiny nemotronh_tiny zamba2_tiny; do
+  out=$PACK/bundles/$g.onnx.f32.bundle
+  if "$BUILD/bin/braidc" "test/data/onnx/goldens/$g/model.onnx" --target=cuda:$ARCH \
+    --dtype=f32 --kernel-cache "$CACHE" -o "$out" > "$PACK/bundles/$g.onnx.log" 2>&1; then
+    note "bundle $g onnx f32: $(du -h "$out" | cut -f1)"
+    rm -f "$PACK/bundles/$g.onnx.log"
+  else
+    note "bundle $g onnx f32: FAILED (braidc; see bundles/$g.onnx.log):"
+    sed -n '1,6p' "$PACK/bundles/$g.onnx.log" | sed 's/^/    /' | tee -a "$NOTES"
+    status=1
+  fi
 done
 if "$BUILD/bin/braidc" test/data/goldens/bamba_tiny/config.json \
   --weights test/data/goldens/bamba_tiny/model.safetensors --target=cuda:compute_90 \

@@ -13,7 +13,8 @@
 #      by one and once with decode as a CUDA graph, whose logits must equal
 #      the first run's;
 #   3. compute-sanitizer memcheck over the goldens (both dtypes);
-#   4. the PTX bundle (JIT by the driver) against its golden;
+#   4. the PTX bundle (JIT by the driver) against its golden, and the
+#      ONNX-imported goldens (f32) against theirs;
 #
 # (the op-level tests run last, as they take the longest), then prints one
 # table and exits 1 if anything failed. Also for information: decode
@@ -162,6 +163,19 @@ for g in "${GOLDENS[@]}"; do
       fi
     fi
   done
+done
+
+# 2b. The ONNX route: torch.onnx exports imported and raised by braidc, f32,
+# weights packed in the bundle; the same golden logits and tokens.
+for g in "${GOLDENS[@]}"; do
+  b=$PACK/bundles/$g.onnx.f32.bundle
+  [[ -f $b ]] || continue
+  l=$LOG/$g.onnx.f32.log
+  "$BR" check "$b" --backend cuda --golden "test/data/goldens/$g/golden.safetensors" \
+    --tolerance 1e-3 --margin 1e-3 > "$l" 2>&1
+  if [[ $? == 0 ]]; then row "onnx $g f32" PASS "$(check_summary "$l") (<= 1e-3)"
+  elif grep -q '^row ' "$l"; then row "onnx $g f32" FAIL "$(check_summary "$l") (<= 1e-3)"
+  else row "onnx $g f32" FAIL "$(first_error "$l")"; fi
 done
 
 # 4. PTX, compiled by the driver.

@@ -4,10 +4,14 @@
 
 #include "runtime/src/Manifest.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 namespace braid::rt {
 
@@ -31,6 +35,8 @@ GpuBackend::GpuBackend(const Api &a, bool useGraphs)
     : api(a), graphs(useGraphs) {
   syncEach = envFlag(api.syncEnv);
   printStats = envFlag(api.statsEnv);
+  if (const char *path = std::getenv("BRAID_PROFILE"); path && *path)
+    profilePath = path;
   if (syncEach)
     graphs = false;
 }
@@ -38,6 +44,11 @@ GpuBackend::GpuBackend(const Api &a, bool useGraphs)
 void GpuBackend::shutdown() {
   makeCurrent();
   streamSync();
+  if (!profilePath.empty())
+    writeProfile();
+  for (void *e : events)
+    eventDestroy(e);
+  events.clear();
   destroyGraphs();
   if (workspace)
     memFree(workspace);
@@ -192,9 +203,19 @@ std::vector<gpu::KernelOp> GpuBackend::buildOps(size_t entry) {
   return pending.ops(prepared[entry], workspace, scratch, widenFunction);
 }
 
-void GpuBackend::runOps(size_t entry, const std::vector<gpu::KernelOp> &ops) {
-  for (const gpu::KernelOp &op : ops) {
+void GpuBackend::runOps(size_t entry, const std::vector<gpu::KernelOp> &ops,
+                        bool timed) {
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const gpu::KernelOp &op = ops[i];
+    if (timed && eventRecord(events[2 * i]) != 0) {
+      stopProfile("recording an event");
+      timed = false;
+    }
     int r = launchKernel(op);
+    if (timed && r == 0 && eventRecord(events[2 * i + 1]) != 0) {
+      stopProfile("recording an event");
+      timed = false;
+    }
     if (r != 0)
       fail(ErrorCode::Kernel,
            gpu::kernelLabel(prepared[entry][op.launch], op.kernel, &op) + ": " +
@@ -249,20 +270,230 @@ void GpuBackend::destroyGraphs() {
 
 std::string GpuBackend::flush() {
   makeCurrent();
+  // What the profile needs once the call has finished.
+  std::optional<size_t> timedEntry;
+  std::vector<gpu::KernelOp> timedOps;
+  bool timedGraph = false;
   if (pending.entry() && pending.size()) {
     size_t entry = *pending.entry();
     std::vector<gpu::KernelOp> ops = buildOps(entry);
-    if (graphs && decodeEntry && entry == *decodeEntry)
+    bool profile = !profilePath.empty();
+    if (graphs && decodeEntry && entry == *decodeEntry) {
+      // One pair of events around the replay (and the capture, the first
+      // time: the device idles while the host captures).
+      bool timed = profile && ensureEvents(2);
+      if (timed && eventRecord(events[0]) != 0) {
+        stopProfile("recording an event");
+        timed = false;
+      }
       runGraph(entry, pending.symbols().dims[0], ops);
-    else
-      runOps(entry, ops);
+      if (timed && eventRecord(events[1]) != 0) {
+        stopProfile("recording an event");
+        timed = false;
+      }
+      if (timed) {
+        timedEntry = entry;
+        timedGraph = true;
+      }
+    } else {
+      bool timed = profile && ensureEvents(2 * ops.size());
+      runOps(entry, ops, timed);
+      if (timed && !profilePath.empty()) { // still on after the launches
+        timedEntry = entry;
+        timedOps = std::move(ops);
+      }
+    }
   }
+  std::array<int64_t, 3> dims = pending.symbols().dims;
   size_t launched = pending.size();
   pending.clear();
   if (int r = streamSync(); r != 0)
     return errorText(r) + " while running " + std::to_string(launched) +
            " launches; set " + api.syncEnv + "=1 to find the kernel";
+  if (timedEntry && !profilePath.empty()) {
+    recordCall(*timedEntry, timedOps, timedGraph);
+    if (!profileCalls.empty()) {
+      profileCalls.back().batch = dims[0];
+      profileCalls.back().tokens = dims[1];
+    }
+  }
   return "";
+}
+
+//===----------------------------------------------------------------------===//
+// Profile
+//===----------------------------------------------------------------------===//
+
+void GpuBackend::stopProfile(const std::string &what) {
+  if (profilePath.empty())
+    return;
+  std::fprintf(stderr, "braid %s: BRAID_PROFILE=%s ignored: %s failed\n",
+               api.backend, profilePath.c_str(), what.c_str());
+  profilePath.clear();
+}
+
+bool GpuBackend::ensureEvents(size_t count) {
+  if (!hasEvents()) {
+    stopProfile("finding the driver's event functions");
+    return false;
+  }
+  while (events.size() < count) {
+    void *e = nullptr;
+    if (int r = eventCreate(&e); r != 0) {
+      stopProfile("creating an event (" + errorText(r) + ")");
+      return false;
+    }
+    events.push_back(e);
+  }
+  return true;
+}
+
+void GpuBackend::recordCall(size_t entry, const std::vector<gpu::KernelOp> &ops,
+                            bool graph) {
+  auto elapsed = [&](void *start, void *end, double &ms) {
+    float f = 0;
+    if (int r = eventElapsed(&f, start, end); r != 0) {
+      stopProfile("reading an event (" + errorText(r) + ")");
+      return false;
+    }
+    ms = f;
+    return true;
+  };
+  ProfiledCall call;
+  call.entry = entry < entryNames.size() ? entryNames[entry] : "?";
+  call.graph = graph;
+  if (!graph && ops.empty())
+    return;
+  size_t last = graph ? 1 : 2 * ops.size() - 1;
+  if (!elapsed(events[0], events[last], call.ms))
+    return;
+  size_t index = profileCalls.size();
+  std::vector<ProfiledKernel> kernels;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const gpu::KernelOp &op = ops[i];
+    const gpu::PreparedLaunch &p = prepared[entry][op.launch];
+    ProfiledKernel k;
+    k.call = index;
+    k.launch = op.launch;
+    k.family = p.launch ? p.launch->kernel : "";
+    k.location = p.launch ? p.launch->loc : "";
+    if (op.kernel == gpu::kWidenKernel) {
+      k.family = "widen_bf16"; // the runtime's own, after the launch
+      k.function = "braid_widen_bf16";
+    } else if (op.kernel < p.code.kernels.size()) {
+      k.function = p.code.kernels[op.kernel].function;
+    }
+    std::copy(op.grid, op.grid + 3, k.grid);
+    std::copy(op.block, op.block + 3, k.block);
+    if (!elapsed(events[2 * i], events[2 * i + 1], k.ms))
+      return;
+    kernels.push_back(std::move(k));
+  }
+  profileCalls.push_back(std::move(call));
+  for (ProfiledKernel &k : kernels)
+    profileKernels.push_back(std::move(k));
+}
+
+void GpuBackend::writeProfile() {
+  using Json = nlohmann::ordered_json;
+  // Summaries: per entry, and per entry and family over the calls whose
+  // kernels were timed one by one (graph replays have no split).
+  struct EntrySum {
+    std::string entry;
+    size_t calls = 0, graphCalls = 0;
+    double ms = 0, graphMs = 0;
+  };
+  std::vector<EntrySum> entries;
+  auto entrySum = [&](const std::string &name) -> EntrySum & {
+    for (EntrySum &e : entries)
+      if (e.entry == name)
+        return e;
+    entries.push_back({name});
+    return entries.back();
+  };
+  for (const ProfiledCall &c : profileCalls) {
+    EntrySum &e = entrySum(c.entry);
+    (c.graph ? e.graphCalls : e.calls) += 1;
+    (c.graph ? e.graphMs : e.ms) += c.ms;
+  }
+  struct FamilySum {
+    std::string entry, family;
+    size_t kernels = 0;
+    double ms = 0;
+  };
+  std::vector<FamilySum> families; // in order of first use
+  for (const ProfiledKernel &k : profileKernels) {
+    const std::string &entry = profileCalls[k.call].entry;
+    auto it = std::find_if(families.begin(), families.end(), [&](auto &f) {
+      return f.entry == entry && f.family == k.family;
+    });
+    if (it == families.end())
+      it = families.insert(families.end(), {entry, k.family});
+    it->kernels += 1;
+    it->ms += k.ms;
+  }
+
+  std::ofstream out(profilePath);
+  if (!out) {
+    std::fprintf(stderr, "braid %s: cannot write the profile %s\n", api.backend,
+                 profilePath.c_str());
+    return;
+  }
+  // One record per line: readable, and small enough for thousands of
+  // kernels.
+  auto list = [&](const char *name, const std::vector<Json> &items, bool more) {
+    out << "  \"" << name << "\": [";
+    for (size_t i = 0; i < items.size(); ++i)
+      out << (i ? ",\n    " : "\n    ") << items[i].dump();
+    out << (items.empty() ? "]" : "\n  ]") << (more ? ",\n" : "\n");
+  };
+  out << "{\n  \"backend\": " << Json(api.backend).dump() << ",\n";
+  out << "  \"unit\": \"ms\",\n";
+  std::vector<Json> items;
+  for (const EntrySum &e : entries)
+    items.push_back(Json{
+        {"entry", e.entry},
+        {"calls", e.calls},
+        {"ms", e.ms},
+        {"ms_per_call", e.calls ? e.ms / e.calls : 0.0},
+        {"graph_calls", e.graphCalls},
+        {"graph_ms", e.graphMs},
+        {"graph_ms_per_call", e.graphCalls ? e.graphMs / e.graphCalls : 0.0}});
+  list("entries", items, true);
+  items.clear();
+  for (const FamilySum &f : families) {
+    size_t calls = entrySum(f.entry).calls;
+    items.push_back(Json{{"entry", f.entry},
+                         {"family", f.family},
+                         {"kernels", f.kernels},
+                         {"ms", f.ms},
+                         {"ms_per_call", calls ? f.ms / calls : 0.0}});
+  }
+  list("families", items, true);
+  items.clear();
+  for (size_t i = 0; i < profileCalls.size(); ++i) {
+    const ProfiledCall &c = profileCalls[i];
+    items.push_back(Json{{"call", i},
+                         {"entry", c.entry},
+                         {"batch", c.batch},
+                         {"tokens", c.tokens},
+                         {"graph", c.graph},
+                         {"ms", c.ms}});
+  }
+  list("calls", items, true);
+  items.clear();
+  for (const ProfiledKernel &k : profileKernels)
+    items.push_back(Json{{"call", k.call},
+                         {"entry", profileCalls[k.call].entry},
+                         {"launch", k.launch},
+                         {"family", k.family},
+                         {"function", k.function},
+                         {"location", k.location},
+                         {"grid", {k.grid[0], k.grid[1], k.grid[2]}},
+                         {"block", {k.block[0], k.block[1], k.block[2]}},
+                         {"ms", k.ms}});
+  list("kernels", items, false);
+  out << "}\n";
 }
 
 std::string GpuBackend::synchronize() {

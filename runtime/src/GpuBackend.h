@@ -13,6 +13,15 @@
 // session's buffers do not move between calls), and are captured again
 // otherwise.
 //
+// Profile (BRAID_PROFILE=FILE.json, both vendors): a pair of device events
+// around every kernel launched one by one, read back once the entry call
+// has finished, and around every graph replay (its kernels are not timed
+// one by one: events inside a captured graph would time the capture).
+// The backend writes FILE.json when it is destroyed: one record per entry
+// call and per kernel, and a summary per entry and kernel family. The
+// events cost a little time between kernels, so time a run without the
+// profile and use the profile for the split (runtime/README.md).
+//
 //===----------------------------------------------------------------------===//
 #ifndef BRAID_RUNTIME_SRC_GPUBACKEND_H
 #define BRAID_RUNTIME_SRC_GPUBACKEND_H
@@ -94,6 +103,13 @@ protected:
   virtual void destroyGraph(void *graph) = 0;
   virtual void destroyExec(void *exec) = 0;
   virtual int graphLaunch(void *exec) = 0;
+  // Device events, for the profile only: a vendor status, 0 for success.
+  // hasEvents() is false where the driver lacks them.
+  virtual bool hasEvents() const = 0;
+  virtual int eventCreate(void **event) = 0;
+  virtual int eventRecord(void *event) = 0;
+  virtual int eventElapsed(float *milliseconds, void *start, void *end) = 0;
+  virtual void eventDestroy(void *event) = 0;
   virtual std::string errorText(int status) const = 0;
   virtual bool outOfMemory(int status) const = 0;
   /// Makes the device current on the calling thread.
@@ -126,10 +142,40 @@ private:
   void ensureBuffer(void *&buffer, size_t &capacity, size_t bytes,
                     const char *what);
   std::vector<gpu::KernelOp> buildOps(size_t entry);
-  void runOps(size_t entry, const std::vector<gpu::KernelOp> &ops);
+  /// `timed`: record a pair of profile events around every kernel.
+  void runOps(size_t entry, const std::vector<gpu::KernelOp> &ops,
+              bool timed = false);
   void runGraph(size_t entry, int64_t batch, std::vector<gpu::KernelOp> &ops);
   void destroyGraphs();
   std::string flush();
+
+  // The profile (BRAID_PROFILE).
+  struct ProfiledCall {
+    std::string entry;
+    int64_t batch = 0, tokens = 0;
+    bool graph = false; ///< a graph replay (or capture and replay)
+    double ms = 0;      ///< first kernel's start to last kernel's end
+  };
+  struct ProfiledKernel {
+    size_t call = 0;   ///< index into profileCalls
+    size_t launch = 0; ///< the launch's index in its entry
+    std::string family, function, location;
+    unsigned grid[3] = {1, 1, 1}, block[3] = {1, 1, 1};
+    double ms = 0;
+  };
+  /// Makes `count` events exist (false, and the profile off, on failure).
+  bool ensureEvents(size_t count);
+  /// Reads the events of the finished call back into the profile.
+  void recordCall(size_t entry, const std::vector<gpu::KernelOp> &ops,
+                  bool graph);
+  /// Drops the profile with a warning naming `what` failed.
+  void stopProfile(const std::string &what);
+  void writeProfile();
+
+  std::string profilePath; ///< "" when not profiling
+  std::vector<void *> events;
+  std::vector<ProfiledCall> profileCalls;
+  std::vector<ProfiledKernel> profileKernels;
 
   bool printStats = false;
   std::vector<std::string> entryNames;

@@ -394,6 +394,20 @@ void CudaBackend::destroyExec(void *exec) {
 int CudaBackend::graphLaunch(void *exec) {
   return driver.graphLaunch(static_cast<CUgraphExec>(exec), stream);
 }
+int CudaBackend::eventCreate(void **event) {
+  return driver.eventCreate(reinterpret_cast<CUevent *>(event),
+                            CU_EVENT_DEFAULT);
+}
+int CudaBackend::eventRecord(void *event) {
+  return driver.eventRecord(static_cast<CUevent>(event), stream);
+}
+int CudaBackend::eventElapsed(float *milliseconds, void *start, void *end) {
+  return driver.eventElapsedTime(milliseconds, static_cast<CUevent>(start),
+                                 static_cast<CUevent>(end));
+}
+void CudaBackend::eventDestroy(void *event) {
+  driver.eventDestroy(static_cast<CUevent>(event));
+}
 
 //===----------------------------------------------------------------------===//
 // Factory

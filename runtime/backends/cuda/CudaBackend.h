@@ -36,7 +36,8 @@
 // Environment: BRAID_CUDA_SYNC=1 waits after every kernel so that an
 // asynchronous fault (an illegal address) names its kernel (no graphs then);
 // BRAID_CUDA_STATS=1 prints kernel, capture and replay counts to stderr when
-// the backend is destroyed; BRAID_CUDA_DRIVER names another driver library.
+// the backend is destroyed; BRAID_CUDA_DRIVER names another driver library;
+// BRAID_PROFILE=FILE.json times every kernel with events (GpuBackend.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef BRAID_RUNTIME_BACKENDS_CUDA_CUDABACKEND_H
@@ -83,6 +84,11 @@ private:
   void destroyGraph(void *graph) override;
   void destroyExec(void *exec) override;
   int graphLaunch(void *exec) override;
+  bool hasEvents() const override { return driver.hasEvents(); }
+  int eventCreate(void **event) override;
+  int eventRecord(void *event) override;
+  int eventElapsed(float *milliseconds, void *start, void *end) override;
+  void eventDestroy(void *event) override;
   std::string errorText(int status) const override;
   bool outOfMemory(int status) const override;
   void makeCurrent() const override;

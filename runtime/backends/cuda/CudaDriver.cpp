@@ -61,6 +61,13 @@ std::unique_ptr<CudaDriver> loadCudaDriver(const std::string &library) {
                                      "needed)");
   BRAID_CUDA_DRIVER_SYMBOLS(BRAID_CUDA_RESOLVE)
 #undef BRAID_CUDA_RESOLVE
+#define BRAID_CUDA_RESOLVE_OPTIONAL(member, symbol, ret, params)               \
+  d->member = reinterpret_cast<ret(*) params>(::dlsym(handle, #symbol));
+  BRAID_CUDA_OPTIONAL_SYMBOLS(BRAID_CUDA_RESOLVE_OPTIONAL)
+#undef BRAID_CUDA_RESOLVE_OPTIONAL
+  if (!d->eventElapsedTime) // a driver older than CUDA 12.8
+    d->eventElapsedTime = reinterpret_cast<decltype(d->eventElapsedTime)>(
+        ::dlsym(handle, "cuEventElapsedTime"));
   closer.handle = nullptr;
   if (CUresult r = d->init(0); r != CUDA_SUCCESS)
     fail(ErrorCode::Unsupported,

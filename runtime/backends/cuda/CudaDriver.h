@@ -31,6 +31,7 @@ struct CUfunc_st;
 struct CUstream_st;
 struct CUgraph_st;
 struct CUgraphExec_st;
+struct CUevent_st;
 
 namespace braid::rt::cu {
 
@@ -43,6 +44,7 @@ using CUfunction = CUfunc_st *;
 using CUstream = CUstream_st *;
 using CUgraph = CUgraph_st *;
 using CUgraphExec = CUgraphExec_st *;
+using CUevent = CUevent_st *;
 /// Enums of the API are plain ints in its ABI.
 using CUdevice_attribute = int;
 using CUfunction_attribute = int;
@@ -66,6 +68,7 @@ constexpr CUjit_option CU_JIT_ERROR_LOG_BUFFER = 5;
 constexpr CUjit_option CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 constexpr CUstreamCaptureMode CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
 constexpr unsigned CU_STREAM_DEFAULT = 0;
+constexpr unsigned CU_EVENT_DEFAULT = 0; ///< timing enabled
 
 /// The static shared memory every block may use without opting in.
 constexpr int kDefaultSharedBytes = 48 * 1024;
@@ -74,9 +77,10 @@ constexpr int kDefaultSharedBytes = 48 * 1024;
 // The symbol table
 //===----------------------------------------------------------------------===//
 
-// X(member, exported symbol, return type, parameters). Every entry must
-// resolve, or loading fails naming the first one missing. The symbols are
-// what cuda.h's names map to (CudaDriverCheck.cpp compares signatures).
+// X(member, exported symbol, return type, parameters). Every entry of the
+// first table must resolve, or loading fails naming the first one missing. The
+// symbols are what cuda.h's names map to (CudaDriverCheck.cpp compares
+// signatures).
 #define BRAID_CUDA_DRIVER_SYMBOLS(X)                                           \
   X(init, cuInit, CUresult, (unsigned flags))                                  \
   X(driverGetVersion, cuDriverGetVersion, CUresult, (int *version))            \
@@ -134,11 +138,23 @@ constexpr int kDefaultSharedBytes = 48 * 1024;
   X(graphDestroy, cuGraphDestroy, CUresult, (CUgraph graph))                   \
   X(graphExecDestroy, cuGraphExecDestroy, CUresult, (CUgraphExec exec))
 
+// Entries that may be missing: only the opt-in profile (BRAID_PROFILE,
+// runtime/src/GpuBackend.h) uses them, and a driver without them runs the
+// same bundles unprofiled. cuda.h 12.8 and later map cuEventElapsedTime to
+// its _v2; loadCudaDriver falls back to the older symbol (same signature).
+#define BRAID_CUDA_OPTIONAL_SYMBOLS(X)                                         \
+  X(eventCreate, cuEventCreate, CUresult, (CUevent * event, unsigned flags))   \
+  X(eventRecord, cuEventRecord, CUresult, (CUevent event, CUstream stream))    \
+  X(eventElapsedTime, cuEventElapsedTime_v2, CUresult,                         \
+    (float *milliseconds, CUevent start, CUevent end))                         \
+  X(eventDestroy, cuEventDestroy_v2, CUresult, (CUevent event))
+
 /// The resolved entry points of one loaded driver library.
 struct CudaDriver {
 #define BRAID_CUDA_MEMBER(member, symbol, ret, params)                         \
   ret(*member) params = nullptr;
   BRAID_CUDA_DRIVER_SYMBOLS(BRAID_CUDA_MEMBER)
+  BRAID_CUDA_OPTIONAL_SYMBOLS(BRAID_CUDA_MEMBER)
 #undef BRAID_CUDA_MEMBER
 
   std::string libraryPath; ///< what dlopen was given
@@ -150,6 +166,10 @@ struct CudaDriver {
   std::string errorText(CUresult error) const;
   /// "CUDA 13.0"
   std::string versionText() const;
+  /// Whether every optional event entry point resolved.
+  bool hasEvents() const {
+    return eventCreate && eventRecord && eventElapsedTime && eventDestroy;
+  }
 };
 
 /// The library the process-wide driver comes from: $BRAID_CUDA_DRIVER when

@@ -24,6 +24,7 @@ using braid::rt::cu::CudaDriver;
       SameSignature<decltype(CudaDriver::member), decltype(&::symbol)>::value, \
       "CudaDriver::" #member " does not match cuda.h's " #symbol);
 BRAID_CUDA_DRIVER_SYMBOLS(BRAID_CUDA_CHECK)
+BRAID_CUDA_OPTIONAL_SYMBOLS(BRAID_CUDA_CHECK)
 #undef BRAID_CUDA_CHECK
 
 namespace cu = braid::rt::cu;
@@ -34,6 +35,7 @@ static_assert(std::is_same_v<cu::CUfunction, ::CUfunction>);
 static_assert(std::is_same_v<cu::CUstream, ::CUstream>);
 static_assert(std::is_same_v<cu::CUgraph, ::CUgraph>);
 static_assert(std::is_same_v<cu::CUgraphExec, ::CUgraphExec>);
+static_assert(std::is_same_v<cu::CUevent, ::CUevent>);
 static_assert(cu::CUDA_SUCCESS == ::CUDA_SUCCESS);
 static_assert(cu::CUDA_ERROR_OUT_OF_MEMORY == ::CUDA_ERROR_OUT_OF_MEMORY);
 static_assert(cu::CUDA_ERROR_NO_DEVICE == ::CUDA_ERROR_NO_DEVICE);
@@ -58,5 +60,6 @@ static_assert(cu::CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES ==
 static_assert(cu::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL ==
               ::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
 static_assert(cu::CU_STREAM_DEFAULT == ::CU_STREAM_DEFAULT);
+static_assert(cu::CU_EVENT_DEFAULT == ::CU_EVENT_DEFAULT);
 
 } // namespace

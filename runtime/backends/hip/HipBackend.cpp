@@ -290,6 +290,19 @@ void HipBackend::destroyExec(void *exec) {
 int HipBackend::graphLaunch(void *exec) {
   return driver.graphLaunch(static_cast<hipGraphExec_t>(exec), stream);
 }
+int HipBackend::eventCreate(void **event) {
+  return driver.eventCreate(reinterpret_cast<hipEvent_t *>(event));
+}
+int HipBackend::eventRecord(void *event) {
+  return driver.eventRecord(static_cast<hipEvent_t>(event), stream);
+}
+int HipBackend::eventElapsed(float *milliseconds, void *start, void *end) {
+  return driver.eventElapsedTime(milliseconds, static_cast<hipEvent_t>(start),
+                                 static_cast<hipEvent_t>(end));
+}
+void HipBackend::eventDestroy(void *event) {
+  driver.eventDestroy(static_cast<hipEvent_t>(event));
+}
 
 //===----------------------------------------------------------------------===//
 // Factory

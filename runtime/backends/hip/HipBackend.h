@@ -75,6 +75,11 @@ private:
   void destroyGraph(void *graph) override;
   void destroyExec(void *exec) override;
   int graphLaunch(void *exec) override;
+  bool hasEvents() const override { return driver.hasEvents(); }
+  int eventCreate(void **event) override;
+  int eventRecord(void *event) override;
+  int eventElapsed(float *milliseconds, void *start, void *end) override;
+  void eventDestroy(void *event) override;
   std::string errorText(int status) const override;
   bool outOfMemory(int status) const override;
   void makeCurrent() const override;

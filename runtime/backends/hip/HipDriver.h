@@ -39,6 +39,7 @@ struct ihipModuleSymbol_t;
 struct ihipGraph;
 struct hipGraphExec;
 struct hipGraphNode;
+struct ihipEvent_t;
 
 namespace braid::rt::hip {
 
@@ -51,6 +52,7 @@ using hipFunction_t = ihipModuleSymbol_t *;
 using hipGraph_t = ihipGraph *;
 using hipGraphExec_t = hipGraphExec *;
 using hipGraphNode_t = hipGraphNode *;
+using hipEvent_t = ihipEvent_t *;
 /// Enums of the API are plain ints in its ABI.
 using hipDeviceAttribute_t = int;
 using hipFuncAttribute = int;
@@ -133,7 +135,17 @@ constexpr size_t kDevicePropertiesBytes = 16384;
   X(graphLaunch, hipGraphLaunch, hipError_t,                                   \
     (hipGraphExec_t exec, hipStream_t stream))                                 \
   X(graphDestroy, hipGraphDestroy, hipError_t, (hipGraph_t graph))             \
-  X(graphExecDestroy, hipGraphExecDestroy, hipError_t, (hipGraphExec_t exec))
+  X(graphExecDestroy, hipGraphExecDestroy, hipError_t, (hipGraphExec_t exec))  \
+  BRAID_HIP_EVENT_SYMBOLS(X)
+// Events, for the opt-in profile only (BRAID_PROFILE, runtime/src/
+// GpuBackend.h): without them the same bundles run unprofiled.
+#define BRAID_HIP_EVENT_SYMBOLS(X)                                             \
+  X(eventCreate, hipEventCreate, hipError_t, (hipEvent_t * event))             \
+  X(eventRecord, hipEventRecord, hipError_t,                                   \
+    (hipEvent_t event, hipStream_t stream))                                    \
+  X(eventElapsedTime, hipEventElapsedTime, hipError_t,                         \
+    (float *milliseconds, hipEvent_t start, hipEvent_t end))                   \
+  X(eventDestroy, hipEventDestroy, hipError_t, (hipEvent_t event))
 
 /// The resolved entry points of one loaded libamdhip64.
 struct HipDriver {
@@ -155,6 +167,10 @@ struct HipDriver {
   /// "" when graphs can be used, else why not ("libamdhip64.so lacks
   /// hipGraphInstantiate").
   std::string graphSupport() const;
+  /// Whether every event entry point resolved.
+  bool hasEvents() const {
+    return eventCreate && eventRecord && eventElapsedTime && eventDestroy;
+  }
 };
 
 /// The libraries tried in order: $BRAID_HIP_DRIVER alone when set (tests

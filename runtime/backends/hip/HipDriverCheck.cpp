@@ -37,6 +37,7 @@ BRAID_HIP_CHECK(graphInstantiate, hipGraphInstantiate, , )
 BRAID_HIP_CHECK(graphLaunch, hipGraphLaunch, , )
 BRAID_HIP_CHECK(graphDestroy, hipGraphDestroy, , )
 BRAID_HIP_CHECK(graphExecDestroy, hipGraphExecDestroy, , )
+BRAID_HIP_EVENT_SYMBOLS(BRAID_HIP_CHECK)
 #undef BRAID_HIP_CHECK
 // hipMalloc has C++ template overloads: the cast selects the plain one
 // (it fails to compile unless that one has this type).
@@ -53,6 +54,7 @@ static_assert(std::is_same_v<h::hipFunction_t, ::hipFunction_t>);
 static_assert(std::is_same_v<h::hipGraph_t, ::hipGraph_t>);
 static_assert(std::is_same_v<h::hipGraphExec_t, ::hipGraphExec_t>);
 static_assert(std::is_same_v<h::hipGraphNode_t, ::hipGraphNode_t>);
+static_assert(std::is_same_v<h::hipEvent_t, ::hipEvent_t>);
 static_assert(h::hipSuccess == ::hipSuccess);
 static_assert(h::hipErrorOutOfMemory == ::hipErrorOutOfMemory);
 static_assert(h::hipErrorNoDevice == ::hipErrorNoDevice);

@@ -18,6 +18,10 @@
 //             9", "capture begin", "graph launch 4", "set-attribute
 //             fake_rms_norm 8 65536", "load cubin", "load ptx")
 //   device    FAKE_CUDA_CC=8.6 sets the compute capability (default 9.0)
+//   events    record the host clock (kernels run when launched, so an event
+//             pair times the fake kernel between them); recording while a
+//             stream captures is an error, as nothing should; with
+//             FAKE_CUDA_EVENTS=fail, cuEventCreate fails
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,6 +29,7 @@
 #include "braid/kernel_abi.h"
 #include "runtime/backends/cuda/CudaDriver.h"
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -38,6 +43,7 @@ using namespace braid::rt::cu;
 // Declarations of every entry point of the table, with C linkage.
 #define FAKE_DECLARE(member, symbol, ret, params) extern "C" ret symbol params;
 BRAID_CUDA_DRIVER_SYMBOLS(FAKE_DECLARE)
+BRAID_CUDA_OPTIONAL_SYMBOLS(FAKE_DECLARE)
 #undef FAKE_DECLARE
 
 struct CUctx_st {
@@ -66,6 +72,10 @@ struct CUgraph_st {
 };
 struct CUgraphExec_st {
   std::vector<Op> ops;
+};
+struct CUevent_st {
+  std::chrono::steady_clock::time_point at;
+  bool recorded = false;
 };
 
 namespace {
@@ -309,6 +319,30 @@ CUresult cuGraphDestroy(CUgraph g) {
   return CUDA_SUCCESS;
 }
 CUresult cuGraphExecDestroy(CUgraphExec e) {
+  delete e;
+  return CUDA_SUCCESS;
+}
+CUresult cuEventCreate(CUevent *e, unsigned) {
+  const char *mode = std::getenv("FAKE_CUDA_EVENTS");
+  if (mode && std::strcmp(mode, "fail") == 0)
+    return kInvalidValue;
+  *e = new CUevent_st;
+  return CUDA_SUCCESS;
+}
+CUresult cuEventRecord(CUevent e, CUstream s) {
+  if (s && s->capturing)
+    return kCaptureInvalidated;
+  e->at = std::chrono::steady_clock::now();
+  e->recorded = true;
+  return CUDA_SUCCESS;
+}
+CUresult cuEventElapsedTime_v2(float *ms, CUevent start, CUevent end) {
+  if (!start->recorded || !end->recorded)
+    return kInvalidValue;
+  *ms = std::chrono::duration<float, std::milli>(end->at - start->at).count();
+  return CUDA_SUCCESS;
+}
+CUresult cuEventDestroy_v2(CUevent e) {
   delete e;
   return CUDA_SUCCESS;
 }

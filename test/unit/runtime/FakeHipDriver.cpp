@@ -6,7 +6,8 @@
 // it. Built three times (test/unit/runtime/CMakeLists.txt):
 //
 //   braid-fake-hip            everything
-//   braid-fake-hip-nographs   FAKE_HIP_NO_GRAPHS: no graph entry points
+//   braid-fake-hip-nographs   FAKE_HIP_NO_GRAPHS: no graph or event entry
+//                             points (an old runtime)
 //   braid-fake-hip-broken     FAKE_HIP_BROKEN: no hipModuleLaunchKernel
 //
 //   memory    host memory; a "device pointer" is the host address
@@ -19,12 +20,16 @@
 //   device    FAKE_HIP_ARCH sets gcnArchName (default
 //             "gfx942:sramecc+:xnack-"); FAKE_HIP_INIT=fail makes hipInit
 //             fail; FAKE_HIP_DEVICES=N sets the device count (default 1)
+//   events    record the host clock (kernels run when launched, so an event
+//             pair times the fake kernel between them); recording while a
+//             stream captures is an error, as nothing should
 //
 //===----------------------------------------------------------------------===//
 
 #include "FakeKernels.h"
 #include "runtime/backends/hip/HipDriver.h"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -55,6 +60,10 @@ struct hipGraphExec {
 };
 struct ihipStream_t {
   ihipGraph *capture = nullptr;
+};
+struct ihipEvent_t {
+  std::chrono::steady_clock::time_point at;
+  bool recorded = false;
 };
 
 namespace {
@@ -258,6 +267,27 @@ hipError_t hipGraphDestroy(hipGraph_t g) {
   return hipSuccess;
 }
 hipError_t hipGraphExecDestroy(hipGraphExec_t e) {
+  delete e;
+  return hipSuccess;
+}
+hipError_t hipEventCreate(hipEvent_t *e) {
+  *e = new ihipEvent_t;
+  return hipSuccess;
+}
+hipError_t hipEventRecord(hipEvent_t e, hipStream_t s) {
+  if (s && s->capture)
+    return kInvalidValue;
+  e->at = std::chrono::steady_clock::now();
+  e->recorded = true;
+  return hipSuccess;
+}
+hipError_t hipEventElapsedTime(float *ms, hipEvent_t start, hipEvent_t end) {
+  if (!start->recorded || !end->recorded)
+    return kInvalidValue;
+  *ms = std::chrono::duration<float, std::milli>(end->at - start->at).count();
+  return hipSuccess;
+}
+hipError_t hipEventDestroy(hipEvent_t e) {
   delete e;
   return hipSuccess;
 }

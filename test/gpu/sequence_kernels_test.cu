@@ -775,23 +775,24 @@ __global__ void warpTileKernel(const float *A, const float *B, float *C) {
   } else if constexpr (OP == 2) {
     kern::gemmTN<kTM, kTN, kTK>(acc, sA, ldA, sB, ldB);
   } else {
-    kern::Acc<kTM, kTK / 8> P;
-#pragma unroll
+    using PTile = kern::Acc<kTM, kTK / 8>;
+    PTile P;
     for (int i = 0; i < kTM; ++i)
-#pragma unroll
-      for (int j = 0; j < kTK / 8; ++j)
-#pragma unroll
-        for (int e = 0; e < 4; ++e)
-          P.v[i][j][e] = A[kern::accRow(i, e) * kTK + kern::accCol(j, e)];
+      for (int j = 0; j < PTile::NB; ++j)
+        for (int h = 0; h < kern::kAccRows; ++h)
+          for (int c = 0; c < kern::kAccCols; ++c)
+            P.at(i, j, h, c) =
+                A[kern::accRow(i, h) * kTK + kern::accCol(j, c)];
     kern::gemmRegNN<kTM, kTN, kTK / 16>(acc, P, sB, ldB);
   }
-#pragma unroll
+  // Every element through the placement accessors (accRow / accCol /
+  // Acc::at): a wrong placement shows up as a wrong or unwritten (NaN) C.
+  using CTile = kern::Acc<kTM, kTN>;
   for (int i = 0; i < kTM; ++i)
-#pragma unroll
-    for (int j = 0; j < kTN; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e)
-        C[kern::accRow(i, e) * kN + kern::accCol(j, e)] = acc.v[i][j][e];
+    for (int j = 0; j < CTile::NB; ++j)
+      for (int h = 0; h < kern::kAccRows; ++h)
+        for (int c = 0; c < kern::kAccCols; ++c)
+          C[kern::accRow(i, h) * kN + kern::accCol(j, c)] = acc.at(i, j, h, c);
 }
 
 template <typename E, int OP> double warpTileCheck() {

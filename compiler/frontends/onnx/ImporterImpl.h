@@ -114,6 +114,7 @@ public:
   llvm::Error importSSDScan(const Node &node);
   llvm::Error importSelectiveScan(const Node &node);
   llvm::Error importGatedRMSNorm(const Node &node);
+  llvm::Error importMoE(const Node &node);
 
   static llvm::ArrayRef<OpRule> rules();
 

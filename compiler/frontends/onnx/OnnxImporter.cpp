@@ -87,6 +87,7 @@ llvm::ArrayRef<OpRule> Importer::rules() {
       {"braid", "SSDScan", 5, 7, 1, 1, &Importer::importSSDScan},
       {"braid", "SelectiveScan", 5, 10, 1, 1, &Importer::importSelectiveScan},
       {"braid", "GatedRMSNorm", 3, 3, 1, 1, &Importer::importGatedRMSNorm},
+      {"braid", "MoE", 4, 7, 1, 1, &Importer::importMoE},
       {"braid", "ReluSquared", 1, 1, 1, 1, &Importer::importUnary},
   };
   return table;

@@ -1281,6 +1281,87 @@ llvm::Error Importer::importGatedRMSNorm(const Node &node) {
   return define(node, 0, y);
 }
 
+llvm::Error Importer::importMoE(const Node &node) {
+  llvm::Expected<Value> x = runtime(node, 0);
+  if (!x)
+    return x.takeError();
+  if (features(*x).size() != 1)
+    return fail(node, "X must be [batch, seq, hidden]");
+  int64_t hidden = features(*x)[0];
+  llvm::Expected<const Tensor *> router = constant(node, 1);
+  if (!router)
+    return router.takeError();
+  llvm::Expected<const Tensor *> down = constant(node, 3);
+  if (!down)
+    return down.takeError();
+  if ((*router)->shape.size() != 2 || (*down)->shape.size() != 3)
+    return fail(node, "router must be [experts, hidden] and down [experts, "
+                      "hidden, expert_dim]");
+  int64_t experts = (*router)->shape[0], inner = (*down)->shape[2];
+  auto intAttr = [&](StringRef key, int64_t dflt) {
+    const Attribute *a = node.attr(key);
+    return a ? a->i : dflt;
+  };
+  int64_t topK = intAttr("top_k", 2);
+  if (topK < 1 || topK > experts)
+    return fail(node, "top_k " + std::to_string(topK) + " is not in 1.." +
+                          std::to_string(experts));
+  const Attribute *routingAttr = node.attr("routing");
+  std::string routingName = routingAttr ? routingAttr->s : "softmax_topk";
+  std::optional<MoERouting> routing = symbolizeMoERouting(routingName);
+  if (!routing)
+    return fail(node, "routing '" + routingName +
+                          "' is not one of softmax_topk, topk_softmax, "
+                          "sigmoid_topk");
+  const Attribute *actAttr = node.attr("activation");
+  std::string actName = actAttr ? actAttr->s : "silu";
+  std::optional<ActivationKind> act = symbolizeActivationKind(actName);
+  if (!act)
+    return fail(node, "activation '" + actName + "' is not a braid activation");
+
+  Value router2 = Value(), gateUp, down2, routerBias, sharedGateUp, sharedDown;
+  struct Operand {
+    unsigned index;
+    std::vector<int64_t> shape;
+    const char *role;
+    Value *out;
+  };
+  std::vector<Operand> operands = {
+      {1, {experts, hidden}, "router", &router2},
+      {2, {experts, 2 * inner, hidden}, "gate_up", &gateUp},
+      {3, {experts, hidden, inner}, "down", &down2},
+      {4, {experts}, "router_bias", &routerBias},
+  };
+  if (has(node, 5) != has(node, 6))
+    return fail(node, "shared_gate_up and shared_down come together or not "
+                      "at all");
+  if (has(node, 5)) {
+    llvm::Expected<const Tensor *> sd = constant(node, 6);
+    if (!sd)
+      return sd.takeError();
+    if ((*sd)->shape.size() != 2)
+      return fail(node, "shared_down must be [hidden, shared_dim]");
+    int64_t shared = (*sd)->shape[1];
+    operands.push_back({5, {2 * shared, hidden}, "shared_gate_up", &sharedGateUp});
+    operands.push_back({6, {hidden, shared}, "shared_down", &sharedDown});
+  }
+  for (const Operand &op : operands) {
+    if (!has(node, op.index))
+      continue;
+    llvm::Expected<Value> v = weightOperand(node, op.index, op.shape, op.role);
+    if (!v)
+      return v.takeError();
+    *op.out = *v;
+  }
+  const Attribute *scaling = node.attr("routed_scaling");
+  Value y = MoEOp::create(builder, loc, x->getType(), *routing, *x, router2,
+                          gateUp, down2, routerBias, sharedGateUp, sharedDown,
+                          experts, topK, intAttr("normalize_topk", 0) != 0,
+                          llvm::APFloat(scaling ? double(scaling->f) : 1.0),
+                          *act);
+  return define(node, 0, y);
+}
+
 } // namespace detail
 } // namespace onnx
 } // namespace braid

@@ -21,6 +21,9 @@ Writes, next to this script:
   (a Mamba2 mixer), an Attention(23) layer, a SiLU-gated MLP and an LM head.
   onnxruntime has no kernels for the `braid` domain, so the reference is the
   numpy model, which implements the semantics docs/onnx.md specifies.
+* `op_moe.onnx` + `op_moe_ref.safetensors`: two braid.MoE layers (Jamba's
+  routing; GraniteMoeHybrid's with a shared expert and routed_scaling), the
+  reference from the numpy `np_moe` of docs/onnx.md's semantics.
 * small `op_*.onnx` models for the FileCheck tests of single ops, and
   `bad_*.onnx` (+ `bad_not_onnx.onnx`, `bad_truncated.onnx`) for the error
   tests.
@@ -719,14 +722,6 @@ def bad_models():
         f.write("this is a text file, not an ONNX model\n")
 
 
-if __name__ == "__main__":
-    end_to_end()
-    generic_ops()
-    microsoft_ops()
-    op_models()
-    bad_models()
-    raise_models()
-
 
 # --------------------------------------------------------------------------
 # raising: decomposed subgraphs as torch.onnx (dynamo, opset 18) writes them,
@@ -924,3 +919,113 @@ def raise_models():
          "raise_bad_softplus.onnx")
     save(raise_conv(pads=2, name="raise_bad_conv_pads"), "raise_bad_conv_pads.onnx")
     save(raise_attention(causal=False, name="raise_bad_mask"), "raise_bad_mask.onnx")
+
+
+# --------------------------------------------------------------------------
+# braid.MoE (export_hf.py's MoE blocks): numpy reference of docs/onnx.md.
+# Own generator, so the files above keep their bytes.
+# --------------------------------------------------------------------------
+
+MRNG = np.random.default_rng(20261128)
+
+
+def mrand(*shape, scale=None):
+    scale = scale if scale is not None else 1.0 / np.sqrt(shape[-1])
+    return (MRNG.standard_normal(shape) * scale).astype(np.float32)
+
+
+def np_moe(x, router, gate_up, down, top_k, routing, normalize=False, scaling=1.0,
+           shared_gate_up=None, shared_down=None):
+    """braid.MoE: x [B, T, H]; router [E, H]; gate_up [E, 2I, H]; down [E, H, I]."""
+    logits = x @ router.T
+    if routing == "topk_softmax":
+        idx = np.argsort(-logits, -1, kind="stable")[..., :top_k]
+        top = np.take_along_axis(logits, idx, -1)
+        weights = np.exp(top - top.max(-1, keepdims=True))
+        weights /= weights.sum(-1, keepdims=True)
+    else:
+        if routing == "softmax_topk":
+            probs = np.exp(logits - logits.max(-1, keepdims=True))
+            probs /= probs.sum(-1, keepdims=True)
+        else:
+            probs = 1 / (1 + np.exp(-logits))
+        idx = np.argsort(-probs, -1, kind="stable")[..., :top_k]
+        weights = np.take_along_axis(probs, idx, -1)
+        if normalize:
+            weights = weights / weights.sum(-1, keepdims=True)
+    inner = down.shape[-1]
+    y = np.zeros_like(x)
+    for e in range(router.shape[0]):
+        w_e = (weights * (idx == e)).sum(-1, keepdims=True) * scaling
+        h = x @ gate_up[e].T
+        y += w_e * ((silu(h[..., :inner]) * h[..., inner:]) @ down[e].T)
+    if shared_gate_up is not None:
+        shared = shared_down.shape[-1]
+        h = x @ shared_gate_up.T
+        y += (silu(h[..., :shared]) * h[..., shared:]) @ shared_down.T
+    return y
+
+
+def moe_model(top_k=2, name="op_moe"):
+    """embedding -> RMSNorm -> braid.MoE (Jamba: softmax over all experts,
+    top k as they are) -> residual -> RMSNorm -> braid.MoE (GraniteMoeHybrid-
+    like: softmax over the top-k logits, a shared expert, routed_scaling) ->
+    residual -> LM head."""
+    experts, inner, shared = 4, 24, 16
+    w = {
+        "embed": mrand(V, H, scale=1.0),
+        "n1": norm_weight(H), "r1": mrand(experts, H),
+        "gu1": mrand(experts, 2 * inner, H), "d1": mrand(experts, H, inner),
+        "n2": norm_weight(H), "r2": mrand(experts, H),
+        "gu2": mrand(experts, 2 * inner, H), "d2": mrand(experts, H, inner),
+        "sgu2": mrand(2 * shared, H), "sd2": mrand(H, shared),
+        "final_norm": norm_weight(H), "lm_head": mrand(H, V),
+    }
+    g = Graph()
+    for k, a in w.items():
+        g.init(k, a)
+    h0 = g.op("Gather", ["embed", "input_ids"], name="embed")
+    n = g.op("RMSNormalization", [h0, "n1"], name="norm1", epsilon=1e-5)
+    m = g.op("MoE", [n, "r1", "gu1", "d1"], domain="braid", name="moe_jamba",
+             top_k=top_k, routing="softmax_topk", normalize_topk=0, activation="silu")
+    h1 = g.op("Add", [h0, m], name="residual1")
+    n = g.op("RMSNormalization", [h1, "n2"], name="norm2", epsilon=1e-5)
+    m = g.op("MoE", [n, "r2", "gu2", "d2", "", "sgu2", "sd2"], domain="braid",
+             name="moe_granite", top_k=2, routing="topk_softmax", routed_scaling=0.5,
+             activation="silu")
+    h2 = g.op("Add", [h1, m], name="residual2")
+    n = g.op("RMSNormalization", [h2, "final_norm"], name="final_norm", epsilon=1e-5)
+    g.op("MatMul", [n, "lm_head"], name="lm_head")
+    g.nodes[-1].output[0] = "logits"
+    model = g.model(name, [ids_input()], [logits_output("logits")],
+                    [("", 23), ("braid", 1)])
+
+    def forward(ids):
+        h0 = w["embed"][ids]
+        h1 = h0 + np_moe(np_rms(h0, w["n1"]), w["r1"], w["gu1"], w["d1"], top_k,
+                         "softmax_topk")
+        h2 = h1 + np_moe(np_rms(h1, w["n2"]), w["r2"], w["gu2"], w["d2"], 2,
+                         "topk_softmax", scaling=0.5, shared_gate_up=w["sgu2"],
+                         shared_down=w["sd2"])
+        return np_rms(h2, w["final_norm"]) @ w["lm_head"]
+
+    return model, forward
+
+
+def moe_models():
+    ids = MRNG.integers(0, V, (B, T)).astype(np.int64)
+    model, forward = moe_model()
+    save(model, "op_moe.onnx")
+    write_reference("op_moe_ref.safetensors", ids, forward(ids), greedy(forward, ids))
+    model, _ = moe_model(top_k=5, name="bad_moe_topk")
+    save(model, "bad_moe_topk.onnx")
+
+
+if __name__ == "__main__":
+    end_to_end()
+    generic_ops()
+    microsoft_ops()
+    op_models()
+    bad_models()
+    raise_models()
+    moe_models()

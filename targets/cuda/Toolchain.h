@@ -4,11 +4,13 @@
 // a bundle for each architecture, runs it (Ninja when present, else the same
 // commands one after another), and reads ptxas's resource reports. Objects
 // live in a cache folder, named by the hash of their source and flags
-// (docs/cuda.md, "Kernel cache"). targets/hip/Toolchain.cpp mirrors it.
+// (docs/cuda.md, "Kernel cache"); the vendor-neutral part is GpuBuild.h.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BRAID_TARGETS_CUDA_TOOLCHAIN_H
 #define BRAID_TARGETS_CUDA_TOOLCHAIN_H
+
+#include "targets/common/GpuBuild.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
@@ -46,26 +48,20 @@ std::vector<std::string> archFlags(llvm::StringRef arch);
 /// All flags of all architectures, as hashed into module names.
 std::string flagsKey();
 
-/// $XDG_CACHE_HOME/braid/kernels, else ~/.cache/braid/kernels.
-std::string defaultCacheDir();
+using gpu::defaultCacheDir; // shared with the HIP target
 
 /// The folder of `cacheDir` that holds the objects of `toolchain`
 /// (one per nvcc version, so that an upgrade never reuses old objects).
 std::string toolchainDir(llvm::StringRef cacheDir, const Toolchain &toolchain);
 
-struct CompileJob {
-  std::string module; // k<hash>; the source is <dir>/k<hash>.cu
-  std::string arch;
-  std::string object() const; // k<hash>.<arch>.cubin | .ptx
-  std::string log() const;    // k<hash>.<arch>.resources: nvcc's output
-                              // with ptxas -v, also when it failed
-};
+/// The nvcc jobs' objects are k<hash>.<arch>.cubin | .ptx; their log
+/// (k<hash>.<arch>.resources) is nvcc's output with ptxas -v, also when it
+/// failed.
+using gpu::BuildOptions;
+using gpu::CompileJob;
 
-struct BuildOptions {
-  std::string dir;                      // holds the sources and objects
-  std::vector<std::string> includeDirs; // -I
-  unsigned jobs = 0;                    // 0: Ninja's default
-};
+/// How the shared build steps (GpuBuild.h) name and run nvcc.
+const gpu::GpuVendor &vendor();
 
 /// Writes <dir>/build.ninja for `jobs` and brings their objects up to date,
 /// holding <dir>/.lock meanwhile (braidc processes sharing a cache take

@@ -1,52 +1,22 @@
 //===- Toolchain.cpp - clang -x hip, ninja and the kernel cache -----------===//
 #include "targets/hip/Toolchain.h"
 
-#include "targets/common/GpuCode.h"
+#include "targets/common/GpuBuild.h"
 
-#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/Regex.h"
-#include "llvm/Support/Threading.h"
 
-#include <chrono>
 #include <map>
 
 using namespace llvm;
 
 namespace braid::hip {
-
-/// Runs `program args...` and returns its standard output.
-static Expected<std::string> capture(StringRef program,
-                                     ArrayRef<StringRef> args) {
-  SmallString<128> out;
-  if (std::error_code ec =
-          sys::fs::createTemporaryFile("braidc-hip", "txt", out))
-    return createStringError("cannot create a temporary file: " + ec.message());
-  FileRemover remover(out);
-  std::vector<StringRef> argv = {program};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::optional<StringRef> redirects[] = {StringRef(""), StringRef(out),
-                                          StringRef(out)};
-  std::string error;
-  int status = sys::ExecuteAndWait(program, argv, std::nullopt, redirects,
-                                   /*SecondsToWait=*/60, 0, &error);
-  auto text = MemoryBuffer::getFile(out);
-  if (status != 0)
-    return createStringError(
-        formatv("'{0} {1}' failed ({2}): {3}", program, join(args, " "),
-                error.empty() ? "exit status " + std::to_string(status) : error,
-                text ? (*text)->getBuffer().trim() : "")
-            .str());
-  return text ? (*text)->getBuffer().str() : std::string();
-}
 
 ArrayRef<StringRef> knownArchs() {
   static constexpr StringRef archs[] = {"gfx90a", "gfx942", "gfx950"};
@@ -135,7 +105,8 @@ Expected<Toolchain> findToolchain() {
     return libs.takeError();
   toolchain.deviceLibs = *libs;
 
-  Expected<std::string> version = capture(toolchain.clang, {"--version"});
+  Expected<std::string> version =
+      gpu::capture(toolchain.clang, {"--version"}, "braidc-hip");
   if (!version)
     return version.takeError();
   // "Debian clang version 22.1.8 (++20251202...)"
@@ -175,64 +146,24 @@ std::vector<std::string> archFlags(StringRef arch) {
 }
 
 std::string flagsKey() {
-  std::string key = join(commonFlags(), " ") + " +" + kDazFile;
-  for (StringRef arch : knownArchs())
-    key += "\n" + arch.str() + ": " + join(archFlags(arch), " ");
-  return key;
-}
-
-std::string defaultCacheDir() {
-  SmallString<256> dir;
-  if (std::optional<std::string> xdg = sys::Process::GetEnv("XDG_CACHE_HOME");
-      xdg && !xdg->empty() && sys::path::is_absolute(*xdg)) {
-    dir = *xdg;
-  } else {
-    if (!sys::path::home_directory(dir))
-      sys::path::system_temp_directory(/*ErasedOnReboot=*/false, dir);
-    sys::path::append(dir, ".cache");
-  }
-  sys::path::append(dir, "braid", "kernels");
-  return dir.str().str();
+  return gpu::flagsKey(vendor(), std::string(" +") + kDazFile);
 }
 
 std::string toolchainDir(StringRef cacheDir, const Toolchain &toolchain) {
-  std::string name = "clang-hip-";
-  for (char c : toolchain.version)
-    name.push_back(isAlnum(c) || c == '.' ? c : '_');
-  if (toolchain.version.empty() || name.size() > 40)
-    name = "clang-hip-" + gpu::contentHash(toolchain.version);
-  SmallString<256> dir(cacheDir);
-  sys::path::append(dir, name);
-  return dir.str().str();
+  return gpu::toolchainDir(cacheDir, "clang-hip-", toolchain.version);
 }
 
-std::string CompileJob::object() const {
-  return module + "." + arch + "." + objectExtension(arch).str();
-}
-
-std::string CompileJob::log() const {
-  return module + "." + arch + ".resources";
+const gpu::GpuVendor &vendor() {
+  static const gpu::GpuVendor hip = {
+      "hip",      "HIP",           "HIP code object", "clang",
+      "hipcc",    "clang -x hip",  &knownArchs,       &commonFlags,
+      &archFlags, &objectExtension};
+  return hip;
 }
 
 //===----------------------------------------------------------------------===//
 // Building
 //===----------------------------------------------------------------------===//
-
-static std::string shellQuote(StringRef text) {
-  if (!text.empty() &&
-      text.find_first_not_of(
-          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-          "0123456789-_./=+:,@%") == StringRef::npos)
-    return text.str();
-  std::string quoted = "'";
-  for (char c : text) {
-    if (c == '\'')
-      quoted += "'\\''";
-    else
-      quoted.push_back(c);
-  }
-  return quoted + "'";
-}
 
 /// <dir>/hipcc.sh ARCH MODULE compiles <MODULE>.cu for ARCH inside the
 /// build folder: the object is renamed into place only when clang succeeds
@@ -240,189 +171,34 @@ static std::string shellQuote(StringRef text) {
 /// --notes go to <MODULE>.<ARCH>.resources.
 static std::string compileScript(const Toolchain &toolchain,
                                  const BuildOptions &options) {
-  std::string clang = shellQuote(toolchain.clang);
-  for (const std::string &flag : commonFlags())
-    clang += " " + shellQuote(flag);
-  clang += " --rocm-device-lib-path=" + shellQuote(toolchain.deviceLibs);
   // clang 22 no longer links an oclc_daz_opt file, but Debian's older
   // ocml.bc still reads __oclc_daz_opt on gfx94x/gfx950: link the "off"
   // variant (denormals kept, IEEE) explicitly. Its global is linkonce_odr.
   SmallString<256> daz(toolchain.deviceLibs);
   sys::path::append(daz, kDazFile);
-  clang += " -Xclang -mlink-builtin-bitcode -Xclang " + shellQuote(daz);
-  for (const std::string &dir : options.includeDirs)
-    clang += " -I" + shellQuote(dir);
-  std::string text =
-      "#!/bin/sh\n# Written by braidc (targets/hip/Toolchain.cpp): "
-      "hipcc.sh ARCH MODULE compiles\n# MODULE.cu in this folder for ARCH "
-      "and appends the object's metadata notes.\nset -u\narch=$1\n"
-      "module=$2\ncase $arch in\n";
-  for (StringRef arch : knownArchs()) {
-    std::string flags;
-    for (const std::string &flag : archFlags(arch))
-      flags += " " + shellQuote(flag);
-    text += formatv("  {0}) out=$module.{0}.{1}; flags='{2}' ;;\n", arch,
-                    objectExtension(arch), StringRef(flags).ltrim())
-                .str();
-  }
-  text += "  *) echo \"hipcc.sh: unknown architecture $arch\" >&2; exit 2 ;;\n"
-          "esac\n"
-          "log=\"$module.$arch.resources\"\n"
-          "if " +
-          clang +
-          " $flags -o \"$out.tmp\" \"$module.cu\" > \"$log\" "
-          "2>&1 && " +
-          shellQuote(toolchain.readelf) +
-          " --notes \"$out.tmp\" >> \"$log\" 2>&1; then\n"
-          "  mv -f \"$out.tmp\" \"$out\"\n"
-          "else\n"
-          "  rm -f \"$out.tmp\"\n"
-          "  exit 1\n"
-          "fi\n";
-  return text;
-}
-
-static std::string jobCommand(const CompileJob &job) {
-  return "sh hipcc.sh " + job.arch + " " + job.module;
-}
-
-static Error writeFileAtomically(StringRef path, StringRef contents) {
-  SmallString<256> temp(path);
-  temp += ".tmp%%%%%%";
-  int fd;
-  SmallString<256> tempPath;
-  if (std::error_code ec = sys::fs::createUniqueFile(temp, fd, tempPath))
-    return createStringError(path + ": cannot write: " + ec.message());
-  {
-    raw_fd_ostream os(fd, /*shouldClose=*/true);
-    os << contents;
-    os.close();
-    if (os.has_error()) {
-      sys::fs::remove(tempPath);
-      return createStringError(path +
-                               ": cannot write: " + os.error().message());
-    }
-  }
-  if (std::error_code ec = sys::fs::rename(tempPath, path)) {
-    sys::fs::remove(tempPath);
-    return createStringError(path + ": cannot write: " + ec.message());
-  }
-  return Error::success();
-}
-
-static std::string ninjaFile(ArrayRef<CompileJob> jobs) {
-  std::string text =
-      "# Written by braidc: compiles the HIP kernels of one build. Objects "
-      "are named\n# by the hash of their source and flags; rerun with "
-      "`ninja -C <this folder>`.\nninja_required_version = 1.3\n\n"
-      "rule hipcc\n  command = sh hipcc.sh $arch $module\n"
-      "  description = clang -x hip $arch $module.cu\n\n";
-  for (const CompileJob &job : jobs)
-    text += formatv("build {0}: hipcc {1}.cu | hipcc.sh\n  arch = {2}\n"
-                    "  module = {1}\n",
-                    job.object(), job.module, job.arch)
-                .str();
-  return text;
-}
-
-/// Runs the commands without Ninja, a few at a time.
-static void runWithoutNinja(const BuildOptions &options,
-                            ArrayRef<CompileJob> jobs, raw_ostream &progress) {
-  unsigned parallel =
-      options.jobs
-          ? options.jobs
-          : std::max(1u, llvm::hardware_concurrency().compute_thread_count());
-  std::vector<sys::ProcessInfo> running;
-  for (size_t next = 0; next < jobs.size() || !running.empty();) {
-    while (next < jobs.size() && running.size() < parallel) {
-      const CompileJob &job = jobs[next];
-      progress << formatv("[{0}/{1}] clang -x hip {2} {3}.cu\n", next + 1,
-                          jobs.size(), job.arch, job.module);
-      progress.flush();
-      std::string command =
-          "cd " + shellQuote(options.dir) + " && " + jobCommand(job);
-      StringRef argv[] = {"/bin/sh", "-c", command};
-      running.push_back(sys::ExecuteNoWait("/bin/sh", argv, std::nullopt));
-      ++next;
-    }
-    // Failures show as missing objects afterwards.
-    sys::Wait(running.front(), std::nullopt);
-    running.erase(running.begin());
-  }
+  std::string clang = gpu::compileCommand(
+      vendor(), toolchain.clang,
+      " --rocm-device-lib-path=" + gpu::shellQuote(toolchain.deviceLibs) +
+          " -Xclang -mlink-builtin-bitcode -Xclang " + gpu::shellQuote(daz),
+      options.includeDirs);
+  return gpu::compileScript(
+      vendor(),
+      "# Written by braidc (targets/hip/Toolchain.cpp): hipcc.sh ARCH MODULE "
+      "compiles\n# MODULE.cu in this folder for ARCH and appends the "
+      "object's metadata notes.\n",
+      "log=\"$module.$arch.resources\"\nif " + clang +
+          " $flags -o \"$out.tmp\" \"$module.cu\" > \"$log\" 2>&1 && " +
+          gpu::shellQuote(toolchain.readelf) +
+          " --notes \"$out.tmp\" >> \"$log\" 2>&1; then\n");
 }
 
 Expected<std::vector<size_t>> buildObjects(const Toolchain &toolchain,
                                            const BuildOptions &options,
                                            ArrayRef<CompileJob> jobs,
                                            raw_ostream &progress) {
-  // Take turns with other braidc processes that use this cache.
-  SmallString<256> lockPath(options.dir);
-  sys::path::append(lockPath, ".lock");
-  int lockFD;
-  if (std::error_code ec = sys::fs::openFileForWrite(
-          lockPath, lockFD, sys::fs::CD_OpenAlways, sys::fs::OF_None))
-    return createStringError(lockPath + ": cannot open: " + ec.message());
-  scope_exit closeLock([&] {
-    sys::fs::unlockFile(lockFD);
-    sys::Process::SafelyCloseFileDescriptor(lockFD);
-  });
-  if (sys::fs::tryLockFile(lockFD, std::chrono::milliseconds(200))) {
-    progress << "braidc: waiting for another braidc to finish with the "
-                "kernel cache "
-             << options.dir << "\n";
-    progress.flush();
-    if (std::error_code ec = sys::fs::lockFile(lockFD))
-      return createStringError(lockPath + ": cannot lock: " + ec.message());
-  }
-
-  // Only what is still missing (another process may have built it).
-  std::vector<CompileJob> todo;
-  for (const CompileJob &job : jobs) {
-    SmallString<256> object(options.dir);
-    sys::path::append(object, job.object());
-    if (!sys::fs::exists(object))
-      todo.push_back(job);
-  }
-  if (!todo.empty()) {
-    SmallString<256> scriptPath(options.dir);
-    sys::path::append(scriptPath, "hipcc.sh");
-    std::string script = compileScript(toolchain, options);
-    // Rewritten only when it changes, so that Ninja keeps what is built.
-    auto old = MemoryBuffer::getFile(scriptPath);
-    if (!old || (*old)->getBuffer() != script)
-      if (Error error = writeFileAtomically(scriptPath, script))
-        return std::move(error);
-    SmallString<256> ninjaPath(options.dir);
-    sys::path::append(ninjaPath, "build.ninja");
-    if (Error error = writeFileAtomically(ninjaPath, ninjaFile(todo)))
-      return std::move(error);
-    if (!toolchain.ninja.empty()) {
-      // Ninja's status lines go to our stderr; -k 0 reports every failure.
-      std::string command = "cd " + shellQuote(options.dir) + " && " +
-                            shellQuote(toolchain.ninja) + " -k 0";
-      if (options.jobs)
-        command += " -j " + std::to_string(options.jobs);
-      command += " 1>&2";
-      StringRef argv[] = {"/bin/sh", "-c", command};
-      std::string error;
-      bool failedToRun = false;
-      sys::ExecuteAndWait("/bin/sh", argv, std::nullopt, {}, 0, 0, &error,
-                          &failedToRun);
-      if (failedToRun)
-        return createStringError("cannot run ninja: " + error);
-    } else {
-      runWithoutNinja(options, todo, progress);
-    }
-  }
-
-  std::vector<size_t> failed;
-  for (auto [index, job] : llvm::enumerate(jobs)) {
-    SmallString<256> object(options.dir);
-    sys::path::append(object, job.object());
-    if (!sys::fs::exists(object))
-      failed.push_back(index);
-  }
-  return failed;
+  return gpu::runCompileJobs(vendor(), toolchain.ninja,
+                             compileScript(toolchain, options), options, jobs,
+                             progress);
 }
 
 //===----------------------------------------------------------------------===//

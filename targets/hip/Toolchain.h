@@ -12,6 +12,8 @@
 #ifndef BRAID_TARGETS_HIP_TOOLCHAIN_H
 #define BRAID_TARGETS_HIP_TOOLCHAIN_H
 
+#include "targets/common/GpuBuild.h"
+
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -51,27 +53,20 @@ std::vector<std::string> commonFlags();
 std::vector<std::string> archFlags(llvm::StringRef arch);
 std::string flagsKey();
 
-/// $XDG_CACHE_HOME/braid/kernels, else ~/.cache/braid/kernels (shared with
-/// the CUDA target; the folders per toolchain keep them apart).
-std::string defaultCacheDir();
+using gpu::defaultCacheDir; // shared with the CUDA target
 
 /// The folder of `cacheDir` that holds the objects of `toolchain` (one per
 /// clang version).
 std::string toolchainDir(llvm::StringRef cacheDir, const Toolchain &toolchain);
 
-struct CompileJob {
-  std::string module; // k<hash>; the source is <dir>/k<hash>.cu
-  std::string arch;
-  std::string object() const; // k<hash>.<arch>.hsaco
-  std::string log() const;    // k<hash>.<arch>.resources: clang's output,
-                              // then llvm-readelf --notes of the object
-};
+/// The clang jobs' objects are k<hash>.<arch>.hsaco; their log
+/// (k<hash>.<arch>.resources) is clang's output, then llvm-readelf --notes
+/// of the object.
+using gpu::BuildOptions;
+using gpu::CompileJob;
 
-struct BuildOptions {
-  std::string dir;
-  std::vector<std::string> includeDirs;
-  unsigned jobs = 0;
-};
+/// How the shared build steps (GpuBuild.h) name and run clang.
+const gpu::GpuVendor &vendor();
 
 /// Writes <dir>/build.ninja (rule `hipcc`, script hipcc.sh) for `jobs` and
 /// brings their objects up to date under <dir>/.lock. Returns the indices

@@ -12,6 +12,8 @@
 #include "targets/cuda/Emitter.h"
 #include "targets/cuda/Toolchain.h"
 
+#include "GpuEmitterTestUtil.h"
+
 #include "dialects/Launch/LaunchDialect.h"
 #include "dialects/Launch/LaunchOps.h"
 
@@ -27,6 +29,7 @@
 
 using namespace braid;
 using namespace braid::gpu;
+using targettest::moduleText;
 using namespace llvm;
 
 namespace {
@@ -82,10 +85,7 @@ Expected<KernelPlan> specializePerArch(launch::KernelOp kernel,
 
 Expected<KernelPlan> specializeBroken(launch::KernelOp kernel,
                                       const Target &target, StringRef name) {
-  Expected<KernelPlan> plan = specializeScale(kernel, target, name);
-  if (plan)
-    plan->source += "this is not C++;\n";
-  return plan;
+  return targettest::breakSource(specializeScale(kernel, target, name));
 }
 
 Expected<KernelPlan> specializeFailing(launch::KernelOp, const Target &,
@@ -96,10 +96,8 @@ Expected<KernelPlan> specializeFailing(launch::KernelOp, const Target &,
 Expected<KernelPlan> specializeWrongName(launch::KernelOp kernel,
                                          const Target &target,
                                          StringRef name) {
-  Expected<KernelPlan> plan = specializeScale(kernel, target, name);
-  if (plan)
-    plan->invocations[0].function = "no such function";
-  return plan;
+  return targettest::launchOther(specializeScale(kernel, target, name),
+                                 "no such function");
 }
 
 /// A hot kernel that spills: 96 live floats under a 32-register bound.
@@ -152,10 +150,8 @@ Expected<KernelPlan> specializeTooBig(launch::KernelOp kernel,
 /// Launches a function that the source does not define.
 Expected<KernelPlan> specializeGhost(launch::KernelOp kernel,
                                      const Target &target, StringRef name) {
-  Expected<KernelPlan> plan = specializeScale(kernel, target, name);
-  if (plan)
-    plan->invocations[0].function = "braid_ghost";
-  return plan;
+  return targettest::launchOther(specializeScale(kernel, target, name),
+                                 "braid_ghost");
 }
 
 Specializer testLookup(StringRef family) {
@@ -185,29 +181,8 @@ std::string kernelLine(StringRef family, StringRef source, int64_t d,
       .str();
 }
 
-/// A launch module with the given kernel lines in prefill and decode.
-std::string moduleText(StringRef prefill, StringRef decode = "") {
-  return (R"(
-launch.weight "w" : [4] x f32 {combine = "single", axis = 0 : i64, group_size = 0 : i64,
-    elementwise = "identity", sources = [{tensor = "w", shape = array<i64: 4>}]}
-launch.arena {bytes_per_token = 64 : i64}
-launch.entry "prefill" attributes {inputs = ["input_ids", "positions", "cache_position"], outputs = ["logits"]} {
-)" + prefill + R"(}
-launch.entry "decode" attributes {inputs = ["input_ids", "positions", "cache_position"], outputs = ["logits"]} {
-)" + decode + "}\n")
-      .str();
-}
-
-class CudaEmitterTest : public ::testing::Test {
+class CudaEmitterTest : public targettest::GpuEmitterTest {
 protected:
-  CudaEmitterTest() { context.loadDialect<launch::LaunchDialect>(); }
-
-  mlir::ModuleOp parse(const std::string &text) {
-    module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
-    EXPECT_TRUE(module) << text;
-    return *module;
-  }
-
   GpuCodeOptions planOptions(std::vector<std::string> archs = {"sm_80",
                                                                "sm_90a"}) {
     GpuCodeOptions options;
@@ -218,9 +193,6 @@ protected:
     options.lookup = &testLookup;
     return options;
   }
-
-  mlir::MLIRContext context;
-  mlir::OwningOpRef<mlir::ModuleOp> module;
 };
 
 std::vector<launch::KernelOp> kernelsOf(mlir::ModuleOp module) {
@@ -483,13 +455,7 @@ protected:
       consumeError(toolchain.takeError());
       GTEST_SKIP() << "nvcc is not installed";
     }
-    SmallString<128> dir;
-    ASSERT_FALSE(sys::fs::createUniqueDirectory("braid-kernel-cache", dir));
-    cacheDir = dir.str().str();
-  }
-  void TearDown() override {
-    if (!cacheDir.empty())
-      sys::fs::remove_directories(cacheDir);
+    useTemporaryCache("braid-kernel-cache");
   }
 
   cuda::EmitterOptions emitterOptions(std::vector<std::string> archs) {
@@ -499,8 +465,6 @@ protected:
     options.lookup = &testLookup;
     return options;
   }
-
-  std::string cacheDir;
 };
 
 TEST_F(CudaBuildTest, CompilesPacksAndCaches) {
@@ -541,14 +505,12 @@ TEST_F(CudaBuildTest, CompilesPacksAndCaches) {
   EXPECT_TRUE(sys::fs::exists(ninja));
 
   // Everything comes from the cache the second time.
-  std::string again;
-  raw_string_ostream againStream(again);
-  Expected<cuda::CudaBuild> cached =
-      cuda::buildCuda(m, emitterOptions({"sm_80", "compute_90"}), againStream);
-  ASSERT_TRUE(bool(cached)) << toString(cached.takeError());
-  EXPECT_EQ(cached->compiled, 0u);
-  EXPECT_EQ(again, "");
-  EXPECT_EQ(cached->sections, build->sections);
+  std::optional<cuda::CudaBuild> cached =
+      targettest::expectCachedRebuild(*build, [&](raw_ostream &againStream) {
+        return cuda::buildCuda(m, emitterOptions({"sm_80", "compute_90"}),
+                               againStream);
+      });
+  ASSERT_TRUE(cached);
 
   std::string table;
   raw_string_ostream tableStream(table);

@@ -13,6 +13,8 @@
 #include "targets/hip/Emitter.h"
 #include "targets/hip/Toolchain.h"
 
+#include "GpuEmitterTestUtil.h"
+
 #include "dialects/Launch/LaunchDialect.h"
 #include "dialects/Launch/LaunchOps.h"
 
@@ -62,10 +64,7 @@ extern "C" __global__ void __launch_bounds__(256) {0}_main(BraidKernelParams p) 
 
 Expected<KernelPlan> specializeBroken(launch::KernelOp op, const Target &t,
                                       StringRef name) {
-  Expected<KernelPlan> plan = specializeScale(op, t, name);
-  if (plan)
-    plan->source += "this is not C++;\n";
-  return plan;
+  return targettest::breakSource(specializeScale(op, t, name));
 }
 
 /// A hot kernel with a dynamically indexed local array: private segment.
@@ -100,10 +99,7 @@ Expected<KernelPlan> specializeBigLds(launch::KernelOp op, const Target &t,
 
 Expected<KernelPlan> specializeGhost(launch::KernelOp op, const Target &t,
                                      StringRef name) {
-  Expected<KernelPlan> plan = specializeScale(op, t, name);
-  if (plan)
-    plan->invocations[0].function = "braid_ghost";
-  return plan;
+  return targettest::launchOther(specializeScale(op, t, name), "braid_ghost");
 }
 
 Specializer testLookup(StringRef family) {
@@ -116,19 +112,15 @@ Specializer testLookup(StringRef family) {
       .Default(nullptr);
 }
 
+/// A launch module with one launch of `family` at `source` in prefill.
 std::string moduleText(StringRef family, StringRef source) {
-  return formatv(R"(
-launch.weight "w" : [4] x f32 {{combine = "single", axis = 0 : i64, group_size = 0 : i64,
-    elementwise = "identity", sources = [{{tensor = "w", shape = array<i64: 4>}]}
-launch.arena {{bytes_per_token = 64 : i64}
-launch.entry "prefill" attributes {{inputs = ["input_ids", "positions", "cache_position"], outputs = ["logits"]} {{
-    launch.kernel "{0}" "{1}" [#launch.buffer<arena 0 : [B, T, 64] x f32>] -> [#launch.buffer<output "logits" : [B, T, 64] x f32>] attrs {{}
-}
-launch.entry "decode" attributes {{inputs = ["input_ids", "positions", "cache_position"], outputs = ["logits"]} {{
-}
-)",
-                 family, source)
-      .str();
+  return targettest::moduleText(
+      formatv("    launch.kernel \"{0}\" \"{1}\" "
+              "[#launch.buffer<arena 0 : [B, T, 64] x f32>] -> "
+              "[#launch.buffer<output \"logits\" : [B, T, 64] x f32>] "
+              "attrs {{}\n",
+              family, source)
+          .str());
 }
 
 //===----------------------------------------------------------------------===//
@@ -203,14 +195,8 @@ amdhsa.version:
   EXPECT_EQ(kernels[1].vgprs, 34);
 }
 
-class HipEmitterTest : public ::testing::Test {
+class HipEmitterTest : public targettest::GpuEmitterTest {
 protected:
-  HipEmitterTest() { context.loadDialect<launch::LaunchDialect>(); }
-  mlir::ModuleOp parse(const std::string &text) {
-    module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
-    EXPECT_TRUE(module) << text;
-    return *module;
-  }
   hip::EmitterOptions options(std::vector<std::string> archs) {
     hip::EmitterOptions o;
     o.archs = std::move(archs);
@@ -218,9 +204,6 @@ protected:
     o.lookup = &testLookup;
     return o;
   }
-  mlir::MLIRContext context;
-  mlir::OwningOpRef<mlir::ModuleOp> module;
-  std::string cacheDir;
 };
 
 TEST_F(HipEmitterTest, PlansForHipWithTheHipManifestKey) {
@@ -248,13 +231,7 @@ protected:
     if (!toolchain) {
       GTEST_SKIP() << toString(toolchain.takeError());
     }
-    SmallString<128> dir;
-    ASSERT_FALSE(sys::fs::createUniqueDirectory("braid-hip-cache", dir));
-    cacheDir = dir.str().str();
-  }
-  void TearDown() override {
-    if (!cacheDir.empty())
-      sys::fs::remove_directories(cacheDir);
+    useTemporaryCache("braid-hip-cache");
   }
   std::string log;
 };
@@ -284,14 +261,9 @@ TEST_F(HipBuildTest, CompilesPacksAndCaches) {
   EXPECT_EQ(build->objects[1].resources[0].wavefrontSize, 64);
   EXPECT_EQ(build->objects[1].resources[0].scratchBytes, 0);
 
-  std::string again;
-  raw_string_ostream againStream(again);
-  Expected<hip::HipBuild> cached =
-      hip::buildHip(m, options({"gfx90a", "gfx942"}), againStream);
-  ASSERT_TRUE(bool(cached)) << toString(cached.takeError());
-  EXPECT_EQ(cached->compiled, 0u);
-  EXPECT_EQ(again, "");
-  EXPECT_EQ(cached->sections, build->sections);
+  targettest::expectCachedRebuild(*build, [&](raw_ostream &againStream) {
+    return hip::buildHip(m, options({"gfx90a", "gfx942"}), againStream);
+  });
 }
 
 TEST_F(HipBuildTest, CompileErrorsShowClangAndTheSource) {

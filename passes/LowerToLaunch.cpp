@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Debug.h"
@@ -75,6 +76,11 @@ private:
   }
   FailureOr<BufferAttr> bufferFor(Value value, Location loc);
 
+  //===--- the last-position tail (entry prefill_last) --------------------===//
+
+  LogicalResult findTail();
+  launch::KernelOp emitGatherLast(OpBuilder &builder);
+
   //===--- emission ------------------------------------------------------===//
 
   std::string stateName(const FlatOp &flat, StringRef suffix);
@@ -98,6 +104,18 @@ private:
   /// States in creation order with their shapes, and the name each stateful
   /// op got (an op's suffixes share one base name).
   std::vector<std::tuple<std::string, std::vector<int64_t>, Type>> states;
+
+  /// The tail: the position-wise ops after the last layer (final norm,
+  /// lm_head, logit scales), which prefill_last runs on one row per
+  /// sequence. `tailStart` indexes `ops`; `hidden` is the one [B, T, H]
+  /// value the tail reads from before it, `gathered` the arena interval of
+  /// its last rows. No tail (tailStart unset): no prefill_last entry.
+  std::optional<size_t> tailStart;
+  Value hidden;
+  int64_t gathered = -1;
+  /// While emitting prefill_last's tail: reads of `hidden` become reads of
+  /// the gathered rows and T becomes 1 in every [B, T, ...] buffer.
+  bool lastOnly = false;
   llvm::StringSet<> stateNames;
   llvm::DenseMap<std::pair<Operation *, StringRef>, std::string> opStates;
 };
@@ -195,9 +213,11 @@ LogicalResult LowerToLaunchPass::place(func::FuncOp func) {
   for (auto [index, arg] : llvm::enumerate(func.getArguments()))
     placements[arg] = {BufferKind::input, inputNames[index].str(), -1};
 
-  int64_t launchIndex = 0;
-  for (const FlatOp &flat : ops) {
+  int64_t launchIndex = 0, tailLaunch = -1;
+  for (auto [index, flat] : llvm::enumerate(ops)) {
     Operation *op = flat.op;
+    if (tailStart && index == *tailStart)
+      tailLaunch = launchIndex;
     // Kernel families are braid ops; anything else would name a kernel that
     // no backend has.
     if (!isa_and_nonnull<BraidDialect>(op->getDialect()))
@@ -257,6 +277,19 @@ LogicalResult LowerToLaunchPass::place(func::FuncOp func) {
   if (!logits || placements.lookup(logits).kind != BufferKind::output)
     return func.emitOpError("the returned logits must be produced by a "
                             "kernel (not a view, weight or input)");
+  // prefill_last copies the last row of `hidden` into its own slot just
+  // before the tail's first launch and reads it where the tail reads
+  // `hidden`: the slot is live over `hidden`'s tail readers, which keeps it
+  // apart from `hidden` and from every value the tail writes. prefill and
+  // decode leave the slot unused; it costs one row's bytes per token at the
+  // end of the network, where little else is live.
+  if (tailStart && placements.lookup(hidden).kind == BufferKind::arena) {
+    const LiveInterval &from = intervals[placements.lookup(hidden).interval];
+    gathered = static_cast<int64_t>(intervals.size());
+    intervals.push_back({from.bytes, tailLaunch, from.last});
+  } else {
+    tailStart.reset();
+  }
   plan = planArena(intervals);
   return success();
 }
@@ -287,8 +320,83 @@ FailureOr<BufferAttr> LowerToLaunchPass::bufferFor(Value value, Location loc) {
   Type elementType = placement.kind == BufferKind::output
                          ? Type(Float32Type::get(&getContext()))
                          : type.getElementType();
+  SmallVector<int64_t> shape = symbolicShape(type);
+  if (lastOnly) {
+    if (storage == hidden)
+      offset = plan.offsets[gathered];
+    if (shape.size() >= 2 && shape[1] == launch::kDimTokens)
+      shape[1] = 1;
+  }
   return BufferAttr::get(&getContext(), placement.kind, placement.name, offset,
-                         symbolicShape(type), elementType);
+                         shape, elementType);
+}
+
+//===----------------------------------------------------------------------===//
+// The last-position tail
+//===----------------------------------------------------------------------===//
+
+/// Families that compute each token's row from that row alone, so running
+/// them on the last rows only gives the last rows of the full result.
+static bool isRowWise(Operation *op) {
+  return isa<RMSNormOp, LayerNormOp, LinearOp, ScaleOp, ActivationOp, AddOp,
+             MulOp, ReshapeOp, WeightOp>(op);
+}
+
+LogicalResult LowerToLaunchPass::findTail() {
+  // The tail starts after the last op inside a layer; models without layers
+  // (hand-written IR) have no block structure to cut at.
+  size_t start = ops.size();
+  while (start > 0 && ops[start - 1].path.empty())
+    --start;
+  if (start == 0 || start == ops.size())
+    return failure();
+  llvm::SmallPtrSet<Operation *, 8> inTail;
+  for (size_t i = start; i < ops.size(); ++i) {
+    if (!isRowWise(ops[i].op)) {
+      LLVM_DEBUG(llvm::dbgs() << "no prefill_last: '" << ops[i].op->getName()
+                              << "' after the last layer is not row-wise\n");
+      return failure();
+    }
+    inTail.insert(ops[i].op);
+  }
+  Value from;
+  for (size_t i = start; i < ops.size(); ++i)
+    for (Value operand : ops[i].op->getOperands()) {
+      Value storage = storageOf(operand);
+      Operation *def = storage.getDefiningOp();
+      if (def && (inTail.contains(def) || isa<WeightOp>(def)))
+        continue;
+      if (from && from != storage) {
+        LLVM_DEBUG(llvm::dbgs() << "no prefill_last: the tail reads more "
+                                   "than one value from the layers\n");
+        return failure();
+      }
+      from = storage;
+    }
+  auto type = from ? dyn_cast<RankedTensorType>(from.getType()) : nullptr;
+  if (!type || type.getRank() != 3 || failed(bytesPerToken(from)))
+    return failure();
+  tailStart = start;
+  hidden = from;
+  return success();
+}
+
+launch::KernelOp LowerToLaunchPass::emitGatherLast(OpBuilder &builder) {
+  Location loc = hidden.getLoc();
+  auto type = cast<RankedTensorType>(hidden.getType());
+  const Placement &placement = placements.lookup(hidden);
+  SmallVector<int64_t> rows = symbolicShape(type);
+  auto source = BufferAttr::get(&getContext(), placement.kind, placement.name,
+                                plan.offsets[placement.interval], rows,
+                                type.getElementType());
+  rows[1] = 1;
+  auto last =
+      BufferAttr::get(&getContext(), BufferKind::arena, "",
+                      plan.offsets[gathered], rows, type.getElementType());
+  return launch::KernelOp::create(
+      builder, loc, builder.getStringAttr("gather_last"),
+      builder.getStringAttr(""), builder.getArrayAttr({source}),
+      builder.getArrayAttr({last}), builder.getDictionaryAttr({}));
 }
 
 //===----------------------------------------------------------------------===//
@@ -533,6 +641,7 @@ void LowerToLaunchPass::runOnOperation() {
   }
   func::FuncOp func = funcs.front();
   flatten(func.getBody().front(), "");
+  (void)findTail(); // no tail: no prefill_last entry, not an error
   if (failed(place(func)))
     return signalPassFailure();
   LLVM_DEBUG(llvm::dbgs() << ops.size() << " ops, " << intervals.size()
@@ -546,7 +655,13 @@ void LowerToLaunchPass::runOnOperation() {
   launch::ArenaOp::create(builder, func.getLoc(),
                           builder.getI64IntegerAttr(plan.peakBytes));
 
-  static constexpr StringRef entryNames[] = {"prefill", "decode"};
+  // prefill_last is prefill whose tail (final norm, lm_head) runs on each
+  // sequence's last position only: generation samples nothing else, and the
+  // full [B, T, V] logits cost an lm_head GEMM over every row and their copy
+  // back. It runs the same layers, so it leaves the same states.
+  SmallVector<StringRef> entryNames = {"prefill", "decode"};
+  if (tailStart)
+    entryNames.push_back("prefill_last");
   SmallVector<launch::EntryOp> entries;
   for (StringRef name : entryNames) {
     auto entry = launch::EntryOp::create(
@@ -558,12 +673,18 @@ void LowerToLaunchPass::runOnOperation() {
   }
   for (launch::EntryOp entry : entries) {
     OpBuilder inner = OpBuilder::atBlockEnd(&entry.getBody().front());
-    for (const FlatOp &flat : ops) {
+    bool last = entry.getName() == "prefill_last";
+    for (auto [index, flat] : llvm::enumerate(ops)) {
+      if (last && index == *tailStart) {
+        emitGatherLast(inner);
+        lastOnly = true;
+      }
       if (isa<WeightOp, ReshapeOp>(flat.op))
         continue;
       if (failed(emitKernel(inner, flat)))
         return signalPassFailure();
     }
+    lastOnly = false;
   }
   // States, now that the entries have named them, before the entries.
   builder.setInsertionPoint(entries.front());

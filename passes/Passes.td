@@ -341,7 +341,11 @@ def BraidLowerToLaunch : Pass<"braid-lower-to-launch", "mlir::ModuleOp"> {
        zeroed first) and `decode` (one token per sequence): stateful ops get
        persistent `launch.state` buffers named after their layer path
        (`<path>.conv_state`, `.ssm_state`, `.k_cache`, `.v_cache`) and
-       attention reads `cache_position`;
+       attention reads `cache_position`; when the ops after the last layer
+       are position-wise (final norm, lm_head, scales) and read one value
+       from the layers, a third entry `prefill_last` runs them on each
+       sequence's last position only (a `gather_last` launch copies that
+       row into a `[B, 1, H]` buffer), giving logits `[B, 1, V]`;
     3. plans the arena by liveness: every transient value is `[B, T, ...]`,
        so offsets are planned in bytes per token and values whose lifetimes
        do not overlap share space (`launch.arena` records the peak);

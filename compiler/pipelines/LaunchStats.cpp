@@ -38,6 +38,10 @@ LayerTrafficMap countLaunchTraffic(ModuleOp module, const TrafficShape &shape) {
   LayerTrafficMap layers;
   for (auto entry : module.getOps<EntryOp>()) {
     bool prefill = entry.getName() == "prefill";
+    // prefill_last repeats prefill's layers; the table compares prefill
+    // and decode traffic.
+    if (!prefill && entry.getName() != "decode")
+      continue;
     int64_t tokens = prefill ? shape.prefillTokens : shape.decodeTokens;
     for (auto kernel : entry.getBody().front().getOps<KernelOp>()) {
       LayerTraffic &layer = layers[layerOf(kernel.getSource())];

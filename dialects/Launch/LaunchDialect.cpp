@@ -159,8 +159,12 @@ BufferAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     if (offset < 0)
       return emitError() << "arena offset is " << offset
                          << ", must not be negative";
-    if (shape.size() < 2 || shape[0] != kDimBatch || shape[1] != kDimTokens)
-      return emitError() << "arena buffers have shape [B, T, ...]";
+    // [B, 1, ...]: one row per sequence (prefill_last's gathered last
+    // positions), which fits in the slot planned for [B, T, ...].
+    if (shape.size() < 2 || shape[0] != kDimBatch ||
+        (shape[1] != kDimTokens && shape[1] != 1))
+      return emitError() << "arena buffers have shape [B, T, ...] or [B, 1, "
+                            "...]";
     return verifyDims(emitError, shape.drop_front(2), {}, "arena buffer",
                       /*firstIndex=*/2);
   }

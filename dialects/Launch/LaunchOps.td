@@ -94,7 +94,10 @@ def Launch_EntryOp : Launch_Op<"entry", [NoTerminator, SingleBlock]> {
   let description = [{
     `prefill` runs B new sequences of T tokens (states zeroed first);
     `decode` runs one token per sequence (T = 1) and updates the states in
-    place. `inputs` and `outputs` name the entry's I/O buffers (input_ids,
+    place; `prefill_last` is `prefill` whose final position-wise ops (norm,
+    lm_head) run on each sequence's last position only, after a
+    `gather_last` launch copies those rows into a `[B, 1, H]` buffer: its
+    logits are `[B, 1, V]`. `inputs` and `outputs` name the entry's I/O buffers (input_ids,
     positions, cache_position; logits).
 
     Example:

@@ -355,6 +355,18 @@ braid_status braid_prefill(braid_session *session, const int64_t *ids,
   });
 }
 
+braid_status braid_prefill_last(braid_session *session, const int64_t *ids,
+                                int64_t batch, int64_t tokens, float *logits,
+                                size_t logits_capacity) {
+  return guarded([&] {
+    require(session, "braid_prefill_last: null session");
+    Session &s = *session->session;
+    if (batch > 0 && batch <= s.maxBatch())
+      checkCapacity(logits_capacity, batch * s.vocabSize());
+    s.prefillLast(ids, batch, tokens, logits);
+  });
+}
+
 braid_status braid_decode(braid_session *session, const int64_t *ids,
                           int64_t batch, float *logits,
                           size_t logits_capacity) {

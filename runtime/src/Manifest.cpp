@@ -612,6 +612,8 @@ private:
   /// Inputs and outputs must have the sizes the runtime supplies and reads.
   void checkIO(const Manifest &m, const Entry &e, const std::string &path) {
     bool decode = e.name == "decode";
+    // prefill_last: logits of each sequence's last position only.
+    bool lastOnly = e.name == "prefill_last";
     for (int sample = 0; sample < 2; ++sample) {
       DimBinding b;
       b.B = sample ? 3 : 2;
@@ -631,8 +633,10 @@ private:
           check(d, b.B * b.T, "one value per token ([B, T])", "inputs", i);
       }
       for (size_t i = 0; i < e.outputs.size(); ++i)
-        check(e.outputs[i], b.B * b.T * m.vocabSize,
-              "vocab_size logits per token ([B, T, vocab_size])", "outputs", i);
+        check(e.outputs[i], b.B * (lastOnly ? 1 : b.T) * m.vocabSize,
+              lastOnly ? "vocab_size logits per sequence ([B, 1, vocab_size])"
+                       : "vocab_size logits per token ([B, T, vocab_size])",
+              "outputs", i);
     }
   }
 
@@ -640,9 +644,10 @@ private:
     expectObject(v, path);
     Entry e;
     e.name = getString(need(v, path, "name"), member(path, "name"));
-    if (e.name != "prefill" && e.name != "decode")
-      bad(member(path, "name"),
-          "unknown entry '" + e.name + "' (expected prefill or decode)");
+    if (e.name != "prefill" && e.name != "decode" && e.name != "prefill_last")
+      bad(member(path, "name"), "unknown entry '" + e.name +
+                                    "' (expected prefill, decode or "
+                                    "prefill_last)");
     const json &inputs = need(v, path, "inputs");
     expectArray(inputs, member(path, "inputs"));
     for (size_t i = 0; i < inputs.size(); ++i) {

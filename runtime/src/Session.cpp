@@ -101,6 +101,8 @@ Session::Session(std::shared_ptr<const Bundle> b, SessionOptions opts)
       prefillEntry = i;
     else if (m.entries[i].name == "decode")
       decodeEntry = i;
+    else if (m.entries[i].name == "prefill_last")
+      prefillLastEntry = i;
   }
   theBackend->prepare(m, theBundle.get());
   try {
@@ -305,7 +307,7 @@ void Session::checkIds(const int64_t *idsIn, int64_t batch, int64_t tokens,
 }
 
 void Session::runEntry(size_t entry, int64_t batch, int64_t tokens,
-                       float *logits) {
+                       float *logits, int64_t logitRows) {
   const Manifest &m = manifest();
   const Entry &e = m.entries[entry];
   ExecBindings b;
@@ -318,7 +320,7 @@ void Session::runEntry(size_t entry, int64_t batch, int64_t tokens,
     b.inputs.push_back(in.name == kInputIds    ? ids.data
                        : in.name == kPositions ? positions.data
                                                : cachePosition.data);
-  size_t logitsBytes = size_t(batch * tokens * m.vocabSize) * sizeof(float);
+  size_t logitsBytes = size_t(logitRows * m.vocabSize) * sizeof(float);
   void *out = logits;
   if (!theBackend->hostAddressable()) {
     if (logitsBuffer.bytes < logitsBytes) {
@@ -339,6 +341,31 @@ void Session::prefill(const int64_t *idsIn, int64_t batch, int64_t tokens,
                       float *logits) {
   if (!idsIn || !logits)
     fail(ErrorCode::InvalidArgument, "prefill: null ids or logits pointer");
+  start(prefillEntry, idsIn, batch, tokens, logits, batch * tokens);
+}
+
+void Session::prefillLast(const int64_t *idsIn, int64_t batch, int64_t tokens,
+                          float *logits) {
+  if (!idsIn || !logits)
+    fail(ErrorCode::InvalidArgument, "prefill: null ids or logits pointer");
+  if (prefillLastEntry) {
+    start(*prefillLastEntry, idsIn, batch, tokens, logits, batch);
+    return;
+  }
+  // An older bundle: all the logits, then each sequence's last row.
+  if (batch < 1 || tokens < 1 || batch > options.maxBatch ||
+      tokens > options.maxSeq)
+    start(prefillEntry, idsIn, batch, tokens, logits, 0); // fails the checks
+  const int64_t V = vocabSize();
+  std::vector<float> all(size_t(checkedMul(batch * tokens, V, "the logits")));
+  start(prefillEntry, idsIn, batch, tokens, all.data(), batch * tokens);
+  for (int64_t b = 0; b < batch; ++b)
+    std::memcpy(logits + b * V, all.data() + (b * tokens + tokens - 1) * V,
+                size_t(V) * sizeof(float));
+}
+
+void Session::start(size_t entry, const int64_t *idsIn, int64_t batch,
+                    int64_t tokens, float *logits, int64_t logitRows) {
   if (batch < 1 || tokens < 1)
     fail(ErrorCode::InvalidArgument,
          "prefill needs at least one sequence of at least one token (got " +
@@ -363,7 +390,7 @@ void Session::prefill(const int64_t *idsIn, int64_t batch, int64_t tokens,
   theBackend->upload(ids, 0, idsIn, n * 8);
   theBackend->upload(positions, 0, hostPositions.data(), n * 8);
   theBackend->fillZero(cachePosition, 0, size_t(batch) * 8);
-  runEntry(prefillEntry, batch, tokens, logits);
+  runEntry(entry, batch, tokens, logits, logitRows);
   currentBatch = batch;
   lengths.assign(size_t(batch), tokens);
 }
@@ -394,7 +421,7 @@ void Session::decode(const int64_t *idsIn, int64_t batch, float *logits) {
   theBackend->upload(positions, 0, hostPositions.data(), size_t(batch) * 8);
   theBackend->upload(cachePosition, 0, hostPositions.data(), size_t(batch) * 8);
   try {
-    runEntry(*decodeEntry, batch, 1, logits);
+    runEntry(*decodeEntry, batch, 1, logits, batch);
   } catch (...) {
     currentBatch = 0; // states may be half-updated: start over with prefill
     throw;
@@ -425,15 +452,16 @@ GenerateStats Session::generate(const int64_t *prompt, int64_t batch,
              std::to_string(options.maxSeq));
   const int64_t V = vocabSize();
   GenerateStats stats;
-  std::vector<float> logits(size_t(batch * promptLength * V));
+  // Only the last position's logits are sampled: prefillLast skips the
+  // final norm and lm_head on every other row and their copy back.
+  std::vector<float> logits(size_t(std::max<int64_t>(batch, 1) * V));
   auto t0 = Clock::now();
-  prefill(prompt, batch, promptLength, logits.data());
+  prefillLast(prompt, batch, promptLength, logits.data());
   stats.prefillSeconds =
       std::chrono::duration<double>(Clock::now() - t0).count();
   std::vector<int64_t> next(static_cast<size_t>(batch));
   for (int64_t b = 0; b < batch; ++b) {
-    next[size_t(b)] =
-        argmax(logits.data() + (b * promptLength + promptLength - 1) * V, V);
+    next[size_t(b)] = argmax(logits.data() + b * V, V);
     out[b * newTokens] = next[size_t(b)];
   }
   auto t1 = Clock::now();

@@ -60,10 +60,19 @@ public:
   /// B new sequences of T tokens: ids [B, T] -> logits [B, T, vocab].
   void prefill(const int64_t *ids, int64_t batch, int64_t tokens,
                float *logits);
+  /// The same sequences as prefill (same states afterwards), but only the
+  /// logits of each sequence's last position: ids [B, T] -> logits
+  /// [B, vocab]. Runs the bundle's prefill_last entry (the final norm and
+  /// lm_head on B rows instead of B * T); a bundle without one falls back
+  /// to prefill and keeps the last rows.
+  void prefillLast(const int64_t *ids, int64_t batch, int64_t tokens,
+                   float *logits);
+  /// Whether the bundle has a prefill_last entry.
+  bool hasPrefillLast() const { return prefillLastEntry.has_value(); }
   /// One more token for each of the B sequences of the last prefill:
   /// ids [B] -> logits [B, vocab].
   void decode(const int64_t *ids, int64_t batch, float *logits);
-  /// Greedy: prefill the prompt [B, T], then newTokens - 1 decodes; writes
+  /// Greedy: prefillLast the prompt [B, T], then newTokens - 1 decodes; writes
   /// the newTokens argmax tokens of each sequence to out [B, newTokens].
   GenerateStats generate(const int64_t *prompt, int64_t batch,
                          int64_t promptLength, int64_t newTokens, int64_t *out);
@@ -95,7 +104,11 @@ private:
   void loadWeights();
   void checkIds(const int64_t *ids, int64_t batch, int64_t tokens,
                 bool decoding) const;
-  void runEntry(size_t entry, int64_t batch, int64_t tokens, float *logits);
+  void runEntry(size_t entry, int64_t batch, int64_t tokens, float *logits,
+                int64_t logitRows);
+  /// prefill and prefillLast: checks, zeroes the states, runs `entry`.
+  void start(size_t entry, const int64_t *ids, int64_t batch, int64_t tokens,
+             float *logits, int64_t logitRows);
 
   std::shared_ptr<const Bundle> theBundle;
   SessionOptions options;
@@ -114,6 +127,7 @@ private:
 
   size_t prefillEntry = 0;
   std::optional<size_t> decodeEntry;
+  std::optional<size_t> prefillLastEntry;
   int64_t currentBatch = 0;
   std::vector<int64_t> lengths;
   std::vector<int64_t> hostPositions;

@@ -140,10 +140,13 @@ static Expected<json::Value> kernelToJSON(KernelOp kernel,
   return launch;
 }
 
-static json::Value entryIO(StringRef name, int64_t vocab) {
+static json::Value entryIO(StringRef entry, StringRef name, int64_t vocab) {
+  // prefill_last returns one row of logits per sequence.
   if (name == "logits")
     return json::Object{{"name", name},
-                        {"shape", json::Array{"B", "T", vocab}},
+                        {"shape", entry == "prefill_last"
+                                      ? json::Array{"B", 1, vocab}
+                                      : json::Array{"B", "T", vocab}},
                         {"dtype", "f32"}};
   if (name == "cache_position")
     return json::Object{
@@ -169,9 +172,11 @@ Expected<json::Value> buildManifest(ModuleOp module, const ManifestInfo &info) {
     } else if (auto entry = dyn_cast<EntryOp>(op)) {
       json::Array inputs, outputs, launches;
       for (Attribute name : entry.getInputs())
-        inputs.push_back(entryIO(cast<StringAttr>(name), info.vocabSize));
+        inputs.push_back(
+            entryIO(entry.getName(), cast<StringAttr>(name), info.vocabSize));
       for (Attribute name : entry.getOutputs())
-        outputs.push_back(entryIO(cast<StringAttr>(name), info.vocabSize));
+        outputs.push_back(
+            entryIO(entry.getName(), cast<StringAttr>(name), info.vocabSize));
       for (auto kernel : entry.getBody().front().getOps<KernelOp>()) {
         Expected<json::Value> launch = kernelToJSON(kernel, info);
         if (!launch)

@@ -129,8 +129,9 @@ func.func @forward(%ids: tensor<?x?xi64>, %pos: tensor<?x?xi64>) -> tensor<?x?x8
 //                  head dim [B, 1, S, 6], and the cache_position input
 // An unnamed layer is named by its kind. Every value is 24 B or less (-> 64);
 // intervals: h0 [0,2] 0, xc [1,2] 64, h1 [2,5] 128, dt [3,5] 0, b [4,5] 64,
-// h2 [5,7] 192, kl [6,7] 0, a [7,8] 64, y [8,9] 0: peak 256.
-// CHECK-LABEL: module attributes {launch.naive_bytes_per_token = 576 : i64} {
+// h2 [5,7] 192, kl [6,7] 0, a [7,8] 64, y [8,9] 0; prefill_last's gathered
+// last rows of y [9,9] 64: peak 256 (576 + 64 bytes without reuse).
+// CHECK-LABEL: module attributes {launch.naive_bytes_per_token = 640 : i64} {
 // CHECK: launch.weight "lm_head" : [6, 6] x f32
 // CHECK-NEXT: launch.arena {bytes_per_token = 256 : i64}
 // CHECK-NEXT: launch.state "layers.0.mamba.conv_state" : [B, 6, 3] x f32
@@ -152,7 +153,7 @@ func.func @forward(%ids: tensor<?x?xi64>, %pos: tensor<?x?xi64>) -> tensor<?x?x8
 // CHECK-NEXT: {{^ *}$}}
 // CHECK-NOT: launch.state
 // CHECK: launch.entry "decode"
-// SAME-LABEL: launch.naive_bytes_per_token = 576
+// SAME-LABEL: launch.naive_bytes_per_token = 640
 // SAME: launch.entry "prefill"
 // SAME-NEXT: [[S0:launch.kernel.*]]
 // SAME-NEXT: [[S1:launch.kernel.*]]
@@ -176,6 +177,21 @@ func.func @forward(%ids: tensor<?x?xi64>, %pos: tensor<?x?xi64>) -> tensor<?x?x8
 // SAME-NEXT: [[S7]]
 // SAME-NEXT: [[S8]]
 // SAME-NEXT: [[S9]]
+// SAME-NEXT: {{^ *}$}}
+// prefill_last: the same launches through the last layer, then lm_head on
+// each sequence's last row.
+// SAME-NEXT: launch.entry "prefill_last"
+// SAME-NEXT: [[S0]]
+// SAME-NEXT: [[S1]]
+// SAME-NEXT: [[S2]]
+// SAME-NEXT: [[S3]]
+// SAME-NEXT: [[S4]]
+// SAME-NEXT: [[S5]]
+// SAME-NEXT: [[S6]]
+// SAME-NEXT: [[S7]]
+// SAME-NEXT: [[S8]]
+// SAME-NEXT: launch.kernel "gather_last" "" [#launch.buffer<arena 0 : [B, T, 6] x f32>] -> [#launch.buffer<arena 64 : [B, 1, 6] x f32>] attrs {}
+// SAME-NEXT: launch.kernel "linear" "" [#launch.buffer<arena 64 : [B, 1, 6] x f32>, #launch.buffer<weight "lm_head" : [6, 6] x f32>, unit] -> [#launch.buffer<output "logits" : [B, 1, 6] x f32>] attrs {}
 // SAME-NEXT: {{^ *}$}}
 // SAME-NEXT: {{^ *}$}}
 func.func @forward(%ids: tensor<?x?xi64>, %pos: tensor<?x?xi64>) -> tensor<?x?x6xf32> {
@@ -238,7 +254,7 @@ func.func @forward(%ids: tensor<?x?xi64>, %pos: tensor<?x?xi64>) -> tensor<?x?x6
 // layer gets "#1". mla gets latent_cache [B, S, kv_lora_rank +
 // qk_rope_head_dim] and cache_position. A variadic operand segment (merge's
 // branches) is expanded and an absent optional one after it is unit.
-// CHECK-LABEL: module attributes {launch.naive_bytes_per_token = 640 : i64} {
+// CHECK-LABEL: module attributes {launch.naive_bytes_per_token = 704 : i64} {
 // CHECK: launch.arena {bytes_per_token = 320 : i64}
 // CHECK-NEXT: launch.state "model.conv_state" : [B, 8, 1] x f32
 // CHECK-NEXT: launch.state "layers.0/mixer.conv_state" : [B, 8, 2] x f32
@@ -305,7 +321,7 @@ func.func @forward(%ids: tensor<?x?xi64>, %pos: tensor<?x?xi64>) -> tensor<?x?x8
 // front end's bindings (launch.weight already in the module) are kept as they
 // are, with no identity binding added for their names; unbound weights get
 // an identity binding from a tensor of the same name, in order of first use.
-// CHECK-LABEL: module attributes {launch.naive_bytes_per_token = 256 : i64} {
+// CHECK-LABEL: module attributes {launch.naive_bytes_per_token = 320 : i64} {
 // CHECK-NEXT: launch.weight "lm_head" : [16, 8] x f32 {axis = 0 : i64, combine = "single", elementwise = "identity", group_size = 0 : i64, sources = [{shape = array<i64: 16, 8>, tensor = "model.embed_tokens.weight"}], tied_aliases = ["lm_head.weight"]}
 // CHECK-NEXT: launch.weight "layers.0.A" : [8] x f32 {axis = 0 : i64, combine = "single", elementwise = "neg_exp", group_size = 0 : i64, sources = [{shape = array<i64: 8>, tensor = "model.layers.0.A_log"}]}
 // CHECK-NEXT: launch.weight "embed_tokens" : [16, 8] x f32 {axis = 0 : i64, combine = "single", elementwise = "identity", group_size = 0 : i64, sources = [{shape = array<i64: 16, 8>, tensor = "embed_tokens"}]}

@@ -34,6 +34,7 @@ const Entry kEntries[] = {
     {"scale", &guarded<&scaleKernel>},
     {"concat", &guarded<&concatKernel>},
     {"split", &guarded<&splitKernel>},
+    {"gather_last", &guarded<&gatherLastKernel>},
     {"attention", &guarded<&attentionKernel>},
     {"mla", &guarded<&mlaKernel>},
     {"causal_conv1d", &guarded<&causalConv1dKernel>},

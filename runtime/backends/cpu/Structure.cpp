@@ -1,4 +1,4 @@
-//===- Structure.cpp - embedding, concat, split, merge --------------------===//
+//===- Structure.cpp - embedding, concat, split, gather_last, merge -------===//
 //
 // Data movement and the merges of parallel branches. Copies run as memcpy
 // of the contiguous runs that a row-major axis split leaves.
@@ -69,6 +69,33 @@ void outerInner(const std::vector<int64_t> &shape, int64_t axis, int64_t &outer,
 }
 
 } // namespace
+
+std::string gatherLastKernel(const KernelCall &call) {
+  const TensorView &x = operandAt(call, 0), &y = resultAt(call, 0);
+  Check c(call, "gather_last");
+  c.operandCount(1, 1)
+      .resultCount(1)
+      .f32("input", x)
+      .rank("input", x, 3)
+      .f32("result", y)
+      .rank("result", y, 3)
+      .dimsMatch("result", y, 0, "input", x, 0, "batch")
+      .dimIs("result", y, 1, 1, "one row per sequence")
+      .dimsMatch("result", y, 2, "input", x, 2, "hidden");
+  if (!c.ok())
+    return c.message();
+  c.require(x.dim(1) >= 1, "'input' has no tokens");
+  if (!c.ok())
+    return c.message();
+  int64_t tokens = x.dim(1), hidden = x.dim(2);
+  const float *xp = x.f32();
+  float *yp = y.f32();
+  // B rows of H floats: too little to be worth the pool.
+  for (int64_t b = 0; b < x.dim(0); ++b)
+    std::memcpy(yp + b * hidden, xp + (b * tokens + tokens - 1) * hidden,
+                sizeof(float) * hidden);
+  return "";
+}
 
 std::string concatKernel(const KernelCall &call) {
   const TensorView &y = resultAt(call, 0);

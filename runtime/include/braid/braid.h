@@ -109,7 +109,7 @@ braid_status braid_bundle_target(const braid_bundle *bundle, size_t index,
                                  const char **name);
 
 typedef struct braid_entry_info {
-  const char *name; /* "prefill", "decode" */
+  const char *name; /* "prefill", "decode", "prefill_last" */
   size_t num_inputs;
   size_t num_outputs;
   size_t num_launches;
@@ -201,6 +201,14 @@ braid_status braid_session_get_info(const braid_session *session,
 braid_status braid_prefill(braid_session *session, const int64_t *ids,
                            int64_t batch, int64_t tokens, float *logits,
                            size_t logits_capacity);
+
+/* As braid_prefill (same sequences and states afterwards), but writes only
+ * the logits of each sequence's last position: [batch, vocab]. Uses the
+ * bundle's prefill_last entry, which runs the final norm and lm_head on
+ * those rows only; a bundle without it runs prefill and keeps the last rows. */
+braid_status braid_prefill_last(braid_session *session, const int64_t *ids,
+                                int64_t batch, int64_t tokens, float *logits,
+                                size_t logits_capacity);
 
 /* Adds one token to each sequence of the last prefill (same batch).
  * ids: [batch]; logits: [batch, vocab]. */

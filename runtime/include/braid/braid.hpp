@@ -205,6 +205,20 @@ public:
     check(braid_prefill(get(), ids.data(), batch, tokens, logits.data(),
                         logits.size()));
   }
+  /// ids [batch, tokens] -> logits [batch, vocab] of the last positions
+  /// (braid_prefill_last).
+  std::vector<float> prefillLast(const std::vector<int64_t> &ids, int64_t batch,
+                                 int64_t tokens) {
+    if (batch < 0 || tokens < 0 ||
+        ids.size() != static_cast<size_t>(batch * tokens))
+      throw Error(BRAID_ERROR_INVALID_ARGUMENT,
+                  std::to_string(ids.size()) + " ids for a batch of " +
+                      std::to_string(batch) + " x " + std::to_string(tokens));
+    std::vector<float> logits(capacity(batch));
+    check(braid_prefill_last(get(), ids.data(), batch, tokens, logits.data(),
+                             logits.size()));
+    return logits;
+  }
   /// ids [batch] -> logits [batch, vocab].
   std::vector<float> decode(const std::vector<int64_t> &ids) {
     int64_t batch = static_cast<int64_t>(ids.size());

@@ -691,6 +691,12 @@ int cmdCheck(const Args &a) {
   printSession(session);
   std::vector<float> logits =
       session.prefill(ids.values, ids.batch, ids.tokens);
+  // Generation starts as Session::generate does, from prefill_last (the
+  // bundle's entry, or prefill's last rows for an older bundle): it starts
+  // the sequences again, so the decodes below continue from its states, and
+  // its logits must be prefill's last rows.
+  std::vector<float> lastLogits =
+      session.prefillLast(ids.values, ids.batch, ids.tokens);
   // Greedy continuation (as Session::generate), keeping each step's top-2
   // margin relative to the logits' L2 norm for --margin: the golden's own
   // at the first new token, Braid's after it.
@@ -713,7 +719,7 @@ int cmdCheck(const Args &a) {
     std::vector<int64_t> next(static_cast<size_t>(ids.batch));
     for (int64_t b = 0; b < ids.batch; ++b) {
       int64_t last = (b * ids.tokens + ids.tokens - 1) * V;
-      next[size_t(b)] = top(logits.data() + last, nullptr);
+      next[size_t(b)] = top(lastLogits.data() + b * V, nullptr);
       top(ref.data() + last, &margins[size_t(b * n)]);
       tokens[size_t(b * n)] = next[size_t(b)];
     }
@@ -784,6 +790,24 @@ int cmdCheck(const Args &a) {
           joinIds(generated.data() + b * total + ids.tokens, n, 1 << 30) +
           "\n       first difference at new token " +
           std::to_string(firstDiff));
+  }
+  for (int64_t b = 0; b < ids.batch; ++b) {
+    // Printed only when it fails: the table above is about the golden.
+    double num = 0, den = 0;
+    const float *all = logits.data() + (b * ids.tokens + ids.tokens - 1) * V;
+    for (int64_t v = 0; v < V; ++v) {
+      double d = double(lastLogits[size_t(b * V + v)]) - double(all[v]);
+      num += d * d;
+      den += double(all[v]) * double(all[v]);
+    }
+    double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+    if (!(rel <= a.tolerance)) {
+      ok = false;
+      details.push_back("row " + std::to_string(b) +
+                        ": prefill_last's logits differ from prefill's last "
+                        "position (rel-L2 " +
+                        std::to_string(rel) + ")");
+    }
   }
   for (const std::string &d : details)
     std::printf("%s\n", d.c_str());

@@ -13,7 +13,8 @@
 namespace braid::gpu {
 
 /// linear, moe, activation, add, mul, scale, rms_norm, layer_norm,
-/// gated_rms_norm, rope, embedding, split, concat, merge, causal_conv1d.
+/// gated_rms_norm, rope, embedding, split, concat, gather_last, merge,
+/// causal_conv1d.
 Specializer findDenseSpecializer(llvm::StringRef family);
 
 /// attention, mla, ssd_scan, selective_scan.

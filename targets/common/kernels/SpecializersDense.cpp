@@ -1,7 +1,8 @@
 //===- SpecializersDense.cpp - GPU plans of the dense kernel families -----===//
 //
 // linear, moe, activation, add, mul, scale, rms_norm, layer_norm,
-// gated_rms_norm, rope, embedding, split, concat, merge, causal_conv1d.
+// gated_rms_norm, rope, embedding, split, concat, gather_last, merge,
+// causal_conv1d.
 //
 // Each specializer reads one launch.kernel (attributes, buffer shapes with
 // the symbolic B / T), picks the device template and its constants
@@ -1260,6 +1261,41 @@ llvm::Expected<KernelPlan> specializeConcat(launch::KernelOp op,
   return specializeSplitConcat(op, t, n, false);
 }
 
+/// gather_last: [B, T, H] -> [B, 1, H], each sequence's last row; the
+/// prefill_last entry runs its tail (final norm, lm_head) on these rows.
+llvm::Expected<KernelPlan> specializeGatherLast(launch::KernelOp op,
+                                                const Target &target,
+                                                llvm::StringRef name) {
+  Launch l(op, target, name);
+  const Buf &x = l.in(0), &y = l.out(0);
+  if (l.floatBuf(x, "input") && l.floatBuf(y, "result") &&
+      l.require(l.ins.size() == 1 && l.outs.size() == 1,
+                "takes one input and one result") &&
+      l.require(x.rank() == 3 && x.dim(0) == launch::kDimBatch &&
+                    x.dim(1) == launch::kDimTokens && x.dim(2) > 0,
+                "'input' must be [B, T, H]") &&
+      l.require(y.rank() == 3 && y.dim(0) == launch::kDimBatch &&
+                    y.dim(1) == 1 && y.dim(2) == x.dim(2),
+                "'result' must be [B, 1, H] with the input's H"))
+    l.require(x.type == y.type, "'input' and 'result' types differ");
+  if (!l.ok())
+    return l.error();
+  const int64_t hidden = x.dim(2);
+  const int64_t v = vecWidth(hidden, 16 / x.bytes());
+  auto str = [](int64_t n) { return std::to_string(n); };
+  Source src(l, {"Structure.cuh"});
+  src.kernel(l.fn("main"), kMapThreads, 1,
+             "  gatherLast<" + str(v) + ", " + str(hidden) + ">(" + x.ptr() +
+                 ", " + y.ptr(false) + ", p.batch, p.tokens);\n");
+  Count rows = countOf({launch::kDimBatch});
+  KernelPlan plan;
+  plan.source = std::move(src.text);
+  plan.invocations.push_back(
+      invocation(l.fn("main"), rows.dim(kMapThreads * kMapItems, hidden / v),
+                 DimExpr::fixed(1), DimExpr::fixed(1), kMapThreads, 0));
+  return plan;
+}
+
 llvm::Expected<KernelPlan> specializeMerge(launch::KernelOp op,
                                            const Target &target,
                                            llvm::StringRef name) {
@@ -1458,6 +1494,7 @@ Specializer findDenseSpecializer(llvm::StringRef family) {
       .Case("embedding", &specializeEmbedding)
       .Case("split", &specializeSplit)
       .Case("concat", &specializeConcat)
+      .Case("gather_last", &specializeGatherLast)
       .Case("merge", &specializeMerge)
       .Case("causal_conv1d", &specializeConv)
       .Default(nullptr);

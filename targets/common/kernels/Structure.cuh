@@ -1,4 +1,4 @@
-//===- Structure.cuh - split, concat, merge ---------------------------------===//
+//===- Structure.cuh - split, concat, gather_last, merge --------------------===//
 //
 // split / concat move V-element chunks along one axis of a row-major tensor
 // viewed as [outer, AXIS * INNER]: one thread per chunk, grid-stride; the
@@ -6,6 +6,8 @@
 // offsets, so piece pointers are only ever indexed by constants (the
 // specializer emits one splitPiece / concatPiece call per piece in a
 // lambda). V divides every piece's run (size * INNER).
+//
+// gather_last copies each sequence's last row (prefill_last's tail input).
 //
 // merge: sum / mean of branches with compile-time multipliers is a map;
 // `attention` is a per-row softmax over the branches' scores against a
@@ -50,6 +52,17 @@ BRAID_DEVICE void concatPiece(const TI *in, int64_t o, int r, float (&v)[V]) {
   constexpr int lo = OFF * INNER, hi = (OFF + SIZE) * INNER;
   if (r >= lo && r < hi)
     loadVec<V>(in + o * (SIZE * INNER) + (r - lo), v);
+}
+
+/// gather_last: y[b, 0, :] = x[b, tokens - 1, :] for each of the `batch`
+/// sequences of a [batch, tokens, H] input, V elements per thread and chunk.
+template <int V, int H, typename T>
+BRAID_DEVICE void gatherLast(const T *x, T *y, int64_t batch, int64_t tokens) {
+  chunkMap<V, H>(batch, [&](int64_t b, int r) {
+    float v[V];
+    loadVec<V>(x + (b * tokens + tokens - 1) * H + r, v);
+    storeVec<V>(y + b * H + r, v);
+  });
 }
 
 /// Plain map over n elements (n a multiple of V): f(i) for chunk starts i.

@@ -33,10 +33,11 @@ launch.entry "prefill" attributes {inputs = [], outputs = []} {
 
 // -----
 
-// buffer: an arena buffer with a static token dimension is not per token.
+// buffer: an arena buffer with a static token dimension other than 1 (one
+// row per sequence) is not per token.
 launch.entry "prefill" attributes {inputs = [], outputs = []} {
-  // expected-error @+1 {{arena buffers have shape [B, T, ...]}}
-  launch.kernel "k" "" [#launch.buffer<arena 0 : [B, 1, 64] x f32>] -> [] attrs {}
+  // expected-error @+1 {{arena buffers have shape [B, T, ...] or [B, 1, ...]}}
+  launch.kernel "k" "" [#launch.buffer<arena 0 : [B, 2, 64] x f32>] -> [] attrs {}
 }
 
 // -----

@@ -178,6 +178,7 @@ TEST(Registry, EveryBraidKernelFamilyIsImplemented) {
                             "scale",
                             "concat",
                             "split",
+                            "gather_last",
                             "attention",
                             "mla",
                             "causal_conv1d",

@@ -1,4 +1,4 @@
-//===- StructureTest.cpp - embedding, concat, split, merge ----------------===//
+//===- StructureTest.cpp - embedding, concat, split, gather_last, merge ---===//
 #include "CpuTestUtil.h"
 
 using namespace braid::rt;
@@ -115,6 +115,22 @@ TEST(ConcatSplit, ReportMismatches) {
           .attr("sizes", AttrValue(std::vector<int64_t>{3, 4}))
           .run(nullptr),
       "split: attribute 'sizes' has 2 entries but the launch has 1 results");
+}
+
+TEST(GatherLast, CopiesEachSequencesLastRow) {
+  Rng rng(31);
+  for (int64_t t : {1, 4})
+    for (ThreadPool *pool : pools()) {
+      Tensor x = rng.uniform({3, t, 5}), y({3, 1, 5});
+      ASSERT_EQ(Launch("gather_last").in(x).out(y).run(pool), "");
+      for (int64_t b = 0; b < 3; ++b)
+        for (int64_t j = 0; j < 5; ++j)
+          ASSERT_EQ(y.f[b * 5 + j], x.f[(b * t + t - 1) * 5 + j]);
+    }
+  Tensor x({2, 3, 5}), wide({2, 2, 5});
+  EXPECT_EQ(Launch("gather_last").in(x).out(wide).run(nullptr),
+            "gather_last: 'result' dim 1 (one row per sequence) is 2, expected "
+            "1");
 }
 
 TEST(Merge, SumAndMeanWithMultipliers) {

@@ -248,7 +248,7 @@ TEST(Manifest, Rejections) {
             "manifest: entries[1]: duplicate entry 'prefill'");
   EXPECT_EQ(with("/entries/0/name", "train"),
             "manifest: entries[0] (train).name: unknown entry 'train' "
-            "(expected prefill or decode)");
+            "(expected prefill, decode or prefill_last)");
   EXPECT_EQ(with("/entries/0/inputs/1/name", "mask"),
             "manifest: entries[0] (prefill).inputs[1] (mask): unknown input "
             "'mask' (the runtime provides input_ids, positions and "

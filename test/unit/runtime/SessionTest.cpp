@@ -465,6 +465,91 @@ TEST(Generate, ArgmaxTakesTheFirstOfEqualValues) {
   EXPECT_EQ(argmax(v.data(), 1), 0);
 }
 
+/// Each sequence's last row of [B, T, V] logits.
+std::vector<float> lastRows(const std::vector<float> &all, int64_t batch,
+                            int64_t tokens) {
+  std::vector<float> rows;
+  for (int64_t b = 0; b < batch; ++b) {
+    auto first = all.begin() + (b * tokens + tokens - 1) * kVocab;
+    rows.insert(rows.end(), first, first + kVocab);
+  }
+  return rows;
+}
+
+// A bundle without prefill_last (written before the entry existed) still
+// generates: prefillLast runs prefill and keeps the last rows, and the
+// sequences it starts continue with decode.
+TEST(PrefillLast, FallsBackToPrefillWithoutTheEntry) {
+  Fixture f(/*withState=*/true, "prefill_last_fallback");
+  auto s = f.session(2, 8);
+  EXPECT_FALSE(s->hasPrefillLast());
+  std::vector<int64_t> ids{1, 2, 3, 4, 5, 6}; // [2, 3]
+  std::vector<float> last(2 * kVocab);
+  s->prefillLast(ids.data(), 2, 3, last.data());
+  expectNear(last, lastRows(referenceLogits(f.weights, ids, 2, 3, true), 2, 3));
+  EXPECT_EQ(s->batch(), 2);
+  EXPECT_EQ(s->length(1), 3);
+  // The state it left is prefill's: decode continues the sequences.
+  std::vector<int64_t> next{7, 8}, whole{1, 2, 3, 7, 4, 5, 6, 8};
+  std::vector<float> step(2 * kVocab);
+  s->decode(next.data(), 2, step.data());
+  expectNear(step,
+             lastRows(referenceLogits(f.weights, whole, 2, 4, true), 2, 4));
+  // The same checks as prefill.
+  EXPECT_NE(errorOf([&] { s->prefillLast(ids.data(), 3, 2, last.data()); })
+                .find("exceeds the session's maximum batch"),
+            std::string::npos);
+}
+
+// With the entry (gather_last, then the tail on [B, 1, H]) the manifest is
+// accepted, the session finds it, and on the real CPU kernels its logits are
+// prefill's last rows.
+TEST(PrefillLast, UsesTheEntryWhenPresent) {
+  json m = tinyManifest();
+  json entry = m["entries"][0];
+  entry["name"] = "prefill_last";
+  entry["outputs"][0]["shape"] = {"B", 1, kVocab};
+  json rows = {{"kind", "arena"}, {"offset", 32}, {"shape", {"B", 1, kHidden}}};
+  json normed = rows;
+  normed["offset"] = 0;
+  json &launches = entry["launches"];
+  // embedding -> arena 0; gather_last 0 -> 32; rms_norm 32 -> 0; lm_head.
+  launches[1]["operands"][0] = rows;
+  launches[1]["results"][0] = normed;
+  launches[2]["operands"][0] = normed;
+  json gather = {{"kernel", "gather_last"},
+                {"loc", ""},
+                {"operands",
+                 {{{"kind", "arena"},
+                   {"offset", 0},
+                   {"shape", {"B", "T", kHidden}}}}},
+                {"results", {rows}}};
+  launches.insert(launches.begin() + 1, gather);
+  m["entries"].push_back(entry);
+  std::string dir = freshDir("prefill_last_entry");
+  std::string path = dir + "/tiny.bundle";
+  ASSERT_EQ(braid::rt::writeBundle(path, m.dump(2)), "");
+  // logits [B, T, V] would not be what the runtime reads from this entry.
+  json bad = m;
+  bad["entries"][2]["outputs"][0]["shape"] = {"B", "T", kVocab};
+  EXPECT_NE(braid::rt::writeBundle(dir + "/bad.bundle", bad.dump(2))
+                .find("vocab_size logits per sequence"),
+            std::string::npos);
+  if (!realCpuKernelsPresent())
+    GTEST_SKIP() << "the CPU kernel library is not linked into this build";
+  TinyWeights w = tinyWeights();
+  SessionOptions o;
+  o.weightsPath = writeTinyCheckpoint(dir, w);
+  o.maxBatch = 2;
+  o.maxSeq = 8;
+  Session s(Bundle::open(path), o);
+  EXPECT_TRUE(s.hasPrefillLast());
+  std::vector<int64_t> ids{1, 5, 9, 3, 0, 15, 7, 2};
+  std::vector<float> last(2 * kVocab);
+  s.prefillLast(ids.data(), 2, 4, last.data());
+  expectNear(last, lastRows(referenceLogits(w, ids, 2, 4), 2, 4), 1e-4f);
+}
+
 /// The same tiny model on the real CPU kernels, once they are linked.
 TEST(RealCpuKernels, TinyModelMatchesTheReference) {
   if (!realCpuKernelsPresent())

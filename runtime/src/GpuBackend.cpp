@@ -511,4 +511,16 @@ std::string GpuBackend::synchronize() {
   }
 }
 
+std::vector<uint64_t> GpuBackend::moduleImage(const std::string &name,
+                                              const std::string &user) const {
+  auto payload = payloads.find(name);
+  if (payload == payloads.end())
+    fail(ErrorCode::Bundle, sectionLabel + " has no module '" + name +
+                                "' (needed by " + user + ")");
+  std::string_view bytes = payload->second;
+  std::vector<uint64_t> image(bytes.size() / 8 + 2, 0);
+  std::memcpy(image.data(), bytes.data(), bytes.size());
+  return image;
+}
+
 } // namespace braid::rt

@@ -33,6 +33,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace braid::rt {
@@ -84,6 +85,15 @@ public:
   const gpu::ArchChoice &code() const { return choice; }
 
 protected:
+  /// The code section prepare() chose: "m.bundle (section 'code.gfx942')",
+  /// and its modules' bytes by module name.
+  std::string sectionLabel;
+  std::map<std::string, std::string_view> payloads;
+  /// Module `name` copied into 8-byte-aligned memory (archive members have
+  /// no alignment; code objects want it), NUL-padded so PTX text ends in a
+  /// NUL. A missing module is an error naming `user`, the launch needing it.
+  std::vector<uint64_t> moduleImage(const std::string &name,
+                                    const std::string &user) const;
   GpuBackend(const Api &api, bool graphs);
   /// Waits, frees the workspace and graphs, prints the statistics. The
   /// derived destructor calls it first (it needs the driver primitives).

@@ -178,15 +178,7 @@ CUmodule CudaBackend::loadModule(const std::string &name,
   auto it = modules.find(name);
   if (it != modules.end())
     return it->second;
-  auto payload = payloads.find(name);
-  if (payload == payloads.end())
-    fail(ErrorCode::Bundle, sectionLabel + " has no module '" + name +
-                                "' (needed by " + user + ")");
-  // Code objects want alignment; archive members have none. PTX must end
-  // with a NUL.
-  std::string_view bytes = payload->second;
-  std::vector<uint64_t> image(bytes.size() / 8 + 2, 0);
-  std::memcpy(image.data(), bytes.data(), bytes.size());
+  std::vector<uint64_t> image = moduleImage(name, user);
   CUmodule module = nullptr;
   makeCurrent();
   CUresult r;

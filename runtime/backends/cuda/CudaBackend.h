@@ -109,8 +109,6 @@ private:
 
   // prepare()
   const Bundle *bundle = nullptr;
-  std::string sectionLabel; ///< "bundle.bundle (section 'code.sm_90a')"
-  std::map<std::string, std::string_view> payloads; ///< module -> bytes
   std::map<std::string, cu::CUmodule> modules;
   cu::CUmodule widenModule = nullptr;
   std::map<std::pair<std::string, std::string>, cu::CUfunction> functions;

@@ -97,8 +97,6 @@ private:
 
   // prepare()
   const Bundle *bundle = nullptr;
-  std::string sectionLabel; ///< "m.bundle (section 'code.gfx942')"
-  std::map<std::string, std::string_view> payloads;
   std::map<std::string, hip::hipModule_t> modules;
   std::map<std::pair<std::string, std::string>, void *> functions;
 };

@@ -22,7 +22,12 @@ bamba-1.5b.json. The program
      at the attention shapes, transformers eager on the same config;
   4. counts each family's floor from the config (model_costs below):
      max(FLOPs / matrix rate, bytes / copy bandwidth), per launch, summed;
-  5. prints one table and writes OUTDIR/bench.json, OUTDIR/chart.png (and
+  5. unless --quick, the milestone shapes (issues M1.7 and M1.8): prefill
+     S=16384 (B=1) and B=4 x S=4096, whose profiles give the SSD scan per
+     layer at the two shapes of ../shared/peers (mamba_ssm Triton 0.951 ms
+     and 0.667 ms) and attention at S=16384 against SDPA; greedy decode at
+     batch 64 after 512 tokens (CUDA graph) against its bandwidth floor;
+  6. prints one table and writes OUTDIR/bench.json, OUTDIR/chart.png (and
      chart.svg when matplotlib is missing) and OUTDIR/profiles.tar.gz.
 """
 import argparse
@@ -30,6 +35,7 @@ import json
 import math
 import os
 import re
+import shutil
 import statistics
 import struct
 import subprocess
@@ -246,6 +252,118 @@ def run_braid(pack, work, log):
         braid_run(pack, args, profile=path, log=log)
         r["profiles"][name] = path
     return r
+
+
+# The anchors of ../shared/peers/h100-2026-11-26.json (mamba_ssm is not
+# installed on the GPU machine, so its kernels cannot run here).
+TRITON_SSD_MS = {(4, 4096): 0.951, (1, 16384): 0.667}
+LONG_T = 16384
+BATCH_DECODE = 64
+
+
+def write_ids(work, name, batch, tokens, seed):
+    """A file of `batch` rows of `tokens` random ids (one row per line)."""
+    gen = torch.Generator().manual_seed(seed)
+    ids = torch.randint(3, 32000, (batch, tokens), generator=gen)
+    path = os.path.join(work, name)
+    with open(path, "w") as f:
+        f.write("\n".join(",".join(map(str, r.tolist())) for r in ids) + "\n")
+    return path
+
+
+def launch_times(manifest, entry, launch_ms, kernel):
+    """Per-launch medians of one family in an entry, in launch order."""
+    launches = next(e for e in manifest["entries"] if e["name"] == entry)["launches"]
+    return [launch_ms[i] for i, l in enumerate(launches) if l["kernel"] == kernel and i in launch_ms]
+
+
+def decode_floor_ms(s, weight_bytes, ceil, batch, context):
+    """Bytes one decode step must move at `batch` sequences: the weights once;
+    per sequence the SSM state (f32) read and written, the conv state, the KV
+    cache read at `context` keys (bf16) and the f32 logits."""
+    per_seq = (s["mamba_layers"] * (2 * s["ssm_heads"] * s["ssm_head_dim"] * s["state"] * 4
+                                    + 2 * s["conv_dim"] * (s["conv_k"] - 1) * 4)
+               + s["attn_layers"] * 2 * s["kv_heads"] * context * s["head_dim"] * 2
+               + s["vocab"] * 4)
+    return 1e3 * (weight_bytes + batch * per_seq) / ceil["copy_bytes_per_s"]
+
+
+def ssd_floor_ms(s, ceil, batch, tokens):
+    """One SSD layer over batch x tokens (model_costs' formulas, with the
+    state read and written once per sequence)."""
+    fl, by, _ = model_costs(s, batch * tokens, tokens)["ssd_scan"][0]
+    by += (batch - 1) * 2 * s["ssm_heads"] * s["ssm_head_dim"] * s["state"] * 4
+    return 1e3 * max(fl / ceil["matrix_flops"], by / ceil["copy_bytes_per_s"])
+
+
+def run_extended(pack, work, log, s, ceil, manifest, weight_bytes):
+    """The milestone shapes (docstring, step 5). Each part is independent:
+    a failure is logged and leaves its rows out."""
+    bundle = os.path.join(pack, "bamba15.bundle")
+    common = ["--backend", "cuda", "--random-weights", "1"]
+    rows, raw = [], {}
+
+    def prefill_part(label, batch, tokens, repeat):
+        ids = write_ids(work, f"ids_{batch}x{tokens}.txt", batch, tokens, 7)
+        args = ["run", bundle] + common + ["--max-seq", str(tokens), "--repeat", str(repeat),
+                                           "--ids-file", ids]
+        prof = os.path.join(work, f"profile_{label}.json")
+        braid_run(pack, args, profile=prof, log=log)
+        fam, call_ms, per_launch = profile_split(prof, "prefill")
+        os.remove(prof)
+        ssd = launch_times(manifest, "prefill", per_launch, "ssd_scan")
+        attn = launch_times(manifest, "prefill", per_launch, "attention")
+        raw[label] = dict(device_ms=call_ms, families=fam,
+                          ssd_ms=statistics.median(ssd) if ssd else None,
+                          attention_ms=statistics.median(attn) if attn else None)
+        return raw[label]
+
+    try:
+        r = prefill_part("prefill_B1_S16384", 1, LONG_T, 3)
+        costs = model_costs(s, LONG_T, LONG_T)
+        e2e = end_to_end_floor_ms(s, costs, weight_bytes, ceil, LONG_T, LONG_T)
+        rows.append(row(f"e2e prefill S={LONG_T} (device, profiled)", r["device_ms"], e2e,
+                        185.0, "transformers + mamba_ssm Triton, H100 (peers file)"))
+        rows.append(row(f"ssd_scan B=1 S={LONG_T}, one layer", r["ssd_ms"],
+                        ssd_floor_ms(s, ceil, 1, LONG_T), TRITON_SSD_MS[(1, LONG_T)],
+                        "mamba_ssm Triton, H100 (peers file)"))
+        fl = floor_ms({"attention": costs["attention"]}, ceil)["attention"] / s["attn_layers"]
+        for b in ("flash", "cudnn"):
+            peer = sdpa_ms(b, s, LONG_T, LONG_T, True)
+            raw[f"sdpa_{b}_S{LONG_T}"] = peer
+            rows.append(row(f"attention prefill S={LONG_T}, one layer (SDPA {b})",
+                            r["attention_ms"], fl, peer["ms"], f"SDPA {b}"))
+    except Exception as e:  # one part must not sink the run
+        log.append(f"prefill S={LONG_T} failed: {e!r}")
+        print(f"prefill S={LONG_T} failed:", e, flush=True)
+    try:
+        r = prefill_part("prefill_B4_S4096", 4, PREFILL_T, 2)
+        rows.append(row(f"ssd_scan B=4 S={PREFILL_T}, one layer", r["ssd_ms"],
+                        ssd_floor_ms(s, ceil, 4, PREFILL_T), TRITON_SSD_MS[(4, PREFILL_T)],
+                        "mamba_ssm Triton, H100 (peers file)"))
+    except Exception as e:
+        log.append(f"prefill B=4 failed: {e!r}")
+        print("prefill B=4 failed:", e, flush=True)
+    try:
+        ids = write_ids(work, f"ids_{BATCH_DECODE}x{DECODE_PROMPT}.txt", BATCH_DECODE,
+                        DECODE_PROMPT, 8)
+        steps = 64
+        out = braid_run(pack, ["generate", bundle] + common +
+                        ["--max-seq", "1024", "-n", str(steps), "--ids-file", ids,
+                         "--cuda-graph"], log=log)
+        ms = float(re.search(r"([\d.]+) ms/step", out).group(1))
+        ctx = DECODE_PROMPT + steps // 2
+        fl = decode_floor_ms(s, weight_bytes, ceil, BATCH_DECODE, ctx)
+        raw["decode_B64_graph_ms_per_step"] = ms
+        raw["decode_B64_tokens_per_s"] = BATCH_DECODE * 1e3 / ms
+        raw["decode_B64_floor_ms"] = fl
+        rows.append(row(f"e2e decode B={BATCH_DECODE} ms/step, CUDA graph", ms, fl))
+        fl1 = decode_floor_ms(s, weight_bytes, ceil, 1, DECODE_PROMPT + DECODE_STEPS // 2)
+        raw["decode_B1_floor_ms_bytes_only"] = fl1
+    except Exception as e:
+        log.append(f"decode B={BATCH_DECODE} failed: {e!r}")
+        print(f"decode B={BATCH_DECODE} failed:", e, flush=True)
+    return rows, raw
 
 
 def profile_split(path, entry):
@@ -465,6 +583,8 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--config")
     ap.add_argument("--no-hf", action="store_true", help="skip transformers eager")
+    ap.add_argument("--quick", action="store_true",
+                    help="skip the milestone shapes (S=16384, B=4 prefill, B=64 decode)")
     ap.add_argument("--budget", type=float, default=1e9,
                     help="seconds: skip transformers eager (~60 s) when less is left")
     a = ap.parse_args()
@@ -559,6 +679,11 @@ def main():
         gemm_rows.append(row(f"attention {t}, one layer (SDPA flash)", one, fl, flash, "SDPA flash"))
         gemm_rows.append(row(f"attention {t}, one layer (SDPA cuDNN)", one, fl, cudnn, "SDPA cuDNN"))
     rows += gemm_rows
+    extended = {}
+    if not a.quick:
+        ext_rows, extended = run_extended(a.pack, work, log, s, ceil, manifest, weight_bytes)
+        print("milestone shapes done", flush=True)
+        rows += ext_rows
 
     title = (f"bamba-1.5b bf16 on {info['device']}: "
              f"matmul {ceil['matrix_flops'] / 1e12:.0f} TFLOP/s, copy {ceil['copy_bytes_per_s'] / 1e9:.0f} GB/s")
@@ -575,13 +700,11 @@ def main():
                   costs=dict(prefill=cost_pre, decode=cost_dec, decode_context=ctx),
                   peers=dict(cublas={f"{n} M={m}": v for (n, m), v in gemm_peer.items()},
                              sdpa={f"{b} {t}": v for (b, t), v in attn_peer.items()}, hf_eager=hf),
-                  rows=rows, chart=chart, seconds=time.time() - started)
+                  extended=extended, rows=rows, chart=chart, seconds=time.time() - started)
     json.dump(result, open(os.path.join(a.out, "bench.json"), "w"), indent=1)
     with open(os.path.join(a.out, "log.txt"), "w") as f:
         f.write("\n".join(log))
-    for path in braid["profiles"].values():
-        os.remove(path)
-    os.rmdir(work)
+    shutil.rmtree(work)  # raw profiles (packed above) and generated ids
     print(f"wrote {a.out}/bench.json, chart ({chart}), profiles.tar.gz in "
           f"{time.time() - started:.0f} s")
 

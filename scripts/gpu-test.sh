@@ -13,8 +13,9 @@
 #      by one and once with decode as a CUDA graph, whose logits must equal
 #      the first run's;
 #   3. compute-sanitizer memcheck over the goldens (both dtypes);
-#   4. the PTX bundle (JIT by the driver) against its golden, and the
-#      ONNX-imported goldens (f32) against theirs;
+#   4. the PTX bundle (JIT by the driver) against its golden, the
+#      ONNX-imported goldens (f32) and the variants of test/data/variants
+#      (f32) against theirs;
 #
 # (the op-level tests run last, as they take the longest), then prints one
 # table and exits 1 if anything failed. Also for information: decode
@@ -176,6 +177,26 @@ for g in "${GOLDENS[@]}"; do
   if [[ $? == 0 ]]; then row "onnx $g f32" PASS "$(check_summary "$l") (<= 1e-3)"
   elif grep -q '^row ' "$l"; then row "onnx $g f32" FAIL "$(check_summary "$l") (<= 1e-3)"
   else row "onnx $g f32" FAIL "$(first_error "$l")"; fi
+done
+
+# 2c. The variants (test/data/variants), f32, against transformers: the same
+# check as their CPU integration tests, at the GPU's f32 bound.
+for vd in test/data/variants/*/; do
+  vd=${vd%/}
+  v=$(basename "$vd")
+  [[ -f $vd/golden.safetensors ]] || continue
+  b=$PACK/bundles/$v.variant.f32.bundle
+  if [[ ! -f $b ]]; then
+    why=$(grep -m1 "bundle variant $v f32" "$PACK/PREPARED.txt" 2>/dev/null | sed 's/^bundle variant [^:]*: //')
+    [[ $why == REFUSED* ]] && row "variant $v f32" SKIP "$why" || row "variant $v f32" FAIL "no bundle: ${why:-not prepared}"
+    continue
+  fi
+  l=$LOG/$v.variant.f32.log
+  "$BR" check "$b" --backend cuda --weights "$vd/model.safetensors" \
+    --golden "$vd/golden.safetensors" --tolerance 1e-3 --margin 1e-3 > "$l" 2>&1
+  if [[ $? == 0 ]]; then row "variant $v f32" PASS "$(check_summary "$l") (<= 1e-3)"
+  elif grep -q '^row ' "$l"; then row "variant $v f32" FAIL "$(check_summary "$l") (<= 1e-3)"
+  else row "variant $v f32" FAIL "$(first_error "$l")"; fi
 done
 
 # 4. PTX, compiled by the driver.

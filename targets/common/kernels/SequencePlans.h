@@ -271,16 +271,21 @@ inline std::string planSsd(const SsdShape &s, const Target &t,
     return "num_heads (" + std::to_string(s.heads) +
            ") must be a positive multiple of num_groups (" +
            std::to_string(s.groups) + ")";
-  if (s.chunk < 16 || s.chunk % 16 || s.chunk > 1024)
+  // The chunked form computes the same y and final state for any chunk
+  // length (only the rounding differs), so a chunk the kernels cannot tile
+  // (not a multiple of 16, e.g. the 8 of some small checkpoints) runs as the
+  // next multiple of 16.
+  const int64_t L = (s.chunk + 15) / 16 * 16;
+  if (s.chunk < 1 || L > 1024)
     return "chunk_size " + std::to_string(s.chunk) +
-           " must be a multiple of 16 up to 1024";
+           " must be between 1 and 1024";
   if (s.headDim < 1 || s.headDim % vec)
     return "head_dim " + std::to_string(s.headDim) + " must be a multiple of " +
            std::to_string(vec);
   if (s.stateSize < 1 || s.stateSize % 8 || s.stateSize % vec)
     return "state_size " + std::to_string(s.stateSize) +
            " must be a multiple of 8";
-  const int64_t L = s.chunk, P = s.headDim, N = s.stateSize;
+  const int64_t P = s.headDim, N = s.stateSize;
   // State tile columns: whole accumulator blocks (8 columns on NVIDIA, 16
   // on AMD's wave64 MFMA placement); the tile's tail is zero-filled.
   const int64_t nt1 =

@@ -52,9 +52,7 @@ void GpuBackend::shutdown() {
   destroyGraphs();
   if (workspace)
     memFree(workspace);
-  if (scratch)
-    memFree(scratch);
-  workspace = scratch = nullptr;
+  workspace = nullptr;
   if (printStats)
     std::fprintf(stderr,
                  "braid %s: %llu kernels launched one by one, %llu decode "
@@ -199,8 +197,7 @@ std::vector<gpu::KernelOp> GpuBackend::buildOps(size_t entry) {
   gpu::PendingCall::Sizes need = pending.sizes(prepared[entry]);
   ensureBuffer(workspace, workspaceBytes, need.workspace,
                "the kernels' workspace");
-  ensureBuffer(scratch, scratchBytes, need.widen, "bf16 outputs");
-  return pending.ops(prepared[entry], workspace, scratch, widenFunction);
+  return pending.ops(prepared[entry], workspace);
 }
 
 void GpuBackend::runOps(size_t entry, const std::vector<gpu::KernelOp> &ops,
@@ -377,12 +374,8 @@ void GpuBackend::recordCall(size_t entry, const std::vector<gpu::KernelOp> &ops,
     k.launch = op.launch;
     k.family = p.launch ? p.launch->kernel : "";
     k.location = p.launch ? p.launch->loc : "";
-    if (op.kernel == gpu::kWidenKernel) {
-      k.family = "widen_bf16"; // the runtime's own, after the launch
-      k.function = "braid_widen_bf16";
-    } else if (op.kernel < p.code.kernels.size()) {
+    if (op.kernel < p.code.kernels.size())
       k.function = p.code.kernels[op.kernel].function;
-    }
     std::copy(op.grid, op.grid + 3, k.grid);
     std::copy(op.block, op.block + 3, k.block);
     if (!elapsed(events[2 * i], events[2 * i + 1], k.ms))

@@ -138,9 +138,6 @@ protected:
   bool graphs = false;   ///< decode as a graph
   bool syncEach = false; ///< api.syncEnv is set
   gpu::ArchChoice choice;
-  /// The backend's bf16-to-f32 kernel, for launches that write the logits
-  /// as bf16 (nullptr: none loaded).
-  void *widenFunction = nullptr;
   std::vector<std::vector<gpu::PreparedLaunch>> prepared;
 
 private:
@@ -193,8 +190,6 @@ private:
   gpu::PendingCall pending;
   void *workspace = nullptr;
   size_t workspaceBytes = 0;
-  void *scratch = nullptr; ///< bf16 outputs before widening
-  size_t scratchBytes = 0;
   std::map<int64_t, Graph> decodeGraphs; ///< by batch size
   Stats counters;
 };

@@ -260,10 +260,8 @@ parseLaunchPlans(std::string_view manifestJson, const Manifest &manifest,
                        " operands and results, more than a kernel takes (" +
                        std::to_string(BRAID_MAX_KERNEL_BUFFERS) + ")");
       const json &object = launches[l];
-      // Entry outputs are f32 (docs/bundle.md). A launch may write one as
-      // bf16 (its result says so); the backend widens it. Another type
-      // would be read as garbage.
-      std::vector<int> widen;
+      // Entry outputs are f32 (docs/bundle.md), and braidc's kernels write
+      // them so. Another type would be read as garbage.
       if (const auto results = object.find("results");
           results != object.end() && results->is_array())
         for (size_t r = 0; r < results->size(); ++r) {
@@ -274,15 +272,10 @@ parseLaunchPlans(std::string_view manifestJson, const Manifest &manifest,
           if (dtype == res.end() || !dtype->is_string() ||
               dtype->get<std::string>() == "f32")
             continue;
-          if (dtype->get<std::string>() == "bf16") {
-            widen.push_back(int(r));
-            continue;
-          }
           p.bad(lat + ".results[" + std::to_string(r) + "]",
                 "the kernel writes output '" + res.value("name", "") + "' as " +
                     dtype->get<std::string>() +
-                    ", but entry outputs are f32 (docs/bundle.md) and the "
-                    "runtime widens only bf16 ones");
+                    ", but entry outputs are f32 (docs/bundle.md)");
         }
       auto it = object.find(vendor);
       if (it == object.end())
@@ -303,7 +296,6 @@ parseLaunchPlans(std::string_view manifestJson, const Manifest &manifest,
         }
       }
       plans[e].push_back(p.launchCode(*code, cat));
-      plans[e].back().widenResults = std::move(widen);
     }
   }
   return plans;
@@ -394,11 +386,6 @@ std::string triple(const unsigned v[3]) {
          std::to_string(v[2]) + "]";
 }
 
-/// Scratch bytes of one bf16 output, 256-byte aligned.
-size_t widenScratch(int64_t numel) {
-  return (size_t(numel) * 2 + 255) / 256 * 256;
-}
-
 } // namespace
 
 std::vector<std::vector<PreparedLaunch>>
@@ -471,8 +458,6 @@ bool sameOps(const std::vector<KernelOp> &a, const std::vector<KernelOp> &b) {
 
 std::string kernelLabel(const PreparedLaunch &p, size_t kernel,
                         const KernelOp *op) {
-  if (kernel == kWidenKernel)
-    return p.label + ", the runtime's kernel widening its bf16 output to f32";
   const KernelSpec &k = p.code.kernels[kernel];
   std::string s = p.label + ", kernel '" + k.function + "'";
   if (p.code.kernels.size() > 1)
@@ -497,14 +482,9 @@ void PendingCall::add(size_t entry, size_t index, const PreparedLaunch &p,
     clear();
     entry_ = entry;
   }
-  Pending rec{index, {}, {}};
+  Pending rec{index, {}};
   std::memset(&rec.params, 0, sizeof rec.params);
   packBuffers(call, rec.params);
-  for (int r : p.code.widenResults)
-    if (size_t(r) < call.results.size())
-      rec.widen.push_back({call.operands.size() + size_t(r),
-                           call.results[size_t(r)].data,
-                           call.results[size_t(r)].numel()});
   symbols_.noteLaunch(p.symbols, call);
   pending.push_back(rec);
 }
@@ -517,10 +497,6 @@ PendingCall::sizes(const std::vector<PreparedLaunch> &launches) const {
          "cannot tell the call's batch and length from its launches' shapes");
   Sizes s;
   for (const Pending &rec : pending) {
-    size_t bytes = 0;
-    for (const Widen &w : rec.widen)
-      bytes += widenScratch(w.numel);
-    s.widen = std::max(s.widen, bytes);
     const PreparedLaunch &p = launches[rec.launch];
     std::optional<int64_t> ws = p.code.workspace.evaluate(B, T);
     if (!ws)
@@ -534,8 +510,8 @@ PendingCall::sizes(const std::vector<PreparedLaunch> &launches) const {
 }
 
 std::vector<KernelOp>
-PendingCall::ops(const std::vector<PreparedLaunch> &launches, void *workspace,
-                 void *scratch, void *widen) const {
+PendingCall::ops(const std::vector<PreparedLaunch> &launches,
+                 void *workspace) const {
   const int64_t B = symbols_.dims[0], T = symbols_.dims[1];
   std::vector<KernelOp> ops;
   for (const Pending &rec : pending) {
@@ -546,11 +522,6 @@ PendingCall::ops(const std::vector<PreparedLaunch> &launches, void *workspace,
     params.batch = B;
     params.tokens = T;
     params.max_seq = std::max<int64_t>(symbols_.dims[2], 0);
-    size_t offset = 0;
-    for (const Widen &w : rec.widen) {
-      params.buffers[w.buffer] = static_cast<char *>(scratch) + offset;
-      offset += widenScratch(w.numel);
-    }
     for (size_t k = 0; k < p.code.kernels.size(); ++k) {
       const KernelSpec &spec = p.code.kernels[k];
       KernelOp op;
@@ -573,24 +544,6 @@ PendingCall::ops(const std::vector<PreparedLaunch> &launches, void *workspace,
         op.grid[d] = unsigned(*g);
         op.block[d] = unsigned(spec.block[d]);
       }
-      ops.push_back(op);
-    }
-    for (const Widen &w : rec.widen) {
-      KernelOp op;
-      op.function = widen;
-      op.launch = rec.launch;
-      op.kernel = kWidenKernel;
-      std::memset(&op.params, 0, sizeof op.params);
-      op.params.buffers[0] = w.output;
-      op.params.buffers[1] = params.buffers[w.buffer];
-      op.params.batch = w.numel;
-      int64_t blocks = (w.numel + kWidenBlock - 1) / kWidenBlock;
-      if (blocks > 2147483647)
-        fail(ErrorCode::Kernel, kernelLabel(p, kWidenKernel) + ": " +
-                                    std::to_string(w.numel) +
-                                    " values are too many for one grid");
-      op.grid[0] = unsigned(std::max<int64_t>(blocks, 1));
-      op.block[0] = kWidenBlock;
       ops.push_back(op);
     }
   }

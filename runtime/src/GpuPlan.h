@@ -86,10 +86,6 @@ struct LaunchCode {
   std::string module;
   DimExpr workspace;
   std::vector<KernelSpec> kernels;
-  /// Results that are entry outputs (f32 logits) but that the kernels write
-  /// as bf16 (the launch's result says "dtype": "bf16"): the backend gives
-  /// the kernels a bf16 buffer and widens it into the output afterwards.
-  std::vector<int> widenResults;
 };
 
 /// plans[entry][launch]: the code of every launch of every entry for code
@@ -155,9 +151,6 @@ struct PreparedLaunch {
   std::vector<void *> functions; ///< one per code.kernels
 };
 
-/// Marks a KernelOp that runs the backend's own bf16-to-f32 kernel.
-constexpr size_t kWidenKernel = ~size_t(0);
-
 /// One kernel launch with everything resolved.
 struct KernelOp {
   void *function = nullptr;
@@ -166,7 +159,7 @@ struct KernelOp {
   unsigned sharedBytes = 0;
   BraidKernelParams params;
   size_t launch = 0; ///< index into the entry's launches
-  size_t kernel = 0; ///< index into its code.kernels; kWidenKernel: widening
+  size_t kernel = 0; ///< index into its code.kernels
   /// Same function, geometry and parameters (graph replay is valid).
   bool sameAs(const KernelOp &other) const;
 };
@@ -195,31 +188,23 @@ public:
   size_t size() const { return pending.size(); }
   const CallSymbols &symbols() const { return symbols_; }
 
-  /// Device bytes the call needs: the largest workspace of its launches and
-  /// the bf16 scratch of the outputs to widen. Throws Error(Internal) when B
-  /// or T is unknown, Error(Bundle) for a workspace that does not evaluate.
+  /// Device bytes the call needs: the largest workspace of its launches.
+  /// Throws Error(Internal) when B or T is unknown, Error(Bundle) for a
+  /// workspace that does not evaluate.
   struct Sizes {
     size_t workspace = 0;
-    size_t widen = 0;
   };
   Sizes sizes(const std::vector<PreparedLaunch> &launches) const;
 
-  /// The kernels to enqueue, in order, with the workspace and scratch
-  /// addresses given (`widen`: the backend's widening kernel). Throws
-  /// Error(Kernel) naming the kernel for a grid out of range.
+  /// The kernels to enqueue, in order, with the workspace address given.
+  /// Throws Error(Kernel) naming the kernel for a grid out of range.
   std::vector<KernelOp> ops(const std::vector<PreparedLaunch> &launches,
-                            void *workspace, void *scratch, void *widen) const;
+                            void *workspace) const;
 
 private:
-  struct Widen {
-    size_t buffer; ///< index into BraidKernelParams.buffers
-    void *output;  ///< the f32 entry output
-    int64_t numel;
-  };
   struct Pending {
     size_t launch;
     BraidKernelParams params; ///< buffers only until synchronize
-    std::vector<Widen> widen;
   };
   std::optional<size_t> entry_;
   std::vector<Pending> pending;
@@ -244,9 +229,6 @@ prepareLaunches(const Manifest &manifest,
 /// weight and `backend` for another dtype.
 std::vector<char> deviceWeightBytes(const WeightDecl &weight,
                                     const float *values, const char *backend);
-
-/// The threads per block of the widening kernel.
-constexpr unsigned kWidenBlock = 256;
 
 } // namespace braid::rt::gpu
 

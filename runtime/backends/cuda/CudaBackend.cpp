@@ -16,57 +16,6 @@ namespace braid::rt {
 
 using namespace cu;
 
-namespace {
-
-/// The runtime's one kernel of its own: widens n = params.batch bf16 values
-/// at params.buffers[1] to f32 at params.buffers[0] (bf16 is the high half
-/// of an f32). It takes BraidKernelParams like every bundle kernel, so that
-/// it launches and is captured the same way. PTX for sm_50 and later, JIT-
-/// compiled by the driver once per session.
-const char kWidenPtx[] = R"(.version 7.0
-.target sm_50
-.address_size 64
-
-.visible .entry braid_widen_bf16(
-	.param .align 8 .b8 params[232]
-)
-{
-	.reg .pred 	%p<2>;
-	.reg .b16 	%h<2>;
-	.reg .b32 	%r<6>;
-	.reg .b64 	%rd<12>;
-
-	ld.param.u64 	%rd1, [params];
-	ld.param.u64 	%rd2, [params+8];
-	ld.param.u64 	%rd3, [params+208];
-	mov.u32 	%r1, %ctaid.x;
-	mov.u32 	%r2, %ntid.x;
-	mov.u32 	%r3, %tid.x;
-	mul.wide.u32 	%rd4, %r1, %r2;
-	cvt.u64.u32 	%rd5, %r3;
-	add.s64 	%rd6, %rd4, %rd5;
-	setp.ge.s64 	%p1, %rd6, %rd3;
-	@%p1 bra 	$L_done;
-	cvta.to.global.u64 	%rd7, %rd1;
-	cvta.to.global.u64 	%rd8, %rd2;
-	shl.b64 	%rd9, %rd6, 1;
-	add.s64 	%rd10, %rd8, %rd9;
-	ld.global.u16 	%h1, [%rd10];
-	cvt.u32.u16 	%r4, %h1;
-	shl.b32 	%r5, %r4, 16;
-	shl.b64 	%rd9, %rd6, 2;
-	add.s64 	%rd11, %rd7, %rd9;
-	st.global.u32 	[%rd11], %r5;
-$L_done:
-	ret;
-}
-)";
-static_assert(offsetof(BraidKernelParams, buffers) == 0 &&
-                  offsetof(BraidKernelParams, batch) == 208 &&
-                  sizeof(BraidKernelParams) == 232,
-              "kWidenPtx reads BraidKernelParams at these offsets");
-
-} // namespace
 
 //===----------------------------------------------------------------------===//
 // Device and memory
@@ -122,8 +71,6 @@ CudaBackend::~CudaBackend() {
   shutdown();
   for (auto &[name, module] : modules)
     driver.moduleUnload(module);
-  if (widenModule)
-    driver.moduleUnload(widenModule);
   if (stream)
     driver.streamDestroy(stream);
   driver.devicePrimaryCtxRelease(device);
@@ -309,30 +256,6 @@ void CudaBackend::prepare(const Manifest &manifest, const Bundle *b) {
                     return resolveFunction(loadModule(module, user), module, k,
                                            user);
                   }));
-  for (const auto &launches : prepared)
-    for (const gpu::PreparedLaunch &p : launches)
-      if (!p.code.widenResults.empty() && !widenFunction)
-        loadWidenKernel(p.label);
-}
-
-void CudaBackend::loadWidenKernel(const std::string &user) {
-  std::vector<char> errors(8192, 0);
-  CUjit_option options[] = {CU_JIT_ERROR_LOG_BUFFER,
-                            CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
-  void *values[] = {errors.data(),
-                    reinterpret_cast<void *>(uintptr_t(errors.size() - 1))};
-  makeCurrent();
-  CUresult r =
-      driver.moduleLoadDataEx(&widenModule, kWidenPtx, 2, options, values);
-  CUfunction f = nullptr;
-  if (r == CUDA_SUCCESS)
-    r = driver.moduleGetFunction(&f, widenModule, "braid_widen_bf16");
-  widenFunction = f;
-  if (r != CUDA_SUCCESS)
-    fail(ErrorCode::Unsupported,
-         "cannot load the runtime's bf16-to-f32 kernel (needed by " + user +
-             ", which writes the logits as bf16): " + driver.errorText(r) +
-             "\n" + errors.data());
 }
 
 //===----------------------------------------------------------------------===//

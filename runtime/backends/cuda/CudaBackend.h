@@ -23,10 +23,8 @@
 // cache_position even when its own launch has no argument carrying them,
 // and makes the whole entry one unit for graph capture.
 //
-// Entry outputs are f32 (the logits). A launch whose kernels write one as
-// bf16 (a bf16 bundle's lm_head; its result says "dtype": "bf16") gets a
-// bf16 scratch buffer instead, and a small kernel of the runtime's own
-// (PTX, JIT-compiled by the driver) widens it into the output.
+// Entry outputs are f32 (the logits), in bf16 bundles too: a bundle whose
+// launch writes one in another type is refused when prepared.
 //
 // Decode as a CUDA graph (BackendOptions::cudaGraph): see GpuBackend.h,
 // which holds what this backend shares with the HIP one (memory, the
@@ -98,7 +96,6 @@ private:
                                  const std::string &moduleName,
                                  const gpu::KernelSpec &spec,
                                  const std::string &user);
-  void loadWidenKernel(const std::string &user);
 
   const cu::CudaDriver &driver;
   cu::CUdevice device = 0;
@@ -110,7 +107,6 @@ private:
   // prepare()
   const Bundle *bundle = nullptr;
   std::map<std::string, cu::CUmodule> modules;
-  cu::CUmodule widenModule = nullptr;
   std::map<std::pair<std::string, std::string>, cu::CUfunction> functions;
   std::map<cu::CUfunction, int64_t> dynamicSharedSet;
 };

@@ -214,14 +214,6 @@ void HipBackend::prepare(const Manifest &manifest, const Bundle *b) {
 
   std::vector<std::vector<gpu::LaunchCode>> plans = gpu::parseLaunchPlans(
       bundle->manifestJson(), manifest, "hip", choice.arch);
-  for (size_t e = 0; e < plans.size(); ++e)
-    for (size_t l = 0; l < plans[e].size(); ++l)
-      if (!plans[e][l].widenResults.empty())
-        fail(ErrorCode::Unsupported,
-             manifest.entries[e].name + ": launch " + std::to_string(l) + " (" +
-                 manifest.entries[e].launches[l].describe() +
-                 ") writes the logits as bf16, which the hip backend cannot "
-                 "widen to f32 yet");
   const SectionInfo *section = bundle->findSection(choice.section);
   for (const gpu::CodeModule &m :
        gpu::parseCodeArchive(bundle->sectionData(*section), sectionLabel))

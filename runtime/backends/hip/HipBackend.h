@@ -20,9 +20,8 @@
 //               (or replays the decode entry's HIP graph), waits, and reports
 //               the first error naming the launch and kernel
 //
-// Not yet on HIP: launches that write the f32 logits as bf16 (CUDA widens
-// them with a PTX kernel of its own; there is no AMD counterpart yet), so
-// prepare refuses them naming the launch.
+// Entry outputs are f32 (the logits), in bf16 bundles too: a bundle whose
+// launch writes one in another type is refused when prepared.
 //
 // Environment: BRAID_HIP_SYNC=1 waits after every kernel (no graphs then);
 // BRAID_HIP_STATS=1 prints kernel, capture and replay counts to stderr when

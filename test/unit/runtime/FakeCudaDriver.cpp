@@ -11,8 +11,6 @@
 //             (cubin and PTX alike); anything else is CUDA_ERROR_INVALID_IMAGE
 //   kernels   run on the host, synchronously, when launched (or recorded while
 //             a stream captures, and run by cuGraphLaunch): FakeKernels.h.
-//             The runtime's own PTX kernel braid_widen_bf16 is recognised by
-//             its entry name.
 //   trace     with FAKE_CUDA_TRACE=FILE, one line per interesting call
 //             ("launch fake_linear grid 1,1,1 block 32,1,1 shared 0 B 2 T 3 S
 //             9", "capture begin", "graph launch 4", "set-attribute
@@ -103,17 +101,11 @@ void trace(const std::string &line) {
 bool run(const Op &op) {
   if (op.shared > 48 * 1024 && int(op.shared) > op.function->maxDynamicShared)
     return false; // the real driver refuses this launch too
-  return runFakeKernel(op.function->name, op.params,
-                       uint64_t(op.grid[0]) * op.block[0]);
+  return runFakeKernel(op.function->name, op.params);
 }
 
 CUresult loadModule(CUmodule *module, const void *image, const char *kind) {
   const char *text = static_cast<const char *>(image);
-  if (std::strstr(text, ".visible .entry braid_widen_bf16(")) {
-    *module = new CUmod_st{{"braid_widen_bf16"}};
-    trace(std::string("load runtime ") + kind);
-    return CUDA_SUCCESS;
-  }
   if (std::strncmp(text, "FAKE\n", 5) != 0)
     return kInvalidImage;
   auto *m = new CUmod_st;

@@ -18,8 +18,7 @@ const int64_t *i64(const BraidKernelParams &p, int i) {
 
 } // namespace
 
-bool runFakeKernel(const std::string &f, const BraidKernelParams &p,
-                   uint64_t threadsX) {
+bool runFakeKernel(const std::string &f, const BraidKernelParams &p) {
   const int64_t rows = p.batch * p.tokens;
   if (f == "fake_embedding") { // ids, table -> out
     for (int64_t r = 0; r < rows; ++r)
@@ -61,7 +60,7 @@ bool runFakeKernel(const std::string &f, const BraidKernelParams &p,
       }
     return true;
   }
-  if (f == "fake_linear" || f == "fake_linear_bf16") { // x, w, bias -> y
+  if (f == "fake_linear") { // x, w, bias -> y
     if (p.buffers[2])
       return false;
     for (int64_t r = 0; r < rows; ++r)
@@ -69,25 +68,9 @@ bool runFakeKernel(const std::string &f, const BraidKernelParams &p,
         double s = 0;
         for (int k = 0; k < H; ++k)
           s += double(f32(p, 0)[r * H + k]) * double(f32(p, 1)[n * H + k]);
-        if (f == "fake_linear") {
-          f32(p, 3)[r * V + n] = float(s);
-        } else { // bf16, round to nearest even
-          float x = float(s);
-          uint32_t u;
-          std::memcpy(&u, &x, 4);
-          u += 0x7FFFu + ((u >> 16) & 1u);
-          static_cast<uint16_t *>(p.buffers[3])[r * V + n] = uint16_t(u >> 16);
-        }
+        f32(p, 3)[r * V + n] = float(s);
       }
     return true;
-  }
-  if (f == "braid_widen_bf16") { // the runtime's: bf16 [n] -> f32 [n]
-    const uint16_t *src = static_cast<const uint16_t *>(p.buffers[1]);
-    for (int64_t i = 0; i < p.batch; ++i) {
-      uint32_t u = uint32_t(src[i]) << 16;
-      std::memcpy(f32(p, 0) + i, &u, 4);
-    }
-    return threadsX >= uint64_t(p.batch);
   }
   return false; // fake_fail and unknown functions
 }

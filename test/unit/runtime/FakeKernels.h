@@ -3,8 +3,7 @@
 // FakeCudaDriver.cpp and FakeHipDriver.cpp run "device code" on the host:
 // these kernels implement the tiny test model of TestUtil.h (hidden 8, vocab
 // 16) on BraidKernelParams: fake_embedding, fake_rms_norm, fake_accumulate,
-// fake_linear, fake_linear_bf16 (writes bf16), and the runtime's
-// braid_widen_bf16. fake_fail and unknown functions fail.
+// fake_linear. fake_fail and unknown functions fail.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BRAID_TEST_UNIT_RUNTIME_FAKEKERNELS_H
@@ -16,8 +15,6 @@
 #include <string>
 
 /// Runs kernel `function`; false when it finds its parameters wrong.
-/// `threadsX`: grid x times block x (the widening kernel checks coverage).
-bool runFakeKernel(const std::string &function, const BraidKernelParams &p,
-                   uint64_t threadsX);
+bool runFakeKernel(const std::string &function, const BraidKernelParams &p);
 
 #endif // BRAID_TEST_UNIT_RUNTIME_FAKEKERNELS_H

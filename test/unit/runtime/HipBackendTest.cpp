@@ -344,9 +344,9 @@ TEST(HipBackendFake, Bf16LogitsAreRefusedNamingTheLaunch) {
       braidRun(fakeEnv(), "run " + f.bundle + " --backend hip --weights " +
                               f.weights + " --ids 1,2");
   EXPECT_EQ(r.status, 1) << r.output;
-  EXPECT_CONTAINS(r.output, "decode: launch 2 (linear at lm_head) writes the "
-                            "logits as bf16, which the hip backend cannot "
-                            "widen to f32 yet");
+  EXPECT_CONTAINS(r.output, "entries[1] (decode).launches[2] (linear at "
+                            "lm_head).results[0]: the kernel writes output "
+                            "'logits' as bf16, but entry outputs are f32");
 }
 
 } // namespace

@@ -366,3 +366,31 @@ def BraidLowerToLaunch : Pass<"braid-lower-to-launch", "mlir::ModuleOp"> {
 }
 
 #endif // BRAID_PASSES_TD
+def BraidLowerLinalg : Pass<"braid-lower-linalg", "mlir::ModuleOp"> {
+  let summary = "turn fused linalg.generic ops into braid.fused_elementwise";
+  let description = [{
+    The ONNX importer writes ops that no braid op expresses as
+    `linalg.generic` on tensors; `linalg-fuse-elementwise-ops` merges their
+    chains first. This pass turns each remaining generic into one
+    `braid.fused_elementwise` (kernel family `fused_elementwise`): its body
+    becomes the serialized expression program, its indexing maps the
+    per-input loop maps, and a reduction (`arith.addf` / `maximumf` /
+    `minimumf` / `mulf` of the accumulator, initialized by a `linalg.fill`
+    of a constant) the `reduce` kind and `init`. Then the `tensor.empty`,
+    `tensor.dim`, `linalg.fill` and constants left behind are erased.
+
+    Errors name the generic (its location is the ONNX node) and the piece
+    that has no program form: an op of the body, an indexing map that is
+    not a projected permutation with constant-0 broadcasts, an output map
+    that is not the identity on the parallel loops, several results, or a
+    reduction that is not one of the above.
+
+    Example:
+
+    ```
+    braid-opt --linalg-fuse-elementwise-ops --braid-lower-linalg model.mlir
+    ```
+  }];
+  let dependentDialects = ["::braid::BraidDialect"];
+}
+

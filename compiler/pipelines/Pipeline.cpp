@@ -4,6 +4,7 @@
 #include "dialects/Braid/BraidOps.h"
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/IR/OperationSupport.h"
 #include "mlir/Transforms/Passes.h"
 #include "mlir/Support/FileUtilities.h"
@@ -57,6 +58,27 @@ runBraidStages(ModuleOp module, const PipelineOptions &options,
       {"canonicalize",
        [](PassManager &pm) { pm.addPass(mlir::createCanonicalizerPass()); }},
   };
+  // ONNX ops without a braid op arrive as linalg.generic (OnnxGeneric.cpp):
+  // upstream fusion merges their chains, then each becomes one launch.
+  bool hasLinalg = false;
+  module.walk([&](Operation *op) {
+    if (op->getDialect() && op->getDialect()->getNamespace() == "linalg")
+      hasLinalg = true;
+  });
+  if (hasLinalg) {
+    // Like epilogue fusion it rebinds no weight, so it runs on ONNX models
+    // (whose `fusion` is off); --no-fusion keeps one launch per generic.
+    if (options.fuseEpilogues)
+      stages.push_back({"fuse-elementwise", [](PassManager &pm) {
+                          pm.addPass(
+                              mlir::createLinalgElementwiseOpFusionPass());
+                          pm.addPass(mlir::createCanonicalizerPass());
+                          pm.addPass(mlir::createCSEPass());
+                        }});
+    stages.push_back({"lower-linalg", [](PassManager &pm) {
+                        pm.addPass(createBraidLowerLinalg());
+                      }});
+  }
   if (options.lint != LintMode::Off) {
     BraidLintHybridOptions lintOptions;
     lintOptions.warningsAsErrors = options.lint == LintMode::Error;

@@ -677,6 +677,42 @@ def Braid_MergeOp : Braid_Op<"merge", [Pure, AttrSizedOperandSegments]> {
   let hasCanonicalizer = 1;
 }
 
+def Braid_FusedElementwiseOp : Braid_Op<"fused_elementwise", [Pure]> {
+  let summary = "a fused element-wise region with an optional trailing reduction";
+  let description = [{
+    One loop nest over `loop_sizes` (-1: a dynamic loop, the batch or
+    sequence dimension) computing `program` (an expression over the inputs,
+    targets/common/kernels/ElementwiseProgram.h) at every index. Input `i`
+    reads, for each of its dimensions in order, the loop given by its slice
+    of `input_maps` (the inputs' ranks concatenated; -1: a broadcast
+    dimension of size 1). Loops listed in `reduction_dims` are reduced with
+    `reduce` (`sum`, `max`, `min`, `prod`) starting from `init`; the result
+    has the other loops as its dimensions, in order. Without reduction
+    (`reduce = "none"`) every loop is a result dimension. Made by
+    `braid-lower-linalg` from a fused `linalg.generic`; launches the kernel
+    family `fused_elementwise`.
+
+    Example (the row sums of `exp(x - m)`, `m` a per-row maximum):
+
+    ```mlir
+    %s = braid.fused_elementwise(%x, %m) {program = "in 0; in 1; sub %0 %1; exp %2",
+        loop_sizes = array<i64: -1, -1, 64>, input_maps = array<i64: 0, 1, 2, 0, 1>,
+        reduction_dims = array<i64: 2>, reduce = "sum", init = 0.0 : f64}
+        : (tensor<?x?x64xf32>, tensor<?x?xf32>) -> tensor<?x?xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<Braid_FloatTensor>:$inputs, StrAttr:$program,
+                   DenseI64ArrayAttr:$loop_sizes, DenseI64ArrayAttr:$input_maps,
+                   DenseI64ArrayAttr:$reduction_dims,
+                   DefaultValuedAttr<StrAttr, "\"none\"">:$reduce,
+                   DefaultValuedAttr<F64Attr, "0.0">:$init);
+  let results = (outs Braid_FloatTensor:$result);
+  let assemblyFormat = [{
+    `(` $inputs `)` attr-dict `:` functional-type($inputs, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def Braid_LayerOp : Braid_Op<"layer", [
     IsolatedFromAbove, SingleBlockImplicitTerminator<"YieldOp">,
     RecursiveMemoryEffects]> {

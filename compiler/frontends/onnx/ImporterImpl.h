@@ -17,6 +17,7 @@
 #include "llvm/ADT/STLFunctionalExtras.h"
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <set>
 #include <tuple>
@@ -115,8 +116,38 @@ public:
   llvm::Error importSelectiveScan(const Node &node);
   llvm::Error importGatedRMSNorm(const Node &node);
   llvm::Error importMoE(const Node &node);
+  // OnnxGeneric.cpp: ops without a braid op, as linalg.generic.
+  llvm::Error importGeneric(const Node &node);
+  llvm::Error importReduce(const Node &node);
+  llvm::Error importSoftmax(const Node &node);
+  llvm::Error importExpand(const Node &node);
 
   static llvm::ArrayRef<OpRule> rules();
+
+  /// One operand of a generic region: a tensor read through `map` (per
+  /// tensor dim, the loop it follows or -1 for a broadcast size-1 dim), or a
+  /// scalar constant inlined into the body.
+  struct GenericOperand {
+    Value tensor;
+    SmallVector<int64_t> map;
+    bool scalar = false;
+    float value = 0.0f;
+  };
+  struct GenericOperands {
+    SmallVector<GenericOperand> operands;
+    /// The broadcast result shape (IR, [?, ?, ...]).
+    SmallVector<int64_t> shape;
+    /// A runtime operand whose dims 0 and 1 are batch and sequence.
+    Value anchor;
+  };
+  /// Clip's bounds: attributes (opset < 11) or inputs 1 and 2.
+  struct ClipBounds {
+    std::optional<float> lo, hi;
+    bool loInput = false, hiInput = false;
+  };
+  /// The body's element value from one value per operand.
+  using ElementFn =
+      std::function<Value(OpBuilder &, Location, ArrayRef<Value>)>;
 
 private:
   //===--- errors --------------------------------------------------------===//
@@ -186,6 +217,28 @@ private:
   llvm::Error binaryWithConstant(const Node &node, const Val &x,
                                  const Tensor &c);
   Value sigmoidInput(const Val &v);
+  /// Whether an element-wise op on `operands` should stay generic so that
+  /// upstream fusion can merge it: some operand is a generic's result.
+  bool fusesWithGeneric(std::initializer_list<const Val *> operands);
+  /// Imports `node` the generic way; false (nothing defined) on failure.
+  bool succeededGeneric(const Node &node);
+  /// The generic import of `node` if it succeeds, else `original`.
+  llvm::Error genericOr(const Node &node, llvm::Error original);
+  /// The operands `indices` of `node` with ONNX broadcasting applied.
+  llvm::Expected<GenericOperands> broadcastOperands(const Node &node,
+                                                    ArrayRef<unsigned> indices);
+  /// A linalg.generic over `loopSizes` ([?, ?, ...]) whose output drops
+  /// `reductionLoops`, reduced with `reduce` ("none", "sum", "max", "min").
+  Value buildGeneric(const GenericOperands &operands,
+                     ArrayRef<int64_t> loopSizes,
+                     ArrayRef<int64_t> reductionLoops, llvm::StringRef reduce,
+                     ElementFn element);
+  /// An element-wise op whose inputs are all constants, folded at import.
+  llvm::Error foldGeneric(const Node &node, ArrayRef<unsigned> indices,
+                          const ClipBounds &clip);
+  /// Transpose of feature dims (perm keeps 0 and 1) as a copy generic.
+  llvm::Error transposeFeatures(const Node &node, Value x,
+                                ArrayRef<int64_t> perm);
 
   const Model &model;
   MLIRContext &context;

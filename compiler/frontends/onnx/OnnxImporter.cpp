@@ -26,12 +26,18 @@
 #include "dialects/Braid/BraidOps.h"
 #include "dialects/Launch/LaunchOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
+
+#include <cstdlib>
 
 using namespace mlir;
 using braid::frontend::errorIn;
@@ -89,6 +95,33 @@ llvm::ArrayRef<OpRule> Importer::rules() {
       {"braid", "GatedRMSNorm", 3, 3, 1, 1, &Importer::importGatedRMSNorm},
       {"braid", "MoE", 4, 7, 1, 1, &Importer::importMoE},
       {"braid", "ReluSquared", 1, 1, 1, 1, &Importer::importUnary},
+      // Generic ops (OnnxGeneric.cpp): linalg, fused into fused_elementwise.
+      {"", "Pow", 2, 2, 1, 1, &Importer::importGeneric},
+      {"", "Max", 1, N, 1, 1, &Importer::importGeneric},
+      {"", "Min", 1, N, 1, 1, &Importer::importGeneric},
+      {"", "Sum", 1, N, 1, 1, &Importer::importGeneric},
+      {"", "Sqrt", 1, 1, 1, 1, &Importer::importGeneric},
+      {"", "Reciprocal", 1, 1, 1, 1, &Importer::importGeneric},
+      {"", "Log", 1, 1, 1, 1, &Importer::importGeneric},
+      {"", "Abs", 1, 1, 1, 1, &Importer::importGeneric},
+      {"", "Erf", 1, 1, 1, 1, &Importer::importGeneric},
+      {"", "Where", 3, 3, 1, 1, &Importer::importGeneric},
+      {"", "Clip", 1, 3, 1, 1, &Importer::importGeneric},
+      {"", "Less", 2, 2, 1, 1, &Importer::importGeneric},
+      {"", "LessOrEqual", 2, 2, 1, 1, &Importer::importGeneric},
+      {"", "Greater", 2, 2, 1, 1, &Importer::importGeneric},
+      {"", "GreaterOrEqual", 2, 2, 1, 1, &Importer::importGeneric},
+      {"", "Equal", 2, 2, 1, 1, &Importer::importGeneric},
+      {"", "Not", 1, 1, 1, 1, &Importer::importGeneric},
+      {"", "IsNaN", 1, 1, 1, 1, &Importer::importGeneric},
+      {"", "ReduceMean", 1, 2, 1, 1, &Importer::importReduce},
+      {"", "ReduceSum", 1, 2, 1, 1, &Importer::importReduce},
+      {"", "ReduceMax", 1, 2, 1, 1, &Importer::importReduce},
+      {"", "ReduceMin", 1, 2, 1, 1, &Importer::importReduce},
+      {"", "ReduceSumSquare", 1, 2, 1, 1, &Importer::importReduce},
+      {"", "Softmax", 1, 1, 1, 1, &Importer::importSoftmax},
+      {"", "LogSoftmax", 1, 1, 1, 1, &Importer::importSoftmax},
+      {"", "Expand", 2, 2, 1, 1, &Importer::importExpand},
   };
   return table;
 }
@@ -549,7 +582,9 @@ llvm::Expected<ImportedOnnx> Importer::run() {
   for (const ValueInfo &output : model.outputs)
     usedNames.insert(output.name);
 
-  context.loadDialect<BraidDialect, launch::LaunchDialect, func::FuncDialect>();
+  context.loadDialect<BraidDialect, launch::LaunchDialect, func::FuncDialect,
+                      linalg::LinalgDialect, tensor::TensorDialect,
+                      arith::ArithDialect, math::MathDialect>();
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   std::string name = model.graphName;
   if (name.empty())
@@ -615,6 +650,11 @@ llvm::Expected<ImportedOnnx> importModel(const Model &model,
                                          MLIRContext &context) {
   // Raising rewrites decomposed subgraphs (torch.onnx exports) into the
   // direct forms the handlers import; see RaisePatterns.h.
+  // BRAID_ONNX_NO_RAISE=1 imports the decomposed forms as they are (through
+  // the generic path where they have no braid op), to compare both forms.
+  const char *noRaise = std::getenv("BRAID_ONNX_NO_RAISE");
+  if (noRaise && *noRaise && std::string(noRaise) != "0")
+    return detail::Importer(model, context).run();
   Model raised = model;
   raiseModel(raised);
   return detail::Importer(raised, context).run();

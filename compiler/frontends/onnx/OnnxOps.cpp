@@ -9,6 +9,8 @@
 
 #include "dialects/Braid/BraidOps.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -292,19 +294,58 @@ llvm::Error Importer::importBinary(const Node &node) {
     return rhs.takeError();
   if (lhs->kind == Val::Const && rhs->kind == Val::Const)
     return foldBinary(node, *lhs->constant, *rhs->constant);
+  if (fusesWithGeneric({&*lhs, &*rhs}) && succeededGeneric(node))
+    return llvm::Error::success();
   for (const Val *v : {&*lhs, &*rhs})
     if (v->kind != Val::Runtime && v->kind != Val::Const)
       return fail(node, "an input is a graph input Braid does not take");
   Val x = *lhs, y = *rhs;
   if (x.kind == Val::Const) {
     if (node.opType == "Sub" || node.opType == "Div")
-      return fail(node, "a constant minus or divided by an activation is "
-                        "not expressible in braid");
+      // A constant minus or divided by an activation has no braid op.
+      return genericOr(node, fail(node, "a constant minus or divided by an "
+                                        "activation is not expressible"));
     std::swap(x, y); // Add and Mul commute
   }
-  if (y.kind == Val::Runtime)
-    return binaryOfActivations(node, x, y);
-  return binaryWithConstant(node, x, *y.constant);
+  llvm::Error error = y.kind == Val::Runtime
+                          ? binaryOfActivations(node, x, y)
+                          : binaryWithConstant(node, x, *y.constant);
+  // What braid's add/mul/scale cannot express (broadcasts between
+  // activations, division, scalar offsets) goes the generic way.
+  if (error && x.layout == Layout::Natural &&
+      (y.kind == Val::Const || y.layout == Layout::Natural))
+    return genericOr(node, std::move(error));
+  return error;
+}
+
+bool Importer::fusesWithGeneric(std::initializer_list<const Val *> operands) {
+  bool generic = false;
+  for (const Val *v : operands) {
+    if (v->kind == Val::Runtime && v->layout != Layout::Natural)
+      return false;
+    if (v->kind == Val::Runtime)
+      generic |= isa_and_nonnull<linalg::GenericOp>(v->value.getDefiningOp());
+  }
+  return generic;
+}
+
+bool Importer::succeededGeneric(const Node &node) {
+  if (llvm::Error error = importGeneric(node)) {
+    llvm::consumeError(std::move(error));
+    return false;
+  }
+  return true;
+}
+
+llvm::Error Importer::genericOr(const Node &node, llvm::Error original) {
+  llvm::Error generic = importGeneric(node);
+  if (!generic) {
+    llvm::consumeError(std::move(original));
+    return llvm::Error::success();
+  }
+  // The braid path's message says what braid lacks; keep it.
+  llvm::consumeError(std::move(generic));
+  return original;
 }
 
 /// The operand of a Sigmoid node that produced `v`, if any.
@@ -405,7 +446,9 @@ llvm::Error Importer::importUnary(const Node &node) {
     return val.takeError();
   const std::string &op = node.opType;
   if (val->kind == Val::Const) {
-    if ((op != "Neg" && op != "Exp") || !val->constant->isFloat())
+    if (op != "Neg" && op != "Exp")
+      return importGeneric(node); // folds Sigmoid, Tanh, ... of constants
+    if (!val->constant->isFloat())
       return fail(node, "folding " + op + " of a constant is not supported");
     std::vector<float> data = val->constant->toFloats();
     for (float &v : data)
@@ -413,6 +456,8 @@ llvm::Error Importer::importUnary(const Node &node) {
     defineConst(node, 0, floatTensor(val->constant->shape, data));
     return llvm::Error::success();
   }
+  if (op != "Gelu" && fusesWithGeneric({&*val}) && succeededGeneric(node))
+    return llvm::Error::success();
   std::optional<ActivationKind> kind;
   if (op == "Sigmoid")
     kind = ActivationKind::sigmoid;
@@ -437,8 +482,8 @@ llvm::Error Importer::importUnary(const Node &node) {
     return define(node, 0, s, val->layout);
   }
   if (!kind)
-    return fail(node, op + " of an activation is not expressible in braid "
-                           "(only of constants, which are folded)");
+    return genericOr(node, fail(node, op + " of an activation is not "
+                                           "expressible in braid"));
   llvm::Expected<Value> x = runtime(node, 0, val->layout);
   if (!x)
     return x.takeError();
@@ -635,6 +680,17 @@ llvm::Error Importer::importTranspose(const Node &node) {
     return define(node, 0, val->value,
                   val->layout == Layout::Natural ? Layout::HeadsMajor
                                                  : Layout::Natural);
+  // Other permutations of feature dims move data: a copy generic.
+  if (perm.size() == rank && perm[0] == 0 && perm[1] == 1 &&
+      val->layout == Layout::Natural) {
+    std::vector<int64_t> sorted = perm;
+    llvm::sort(sorted);
+    bool valid = true;
+    for (size_t i = 0; i < rank; ++i)
+      valid &= sorted[i] == int64_t(i);
+    if (valid)
+      return transposeFeatures(node, val->value, perm);
+  }
   return fail(node, "permutation [" +
                         llvm::join(llvm::map_range(perm,
                                                    [](int64_t p) {

@@ -237,6 +237,7 @@ std::string selectiveScanKernel(const KernelCall &call);
 std::string ssdScanKernel(const KernelCall &call);
 std::string moeKernel(const KernelCall &call);
 std::string mergeKernel(const KernelCall &call);
+std::string fusedElementwiseKernel(const KernelCall &call);
 
 } // namespace braid::rt::cpu
 

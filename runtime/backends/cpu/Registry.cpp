@@ -43,6 +43,7 @@ const Entry kEntries[] = {
     {"gated_rms_norm", &guarded<&gatedRmsNormKernel>},
     {"moe", &guarded<&moeKernel>},
     {"merge", &guarded<&mergeKernel>},
+    {"fused_elementwise", &guarded<&fusedElementwiseKernel>},
 };
 
 std::string familyOf(KernelFn fn) {

@@ -6,6 +6,8 @@ namespace braid::gpu {
 Specializer findSpecializer(llvm::StringRef family) {
   if (Specializer dense = findDenseSpecializer(family))
     return dense;
+  if (Specializer fused = findFusedSpecializer(family))
+    return fused;
   return findSequenceSpecializer(family);
 }
 

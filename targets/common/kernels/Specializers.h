@@ -19,6 +19,8 @@ Specializer findDenseSpecializer(llvm::StringRef family);
 
 /// attention, mla, ssd_scan, selective_scan.
 Specializer findSequenceSpecializer(llvm::StringRef family);
+/// fused_elementwise (SpecializersFused.cpp).
+Specializer findFusedSpecializer(llvm::StringRef family);
 
 } // namespace braid::gpu
 

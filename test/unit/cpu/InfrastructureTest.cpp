@@ -186,7 +186,8 @@ TEST(Registry, EveryBraidKernelFamilyIsImplemented) {
                             "ssd_scan",
                             "gated_rms_norm",
                             "moe",
-                            "merge"};
+                            "merge",
+                            "fused_elementwise"};
   for (const char *family : families)
     EXPECT_NE(findCpuKernel(family), nullptr) << family;
   EXPECT_EQ(cpuKernelFamilies().size(), std::size(families));

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/BufferPlanning.h"
+#include "passes/EpilogueFusion.h"
 #include "passes/Passes.h"
 
 #include "dialects/Braid/BraidOps.h"
@@ -48,6 +49,7 @@ struct Placement {
 class LowerToLaunchPass
     : public braid::impl::BraidLowerToLaunchBase<LowerToLaunchPass> {
 public:
+  using BraidLowerToLaunchBase::BraidLowerToLaunchBase;
   void runOnOperation() override;
 
 private:
@@ -93,6 +95,8 @@ private:
 
   llvm::DenseMap<Value, Value> forwarded;
   std::vector<FlatOp> ops;
+  /// Consumers that linear launches absorb (fuse-epilogues).
+  EpilogueFusion epilogues;
   Value returned;
 
   llvm::DenseMap<Value, Placement> placements;
@@ -242,7 +246,7 @@ LogicalResult LowerToLaunchPass::place(func::FuncOp func) {
                << " before";
       continue;
     }
-    if (isa<ReshapeOp>(op))
+    if (isa<ReshapeOp>(op) || epilogues.absorbed.contains(op))
       continue;
     // Before the results are planned: a carried state's result is not
     // [B, T, ...] and would otherwise be reported as a bad transient value.
@@ -251,12 +255,15 @@ LogicalResult LowerToLaunchPass::place(func::FuncOp func) {
              << *state
              << "; entry specialization adds states itself, so lower a "
                 "stateless model function";
-    for (Value operand : op->getOperands()) {
+    SmallVector<Value> reads(op->getOperands());
+    if (Value residual = epilogues.residualOf(op))
+      reads.push_back(residual);
+    for (Value operand : reads) {
       auto it = placements.find(storageOf(operand));
       if (it != placements.end() && it->second.kind == BufferKind::arena)
         intervals[it->second.interval].last = launchIndex;
     }
-    for (Value result : op->getResults()) {
+    for (Value result : epilogues.launchResults(op)) {
       if (result == resolve(returned)) {
         placements[result] = {BufferKind::output, "logits", -1};
         continue;
@@ -489,7 +496,7 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
       return failure();
     operands.push_back(*buffer);
   }
-  for (Value result : op->getResults()) {
+  for (Value result : epilogues.launchResults(op)) {
     FailureOr<BufferAttr> buffer = bufferFor(result, loc);
     if (failed(buffer))
       return failure();
@@ -519,6 +526,12 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
   // an absent bias is still passed as `unit` like every absent operand.
   if (auto linear = dyn_cast<LinearOp>(op); linear && !linear.getBias())
     operands.push_back(builder.getUnitAttr());
+  if (Value residual = epilogues.residualOf(op)) {
+    FailureOr<BufferAttr> buffer = bufferFor(residual, loc);
+    if (failed(buffer))
+      return failure();
+    operands.push_back(*buffer);
+  }
 
   auto inputBuffer = [&](StringRef name, ArrayRef<int64_t> shape) {
     return BufferAttr::get(&getContext(), BufferKind::input, name, 0, shape,
@@ -583,11 +596,19 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
         results.push_back(cache);
       });
 
+  DictionaryAttr attrs = kernelAttrs(op);
+  if (StringRef glu = epilogues.gluOf(op); !glu.empty()) {
+    NamedAttrList list(attrs);
+    list.set("glu", builder.getStringAttr(glu));
+    if (epilogues.gluGateOf(op) != 0)
+      list.set("glu_gate", builder.getI64IntegerAttr(epilogues.gluGateOf(op)));
+    attrs = list.getDictionary(&getContext());
+  }
   StringRef family = op->getName().stripDialect();
   return launch::KernelOp::create(
       builder, loc, builder.getStringAttr(family),
       builder.getStringAttr(flat.path), builder.getArrayAttr(operands),
-      builder.getArrayAttr(results), kernelAttrs(op));
+      builder.getArrayAttr(results), attrs);
 }
 
 //===----------------------------------------------------------------------===//
@@ -642,6 +663,12 @@ void LowerToLaunchPass::runOnOperation() {
   func::FuncOp func = funcs.front();
   flatten(func.getBody().front(), "");
   (void)findTail(); // no tail: no prefill_last entry, not an error
+  if (fuseEpilogues)
+    epilogues = planEpilogueFusion(
+        llvm::to_vector(llvm::map_range(ops, [](const FlatOp &f) {
+          return f.op;
+        })),
+        [this](Value v) { return resolve(v); }, returned, tailStart);
   if (failed(place(func)))
     return signalPassFailure();
   LLVM_DEBUG(llvm::dbgs() << ops.size() << " ops, " << intervals.size()
@@ -679,7 +706,8 @@ void LowerToLaunchPass::runOnOperation() {
         emitGatherLast(inner);
         lastOnly = true;
       }
-      if (isa<WeightOp, ReshapeOp>(flat.op))
+      if (isa<WeightOp, ReshapeOp>(flat.op) ||
+          epilogues.absorbed.contains(flat.op))
         continue;
       if (failed(emitKernel(inner, flat)))
         return signalPassFailure();

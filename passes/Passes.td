@@ -354,18 +354,37 @@ def BraidLowerToLaunch : Pass<"braid-lower-to-launch", "mlir::ModuleOp"> {
        the module already holds one for that name (HF imports do), else an
        identity binding to a checkpoint tensor of the same name and shape.
 
+    With `fuse-epilogues` (braidc sets it when fusion is on), a
+    `braid.linear` launch also does the work of its result's only reader:
+    a `split` along the features becomes one `linear` launch with one
+    result buffer per piece (no split launch, no wide buffer); an `add`
+    whose other operand is computed before the linear becomes a `linear`
+    launch with that operand as a fourth operand, the residual, added in
+    the epilogue into the add's buffer; and a gated MLP (a split into two
+    halves, an `activation` of one of them, the gate, `mul` by the other)
+    becomes one `linear` launch with attribute `glu = "<activation>"` (and
+    `glu_gate = 1` when the gate is the second half) that writes only the
+    product (passes/EpilogueFusion.h has the rules). The residual's
+    buffer stays live through the launch, so the planner never lets the
+    result share its bytes.
+
     The function is removed; the module then holds only launch ops.
 
     Example:
 
     ```
     braid-opt --braid-lower-to-launch model.mlir
+    braid-opt --braid-lower-to-launch="fuse-epilogues=true" model.mlir
     ```
   }];
+  let options = [
+    Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"false",
+           "linear launches write their split's pieces, add their residual "
+           "and compute gated MLPs in the epilogue">
+  ];
   let dependentDialects = ["::braid::launch::LaunchDialect"];
 }
 
-#endif // BRAID_PASSES_TD
 def BraidLowerLinalg : Pass<"braid-lower-linalg", "mlir::ModuleOp"> {
   let summary = "turn fused linalg.generic ops into braid.fused_elementwise";
   let description = [{
@@ -394,3 +413,4 @@ def BraidLowerLinalg : Pass<"braid-lower-linalg", "mlir::ModuleOp"> {
   let dependentDialects = ["::braid::BraidDialect"];
 }
 
+#endif // BRAID_PASSES_TD

@@ -61,14 +61,17 @@ LayerTrafficMap countLaunchTraffic(ModuleOp module, const TrafficShape &shape) {
   return layers;
 }
 
-/// The module itself when lowered, else a lowered copy in `holder`.
-static FailureOr<ModuleOp> lowered(ModuleOp module,
-                                   OwningOpRef<ModuleOp> &holder) {
+/// The module itself when lowered, else a lowered copy in `holder`, with
+/// epilogue fusion on the fused side only (it is part of fusion).
+static FailureOr<ModuleOp>
+lowered(ModuleOp module, OwningOpRef<ModuleOp> &holder, bool fuseEpilogues) {
   if (module.getOps<func::FuncOp>().empty())
     return module;
   holder = module.clone();
   PassManager pm(module->getContext());
-  pm.addPass(createBraidLowerToLaunch());
+  BraidLowerToLaunchOptions options;
+  options.fuseEpilogues = fuseEpilogues;
+  pm.addPass(createBraidLowerToLaunch(options));
   if (failed(pm.run(*holder)))
     return failure();
   return *holder;
@@ -78,13 +81,13 @@ LogicalResult printFusionStats(ModuleOp unfused, ModuleOp fused,
                                llvm::raw_ostream &os) {
   TrafficShape shape;
   OwningOpRef<ModuleOp> beforeHolder, afterHolder;
-  FailureOr<ModuleOp> after = lowered(fused, afterHolder);
+  FailureOr<ModuleOp> after = lowered(fused, afterHolder, unfused != nullptr);
   if (failed(after))
     return failure();
   LayerTrafficMap afterStats = countLaunchTraffic(*after, shape);
   LayerTrafficMap beforeStats;
   if (unfused) {
-    FailureOr<ModuleOp> before = lowered(unfused, beforeHolder);
+    FailureOr<ModuleOp> before = lowered(unfused, beforeHolder, false);
     if (failed(before))
       return failure();
     beforeStats = countLaunchTraffic(*before, shape);

@@ -46,8 +46,9 @@ LayerTrafficMap countLaunchTraffic(mlir::ModuleOp launchModule,
 
 /// Prints the per-layer table before -> after fusion and the totals.
 /// `unfused` and `fused` may be in the braid dialect (a copy is lowered with
-/// braid-lower-to-launch) or already lowered; `unfused` may be null (fusion
-/// off), then one column is printed.
+/// braid-lower-to-launch, with its GEMM epilogue fusion on the fused side
+/// only) or already lowered; `unfused` may be null (fusion off), then one
+/// column is printed.
 mlir::LogicalResult printFusionStats(mlir::ModuleOp unfused,
                                      mlir::ModuleOp fused,
                                      llvm::raw_ostream &os);

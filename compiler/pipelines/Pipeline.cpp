@@ -6,8 +6,8 @@
 
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/IR/OperationSupport.h"
-#include "mlir/Transforms/Passes.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
@@ -94,10 +94,13 @@ runBraidStages(ModuleOp module, const PipelineOptions &options,
                         pm.addPass(createBraidFuseProjections());
                       }});
   }
-  if (options.lowerToLaunch)
-    stages.push_back({"lower-to-launch", [](PassManager &pm) {
-                        pm.addPass(createBraidLowerToLaunch());
+  if (options.lowerToLaunch) {
+    BraidLowerToLaunchOptions lowerOptions;
+    lowerOptions.fuseEpilogues = options.fuseEpilogues;
+    stages.push_back({"lower-to-launch", [lowerOptions](PassManager &pm) {
+                        pm.addPass(createBraidLowerToLaunch(lowerOptions));
                       }});
+  }
 
   unsigned index = 1;
   for (Stage &stage : stages) {

@@ -98,6 +98,31 @@ def build(dt):
                        (3, 24, False), (2056, 136, True), (520, 2048, False)]:
         ops = [m.act(k), w(n, k), w(n) if bias else "unit"]
         m.kernel("linear", ops, [m.act(n)])
+    # linear with a fused epilogue (passes/EpilogueFusion.h): the pieces of an
+    # absorbed split, even widths (pair stores; Mamba2 in_proj z/xBC/dt,
+    # q/k/v) and odd ones (scalar stores, a pair across two pieces), with
+    # and without bias; then a residual added in the epilogue.
+    for k, widths, bias in [(64, (128, 160, 8), False), (40, (37, 3, 16), True),
+                            (136, (1024, 256, 256), True), (24, (1, 2, 5), False)]:
+        n = sum(widths)
+        ops = [m.act(k), w(n, k), w(n) if bias else "unit"]
+        m.kernel("linear", ops, [m.act(p) for p in widths])
+    for n, k, bias in [(64, 128, False), (37, 40, True), (2048, 136, False), (520, 2048, True)]:
+        ops = [m.act(k), w(n, k), w(n) if bias else "unit", m.act(n)]
+        m.kernel("linear", ops, [m.act(n)])
+    # A gated MLP in the epilogue (glu): [gate; up] rows read interleaved,
+    # act(gate) * up written; odd I, bias, another activation, the model's
+    # MLP shape (bamba-1.5b: I = 5632 of hidden 2048; checked, not timed:
+    # the GEMM bench's reference is a plain linear).
+    for i, k, bias, act in [(33, 40, True, "silu"), (128, 64, False, "silu"),
+                            (520, 136, False, "gelu_tanh")]:
+        ops = [m.act(k), w(2 * i, k), w(2 * i) if bias else "unit"]
+        m.kernel("linear", ops, [m.act(i)], f'glu = "{act}"')
+    m.kernel("linear", [m.act(2048), w(11264, 2048), "unit"], [m.act(5632)], 'glu = "silu"')
+    # The gate second ([up; gate], glu_gate = 1), with and without bias.
+    for i, k, bias in [(33, 40, True), (128, 64, False)]:
+        ops = [m.act(k), w(2 * i, k), w(2 * i) if bias else "unit"]
+        m.kernel("linear", ops, [m.act(i)], 'glu = "silu", glu_gate = 1')
     # The model's GEMMs (timed at M = 4096 in bf16).
     for n, k in [(8512, 2048), (2048, 2048), (11264, 2048), (2048, 4096), (2048, 5632),
                  (32000, 2048)]:

@@ -449,7 +449,10 @@ mlir::LogicalResult reportStats(mlir::ModuleOp module, bool lowered,
   if (!lowered) {
     copy = module.clone();
     mlir::PassManager pm(module->getContext());
-    pm.addPass(createBraidLowerToLaunch());
+    // Lowered as the pipeline would have lowered it.
+    BraidLowerToLaunchOptions lowerOptions;
+    lowerOptions.fuseEpilogues = !noFusion;
+    pm.addPass(createBraidLowerToLaunch(lowerOptions));
     if (failed(pm.run(*copy)))
       return mlir::failure();
     module = *copy;
@@ -531,6 +534,8 @@ int run() {
   // Packed weights (ONNX) are stored already transformed, under the IR
   // names: fused or rescaled weights would not find theirs.
   options.fusion = !noFusion && model->packedWeights.empty();
+  // Epilogue fusion rebinds no weight: packed weights keep it.
+  options.fuseEpilogues = !noFusion;
   mlir::OwningOpRef<mlir::ModuleOp> unfused;
   if (printStats)
     options.unfusedCopy = &unfused;

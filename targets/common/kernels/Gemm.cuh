@@ -21,7 +21,8 @@
 //     streams its rows of B once with 16-byte loads and dots them with every
 //     row of A; warp-shuffle reductions; memory-bound by design.
 //
-// The Ops policy (one per use: linear, MoE gather/scatter, merge concat_proj):
+// The Ops policy (one per use: linear, linear with a fused epilogue, MoE
+// gather/scatter, merge concat_proj):
 //   using T;                         element type of A and B
 //   static constexpr int N, K;
 //   static constexpr bool kVecA, kVecB;  16-byte chunks of A / B rows are
@@ -83,6 +84,115 @@ struct LinearOps {
   BRAID_DEVICE void store2(int m, int n, float v0, float v1) const {
     storePair(y + static_cast<int64_t>(m) * N + n, v0 + biasAt(n),
               v1 + biasAt(n + 1), N % 2 == 0);
+  }
+};
+
+/// linear with its consumer's work in the epilogue (passes/EpilogueFusion.h):
+/// the columns go to one buffer per piece of the split it absorbed (widths
+/// W..., each buffer its own row stride), and with HasRes (one piece) the
+/// residual [M, N] is added. The GEMM value is rounded to TOut before the
+/// residual is added, as the separate add kernel read it: the same bits.
+template <typename T_, typename TOut, typename TBias, int K_, bool HasBias,
+          bool HasRes, int... W>
+struct LinearEpilogueOps {
+  using T = T_;
+  static constexpr int kParts = sizeof...(W);
+  static constexpr int N = (W + ... + 0), K = K_;
+  static constexpr bool kVecA = (K % Vec16<T>::N) == 0;
+  static constexpr bool kVecB = kVecA;
+  /// Even widths: a pair (n, n + 1) with n even never straddles two pieces
+  /// and is aligned to its size in its piece.
+  static constexpr bool kEvenParts = ((W % 2 == 0) && ...);
+  static_assert(!HasRes || kParts == 1, "a residual has one result");
+  using ARef = const T *;
+
+  const T *x;
+  const T *w;
+  const TBias *bias;
+  const TOut *residual;
+  TOut *y[kParts];
+
+  BRAID_DEVICE ARef aRow(int m) const { return x + static_cast<int64_t>(m) * K; }
+  BRAID_DEVICE const T *aAt(ARef r, int k) const { return r + k; }
+  BRAID_DEVICE const T *bRow(int n) const {
+    return w + static_cast<int64_t>(n) * K;
+  }
+  BRAID_DEVICE float biasAt(int n) const {
+    if constexpr (HasBias)
+      return toFloat(bias[n]);
+    else
+      return 0.0f;
+  }
+  /// The address of output column n of row m. The fold expands to one
+  /// compare per piece with constant widths (no local-memory array).
+  BRAID_DEVICE TOut *at(int m, int n) const {
+    TOut *base = y[0];
+    int off = n, width = N, start = 0, p = 0;
+    ((n >= start ? (base = y[p], off = n - start, width = W) : 0,
+      start += W, ++p),
+     ...);
+    return base + static_cast<int64_t>(m) * width + off;
+  }
+  BRAID_DEVICE float finish(int m, int n, float v) const {
+    v += biasAt(n);
+    if constexpr (HasRes)
+      v = toFloat(fromFloat<TOut>(v)) +
+          toFloat(residual[static_cast<int64_t>(m) * N + n]);
+    return v;
+  }
+  BRAID_DEVICE void store(int m, int n, float v) const {
+    *at(m, n) = fromFloat<TOut>(finish(m, n, v));
+  }
+  BRAID_DEVICE void store2(int m, int n, float v0, float v1) const {
+    if constexpr (kEvenParts) {
+      storePair(at(m, n), finish(m, n, v0), finish(m, n + 1, v1), true);
+    } else {
+      store(m, n, v0);
+      store(m, n + 1, v1);
+    }
+  }
+};
+
+/// y[m, j] = act(h[m, j]) * h[m, I + j], h = x @ w^T (+ bias) with w =
+/// [gate; up] ([2I, K]): a dense gated MLP's gate/up GEMM with the split,
+/// activation and mul in the epilogue (GateSecond: w = [up; gate], as
+/// exports that concatenate up first have it). Virtual B row 2j is gate row
+/// j and 2j + 1 up row j (the engines fetch B rows by pointer, so the
+/// interleave costs nothing at load), so store2 gets (gate_j, up_j) in one
+/// thread. Each value is rounded to TOut where the unfused kernels stored it.
+template <typename T_, typename TOut, typename TBias, int I, int K_,
+          bool HasBias, Act A, bool GateSecond = false>
+struct LinearGluOps {
+  static constexpr int kGate = GateSecond ? I : 0, kUp = GateSecond ? 0 : I;
+  using T = T_;
+  static constexpr int N = 2 * I, K = K_;
+  static constexpr bool kVecA = (K % Vec16<T>::N) == 0;
+  static constexpr bool kVecB = kVecA;
+  using ARef = const T *;
+
+  const T *x;
+  const T *w;
+  const TBias *bias;
+  TOut *y;
+
+  BRAID_DEVICE ARef aRow(int m) const { return x + static_cast<int64_t>(m) * K; }
+  BRAID_DEVICE const T *aAt(ARef r, int k) const { return r + k; }
+  BRAID_DEVICE const T *bRow(int v) const {
+    const int row = ((v & 1) ? kUp : kGate) + (v >> 1);
+    return w + static_cast<int64_t>(row) * K;
+  }
+  BRAID_DEVICE static float round(float v) {
+    return toFloat(fromFloat<TOut>(v));
+  }
+  BRAID_DEVICE void store(int, int, float) const {} // N is even: unused
+  BRAID_DEVICE void store2(int m, int n, float g, float u) const {
+    const int j = n >> 1;
+    if constexpr (HasBias) {
+      g += toFloat(bias[kGate + j]);
+      u += toFloat(bias[kUp + j]);
+    }
+    y[static_cast<int64_t>(m) * I + j] =
+        fromFloat<TOut>(round(activate<A>(round(g))) * round(u));
   }
 };
 

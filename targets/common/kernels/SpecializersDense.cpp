@@ -555,19 +555,55 @@ llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
                                             llvm::StringRef name) {
   Launch l(op, target, name);
   const Buf &x = l.in(0), &w = l.in(1), &bias = l.in(2), &y = l.out(0);
+  // Epilogue fusion (passes/EpilogueFusion.h): several results are the
+  // pieces of an absorbed split, a fourth operand is a residual to add.
+  // With `glu`, a gated MLP: y = act(gate) * up of w = [gate; up].
+  const Buf &res = l.in(3);
+  const bool parts = l.outs.size() > 1;
+  const std::string gluName = l.attr("glu") ? l.getString("glu") : "";
+  const std::optional<std::string> glu =
+      gluName.empty() ? std::nullopt : activationEnum(gluName);
+  const int64_t gluGate =
+      l.attr("glu_gate") ? l.getInt("glu_gate").value_or(-1) : 0;
+  l.require(gluName.empty() || glu.has_value(),
+            "attribute 'glu' is '" + gluName + "', not an activation") &&
+      l.require(gluGate == 0 || gluGate == 1,
+                "attribute 'glu_gate' must be 0 or 1 (the half that is the "
+                "gate)") &&
+      l.require(gluName.empty() || (!parts && !l.in(3).present()),
+                "a 'glu' launch has one result and no residual");
+  int64_t columns = 0;
   if (l.floatBuf(x, "input") && l.floatBuf(w, "weight") &&
-      l.floatBuf(y, "result") &&
+      l.require(!l.outs.empty(), "the launch has no result") &&
       l.require(w.rank() == 2, "'weight' must have rank 2") &&
       l.require(x.rank() >= 1 && x.dim(-1) == w.dim(1),
                 "'input' last dim must equal 'weight' dim 1 (in_features)") &&
-      l.require(y.dim(-1) == w.dim(0),
-                "'result' last dim must equal 'weight' dim 0") &&
       l.require(x.type == w.type, "'input' and 'weight' must share a type") &&
-      l.staticDims(w, w.shape(), "weight"))
+      l.staticDims(w, w.shape(), "weight")) {
+    for (auto [i, out] : llvm::enumerate(l.outs)) {
+      std::string what = parts ? "result #" + std::to_string(i) : "result";
+      if (!l.floatBuf(out, what) ||
+          !l.require(out.type == y.type && out.rank() == x.rank() &&
+                         out.shape().drop_back() == x.shape().drop_back(),
+                     "'" + what + "' must have the type of result #0 and " +
+                         "the leading dims of 'input'"))
+        break;
+      columns += out.dim(-1);
+    }
+    l.require(columns * (glu ? 2 : 1) == w.dim(0),
+              glu     ? "'weight' dim 0 must be 2 x the result's last dim"
+              : parts ? "the results' last dims must add up to 'weight' dim 0"
+                      : "'result' last dim must equal 'weight' dim 0");
     if (bias.present())
       l.floatBuf(bias, "bias") &&
           l.require(bias.rank() == 1 && bias.dim(0) == w.dim(0),
                     "'bias' must be [out_features]");
+    if (res.present())
+      l.floatBuf(res, "residual") &&
+          l.require(!parts, "a residual needs exactly one result") &&
+          l.require(res.type == y.type && res.shape() == y.shape(),
+                    "'residual' must have the type and shape of 'result'");
+  }
   Count m = x.present() ? countOf(x.shape().drop_back()) : Count();
   l.countOk(m, "input");
   if (!l.ok())
@@ -577,14 +613,37 @@ llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
   Engine e = pickGemm(l, N, K % 8 == 0);
   Source src(l, {"Gemm.cuh"});
   std::string tb = bias.present() ? bias.type : x.type;
-  std::string body =
-      "  const int M = static_cast<int>(" + m.expr() + ");\n" +
-      "  LinearOps<" + x.type + ", " + y.type + ", " + tb + ", " +
-      std::to_string(N) + ", " + std::to_string(K) + ", " +
-      boolLit(bias.present()) + "> ops{" + x.ptr() + ", " + w.ptr() + ", " +
-      y.ptr(false) + ", " +
-      (bias.present() ? bias.ptr() : "static_cast<const " + tb + " *>(nullptr)") +
-      "};\n  " + e.gemmFn() + "<" + e.config() + ">(ops, M);\n";
+  std::string biasPtr =
+      bias.present() ? bias.ptr() : "static_cast<const " + tb + " *>(nullptr)";
+  std::string ops;
+  if (glu) {
+    ops = "LinearGluOps<" + x.type + ", " + y.type + ", " + tb + ", " +
+          std::to_string(N / 2) + ", " + std::to_string(K) + ", " +
+          boolLit(bias.present()) + ", " + *glu + ", " +
+          boolLit(gluGate == 1) + "> ops{" + x.ptr() + ", " +
+          w.ptr() + ", " + biasPtr + ", " + y.ptr(false) + "};";
+  } else if (!parts && !res.present()) {
+    ops = "LinearOps<" + x.type + ", " + y.type + ", " + tb + ", " +
+          std::to_string(N) + ", " + std::to_string(K) + ", " +
+          boolLit(bias.present()) + "> ops{" + x.ptr() + ", " + w.ptr() +
+          ", " + y.ptr(false) + ", " + biasPtr + "};";
+  } else {
+    std::string widths, outs;
+    for (const Buf &out : l.outs) {
+      widths += ", " + std::to_string(out.dim(-1));
+      outs += (outs.empty() ? "" : ", ") + out.ptr(false);
+    }
+    ops = "LinearEpilogueOps<" + x.type + ", " + y.type + ", " + tb + ", " +
+          std::to_string(K) + ", " + boolLit(bias.present()) + ", " +
+          boolLit(res.present()) + widths + "> ops{" + x.ptr() + ", " +
+          w.ptr() + ", " + biasPtr + ", " +
+          (res.present() ? res.ptr()
+                         : "static_cast<const " + y.type + " *>(nullptr)") +
+          ", {" + outs + "}};";
+  }
+  std::string body = "  const int M = static_cast<int>(" + m.expr() +
+                     ");\n  " + ops + "\n  " + e.gemmFn() + "<" +
+                     e.config() + ">(ops, M);\n";
   src.kernel(l.fn("main"), e.threads(), e.minBlocks(), body);
 
   KernelPlan plan;

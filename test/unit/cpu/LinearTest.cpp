@@ -130,6 +130,150 @@ TEST(Linear, ReportsShapeMismatch) {
             "'weight' dim 0 is 16");
 }
 
+TEST(Linear, WritesSplitPiecesWithTheBitsOfTheWholeGemm) {
+  // Epilogue fusion: pieces of the columns in their own buffers are exactly
+  // the columns of the whole result (the split would have copied them), for
+  // the many-row and the few-row (decode) GEMM paths, with and without bias.
+  Rng rng(5);
+  for (int64_t m : {1, 3, 130})
+    for (bool withBias : {false, true}) {
+      const int64_t k = 300;
+      const std::vector<int64_t> widths = {5, 1, 27, 64};
+      int64_t n = 0;
+      for (int64_t wd : widths)
+        n += wd;
+      Tensor x = rng.uniform({1, m, k}), w = rng.uniform({n, k});
+      Tensor b = rng.uniform({n}), whole({1, m, n}, NAN);
+      Launch ref("linear");
+      ref.in(x).in(w);
+      withBias ? ref.in(b) : ref.none();
+      ASSERT_EQ(ref.out(whole).run(testPool()), "");
+      std::vector<Tensor> pieces;
+      for (int64_t wd : widths)
+        pieces.emplace_back(std::vector<int64_t>{1, m, wd}, NAN);
+      Launch l("linear");
+      l.in(x).in(w);
+      withBias ? l.in(b) : l.none();
+      for (Tensor &p : pieces)
+        l.out(p);
+      ASSERT_EQ(l.run(testPool()), "");
+      int64_t n0 = 0;
+      for (size_t p = 0; p < widths.size(); ++p) {
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < widths[p]; ++j)
+            ASSERT_EQ(pieces[p].f[i * widths[p] + j], whole.f[i * n + n0 + j])
+                << "m=" << m << " piece " << p << " row " << i << " col " << j;
+        n0 += widths[p];
+      }
+    }
+}
+
+TEST(Linear, AddsTheResidualWithTheBitsOfTheSeparateAdd) {
+  Rng rng(6);
+  for (int64_t m : {1, 67}) {
+    Tensor x = rng.uniform({1, m, 70}), w = rng.uniform({45, 70});
+    Tensor b = rng.uniform({45}), r = rng.uniform({1, m, 45});
+    Tensor lin({1, m, 45}), sum({1, m, 45}), fused({1, m, 45}, NAN);
+    ASSERT_EQ(Launch("linear").in(x).in(w).in(b).out(lin).run(testPool()), "");
+    ASSERT_EQ(Launch("add").in(lin).in(r).out(sum).run(testPool()), "");
+    ASSERT_EQ(
+        Launch("linear").in(x).in(w).in(b).in(r).out(fused).run(testPool()),
+        "");
+    EXPECT_EQ(fused.f, sum.f) << "m=" << m;
+    // Without a bias: the unit operand before the residual.
+    ASSERT_EQ(Launch("linear").in(x).in(w).out(lin).run(testPool()), "");
+    ASSERT_EQ(Launch("add").in(r).in(lin).out(sum).run(testPool()), "");
+    ASSERT_EQ(
+        Launch("linear").in(x).in(w).none().in(r).out(fused).run(testPool()),
+        "");
+    EXPECT_EQ(fused.f, sum.f) << "m=" << m;
+  }
+}
+
+TEST(Linear, GatedMlpWithTheBitsOfTheSeparateKernels) {
+  // glu: act(gate) * up of [gate; up] equals linear, split, activation, mul;
+  // glu_gate = 1: the gate is the second half ([up; gate]).
+  Rng rng(7);
+  for (int64_t m : {1, 37})
+    for (const char *act : {"silu", "gelu"})
+      for (int64_t gate : {0, 1})
+      for (bool withBias : {false, true}) {
+        const int64_t k = 40, I = 33;
+        Tensor x = rng.uniform({1, m, k}), w = rng.uniform({2 * I, k});
+        Tensor b = rng.uniform({2 * I}), h({1, m, 2 * I});
+        Tensor g({1, m, I}), u({1, m, I}), a({1, m, I}), want({1, m, I});
+        Launch lin("linear");
+        lin.in(x).in(w);
+        withBias ? lin.in(b) : lin.none();
+        ASSERT_EQ(lin.out(h).run(testPool()), "");
+        ASSERT_EQ(Launch("split")
+                      .in(h)
+                      .attr("axis", 2)
+                      .attr("sizes", AttrValue(std::vector<int64_t>{I, I}))
+                      .out(gate ? u : g)
+                      .out(gate ? g : u)
+                      .run(testPool()),
+                  "");
+        ASSERT_EQ(Launch("activation")
+                      .in(g)
+                      .attr("kind", AttrValue(std::string(act)))
+                      .out(a)
+                      .run(testPool()),
+                  "");
+        // mul(up, act(gate)) when the gate is second, as such graphs have it.
+        Launch mul("mul");
+        gate ? mul.in(u).in(a) : mul.in(a).in(u);
+        ASSERT_EQ(mul.out(want).run(testPool()), "");
+        Tensor y({1, m, I}, NAN);
+        Launch fused("linear");
+        fused.in(x).in(w);
+        withBias ? fused.in(b) : fused.none();
+        fused.attr("glu", AttrValue(std::string(act)));
+        if (gate)
+          fused.attr("glu_gate", AttrValue(int64_t(1)));
+        ASSERT_EQ(fused.out(y).run(testPool()), "");
+        EXPECT_EQ(y.f, want.f) << act << " m=" << m << " gate=" << gate
+                               << " bias=" << withBias;
+      }
+  Tensor x({1, 2, 8}), w({12, 8}), y({1, 2, 5});
+  EXPECT_EQ(Launch("linear")
+                .in(x)
+                .in(w)
+                .attr("glu", AttrValue(std::string("silu")))
+                .out(y)
+                .run(nullptr),
+            "linear: 'weight' dim 0 (2 x the result's last dim (gate; up)) is "
+            "12, expected 10");
+  Tensor w10({10, 8});
+  EXPECT_EQ(Launch("linear")
+                .in(x)
+                .in(w10)
+                .attr("glu", AttrValue(std::string("silu")))
+                .attr("glu_gate", AttrValue(int64_t(2)))
+                .out(y)
+                .run(nullptr),
+            "linear: attribute 'glu_gate' is 2, not 0 or 1 (the half that is "
+            "the gate)");
+}
+
+TEST(Linear, ReportsBadEpilogues) {
+  Tensor x({2, 3, 8}), w({12, 8}), a({2, 3, 4}), b({2, 3, 7}), r({2, 3, 12});
+  EXPECT_EQ(Launch("linear").in(x).in(w).none().out(a).out(b).run(nullptr),
+            "linear: the results' last dims add up to 11 but 'weight' dim 0 "
+            "(out_features) is 12");
+  Tensor c({2, 3, 8});
+  EXPECT_EQ(
+      Launch("linear").in(x).in(w).none().in(r).out(a).out(c).run(nullptr),
+      "linear: a residual needs exactly one result, the launch has 2");
+  Tensor y({2, 3, 12}), r2({2, 3, 11});
+  EXPECT_EQ(Launch("linear").in(x).in(w).none().in(r2).out(y).run(nullptr),
+            "linear: 'residual' has shape [2, 3, 11] but 'result' has "
+            "[2, 3, 12]");
+  // The residual is read after the GEMM wrote the result: no aliasing.
+  EXPECT_EQ(Launch("linear").in(x).in(w).none().in(y).out(y).run(nullptr),
+            "linear: 'residual' and the result share a buffer");
+}
+
 /// Throughput of a 512x2048 by 2048x2048 linear, one thread and all
 /// threads. Run with --gtest_also_run_disabled_tests to print it.
 TEST(Linear, DISABLED_Throughput) {

@@ -367,6 +367,32 @@ braid_status braid_prefill_last(braid_session *session, const int64_t *ids,
   });
 }
 
+braid_status braid_prefill_slots(braid_session *session, int64_t first_slot,
+                                 const int64_t *ids, int64_t batch,
+                                 int64_t tokens, float *logits,
+                                 size_t logits_capacity) {
+  return guarded([&] {
+    require(session, "braid_prefill_slots: null session");
+    Session &s = *session->session;
+    if (batch > 0 && batch <= s.maxBatch())
+      checkCapacity(logits_capacity, batch * s.vocabSize());
+    s.prefillSlots(first_slot, ids, batch, tokens, logits);
+  });
+}
+
+braid_status braid_session_slot_length(const braid_session *session,
+                                       int64_t slot, int64_t *length) {
+  return guarded([&] {
+    require(session && length, "braid_session_slot_length: null argument");
+    const Session &s = *session->session;
+    if (slot < 0 || slot >= s.maxBatch())
+      fail(ErrorCode::Limit, "slot " + std::to_string(slot) +
+                                 " is outside the session's slots 0.." +
+                                 std::to_string(s.maxBatch() - 1));
+    *length = s.length(slot);
+  });
+}
+
 braid_status braid_decode(braid_session *session, const int64_t *ids,
                           int64_t batch, float *logits,
                           size_t logits_capacity) {
@@ -388,6 +414,26 @@ braid_status braid_generate_greedy(braid_session *session,
     require(session, "braid_generate_greedy: null session");
     GenerateStats g = session->session->generate(prompt, batch, prompt_len,
                                                  new_tokens, out_tokens);
+    if (stats) {
+      stats->prefill_seconds = g.prefillSeconds;
+      stats->decode_seconds = g.decodeSeconds;
+      stats->decode_steps = g.decodeSteps;
+    }
+  });
+}
+
+braid_status braid_generate_greedy_ragged(braid_session *session,
+                                          const int64_t *prompts,
+                                          const int64_t *prompt_lens,
+                                          int64_t batch, int64_t new_tokens,
+                                          int64_t *out_tokens,
+                                          braid_generate_stats *stats) {
+  return guarded([&] {
+    require(session, "braid_generate_greedy_ragged: null session");
+    require(prompts && prompt_lens,
+            "braid_generate_greedy_ragged: null prompts or prompt lengths");
+    GenerateStats g = session->session->generateRagged(
+        prompts, prompt_lens, batch, new_tokens, out_tokens);
     if (stats) {
       stats->prefill_seconds = g.prefillSeconds;
       stats->decode_seconds = g.decodeSeconds;

@@ -133,6 +133,14 @@ void Session::allocate() {
   size_t arenaSize = size_t(checkedMul(m.arenaBytesPerToken, tokens,
                                        "the arena for this batch and length"));
   checkMemory(stateMemory + arenaSize, 0);
+  // A state leading with B holds one row per slot: prefillSlots reaches
+  // slot b's part at b times the row's bytes.
+  for (size_t i = 0; i < m.states.size(); ++i) {
+    const DimList &shape = m.states[i].shape;
+    bool perSlot = !shape.empty() && shape[0].symbol == 'B';
+    slotBytes.push_back(perSlot ? stateBytes[i] / options.maxBatch : 0);
+  }
+  lengths.assign(size_t(options.maxBatch), 0);
   for (size_t i = 0; i < m.states.size(); ++i)
     states.push_back(allocateFor(
         size_t(stateBytes[i]), "state '" + m.states[i].name + "' " +
@@ -306,16 +314,24 @@ void Session::checkIds(const int64_t *idsIn, int64_t batch, int64_t tokens,
     }
 }
 
-void Session::runEntry(size_t entry, int64_t batch, int64_t tokens,
-                       float *logits, int64_t logitRows) {
+int64_t Session::batch() const {
+  for (size_t r = lengths.size(); r > 0; --r)
+    if (lengths[r - 1] > 0)
+      return int64_t(r);
+  return 0;
+}
+
+void Session::runEntry(size_t entry, int64_t first, int64_t batch,
+                       int64_t tokens, float *logits, int64_t logitRows) {
   const Manifest &m = manifest();
   const Entry &e = m.entries[entry];
   ExecBindings b;
   b.dims = {batch, tokens, options.maxSeq};
   b.arena = static_cast<char *>(arena.data);
   b.weights = weightPtrs;
-  for (const DeviceBuffer &s : states)
-    b.states.push_back(s.data);
+  for (size_t i = 0; i < states.size(); ++i)
+    b.states.push_back(static_cast<char *>(states[i].data) +
+                       first * slotBytes[i]);
   for (const IODecl &in : e.inputs)
     b.inputs.push_back(in.name == kInputIds    ? ids.data
                        : in.name == kPositions ? positions.data
@@ -341,31 +357,47 @@ void Session::prefill(const int64_t *idsIn, int64_t batch, int64_t tokens,
                       float *logits) {
   if (!idsIn || !logits)
     fail(ErrorCode::InvalidArgument, "prefill: null ids or logits pointer");
-  start(prefillEntry, idsIn, batch, tokens, logits, batch * tokens);
+  start(prefillEntry, 0, /*all=*/true, idsIn, batch, tokens, logits,
+        batch * tokens);
 }
 
 void Session::prefillLast(const int64_t *idsIn, int64_t batch, int64_t tokens,
                           float *logits) {
   if (!idsIn || !logits)
     fail(ErrorCode::InvalidArgument, "prefill: null ids or logits pointer");
+  startLast(0, /*all=*/true, idsIn, batch, tokens, logits);
+}
+
+void Session::prefillSlots(int64_t first, const int64_t *idsIn, int64_t batch,
+                           int64_t tokens, float *logits) {
+  if (!idsIn || !logits)
+    fail(ErrorCode::InvalidArgument, "prefill: null ids or logits pointer");
+  startLast(first, /*all=*/false, idsIn, batch, tokens, logits);
+}
+
+void Session::startLast(int64_t first, bool all, const int64_t *idsIn,
+                        int64_t batch, int64_t tokens, float *logits) {
   if (prefillLastEntry) {
-    start(*prefillLastEntry, idsIn, batch, tokens, logits, batch);
+    start(*prefillLastEntry, first, all, idsIn, batch, tokens, logits, batch);
     return;
   }
   // An older bundle: all the logits, then each sequence's last row.
   if (batch < 1 || tokens < 1 || batch > options.maxBatch ||
       tokens > options.maxSeq)
-    start(prefillEntry, idsIn, batch, tokens, logits, 0); // fails the checks
+    start(prefillEntry, first, all, idsIn, batch, tokens, logits,
+          0); // fails the checks
   const int64_t V = vocabSize();
-  std::vector<float> all(size_t(checkedMul(batch * tokens, V, "the logits")));
-  start(prefillEntry, idsIn, batch, tokens, all.data(), batch * tokens);
+  std::vector<float> rows(size_t(checkedMul(batch * tokens, V, "the logits")));
+  start(prefillEntry, first, all, idsIn, batch, tokens, rows.data(),
+        batch * tokens);
   for (int64_t b = 0; b < batch; ++b)
-    std::memcpy(logits + b * V, all.data() + (b * tokens + tokens - 1) * V,
+    std::memcpy(logits + b * V, rows.data() + (b * tokens + tokens - 1) * V,
                 size_t(V) * sizeof(float));
 }
 
-void Session::start(size_t entry, const int64_t *idsIn, int64_t batch,
-                    int64_t tokens, float *logits, int64_t logitRows) {
+void Session::start(size_t entry, int64_t first, bool all, const int64_t *idsIn,
+                    int64_t batch, int64_t tokens, float *logits,
+                    int64_t logitRows) {
   if (batch < 1 || tokens < 1)
     fail(ErrorCode::InvalidArgument,
          "prefill needs at least one sequence of at least one token (got " +
@@ -374,15 +406,46 @@ void Session::start(size_t entry, const int64_t *idsIn, int64_t batch,
     fail(ErrorCode::Limit, "a batch of " + plural(batch, "sequence") +
                                " exceeds the session's maximum batch of " +
                                std::to_string(options.maxBatch));
+  if (first < 0 || first > options.maxBatch - batch)
+    fail(ErrorCode::Limit, "slots " + std::to_string(first) + ".." +
+                               std::to_string(first + batch - 1) +
+                               " are outside the session's maximum batch of " +
+                               std::to_string(options.maxBatch) +
+                               " (slots 0.." +
+                               std::to_string(options.maxBatch - 1) + ")");
   if (tokens > options.maxSeq)
     fail(ErrorCode::Limit, "a sequence of " + plural(tokens, "token") +
                                " exceeds the session's maximum length of " +
                                std::to_string(options.maxSeq) + " tokens");
+  for (size_t i = 0; !all && i < states.size(); ++i) {
+    const StateDecl &decl = manifest().states[i];
+    if (!slotBytes[i])
+      fail(ErrorCode::Unsupported,
+           "state '" + decl.name + "' " + formatDims(decl.shape) +
+               " does not lead with the batch B: its sequences cannot "
+               "start in separate slots");
+    // GPU kernels load states in 16-byte vectors.
+    if (!theBackend->hostAddressable() && (first * slotBytes[i]) % 16 != 0)
+      fail(ErrorCode::Unsupported,
+           "state '" + decl.name + "' has " + std::to_string(slotBytes[i]) +
+               " bytes per sequence: slot " + std::to_string(first) +
+               " would start off the 16-byte alignment the " +
+               theBackend->name() + " kernels load states with");
+  }
   checkIds(idsIn, batch, tokens, /*decoding=*/false);
 
-  currentBatch = 0; // until this prefill succeeds
-  for (const DeviceBuffer &s : states)
-    theBackend->fillZero(s, 0, s.bytes);
+  // The slots hold nothing until this prefill succeeds.
+  if (all)
+    std::fill(lengths.begin(), lengths.end(), 0);
+  else
+    std::fill_n(lengths.begin() + first, batch, 0);
+  for (size_t i = 0; i < states.size(); ++i) {
+    if (all)
+      theBackend->fillZero(states[i], 0, states[i].bytes);
+    else
+      theBackend->fillZero(states[i], size_t(first * slotBytes[i]),
+                           size_t(batch * slotBytes[i]));
+  }
   size_t n = size_t(batch * tokens);
   for (int64_t r = 0; r < batch; ++r)
     for (int64_t t = 0; t < tokens; ++t)
@@ -390,9 +453,8 @@ void Session::start(size_t entry, const int64_t *idsIn, int64_t batch,
   theBackend->upload(ids, 0, idsIn, n * 8);
   theBackend->upload(positions, 0, hostPositions.data(), n * 8);
   theBackend->fillZero(cachePosition, 0, size_t(batch) * 8);
-  runEntry(entry, batch, tokens, logits, logitRows);
-  currentBatch = batch;
-  lengths.assign(size_t(batch), tokens);
+  runEntry(entry, first, batch, tokens, logits, logitRows);
+  std::fill_n(lengths.begin() + first, batch, tokens);
 }
 
 void Session::decode(const int64_t *idsIn, int64_t batch, float *logits) {
@@ -401,13 +463,23 @@ void Session::decode(const int64_t *idsIn, int64_t batch, float *logits) {
   if (!decodeEntry)
     fail(ErrorCode::Unsupported,
          theBundle->path() + ": the bundle has no 'decode' entry");
-  if (currentBatch == 0)
+  int64_t held = this->batch();
+  if (held == 0)
     fail(ErrorCode::InvalidArgument,
          "decode before prefill: the session holds no sequences");
-  if (batch != currentBatch)
+  if (batch != held)
     fail(ErrorCode::InvalidArgument,
          "decode of " + plural(batch, "sequence") + ", but the session holds " +
-             std::to_string(currentBatch) + " (from the last prefill)");
+             std::to_string(held) + " (from the last prefill)");
+  // Decode runs slots [0, B) as one batch: an empty slot in between would
+  // decode a sequence nobody started.
+  for (int64_t r = 0; r < batch; ++r)
+    if (lengths[size_t(r)] == 0)
+      fail(ErrorCode::InvalidArgument,
+           "slot " + std::to_string(r) +
+               " holds no sequence, but decode runs slots 0.." +
+               std::to_string(batch - 1) +
+               " together: start one there with a slot prefill");
   for (int64_t r = 0; r < batch; ++r)
     if (lengths[size_t(r)] >= options.maxSeq)
       fail(ErrorCode::Limit,
@@ -421,18 +493,36 @@ void Session::decode(const int64_t *idsIn, int64_t batch, float *logits) {
   theBackend->upload(positions, 0, hostPositions.data(), size_t(batch) * 8);
   theBackend->upload(cachePosition, 0, hostPositions.data(), size_t(batch) * 8);
   try {
-    runEntry(*decodeEntry, batch, 1, logits, batch);
+    runEntry(*decodeEntry, 0, batch, 1, logits, batch);
   } catch (...) {
-    currentBatch = 0; // states may be half-updated: start over with prefill
+    // States may be half-updated: start over with prefill.
+    std::fill(lengths.begin(), lengths.end(), 0);
     throw;
   }
-  for (int64_t &l : lengths)
-    ++l;
+  for (int64_t r = 0; r < batch; ++r)
+    ++lengths[size_t(r)];
 }
 
 GenerateStats Session::generate(const int64_t *prompt, int64_t batch,
                                 int64_t promptLength, int64_t newTokens,
                                 int64_t *out) {
+  return generateFrom(prompt, &promptLength, batch, newTokens, out,
+                      /*slots=*/false);
+}
+
+GenerateStats Session::generateRagged(const int64_t *prompts,
+                                      const int64_t *lengthsIn, int64_t batch,
+                                      int64_t newTokens, int64_t *out) {
+  if (!lengthsIn)
+    fail(ErrorCode::InvalidArgument, "generate: null prompt lengths");
+  return generateFrom(prompts, lengthsIn, batch, newTokens, out,
+                      /*slots=*/true);
+}
+
+GenerateStats Session::generateFrom(const int64_t *prompt,
+                                    const int64_t *lengthsIn, int64_t batch,
+                                    int64_t newTokens, int64_t *out,
+                                    bool slots) {
   using Clock = std::chrono::steady_clock;
   if (!out)
     fail(ErrorCode::InvalidArgument, "generate: null output pointer");
@@ -443,20 +533,46 @@ GenerateStats Session::generate(const int64_t *prompt, int64_t batch,
   if (newTokens > 1 && !decodeEntry)
     fail(ErrorCode::Unsupported,
          theBundle->path() + ": the bundle has no 'decode' entry");
-  if (promptLength + newTokens - 1 > options.maxSeq)
-    fail(ErrorCode::Limit,
-         "a prompt of " + plural(promptLength, "token") + " and " +
-             std::to_string(newTokens) + " new tokens need " +
-             std::to_string(promptLength + newTokens - 1) +
-             " positions, more than the session's maximum length of " +
-             std::to_string(options.maxSeq));
+  if (slots && (batch < 1 || batch > options.maxBatch))
+    fail(batch < 1 ? ErrorCode::InvalidArgument : ErrorCode::Limit,
+         "generate needs 1 to " + std::to_string(options.maxBatch) +
+             " prompts (the session's maximum batch), got " +
+             std::to_string(batch));
+  // Without slots every prompt has lengthsIn[0] tokens.
+  for (int64_t b = 0; b < (slots ? batch : 1); ++b) {
+    int64_t promptLength = lengthsIn[b];
+    if (slots && promptLength < 1)
+      fail(ErrorCode::InvalidArgument,
+           "prompt " + std::to_string(b) + " is empty");
+    if (promptLength + newTokens - 1 > options.maxSeq)
+      fail(ErrorCode::Limit,
+           std::string(slots ? "prompt " + std::to_string(b) + ": " : "") +
+               "a prompt of " + plural(promptLength, "token") + " and " +
+               std::to_string(newTokens) + " new tokens need " +
+               std::to_string(promptLength + newTokens - 1) +
+               " positions, more than the session's maximum length of " +
+               std::to_string(options.maxSeq));
+  }
   const int64_t V = vocabSize();
   GenerateStats stats;
   // Only the last position's logits are sampled: prefillLast skips the
   // final norm and lm_head on every other row and their copy back.
   std::vector<float> logits(size_t(std::max<int64_t>(batch, 1) * V));
   auto t0 = Clock::now();
-  prefillLast(prompt, batch, promptLength, logits.data());
+  if (!slots) {
+    prefillLast(prompt, batch, lengthsIn[0], logits.data());
+  } else {
+    // Slots past the batch would join the decodes: forget them.
+    std::fill(lengths.begin() + batch, lengths.end(), 0);
+    // One prefill per run of consecutive prompts of one length.
+    const int64_t *ids = prompt;
+    for (int64_t b = 0, e; b < batch; b = e) {
+      for (e = b + 1; e < batch && lengthsIn[e] == lengthsIn[b]; ++e)
+        ;
+      prefillSlots(b, ids, e - b, lengthsIn[b], logits.data() + b * V);
+      ids += (e - b) * lengthsIn[b];
+    }
+  }
   stats.prefillSeconds =
       std::chrono::duration<double>(Clock::now() - t0).count();
   std::vector<int64_t> next(static_cast<size_t>(batch));

@@ -6,8 +6,15 @@
 // (bytes_per_token x max batch x max length), and input buffers. It runs the
 // bundle's prefill and decode entries and greedy generation.
 //
-// Sequences: prefill starts B new sequences of T tokens (states zeroed);
-// each decode adds one token to each of the same B sequences. Not
+// Sequences live in batch slots 0 .. max batch - 1; row b of every state
+// (KV caches, conv and SSM states all lead with B) belongs to slot b, and
+// each slot keeps its own length. prefill starts B new sequences of T tokens
+// in slots [0, B) and forgets the others (states zeroed); prefillSlots starts
+// sequences in chosen slots with their own length and leaves the other slots
+// alone, so a batch can hold prompts of different lengths. Each decode adds
+// one token to each of the held sequences, at each one's own position
+// (positions and cache_position are per sequence, read from device buffers,
+// so a captured decode graph replays as the lengths change). Not
 // thread-safe: one call at a time per session.
 //
 //===----------------------------------------------------------------------===//
@@ -69,13 +76,27 @@ public:
                    float *logits);
   /// Whether the bundle has a prefill_last entry.
   bool hasPrefillLast() const { return prefillLastEntry.has_value(); }
-  /// One more token for each of the B sequences of the last prefill:
+  /// Starts `batch` new sequences of `tokens` tokens in slots [first,
+  /// first + batch) (their states zeroed first) and leaves every other slot
+  /// as it is: ids [batch, tokens] -> the logits of each one's last position
+  /// [batch, vocab] (prefill_last, or prefill's last rows). Different
+  /// lengths go in separate calls.
+  void prefillSlots(int64_t first, const int64_t *ids, int64_t batch,
+                    int64_t tokens, float *logits);
+  /// One more token for each held sequence, slots [0, B) (B = batch(), every
+  /// one of them holding a sequence), each at its own position:
   /// ids [B] -> logits [B, vocab].
   void decode(const int64_t *ids, int64_t batch, float *logits);
   /// Greedy: prefillLast the prompt [B, T], then newTokens - 1 decodes; writes
   /// the newTokens argmax tokens of each sequence to out [B, newTokens].
   GenerateStats generate(const int64_t *prompt, int64_t batch,
                          int64_t promptLength, int64_t newTokens, int64_t *out);
+  /// Greedy over prompts of different lengths: prompt b has lengths[b] ids
+  /// (prompts concatenated) and goes to slot b (consecutive prompts of one
+  /// length share a prefill); then newTokens - 1 decodes of all B together.
+  /// Slots from B on are forgotten. out [B, newTokens].
+  GenerateStats generateRagged(const int64_t *prompts, const int64_t *lengths,
+                               int64_t batch, int64_t newTokens, int64_t *out);
 
   const Bundle &bundle() const { return *theBundle; }
   const Manifest &manifest() const { return theBundle->manifest(); }
@@ -83,10 +104,10 @@ public:
   int64_t vocabSize() const { return manifest().vocabSize; }
   int64_t maxBatch() const { return options.maxBatch; }
   int64_t maxSeq() const { return options.maxSeq; }
-  /// Sequences held since the last prefill (0 before any).
-  int64_t batch() const { return currentBatch; }
-  /// Tokens sequence `row` holds.
-  int64_t length(int64_t row) const { return lengths.at(row); }
+  /// 1 + the last slot that holds a sequence (0: none).
+  int64_t batch() const;
+  /// Tokens slot `row` holds (0: no sequence).
+  int64_t length(int64_t row) const { return lengths.at(size_t(row)); }
   /// "random (seed 7)", the checkpoint path, or "packed in the bundle".
   const std::string &weightsDescription() const { return weightsFrom; }
   /// Bytes of backend memory: weights (copies only), states, arena.
@@ -104,11 +125,23 @@ private:
   void loadWeights();
   void checkIds(const int64_t *ids, int64_t batch, int64_t tokens,
                 bool decoding) const;
-  void runEntry(size_t entry, int64_t batch, int64_t tokens, float *logits,
-                int64_t logitRows);
-  /// prefill and prefillLast: checks, zeroes the states, runs `entry`.
-  void start(size_t entry, const int64_t *ids, int64_t batch, int64_t tokens,
-             float *logits, int64_t logitRows);
+  /// generate (`slots` false: one prefill of every prompt, all of
+  /// lengths[0] tokens) and generateRagged (a slot prefill per run of one
+  /// length).
+  GenerateStats generateFrom(const int64_t *prompt, const int64_t *lengths,
+                             int64_t batch, int64_t newTokens, int64_t *out,
+                             bool slots);
+  /// Runs `entry` on slots [first, first + batch): every state's view
+  /// starts at row `first`.
+  void runEntry(size_t entry, int64_t first, int64_t batch, int64_t tokens,
+                float *logits, int64_t logitRows);
+  /// prefill, prefillLast, prefillSlots: checks, zeroes the states of slots
+  /// [first, first + batch) (all of them when `all`), runs `entry`.
+  void start(size_t entry, int64_t first, bool all, const int64_t *ids,
+             int64_t batch, int64_t tokens, float *logits, int64_t logitRows);
+  /// prefillLast on slots [first, first + batch).
+  void startLast(int64_t first, bool all, const int64_t *ids, int64_t batch,
+                 int64_t tokens, float *logits);
 
   std::shared_ptr<const Bundle> theBundle;
   SessionOptions options;
@@ -128,8 +161,8 @@ private:
   size_t prefillEntry = 0;
   std::optional<size_t> decodeEntry;
   std::optional<size_t> prefillLastEntry;
-  int64_t currentBatch = 0;
-  std::vector<int64_t> lengths;
+  std::vector<int64_t> slotBytes; ///< bytes of one batch row, per state
+  std::vector<int64_t> lengths;   ///< per slot; 0: no sequence
   std::vector<int64_t> hostPositions;
 };
 

@@ -44,7 +44,7 @@
 extern "C" {
 #endif
 
-#define BRAID_API_VERSION 1
+#define BRAID_API_VERSION 2 /* 2: batch slots, ragged generation */
 
 typedef enum braid_status {
   BRAID_OK = 0,
@@ -186,8 +186,8 @@ typedef struct braid_session_info {
   int64_t max_batch;
   int64_t max_seq_len;
   int64_t vocab_size;
-  int64_t batch;         /* sequences held since the last prefill */
-  int64_t length;        /* tokens each of them holds */
+  int64_t batch;         /* 1 + the last slot holding a sequence (0: none) */
+  int64_t length;        /* tokens slot 0 holds (braid_session_slot_length) */
   uint64_t weight_bytes; /* backend memory: weight copies */
   uint64_t state_bytes;  /* KV caches, conv and SSM states */
   uint64_t arena_bytes;  /* transient values */
@@ -210,8 +210,26 @@ braid_status braid_prefill_last(braid_session *session, const int64_t *ids,
                                 int64_t batch, int64_t tokens, float *logits,
                                 size_t logits_capacity);
 
-/* Adds one token to each sequence of the last prefill (same batch).
- * ids: [batch]; logits: [batch, vocab]. */
+/* Sequences live in batch slots 0 .. max_batch - 1, each with its own
+ * length. braid_prefill and braid_prefill_last start slots [0, batch) and
+ * forget the others; braid_prefill_slots starts `batch` new sequences of
+ * `tokens` tokens in slots [first_slot, first_slot + batch) (their states
+ * reset) and leaves every other slot as it is, so prompts of different
+ * lengths go in one call per length. logits: each new sequence's last
+ * position, [batch, vocab]. */
+braid_status braid_prefill_slots(braid_session *session, int64_t first_slot,
+                                 const int64_t *ids, int64_t batch,
+                                 int64_t tokens, float *logits,
+                                 size_t logits_capacity);
+
+/* Tokens slot `slot` holds (0: no sequence). */
+braid_status braid_session_slot_length(const braid_session *session,
+                                       int64_t slot, int64_t *length);
+
+/* Adds one token to each held sequence: slots [0, batch) where batch is
+ * 1 + the last slot holding one (every slot below it must hold one). Each
+ * sequence continues at its own position. ids: [batch]; logits: [batch,
+ * vocab]. */
 braid_status braid_decode(braid_session *session, const int64_t *ids,
                           int64_t batch, float *logits, size_t logits_capacity);
 
@@ -229,6 +247,17 @@ braid_status braid_generate_greedy(braid_session *session,
                                    int64_t prompt_len, int64_t new_tokens,
                                    int64_t *out_tokens,
                                    braid_generate_stats *stats);
+
+/* Greedy generation over prompts of different lengths: prompt b has
+ * prompt_lens[b] ids (`prompts` holds them one after another) and starts in
+ * slot b; then all `batch` decode together, each at its own position.
+ * Slots from `batch` on are forgotten. out_tokens: [batch, new_tokens]. */
+braid_status braid_generate_greedy_ragged(braid_session *session,
+                                          const int64_t *prompts,
+                                          const int64_t *prompt_lens,
+                                          int64_t batch, int64_t new_tokens,
+                                          int64_t *out_tokens,
+                                          braid_generate_stats *stats);
 
 #ifdef __cplusplus
 }

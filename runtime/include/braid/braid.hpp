@@ -219,6 +219,28 @@ public:
                              logits.size()));
     return logits;
   }
+  /// ids [batch, tokens] started in slots [firstSlot, firstSlot + batch),
+  /// the other slots left as they are -> logits [batch, vocab] of the last
+  /// positions (braid_prefill_slots).
+  std::vector<float> prefillSlots(int64_t firstSlot,
+                                  const std::vector<int64_t> &ids,
+                                  int64_t batch, int64_t tokens) {
+    if (batch < 0 || tokens < 0 ||
+        ids.size() != static_cast<size_t>(batch * tokens))
+      throw Error(BRAID_ERROR_INVALID_ARGUMENT,
+                  std::to_string(ids.size()) + " ids for a batch of " +
+                      std::to_string(batch) + " x " + std::to_string(tokens));
+    std::vector<float> logits(capacity(batch));
+    check(braid_prefill_slots(get(), firstSlot, ids.data(), batch, tokens,
+                              logits.data(), logits.size()));
+    return logits;
+  }
+  /// Tokens slot `slot` holds (0: none).
+  int64_t slotLength(int64_t slot) const {
+    int64_t n = 0;
+    check(braid_session_slot_length(get(), slot, &n));
+    return n;
+  }
   /// ids [batch] -> logits [batch, vocab].
   std::vector<float> decode(const std::vector<int64_t> &ids) {
     int64_t batch = static_cast<int64_t>(ids.size());
@@ -242,6 +264,25 @@ public:
     check(braid_generate_greedy(get(), prompt.data(), batch, promptLen,
                                 newTokens, out.empty() ? nullptr : out.data(),
                                 stats));
+    return out;
+  }
+
+  /// Greedy over prompts of different lengths (braid_generate_greedy_ragged):
+  /// [prompts.size(), newTokens] generated tokens.
+  std::vector<int64_t>
+  generate(const std::vector<std::vector<int64_t>> &prompts, int64_t newTokens,
+           braid_generate_stats *stats = nullptr) {
+    std::vector<int64_t> ids, lengths;
+    for (const std::vector<int64_t> &p : prompts) {
+      ids.insert(ids.end(), p.begin(), p.end());
+      lengths.push_back(static_cast<int64_t>(p.size()));
+    }
+    int64_t batch = static_cast<int64_t>(prompts.size());
+    std::vector<int64_t> out(static_cast<size_t>(
+        batch > 0 && newTokens > 0 ? batch * newTokens : 0));
+    check(braid_generate_greedy_ragged(
+        get(), ids.data(), lengths.data(), batch, newTokens,
+        out.empty() ? nullptr : out.data(), stats));
     return out;
   }
 

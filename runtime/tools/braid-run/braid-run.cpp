@@ -44,7 +44,7 @@ Usage:
                 (--ids IDS | --ids-file F) [--save-logits OUT.safetensors]
                 [--repeat N]
   braid-run generate BUNDLE (--weights W | --random-weights SEED)
-                (--ids IDS | --ids-file F) -n N
+                (--ids IDS | --ids-file F) -n N [--compare-alone]
   braid-run check BUNDLE [--weights W] --golden GOLDEN.safetensors
                 [--tolerance 1e-4] [--margin M] [--golden-tokens generated]
                 [--save-logits OUT.safetensors]
@@ -63,6 +63,14 @@ Commands:
              allocations), so time a prefill with N >= 3.
   generate   greedy generation: prefill the ids, then N - 1 decode steps;
              prints the tokens, prefill time, ms per decode step, tokens/s.
+             Rows may have different lengths: each prompt starts in its own
+             batch slot (one prefill per run of rows of one length) and all
+             rows decode together, each at its own position.
+             --compare-alone then runs every row again alone (batch 1, fed
+             the batch's tokens) and compares each step's logits with the
+             batch's (rel-L2 per row over the prompt's last position and
+             every decode step, must be <= --tolerance); exit status 1 when
+             any row differs.
   check      prefill on the golden's input_ids and compare the logits (rel-L2
              per batch row, ||braid - golden|| / ||golden||, must be <= the
              tolerance), then generate as many tokens as the golden's
@@ -90,7 +98,8 @@ Weights (run, generate, check):
 
 Ids:
   --ids "1,2,3;4,5,6"    one row per sequence, ';' between rows, ',' or
-                         spaces between ids; every row the same length
+                         spaces between ids; every row the same length,
+                         except for generate ("1,2,3;4,5" is two prompts)
   --ids-file F           the same text in a file (one row per line allowed),
                          or a .safetensors file with an "input_ids" tensor
 
@@ -138,6 +147,7 @@ struct Args {
   double tolerance = 1e-4;
   std::optional<double> margin;
   bool cudaGraph = false;
+  bool compareAlone = false;
   std::string backend = "cpu";
   uint32_t threads = 0;
   std::optional<int64_t> maxBatch, maxSeq;
@@ -207,6 +217,8 @@ Args parseArgs(int argc, char **argv) {
       a.margin = m;
     } else if (arg == "--cuda-graph" || arg == "--graph")
       a.cudaGraph = true;
+    else if (arg == "--compare-alone")
+      a.compareAlone = true;
     else if (arg == "--backend")
       a.backend = value();
     else if (arg == "--threads")
@@ -246,6 +258,8 @@ Args parseArgs(int argc, char **argv) {
   }
   if (a.command == "generate" && !a.newTokens)
     usage("generate needs -n N (how many tokens to generate)");
+  if (a.compareAlone && a.command != "generate")
+    usage("--compare-alone is an option of generate");
   if (a.command == "check") {
     if (!a.golden)
       usage("check needs --golden GOLDEN.safetensors");
@@ -263,9 +277,27 @@ Args parseArgs(int argc, char **argv) {
 //===----------------------------------------------------------------------===//
 
 struct Ids {
-  int64_t batch = 0, tokens = 0;
-  std::vector<int64_t> values;
+  int64_t batch = 0, tokens = 0; ///< tokens: row 0's length
+  std::vector<int64_t> values;   ///< the rows one after another
+  std::vector<int64_t> lengths;  ///< of each row
+  bool ragged() const {
+    return std::any_of(lengths.begin(), lengths.end(),
+                       [&](int64_t n) { return n != tokens; });
+  }
 };
+
+/// Commands other than generate take one length for every row.
+void requireRectangular(const Ids &ids, const std::string &what) {
+  if (!ids.ragged())
+    return;
+  for (size_t r = 0; r < ids.lengths.size(); ++r)
+    if (ids.lengths[r] != ids.tokens)
+      usage(what + ": row " + std::to_string(r) + " has " +
+            std::to_string(ids.lengths[r]) + " ids, row 0 has " +
+            std::to_string(ids.tokens) +
+            " (every sequence of a batch has the same length; generate "
+            "takes rows of different lengths)");
+}
 
 Ids parseIdsText(const std::string &text, const std::string &what) {
   std::vector<std::vector<int64_t>> rows;
@@ -308,12 +340,7 @@ Ids parseIdsText(const std::string &text, const std::string &what) {
   out.batch = int64_t(rows.size());
   out.tokens = int64_t(rows[0].size());
   for (size_t r = 0; r < rows.size(); ++r) {
-    if (int64_t(rows[r].size()) != out.tokens)
-      usage(what + ": row " + std::to_string(r) + " has " +
-            std::to_string(rows[r].size()) + " ids, row 0 has " +
-            std::to_string(out.tokens) +
-            " (every sequence of a batch has the "
-            "same length)");
+    out.lengths.push_back(int64_t(rows[r].size()));
     out.values.insert(out.values.end(), rows[r].begin(), rows[r].end());
   }
   return out;
@@ -334,12 +361,17 @@ Ids idsFromTensor(const braid::rt::StTensor &t) {
                                std::to_string(t.shape.size()));
   }
   ids.values = braid::rt::readI64(t);
+  ids.lengths.assign(size_t(ids.batch), ids.tokens);
   return ids;
 }
 
 Ids loadIds(const Args &a) {
-  if (a.ids)
-    return parseIdsText(*a.ids, "--ids");
+  if (a.ids) {
+    Ids ids = parseIdsText(*a.ids, "--ids");
+    if (a.command != "generate")
+      requireRectangular(ids, "--ids");
+    return ids;
+  }
   const std::string &path = *a.idsFile;
   if (path.size() > 12 && path.substr(path.size() - 12) == ".safetensors") {
     auto file = braid::rt::SafetensorsFile::open(path);
@@ -355,7 +387,10 @@ Ids loadIds(const Args &a) {
                            "cannot open '" + path + "'");
   std::stringstream text;
   text << in.rdbuf();
-  return parseIdsText(text.str(), path);
+  Ids ids = parseIdsText(text.str(), path);
+  if (a.command != "generate")
+    requireRectangular(ids, path);
+  return ids;
 }
 
 //===----------------------------------------------------------------------===//
@@ -610,27 +645,128 @@ int cmdRun(const Args &a) {
   return finite ? 0 : 1;
 }
 
+/// Greedy decoding of ragged rows through slot prefills, keeping the
+/// logits: the prompts' last positions [B, V], then each decode step's
+/// [B, V]. `feed` (when not empty, [B, n]) replaces the argmax as the next
+/// token, so a row run alone follows the batch's tokens.
+struct Decoded {
+  std::vector<int64_t> tokens;            ///< [B, n]
+  std::vector<std::vector<float>> logits; ///< n entries of [B, V]
+};
+Decoded decodeRows(braid::Session &session, const Ids &ids, int64_t first,
+                   int64_t rows, int64_t n, const std::vector<int64_t> &feed) {
+  const int64_t V = session.vocabSize();
+  Decoded d;
+  d.tokens.assign(size_t(rows * n), 0);
+  std::vector<float> last(size_t(rows * V));
+  size_t offset = 0;
+  for (int64_t r = 0; r < first; ++r)
+    offset += size_t(ids.lengths[size_t(r)]);
+  for (int64_t b = 0, e; b < rows; b = e) {
+    int64_t len = ids.lengths[size_t(first + b)];
+    for (e = b + 1; e < rows && ids.lengths[size_t(first + e)] == len; ++e)
+      ;
+    std::vector<int64_t> part(ids.values.begin() + offset,
+                              ids.values.begin() + offset + (e - b) * len);
+    offset += size_t((e - b) * len);
+    std::vector<float> l = session.prefillSlots(b, part, e - b, len);
+    std::copy(l.begin(), l.end(), last.begin() + b * V);
+  }
+  d.logits.push_back(std::move(last));
+  std::vector<int64_t> next(static_cast<size_t>(rows));
+  for (int64_t step = 0; step < n; ++step) {
+    if (step > 0)
+      d.logits.push_back(session.decode(next));
+    const std::vector<float> &l = d.logits.back();
+    for (int64_t b = 0; b < rows; ++b) {
+      const float *row = l.data() + b * V;
+      d.tokens[size_t(b * n + step)] = std::max_element(row, row + V) - row;
+      next[size_t(b)] = feed.empty() ? d.tokens[size_t(b * n + step)]
+                                     : feed[size_t(b * n + step)];
+    }
+  }
+  return d;
+}
+
+/// --compare-alone: each row again in a session of batch 1, fed the batch's
+/// tokens; rel-L2 of its logits against the batch's over every step.
+bool compareAlone(const Args &a, const braid::Bundle &bundle,
+                  braid::Session &session, const Ids &ids, int64_t n) {
+  const int64_t V = session.vocabSize();
+  Decoded batch = decodeRows(session, ids, 0, ids.batch, n, {});
+  Args one = a;
+  one.maxBatch = 1;
+  braid::Session single(bundle,
+                        sessionOptions(one, 1, session.info().max_seq_len));
+  bool ok = true;
+  std::printf("\n%-4s %-7s %-14s %-12s %-12s %s\n", "row", "prompt",
+              "rel-L2 alone", "max |diff|", "tolerance", "result");
+  for (int64_t b = 0; b < ids.batch; ++b) {
+    std::vector<int64_t> feed(batch.tokens.begin() + b * n,
+                              batch.tokens.begin() + (b + 1) * n);
+    Decoded alone = decodeRows(single, ids, b, 1, n, feed);
+    double num = 0, den = 0, maxDiff = 0;
+    for (int64_t step = 0; step < n; ++step)
+      for (int64_t v = 0; v < V; ++v) {
+        double want = batch.logits[size_t(step)][size_t(b * V + v)];
+        double d = double(alone.logits[size_t(step)][size_t(v)]) - want;
+        num += d * d;
+        den += want * want;
+        maxDiff = std::max(maxDiff, std::fabs(d));
+      }
+    double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+    bool rowOk = rel <= a.tolerance; // false for NaN
+    ok &= rowOk;
+    std::printf("%-4lld %-7lld %-14.3e %-12.3e %-12.1e %s\n", (long long)b,
+                (long long)ids.lengths[size_t(b)], rel, maxDiff, a.tolerance,
+                rowOk ? "ok" : "FAIL");
+  }
+  std::printf("%s: every row's logits over %lld step%s %s those of the row "
+              "alone (rel-L2 <= %.1e)\n",
+              ok ? "PASS" : "FAIL", (long long)n, n == 1 ? "" : "s",
+              ok ? "match" : "do not all match", a.tolerance);
+  return ok;
+}
+
 int cmdGenerate(const Args &a) {
   Ids ids = loadIds(a);
   int64_t n = *a.newTokens;
+  int64_t longest = *std::max_element(ids.lengths.begin(), ids.lengths.end());
+  int64_t shortest = *std::min_element(ids.lengths.begin(), ids.lengths.end());
+  int64_t promptTokens = int64_t(ids.values.size());
   braid::Bundle bundle(a.bundle);
-  braid::Session session(bundle,
-                         sessionOptions(a, ids.batch, ids.tokens + n - 1));
+  braid::Session session(bundle, sessionOptions(a, ids.batch, longest + n - 1));
   printSession(session);
   braid_generate_stats stats{};
-  std::vector<int64_t> out =
-      session.generate(ids.values, ids.batch, ids.tokens, n, &stats);
+  std::vector<int64_t> out;
+  if (ids.ragged()) {
+    std::vector<std::vector<int64_t>> prompts;
+    auto it = ids.values.begin();
+    for (int64_t len : ids.lengths) {
+      prompts.emplace_back(it, it + len);
+      it += len;
+    }
+    out = session.generate(prompts, n, &stats);
+  } else {
+    out = session.generate(ids.values, ids.batch, ids.tokens, n, &stats);
+  }
+  const int64_t *prompt = ids.values.data();
   for (int64_t b = 0; b < ids.batch; ++b) {
-    std::printf(
-        "%-10sprompt:    %s\n", rowLabel(b).c_str(),
-        joinIds(ids.values.data() + b * ids.tokens, ids.tokens).c_str());
+    int64_t len = ids.lengths[size_t(b)];
+    std::printf("%-10sprompt:    %s\n", rowLabel(b).c_str(),
+                joinIds(prompt, len).c_str());
     std::printf("          generated: %s\n",
                 joinIds(out.data() + b * n, n, 1 << 30).c_str());
+    prompt += len;
   }
-  std::printf("prefill   %lld x %lld tokens in %.2f ms (%.0f tokens/s)\n",
-              (long long)ids.batch, (long long)ids.tokens,
+  std::string shape =
+      shortest == longest
+          ? std::to_string(ids.batch) + " x " + std::to_string(longest)
+          : std::to_string(ids.batch) + " prompts of " +
+                std::to_string(shortest) + ".." + std::to_string(longest);
+  std::printf("prefill   %s tokens in %.2f ms (%.0f tokens/s)\n", shape.c_str(),
               stats.prefill_seconds * 1e3,
-              double(ids.batch * ids.tokens) / stats.prefill_seconds);
+              double(promptTokens) / stats.prefill_seconds);
   if (stats.decode_steps > 0)
     std::printf("decode    %lld steps in %.2f ms: %.3f ms/step, %.1f "
                 "tokens/s (batch %lld)\n",
@@ -642,6 +778,8 @@ int cmdGenerate(const Args &a) {
   std::printf("total     %lld new tokens in %.2f ms (%.1f tokens/s)\n",
               (long long)(n * ids.batch), total * 1e3,
               double(n * ids.batch) / total);
+  if (a.compareAlone && !compareAlone(a, bundle, session, ids, n))
+    return 1;
   return 0;
 }
 

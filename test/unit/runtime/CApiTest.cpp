@@ -148,6 +148,75 @@ TEST(CApi, SessionRunsAndReportsLimits) {
   braid_session_destroy(s);
 }
 
+// Batch slots through the C API and its C++ wrapper: a slot prefill leaves
+// the other slot alone, ragged generation equals each prompt alone.
+TEST(CApi, SlotsAndRaggedGeneration) {
+  FakeKernels fake;
+  std::string dir = freshDir("capi-slots");
+  std::string path = writeTinyBundle(dir, /*withState=*/true);
+  std::string weights = writeTinyCheckpoint(dir);
+  braid::Bundle bundle(path);
+  braid::SessionOptions o;
+  o.maxBatch = 2;
+  o.maxSeqLen = 8;
+  o.weightsPath = weights;
+  braid::Session s(bundle, o);
+  TinyWeights w = tinyWeights();
+
+  std::vector<float> last = s.prefillSlots(1, {4, 5, 6}, 1, 3);
+  std::vector<float> want = referenceLogits(w, {4, 5, 6}, 1, 3, true);
+  for (int64_t v = 0; v < kVocab; ++v)
+    ASSERT_NEAR(last[size_t(v)], want[size_t(2 * kVocab + v)], 1e-5);
+  EXPECT_EQ(s.slotLength(0), 0);
+  EXPECT_EQ(s.slotLength(1), 3);
+  EXPECT_EQ(s.info().batch, 2);
+  // Slot 0 is empty: decode of slots 0..1 is refused.
+  int64_t ids[2] = {1, 2};
+  float logits[2 * kVocab];
+  EXPECT_EQ(braid_decode(s.get(), ids, 2, logits, 2 * kVocab),
+            BRAID_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(braid_last_error(),
+               "slot 0 holds no sequence, but decode runs slots 0..1 "
+               "together: start one there with a slot prefill");
+  s.prefillSlots(0, {9}, 1, 1);
+  std::vector<float> step = s.decode({3, 7});
+  std::vector<float> want0 = referenceLogits(w, {9, 3}, 1, 2, true);
+  std::vector<float> want1 = referenceLogits(w, {4, 5, 6, 7}, 1, 4, true);
+  for (int64_t v = 0; v < kVocab; ++v) {
+    ASSERT_NEAR(step[size_t(v)], want0[size_t(kVocab + v)], 1e-5);
+    ASSERT_NEAR(step[size_t(kVocab + v)], want1[size_t(3 * kVocab + v)], 1e-5);
+  }
+  EXPECT_EQ(braid_prefill_slots(s.get(), 2, ids, 1, 1, logits, kVocab),
+            BRAID_ERROR_LIMIT);
+  EXPECT_EQ(braid_prefill_slots(s.get(), 0, ids, 1, 1, logits, 3),
+            BRAID_ERROR_INVALID_ARGUMENT);
+  int64_t n = 0;
+  EXPECT_EQ(braid_session_slot_length(s.get(), 2, &n), BRAID_ERROR_LIMIT);
+  EXPECT_STREQ(braid_last_error(),
+               "slot 2 is outside the session's slots 0..1");
+
+  braid_generate_stats stats{};
+  std::vector<int64_t> out = s.generate({{1, 2, 3, 4, 5}, {6, 7}}, 3, &stats);
+  EXPECT_EQ(stats.decode_steps, 2);
+  braid::SessionOptions one = o;
+  one.maxBatch = 1;
+  braid::Session alone(bundle, one);
+  EXPECT_EQ(std::vector<int64_t>(out.begin(), out.begin() + 3),
+            alone.generate({1, 2, 3, 4, 5}, 1, 5, 3));
+  EXPECT_EQ(std::vector<int64_t>(out.begin() + 3, out.end()),
+            alone.generate({6, 7}, 1, 2, 3));
+  int64_t lens[2] = {5, 0};
+  int64_t prompts[5] = {1, 2, 3, 4, 5};
+  int64_t tokens[6];
+  EXPECT_EQ(braid_generate_greedy_ragged(s.get(), prompts, lens, 2, 3, tokens,
+                                         nullptr),
+            BRAID_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(braid_last_error(), "prompt 1 is empty");
+  EXPECT_EQ(braid_generate_greedy_ragged(s.get(), prompts, nullptr, 2, 3,
+                                         tokens, nullptr),
+            BRAID_ERROR_INVALID_ARGUMENT);
+}
+
 TEST(CApi, SessionCreationErrors) {
   std::string dir = freshDir("capi-create");
   std::string path = writeTinyBundle(dir);

@@ -566,4 +566,180 @@ TEST(RealCpuKernels, TinyModelMatchesTheReference) {
   expectNear(logits, referenceLogits(f.weights, ids, 2, 4), 1e-4f);
 }
 
+/// Logits of position t of one sequence `seq` (reference, with state).
+std::vector<float> referenceAt(const TinyWeights &w,
+                               const std::vector<int64_t> &seq, int64_t t) {
+  std::vector<int64_t> prefix(seq.begin(), seq.begin() + t + 1);
+  std::vector<float> all = referenceLogits(w, prefix, 1, t + 1, true);
+  return std::vector<float>(all.end() - kVocab, all.end());
+}
+
+// Sequences of different lengths in their own slots decode together, each
+// at its own position, and give each sequence's logits alone.
+TEST(Slots, RaggedDecodeEqualsEachSequenceAlone) {
+  Fixture f(/*withState=*/true, "ragged");
+  auto s = f.session(3, 8);
+  std::vector<std::vector<int64_t>> seqs{
+      {3, 1, 4, 1, 5, 9, 2, 6}, {9, 2, 6, 5, 3}, {7, 7, 8, 1, 2, 3}};
+  std::vector<int64_t> prompt{5, 2, 3};
+  std::vector<float> last(kVocab);
+  // Slots out of order: each start leaves the others' states alone.
+  for (int64_t b : {1, 0, 2}) {
+    const std::vector<int64_t> &q = seqs[size_t(b)];
+    std::vector<int64_t> ids(q.begin(), q.begin() + prompt[size_t(b)]);
+    s->prefillSlots(b, ids.data(), 1, prompt[size_t(b)], last.data());
+    EXPECT_EQ(accumulateLog().cachePosition, (std::vector<int64_t>{0}));
+    expectNear(last, referenceAt(f.weights, q, prompt[size_t(b)] - 1));
+  }
+  EXPECT_EQ(s->batch(), 3);
+  std::vector<float> step(3 * kVocab);
+  for (int64_t k = 0; k < 3; ++k) {
+    std::vector<int64_t> next, want;
+    for (int64_t b = 0; b < 3; ++b) {
+      next.push_back(seqs[size_t(b)][size_t(prompt[size_t(b)] + k)]);
+      want.push_back(prompt[size_t(b)] + k);
+    }
+    s->decode(next.data(), 3, step.data());
+    EXPECT_EQ(accumulateLog().positions, want);
+    EXPECT_EQ(accumulateLog().cachePosition, want);
+    for (int64_t b = 0; b < 3; ++b) {
+      std::vector<float> got(step.begin() + b * kVocab,
+                             step.begin() + (b + 1) * kVocab);
+      expectNear(got, referenceAt(f.weights, seqs[size_t(b)], want[size_t(b)]));
+    }
+  }
+  EXPECT_EQ(s->length(0), 8);
+  EXPECT_EQ(s->length(1), 5);
+  EXPECT_EQ(s->length(2), 6);
+}
+
+// Starting a new sequence in one slot zeroes that slot's rows only: the
+// other slot continues, and the new one does not see the old one's rows.
+TEST(Slots, RestartingOneSlotLeavesTheOthers) {
+  Fixture f(/*withState=*/true, "restart");
+  auto s = f.session(2, 8);
+  std::vector<int64_t> a{1, 2, 3, 4, 5, 6}, b{8, 9, 10, 11, 12}, c{13, 14};
+  std::vector<float> two(2 * kVocab), step(2 * kVocab);
+  // Both at once (prefillSlots of two slots), then one decode.
+  std::vector<int64_t> ab{1, 2, 3, 8, 9, 10};
+  s->prefillSlots(0, ab.data(), 2, 3, two.data());
+  std::vector<int64_t> next{4, 11};
+  s->decode(next.data(), 2, step.data());
+  // Slot 0 starts over with c; slot 1 keeps b.
+  std::vector<float> one(kVocab);
+  s->prefillSlots(0, c.data(), 1, 1, one.data());
+  expectNear(one, referenceAt(f.weights, c, 0));
+  EXPECT_EQ(s->length(0), 1);
+  EXPECT_EQ(s->length(1), 4);
+  next = {14, 12};
+  s->decode(next.data(), 2, step.data());
+  EXPECT_EQ(accumulateLog().cachePosition, (std::vector<int64_t>{1, 4}));
+  std::vector<float> got0(step.begin(), step.begin() + kVocab),
+      got1(step.begin() + kVocab, step.end());
+  expectNear(got0, referenceAt(f.weights, c, 1));
+  expectNear(got1, referenceAt(f.weights, b, 4));
+}
+
+TEST(Slots, Limits) {
+  Fixture f(/*withState=*/true, "slotlimits");
+  auto s = f.session(3, 4);
+  std::vector<int64_t> ids(16, 1);
+  std::vector<float> logits(16 * kVocab);
+  ErrorCode code{};
+  EXPECT_EQ(
+      errorOf([&] { s->prefillSlots(2, ids.data(), 2, 2, logits.data()); },
+              &code),
+      "slots 2..3 are outside the session's maximum batch of 3 (slots "
+      "0..2)");
+  EXPECT_EQ(code, ErrorCode::Limit);
+  EXPECT_EQ(
+      errorOf([&] { s->prefillSlots(-1, ids.data(), 1, 2, logits.data()); }),
+      "slots -1..-1 are outside the session's maximum batch of 3 (slots "
+      "0..2)");
+  // A slot left empty below a held one: decode would run it.
+  s->prefillSlots(1, ids.data(), 1, 2, logits.data());
+  EXPECT_EQ(s->batch(), 2);
+  EXPECT_EQ(s->length(0), 0);
+  EXPECT_EQ(errorOf([&] { s->decode(ids.data(), 2, logits.data()); }, &code),
+            "slot 0 holds no sequence, but decode runs slots 0..1 together: "
+            "start one there with a slot prefill");
+  EXPECT_EQ(code, ErrorCode::InvalidArgument);
+  // prefill starts slots [0, B) and forgets the rest.
+  s->prefillSlots(2, ids.data(), 1, 3, logits.data());
+  EXPECT_EQ(s->batch(), 3);
+  s->prefill(ids.data(), 1, 2, logits.data());
+  EXPECT_EQ(s->batch(), 1);
+  EXPECT_EQ(s->length(2), 0);
+  // Per-slot limits: slot 1 at the maximum length stops the decode.
+  s->prefillSlots(1, ids.data(), 1, 4, logits.data());
+  EXPECT_EQ(errorOf([&] { s->decode(ids.data(), 2, logits.data()); }, &code),
+            "sequence 1 already holds 4 tokens, the session's maximum length; "
+            "decode cannot add another");
+  EXPECT_EQ(code, ErrorCode::Limit);
+}
+
+// A state whose rows are not per sequence cannot start one slot alone.
+TEST(Slots, StateWithoutLeadingBatchIsRefused) {
+  json m = tinyManifest(true);
+  m["states"][0]["shape"] = {"S", "B", 8};
+  std::string dir = freshDir("slotstate");
+  ASSERT_EQ(writeBundle(dir + "/s.bundle", m.dump()), "");
+  SessionOptions o;
+  o.weightsPath = writeTinyCheckpoint(dir);
+  o.maxBatch = 2;
+  o.maxSeq = 4;
+  o.kernelLookup = fakeLookup();
+  Session s(Bundle::open(dir + "/s.bundle"), o);
+  std::vector<int64_t> ids{1, 2};
+  std::vector<float> logits(2 * kVocab);
+  ErrorCode code{};
+  EXPECT_EQ(
+      errorOf([&] { s.prefillSlots(1, ids.data(), 1, 2, logits.data()); },
+              &code),
+      "state 'acc' [S, B, 8] does not lead with the batch B: its sequences "
+      "cannot start in separate slots");
+  EXPECT_EQ(code, ErrorCode::Unsupported);
+  EXPECT_EQ(s.batch(), 0);
+}
+
+TEST(Generate, RaggedPromptsMatchEachPromptAlone) {
+  Fixture f(/*withState=*/true, "genragged");
+  auto s = f.session(4, 8);
+  // Two runs of one length (slots 0-1, then 3) around a longer prompt.
+  std::vector<int64_t> prompts{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  std::vector<int64_t> lengths{2, 2, 5, 3};
+  std::vector<int64_t> out(4 * 3);
+  GenerateStats stats =
+      s->generateRagged(prompts.data(), lengths.data(), 4, 3, out.data());
+  EXPECT_EQ(stats.decodeSteps, 2);
+  auto alone = f.session(1, 8);
+  const int64_t *p = prompts.data();
+  for (int64_t b = 0; b < 4; ++b) {
+    std::vector<int64_t> one(3);
+    alone->generate(p, 1, lengths[size_t(b)], 3, one.data());
+    EXPECT_EQ(
+        std::vector<int64_t>(out.begin() + b * 3, out.begin() + b * 3 + 3), one)
+        << "prompt " << b;
+    EXPECT_EQ(s->length(b), lengths[size_t(b)] + 2);
+    p += lengths[size_t(b)];
+  }
+  ErrorCode code{};
+  lengths = {2, 7};
+  EXPECT_EQ(errorOf(
+                [&] {
+                  s->generateRagged(prompts.data(), lengths.data(), 2, 3,
+                                    out.data());
+                },
+                &code),
+            "prompt 1: a prompt of 7 tokens and 3 new tokens need 9 positions, "
+            "more than the session's maximum length of 8");
+  EXPECT_EQ(code, ErrorCode::Limit);
+  lengths = {2, 0};
+  EXPECT_EQ(errorOf([&] {
+              s->generateRagged(prompts.data(), lengths.data(), 2, 3,
+                                out.data());
+            }),
+            "prompt 1 is empty");
+}
+
 } // namespace

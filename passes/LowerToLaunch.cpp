@@ -574,12 +574,15 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
         auto kType = cast<RankedTensorType>(o.getK().getType());
         auto vType = cast<RankedTensorType>(o.getV().getType());
         int64_t kvHeads = o.getNumKvHeads();
-        BufferAttr kCache =
-            stateBuffer(flat, "k_cache", {B, kvHeads, S, kType.getShape()[3]},
-                        builder.getF32Type());
-        BufferAttr vCache =
-            stateBuffer(flat, "v_cache", {B, kvHeads, S, vType.getShape()[3]},
-                        builder.getF32Type());
+        // A bf16 model keeps its KV cache in bf16: decode attention reads
+        // half the bytes and copies tiles without converting them.
+        Type cacheType = kType.getElementType().isBF16()
+                             ? kType.getElementType()
+                             : Type(builder.getF32Type());
+        BufferAttr kCache = stateBuffer(
+            flat, "k_cache", {B, kvHeads, S, kType.getShape()[3]}, cacheType);
+        BufferAttr vCache = stateBuffer(
+            flat, "v_cache", {B, kvHeads, S, vType.getShape()[3]}, cacheType);
         operands[3] = kCache;
         operands[4] = vCache;
         operands[5] = inputBuffer("cache_position", {B});

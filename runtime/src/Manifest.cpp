@@ -593,9 +593,11 @@ private:
     s.name = getString(need(v, path, "name"), member(path, "name"));
     s.shape = getDims(need(v, path, "shape"), member(path, "shape"), "BS",
                       "states live across calls: B and S only");
+    // bf16/f16: the KV caches of GPU bundles of that element type.
     if (const json *d = optional(v, "dtype"))
-      s.dtype = getValueType(*d, member(path, "dtype"),
-                             {ValueType::F32, ValueType::I64});
+      s.dtype = getValueType(
+          *d, member(path, "dtype"),
+          {ValueType::F32, ValueType::I64, ValueType::BF16, ValueType::F16});
     return s;
   }
 

@@ -181,6 +181,11 @@ inline std::vector<SeqCase> sequenceCases() {
       all.push_back(attention("attn_bf16cache", bf16, 2, 16, 8, 128, true,
                               {37, 1, 1}, {0, 100}, true, 0, 0.0, true));
       all.back().quick = true;
+      // Ragged decode on the bf16 cache bf16 bundles now use: three
+      // sequences at their own lengths, short (no split) to long (split-KV).
+      all.push_back(attention("attn_bf16cache_ragged_splitkv", bf16, 3, 32, 8,
+                              128, true, {1, 1, 1}, {5, 1500, 4000}, true, 0,
+                              0.0, true));
     }
     // The tuning variants that are not the planner's default here: 16 rows
     // per warp in bf16, 32 rows per warp in f32, 16-key steps with the

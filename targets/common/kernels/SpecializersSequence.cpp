@@ -6,10 +6,10 @@
 // Attention.cuh, SSD.cuh and SelectiveScan.cuh.
 //
 // Element types in the generated code follow the launch IR, as for the
-// dense families: a bf16 model carries bf16 activations and weights there
-// and fp32 states (SSM states; KV caches are f32 today too, which the
-// attention kernels convert on the fly -- bf16 caches take the faster
-// cp.async path). ids and cache positions are int64.
+// dense families: a bf16 model carries bf16 activations, weights and KV
+// caches there (the attention tiles copy with cp.async, no conversion) and
+// fp32 SSM states; an f32 cache under bf16 activations still works (the
+// kernels convert on the fly). ids and cache positions are int64.
 //
 //===----------------------------------------------------------------------===//
 #include "targets/common/kernels/SequencePlans.h"

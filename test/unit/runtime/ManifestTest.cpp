@@ -54,6 +54,18 @@ TEST(Manifest, ParsesTheTinyModel) {
   EXPECT_EQ(m.weightElements(), 16 * 8 * 2 + 8);
 }
 
+// A state's dtype: f32 by default, bf16 for the KV caches of bf16 GPU
+// bundles, never a type the runtime cannot size.
+TEST(Manifest, StateDtypes) {
+  json m = tinyManifest(true);
+  EXPECT_EQ(parseManifest(m.dump()).states[0].dtype, ValueType::F32);
+  m["states"][0]["dtype"] = "bf16";
+  EXPECT_EQ(parseManifest(m.dump()).states[0].dtype, ValueType::BF16);
+  m["states"][0]["dtype"] = "u8";
+  EXPECT_NE(parseError(m).find("states[0] (acc).dtype"), std::string::npos)
+      << parseError(m);
+}
+
 TEST(Manifest, WeightScale) {
   json m = tinyManifest();
   m["weights"][0]["scale"] = {0.5};

@@ -10,6 +10,10 @@
 
 #include "targets/common/KernelPlan.h"
 
+#include <cmath>
+#include <cstdio>
+#include <string>
+
 namespace braid::gpu {
 
 /// linear, moe, activation, add, mul, scale, rms_norm, layer_norm,
@@ -21,6 +25,18 @@ Specializer findDenseSpecializer(llvm::StringRef family);
 Specializer findSequenceSpecializer(llvm::StringRef family);
 /// fused_elementwise (SpecializersFused.cpp).
 Specializer findFusedSpecializer(llvm::StringRef family);
+
+/// An exact C++ float literal for generated source (hexadecimal, so the
+/// value round-trips bit for bit), or INFINITY, (-INFINITY), NAN.
+inline std::string floatLit(float v) {
+  if (std::isinf(v))
+    return v > 0 ? "INFINITY" : "(-INFINITY)";
+  if (std::isnan(v))
+    return "NAN";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%af", static_cast<double>(v));
+  return v < 0 ? "(" + std::string(buf) + ")" : std::string(buf);
+}
 
 } // namespace braid::gpu
 

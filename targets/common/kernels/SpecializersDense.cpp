@@ -108,17 +108,6 @@ Count countOf(llvm::ArrayRef<int64_t> dims) {
 // Literals
 //===----------------------------------------------------------------------===//
 
-/// An exact C++ float literal (hexadecimal), or INFINITY.
-std::string floatLit(float v) {
-  if (std::isinf(v))
-    return v > 0 ? "INFINITY" : "(-INFINITY)";
-  if (std::isnan(v))
-    return "NAN";
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%af", static_cast<double>(v));
-  return v < 0 ? "(" + std::string(buf) + ")" : std::string(buf);
-}
-
 std::string boolLit(bool v) { return v ? "true" : "false"; }
 
 int64_t nextPow2(int64_t v) {

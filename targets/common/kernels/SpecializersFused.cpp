@@ -44,17 +44,6 @@ constexpr int64_t kItems = 4;
 
 std::string str(int64_t v) { return std::to_string(v); }
 
-/// An exact C++ float literal (hexadecimal), or INFINITY / NAN.
-std::string floatLit(float v) {
-  if (std::isinf(v))
-    return v > 0 ? "INFINITY" : "(-INFINITY)";
-  if (std::isnan(v))
-    return "NAN";
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%af", static_cast<double>(v));
-  return v < 0 ? "(" + std::string(buf) + ")" : std::string(buf);
-}
-
 /// The C++ expression of one instruction over earlier values `v<k>`.
 std::string expression(const ewp::Instr &ins) {
   auto a = [&](int k) { return "v" + str(ins.args[k]); };

@@ -225,6 +225,16 @@ public:
             std::to_string(threads) + " threads per block (at most 1024)");
       spec.sharedBytes = integer(need(kernels[k], kat, "shared_bytes"),
                                  kat + ".shared_bytes", 0, INT32_MAX);
+      if (auto rows = kernels[k].find("rows"); rows != kernels[k].end()) {
+        if (!rows->is_array() || rows->size() != 2)
+          bad(kat + ".rows", "expected 2 integers (min, max rows)");
+        spec.minRows = integer((*rows)[0], kat + ".rows[0]", 0);
+        spec.maxRows = integer((*rows)[1], kat + ".rows[1]", 0);
+        if (spec.minRows > spec.maxRows)
+          bad(kat + ".rows", "the range [" + std::to_string(spec.minRows) +
+                                 ", " + std::to_string(spec.maxRows) +
+                                 "] is empty");
+      }
       code.kernels.push_back(std::move(spec));
     }
     return code;
@@ -524,6 +534,8 @@ PendingCall::ops(const std::vector<PreparedLaunch> &launches,
     params.max_seq = std::max<int64_t>(symbols_.dims[2], 0);
     for (size_t k = 0; k < p.code.kernels.size(); ++k) {
       const KernelSpec &spec = p.code.kernels[k];
+      if (!spec.runsFor(B * T))
+        continue;
       KernelOp op;
       op.function = p.functions[k];
       op.launch = rec.launch;

@@ -80,6 +80,13 @@ struct KernelSpec {
   std::array<DimExpr, 3> grid;
   std::array<int64_t, 3> block{{1, 1, 1}};
   int64_t sharedBytes = 0;
+  /// Enqueued only for calls whose rows (B * T) are in [minRows, maxRows]
+  /// (the manifest's optional "rows"): a launch's variants by size.
+  int64_t minRows = 0;
+  int64_t maxRows = INT64_MAX;
+  bool runsFor(int64_t rows) const {
+    return rows >= minRows && rows <= maxRows;
+  }
 };
 
 struct LaunchCode {
@@ -196,8 +203,9 @@ public:
   };
   Sizes sizes(const std::vector<PreparedLaunch> &launches) const;
 
-  /// The kernels to enqueue, in order, with the workspace address given.
-  /// Throws Error(Kernel) naming the kernel for a grid out of range.
+  /// The kernels to enqueue, in order, with the workspace address given:
+  /// those whose row range holds the call's B * T. Throws Error(Kernel)
+  /// naming the kernel for a grid out of range.
   std::vector<KernelOp> ops(const std::vector<PreparedLaunch> &launches,
                             void *workspace) const;
 

@@ -30,7 +30,8 @@ bool LaunchCode::operator==(const LaunchCode &other) const {
     return false;
   for (auto [a, b] : llvm::zip(kernels, other.kernels)) {
     if (a.function != b.function || a.block != b.block ||
-        a.sharedBytes != b.sharedBytes)
+        a.sharedBytes != b.sharedBytes || a.minRows != b.minRows ||
+        a.maxRows != b.maxRows)
       return false;
     for (int i = 0; i < 3; ++i)
       if (!sameDim(a.grid[i], b.grid[i]))
@@ -158,6 +159,11 @@ static Error checkPlan(const KernelPlan &plan) {
     if (invocation.sharedBytes < 0)
       return createStringError("kernel '" + invocation.function +
                                "' asks for negative shared memory");
+    if (invocation.minRows < 0 || invocation.minRows > invocation.maxRows)
+      return createStringError(
+          formatv("kernel '{0}' has an empty row range [{1}, {2}]",
+                  invocation.function, invocation.minRows, invocation.maxRows)
+              .str());
     for (int i = 0; i < 3; ++i)
       if (Error error = checkDim(invocation.grid[i],
                                  "the grid of '" + invocation.function + "'"))
@@ -203,11 +209,14 @@ static json::Value launchCodeToJSON(const LaunchCode &code) {
     json::Array grid;
     for (const DimExpr &dim : invocation.grid)
       grid.push_back(dimExprToJSON(dim));
-    kernels.push_back(json::Object{
-        {"function", invocation.function},
-        {"grid", std::move(grid)},
-        {"block", json::Array(invocation.block)},
-        {"shared_bytes", invocation.sharedBytes}});
+    json::Object kernel{{"function", invocation.function},
+                        {"grid", std::move(grid)},
+                        {"block", json::Array(invocation.block)},
+                        {"shared_bytes", invocation.sharedBytes}};
+    // Only variants chosen by size carry a range (docs/cuda.md).
+    if (invocation.rowsBounded())
+      kernel["rows"] = json::Array{invocation.minRows, invocation.maxRows};
+    kernels.push_back(std::move(kernel));
   }
   return json::Object{{"module", code.module},
                       {"workspace", dimExprToJSON(code.workspace)},

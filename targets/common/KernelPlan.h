@@ -46,6 +46,13 @@ struct KernelInvocation {
   std::array<DimExpr, 3> grid;     // blocks in x, y, z
   std::array<int64_t, 3> block{};  // threads in x, y, z
   int64_t sharedBytes = 0;         // dynamic shared memory
+  /// Runs only when the call's rows (B * T) are in [minRows, maxRows]: a
+  /// launch may carry variants for different sizes (decode GEMMs: a skinny
+  /// kernel for few rows, tensor cores above) and the runtime picks one
+  /// without an extra launch. The defaults always run.
+  int64_t minRows = 0;
+  int64_t maxRows = INT64_MAX;
+  bool rowsBounded() const { return minRows > 0 || maxRows != INT64_MAX; }
 };
 
 /// What a specializer returns for one launch.

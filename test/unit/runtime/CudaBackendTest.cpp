@@ -71,7 +71,23 @@ json gpuManifest(bool withState,
 }
 
 const char *kFakeFunctions = "FAKE\nfake_embedding\nfake_rms_norm\n"
-                             "fake_accumulate\nfake_linear\nfake_fail\n";
+                             "fake_accumulate\nfake_linear\nfake_fail\n"
+                             "fake_linear_few\nfake_linear_many\n";
+
+/// Gives the decode entry's linear two variants by rows: fake_linear_few
+/// for B * T in [1, 1], fake_linear_many from 2 rows.
+json withRowVariants(json m) {
+  for (json &launch : m["entries"][1]["launches"])
+    if (launch["kernel"] == "linear") {
+      json &kernels = launch["cuda"]["kernels"];
+      kernels.push_back(kernels[0]);
+      kernels[0]["function"] = "fake_linear_few";
+      kernels[0]["rows"] = {1, 1};
+      kernels[1]["function"] = "fake_linear_many";
+      kernels[1]["rows"] = {2, INT64_MAX};
+    }
+  return m;
+}
 
 std::string fakeModule() { return std::string(kFakeFunctions) + '\0'; }
 
@@ -311,6 +327,25 @@ TEST(LaunchPlans, ReadsEveryLaunchWithPerArchOverrides) {
   EXPECT_EQ(hopper[1][0].kernels[0].function, "fake_embedding");
 }
 
+TEST(LaunchPlans, ReadsRowRangesOnlyWhereGiven) {
+  auto plans = plansOf(withRowVariants(gpuManifest(true)), "sm_90a");
+  const gpu::LaunchCode &prefill = plans[0][3], &decode = plans[1][3];
+  ASSERT_EQ(prefill.kernels.size(), 1u);
+  EXPECT_EQ(prefill.kernels[0].minRows, 0);
+  EXPECT_EQ(prefill.kernels[0].maxRows, INT64_MAX);
+  EXPECT_TRUE(prefill.kernels[0].runsFor(1 << 20));
+  ASSERT_EQ(decode.kernels.size(), 2u);
+  EXPECT_EQ(decode.kernels[0].function, "fake_linear_few");
+  EXPECT_EQ(decode.kernels[0].minRows, 1);
+  EXPECT_EQ(decode.kernels[0].maxRows, 1);
+  EXPECT_EQ(decode.kernels[1].minRows, 2);
+  EXPECT_EQ(decode.kernels[1].maxRows, INT64_MAX);
+  EXPECT_TRUE(decode.kernels[0].runsFor(1));
+  EXPECT_FALSE(decode.kernels[0].runsFor(2));
+  EXPECT_FALSE(decode.kernels[1].runsFor(1));
+  EXPECT_TRUE(decode.kernels[1].runsFor(2));
+}
+
 TEST(LaunchPlans, ErrorsNameTheJsonPath) {
   auto error = [](const std::function<void(json &)> &edit) {
     json m = gpuManifest(false);
@@ -342,6 +377,27 @@ TEST(LaunchPlans, ErrorsNameTheJsonPath) {
             "manifest: entries[0] (prefill).launches[0] (embedding at "
             "embed).cuda.kernels[0] ('fake_embedding').block: 2048 threads "
             "per block (at most 1024)");
+  EXPECT_EQ(error([](json &m) {
+              m["entries"][0]["launches"][0]["cuda"]["kernels"][0]["rows"] = {
+                  17};
+            }),
+            "manifest: entries[0] (prefill).launches[0] (embedding at "
+            "embed).cuda.kernels[0] ('fake_embedding').rows: expected 2 "
+            "integers (min, max rows)");
+  EXPECT_EQ(error([](json &m) {
+              m["entries"][0]["launches"][0]["cuda"]["kernels"][0]["rows"] = {
+                  1, "16"};
+            }),
+            "manifest: entries[0] (prefill).launches[0] (embedding at "
+            "embed).cuda.kernels[0] ('fake_embedding').rows[1]: expected an "
+            "integer");
+  EXPECT_EQ(
+      error([](json &m) {
+        m["entries"][0]["launches"][0]["cuda"]["kernels"][0]["rows"] = {17, 16};
+      }),
+      "manifest: entries[0] (prefill).launches[0] (embedding at "
+      "embed).cuda.kernels[0] ('fake_embedding').rows: the range [17, "
+      "16] is empty");
   EXPECT_EQ(error([](json &m) {
               m["entries"][0]["launches"][0]["cuda"]["kernels"] = json::array();
             }),
@@ -600,6 +656,48 @@ TEST(CudaBackendFake, DecodeGraphReplaysWhatLaunchesOneByOneWouldDo) {
   EXPECT_EQ(count(trace, "capture begin"), 1) << trace;
   EXPECT_EQ(count(trace, "capture end 4"), 1) << trace;
   EXPECT_EQ(count(trace, "graph launch 4"), 5) << trace;
+}
+
+// A launch with variants by rows runs exactly one of them per call, the one
+// whose range holds B * T, also inside a captured decode graph; the tokens
+// equal those of the single-kernel plan.
+TEST(CudaBackendFake, RowVariantsRunTheOneWhoseRangeHoldsTheRows) {
+  auto generated = [](const std::string &out) {
+    size_t at = out.find("generated:");
+    return at == std::string::npos ? std::string()
+                                   : out.substr(at, out.find('\n', at) - at);
+  };
+  for (const char *ids : {"1,2,3", "1,2,3;4,5,15"}) {
+    SCOPED_TRACE(ids);
+    const bool one = std::string(ids).find(';') == std::string::npos;
+    FakeRun single = fakeSetup("cuda-fake-rows-single", gpuManifest(true));
+    FakeRun rows =
+        fakeSetup("cuda-fake-rows", withRowVariants(gpuManifest(true)));
+    auto args = [&](const FakeRun &f) {
+      return "generate " + f.bundle + " --backend cuda --weights " + f.weights +
+             " --ids '" + ids + "' -n 4";
+    };
+    Result want = braidRun(fakeEnv(), args(single));
+    Result got = braidRun(fakeEnv(rows.trace), args(rows));
+    ASSERT_EQ(want.status, 0) << want.output;
+    ASSERT_EQ(got.status, 0) << got.output;
+    EXPECT_NE(generated(want.output), "");
+    EXPECT_EQ(generated(got.output), generated(want.output));
+    // 3 decodes, each launching one variant of the linear; prefill keeps
+    // its single kernel.
+    std::string trace = readFile(rows.trace);
+    EXPECT_EQ(count(trace, "launch fake_linear_few"), one ? 3 : 0) << trace;
+    EXPECT_EQ(count(trace, "launch fake_linear_many"), one ? 0 : 3) << trace;
+    EXPECT_EQ(count(trace, "launch fake_linear grid"), 1) << trace;
+    // The captured graph holds the 4 launches' kernels, one linear variant.
+    std::remove(rows.trace.c_str());
+    Result graph = braidRun(fakeEnv(rows.trace), args(rows) + " --cuda-graph");
+    ASSERT_EQ(graph.status, 0) << graph.output;
+    EXPECT_EQ(generated(graph.output), generated(want.output));
+    trace = readFile(rows.trace);
+    EXPECT_EQ(count(trace, "capture end 4"), 1) << trace;
+    EXPECT_EQ(count(trace, "graph launch 4"), 3) << trace;
+  }
 }
 
 // Prompts of different lengths in their own slots on the GPU backend: the

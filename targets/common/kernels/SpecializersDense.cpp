@@ -524,6 +524,61 @@ Engine pickGemm(const Launch &l, int64_t n, bool vecRows) {
   return pickGemmEngine(l, n, vecRows).on(l.target);
 }
 
+/// Decode GEMMs have M = B rows, known only at run time. Up to this many
+/// the skinny kernel reads the weights once at full bandwidth; above it
+/// tensor-core tiles read them once too and do the math on tensor cores (at
+/// B = 64 the skinny kernel re-reads the weights per 4 rows: ~10x slower).
+constexpr int64_t kSkinnyMaxRows = 16;
+
+/// The tensor-core engine of decode above kSkinnyMaxRows: 64 x 64 tiles,
+/// so that batches up to 64 are one row of tiles and a 2048-wide output
+/// still spreads over 32 blocks (the prefill's 128 x 256 wgmma tiles would
+/// leave 8 blocks to stream all the weights).
+Engine decodeTensorCoreEngine(const Launch &l) {
+  return (l.target.isHip() ? Engine::mf(64, 64, 32, 2, 2)
+                           : Engine::tc(64, 64, 32, 2, 2, 4))
+      .on(l.target);
+}
+
+/// One kernel variant of a GEMM launch: its engine, the suffix of its
+/// function name and the rows (B * T) it runs for.
+struct GemmVariant {
+  Engine engine;
+  const char *suffix;
+  int64_t minRows = 0, maxRows = INT64_MAX;
+};
+
+/// The variants of a dense GEMM with N outputs: one engine, or for bf16
+/// decode the skinny kernel for <= kSkinnyMaxRows rows and tensor cores
+/// above, chosen by the runtime per call (f32 decode stays skinny).
+llvm::SmallVector<GemmVariant, 2> gemmVariants(const Launch &l, int64_t n,
+                                               bool vecRows) {
+  if (!l.decode || !l.bf16())
+    return {{pickGemm(l, n, vecRows), "main"}};
+  return {{pickGemm(l, n, vecRows), "main", 1, kSkinnyMaxRows},
+          {decodeTensorCoreEngine(l), "tc", kSkinnyMaxRows + 1, INT64_MAX}};
+}
+
+/// Adds the kernels of `variants` computing `ops` (a statement declaring
+/// `ops`) for M = `m` rows and N = `n` outputs to `src` and `plan`.
+void addGemmKernels(const Launch &l, Source &src, KernelPlan &plan,
+                    llvm::ArrayRef<GemmVariant> variants, const Count &m,
+                    int64_t n, const std::string &ops) {
+  for (const GemmVariant &v : variants) {
+    const Engine &e = v.engine;
+    std::string body = "  const int M = static_cast<int>(" + m.expr() +
+                       ");\n  " + ops + "\n  " + e.gemmFn() + "<" + e.config() +
+                       ">(ops, M);\n";
+    src.kernel(l.fn(v.suffix), e.threads(), e.minBlocks(), body);
+    KernelInvocation k =
+        invocation(l.fn(v.suffix), e.gridX(n), e.gridY(m), DimExpr::fixed(1),
+                   e.threads(), e.sharedBytes());
+    k.minRows = v.minRows;
+    k.maxRows = v.maxRows;
+    plan.invocations.push_back(std::move(k));
+  }
+}
+
 /// The engine of the grouped expert GEMMs (rows per expert are few).
 Engine pickGrouped(const Launch &l) {
   if (!l.bf16())
@@ -599,7 +654,6 @@ llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
     return l.error();
 
   const int64_t N = w.dim(0), K = w.dim(1);
-  Engine e = pickGemm(l, N, K % 8 == 0);
   Source src(l, {"Gemm.cuh"});
   std::string tb = bias.present() ? bias.type : x.type;
   std::string biasPtr =
@@ -630,16 +684,9 @@ llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
                          : "static_cast<const " + y.type + " *>(nullptr)") +
           ", {" + outs + "}};";
   }
-  std::string body = "  const int M = static_cast<int>(" + m.expr() +
-                     ");\n  " + ops + "\n  " + e.gemmFn() + "<" +
-                     e.config() + ">(ops, M);\n";
-  src.kernel(l.fn("main"), e.threads(), e.minBlocks(), body);
-
   KernelPlan plan;
+  addGemmKernels(l, src, plan, gemmVariants(l, N, K % 8 == 0), m, N, ops);
   plan.source = std::move(src.text);
-  plan.invocations.push_back(invocation(l.fn("main"), e.gridX(N), e.gridY(m),
-                                        DimExpr::fixed(1), e.threads(),
-                                        e.sharedBytes()));
   plan.hot = true;
   return plan;
 }
@@ -1405,20 +1452,14 @@ llvm::Expected<KernelPlan> specializeMerge(launch::KernelOp op,
   brDecl += "};\n";
 
   if (mode == "concat_proj") {
-    Engine e = pickGemm(l, H, H % 8 == 0);
     Source src(l, {"Gemm.cuh"});
-    std::string body = "  const int M = static_cast<int>(" + rows.expr() +
-                       ");\n  ConcatProjOps<" + T + ", " + y.type + ", " +
-                       str(H) + ", " + str(nb) + "> ops{{";
+    std::string ops = "ConcatProjOps<" + T + ", " + y.type + ", " + str(H) +
+                      ", " + str(nb) + "> ops{{";
     for (int64_t i = 0; i < nb; ++i)
-      body += (i ? ", " : "") + branches[i].ptr();
-    body += "}, " + w.ptr() + ", " + y.ptr(false) + "};\n  " + e.gemmFn() +
-            "<" + e.config() + ">(ops, M);\n";
-    src.kernel(l.fn("main"), e.threads(), e.minBlocks(), body);
+      ops += (i ? ", " : "") + branches[i].ptr();
+    ops += "}, " + w.ptr() + ", " + y.ptr(false) + "};";
+    addGemmKernels(l, src, plan, gemmVariants(l, H, H % 8 == 0), rows, H, ops);
     plan.source = std::move(src.text);
-    plan.invocations.push_back(invocation(l.fn("main"), e.gridX(H),
-                                          e.gridY(rows), DimExpr::fixed(1),
-                                          e.threads(), e.sharedBytes()));
     plan.hot = true;
     return plan;
   }

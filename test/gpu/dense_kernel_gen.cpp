@@ -232,7 +232,8 @@ int main(int argc, char **argv) {
         cases << "kernel " << fix(k.function) << " " << dimRecord(k.grid[0])
               << " " << dimRecord(k.grid[1]) << " " << dimRecord(k.grid[2])
               << " " << k.block[0] << " " << k.block[1] << " " << k.block[2]
-              << " " << k.sharedBytes << "\n";
+              << " " << k.sharedBytes << " " << k.minRows << " " << k.maxRows
+              << "\n";
       cases << "workspace " << dimRecord(plan->workspaceBytes) << "\n";
       cases << "end\n";
     });

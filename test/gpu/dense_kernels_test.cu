@@ -11,11 +11,12 @@
 // compared with the fp32 CPU reference kernels (findCpuKernel) by relative
 // L2 error: <= 1e-5 for f32, <= 1e-2 for bf16. Prefill launches run at
 // (B, T) = (2, 37), (1, 1) and, for the GEMM families, (1, 300); decode
-// launches at (3, 1) and (1, 1).
+// launches at (3, 1) and (1, 1), the GEMM families also at B = 16, 17 and 64
+// (a kernel with a row range runs only for B*T in it, as in the runtime).
 //
 // Then, on the launches marked "bench", it times the bf16 GEMM at M = 4096
-// (and the decode GEMV at M = 1) with CUDA events, checks sampled rows of
-// the large result against a double-precision host dot product, and times
+// (and the decode GEMMs at M = 1 and 64) with CUDA events, checks sampled rows
+// of the large result against a double-precision host dot product, and times
 // alternative tile configurations compiled into this program for the same
 // shapes.
 //
@@ -104,6 +105,7 @@ struct Invocation {
   Dim grid[3];
   int block[3] = {1, 1, 1};
   int64_t shared = 0;
+  int64_t minRows = 0, maxRows = INT64_MAX; // runs for B*T in the range
 };
 
 struct Attr {
@@ -178,7 +180,8 @@ std::vector<Case> loadCases(const std::string &path) {
       is >> k.function;
       for (auto &g : k.grid)
         g = parseDim(is);
-      is >> k.block[0] >> k.block[1] >> k.block[2] >> k.shared;
+      is >> k.block[0] >> k.block[1] >> k.block[2] >> k.shared >> k.minRows >>
+          k.maxRows;
       c.kernels.push_back(k);
     } else if (tag == "workspace") {
       c.workspace = parseDim(is);
@@ -312,6 +315,8 @@ CUfunction function(const std::string &module, const std::string &name) {
 std::string launchPlan(const Case &c, const BraidKernelParams &params,
                        int64_t B, int64_t T, cudaStream_t stream = 0) {
   for (const Invocation &k : c.kernels) {
+    if (B * T < k.minRows || B * T > k.maxRows) // another variant's rows
+      continue;
     CUfunction f = function(c.module, k.function);
     if (k.shared > 48 * 1024) {
       CUresult r = cuFuncSetAttribute(
@@ -758,6 +763,14 @@ std::vector<AltResult> altSkinny(const bf16 *x, const bf16 *w, bf16 *y) {
 }
 
 /// Bench of one plan (a "bench" linear case) at M rows.
+/// The function of the plan's (first) kernel that runs for M rows.
+std::string planFunction(const Case &c, int64_t M) {
+  for (const Invocation &k : c.kernels)
+    if (M >= k.minRows && M <= k.maxRows)
+      return k.function;
+  return "?";
+}
+
 void benchCase(const Case &c, int64_t M, bool prefill) {
   const BufDesc &wd = c.operands[1];
   const int64_t N = wd.shape[0], K = wd.shape[1];
@@ -837,13 +850,14 @@ void benchCase(const Case &c, int64_t M, bool prefill) {
   say("BENCH %-7s M=%-5lld N=%-6lld K=%-5lld plan %-22s %8.4f ms  %7.1f TFLOP/s "
       "%7.1f GB/s  sampled relL2 %.2e%s\n",
       prefill ? "prefill" : "decode", (long long)M, (long long)N, (long long)K,
-      c.kernels[0].function.c_str() + 0, ms, flops / ms / 1e9,
-      bytes / ms / 1e6, rel, bad ? " NONFINITE" : "");
-  // Alternative configurations (prefill: tile shapes; decode: skinny).
+      planFunction(c, M).c_str(), ms, flops / ms / 1e9, bytes / ms / 1e6, rel,
+      bad ? " NONFINITE" : "");
+  // Alternative configurations (prefill: tile shapes; decode at M = 1:
+  // skinny).
   std::vector<AltResult> alts;
   gWeightCopies = wCopies;
 #define BRAID_ALT(n, k)                                                        \
-  if (N == n && K == k)                                                        \
+  if (N == n && K == k && (prefill || M == 1))                                 \
     alts = prefill ? altConfigs<n, k>(x, w, y, static_cast<int>(M))            \
                    : altSkinny<n, k>(x, w, y);
   BRAID_ALT(8512, 2048)
@@ -999,6 +1013,11 @@ int main(int argc, char **argv) {
                   c.family == "merge";
       if (c.entry == "prefill" && gemm)
         shapes.push_back({1, 300});
+      // Decode GEMMs switch from the skinny kernel to tensor cores above 16
+      // rows (bf16): both sides of the switch and a typical batch.
+      if (c.entry == "decode" && gemm)
+        for (int64_t b : {16, 17, 64})
+          shapes.push_back({b, 1});
       // Enough row tiles that persistent blocks walk several tiles each.
       if (c.entry == "prefill" && c.family == "linear" &&
           c.operands[1].shape[0] * c.operands[1].shape[1] <= 600000)
@@ -1045,7 +1064,9 @@ int main(int argc, char **argv) {
     say("\nbf16 GEMM timings (median of 7 x 20 launches, CUDA events)\n");
     for (const Case &c : cases)
       if (c.source == "bench" && isBf16Case(c) && c.family == "linear")
-        benchCase(c, c.entry == "prefill" ? 4096 : 1, c.entry == "prefill");
+        for (int64_t M : c.entry == "prefill" ? std::vector<int64_t>{4096}
+                                              : std::vector<int64_t>{1, 64})
+          benchCase(c, M, c.entry == "prefill");
     say("\nmemory-bound families, bf16, prefill plans (median of 7 x 20)\n");
     for (const Case &c : cases)
       if (c.source == "bench" && isBf16Case(c) && c.family != "linear" &&

@@ -26,6 +26,18 @@ Specializer findSequenceSpecializer(llvm::StringRef family);
 /// fused_elementwise (SpecializersFused.cpp).
 Specializer findFusedSpecializer(llvm::StringRef family);
 
+/// A specializer's error: "<family> (<source>): <problem> [<loc>]".
+inline llvm::Error launchError(launch::KernelOp op, const std::string &problem) {
+  std::string where = op.getFamily().str();
+  if (!op.getSource().empty())
+    where += " (" + op.getSource().str() + ")";
+  std::string loc;
+  llvm::raw_string_ostream os(loc);
+  op.getLoc().print(os);
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s: %s [%s]",
+                                 where.c_str(), problem.c_str(), loc.c_str());
+}
+
 /// An exact C++ float literal for generated source (hexadecimal, so the
 /// value round-trips bit for bit), or INFINITY, (-INFINITY), NAN.
 inline std::string floatLit(float v) {

@@ -247,17 +247,7 @@ public:
   }
   bool ok() const { return problem.empty(); }
 
-  llvm::Error error() const {
-    std::string where = op.getFamily().str();
-    if (!op.getSource().empty())
-      where += " (" + op.getSource().str() + ")";
-    std::string loc;
-    llvm::raw_string_ostream os(loc);
-    op.getLoc().print(os);
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "%s: %s [%s]", where.c_str(),
-                                   problem.c_str(), loc.c_str());
-  }
+  llvm::Error error() const { return launchError(op, problem); }
 
   // Attributes.
   mlir::Attribute attr(llvm::StringRef key) const {

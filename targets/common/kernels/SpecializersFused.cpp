@@ -138,17 +138,7 @@ llvm::Expected<KernelPlan> specializeFused(launch::KernelOp op,
       problem = what.str();
     return cond && problem.empty();
   };
-  auto error = [&]() -> llvm::Error {
-    std::string where = "fused_elementwise";
-    if (!op.getSource().empty())
-      where += " (" + op.getSource().str() + ")";
-    std::string loc;
-    llvm::raw_string_ostream os(loc);
-    op.getLoc().print(os);
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "%s: %s [%s]", where.c_str(),
-                                   problem.c_str(), loc.c_str());
-  };
+  auto error = [&]() { return launchError(op, problem); };
   mlir::DictionaryAttr attrs = op.getAttrs();
   auto ints = [&](llvm::StringRef key) -> std::vector<int64_t> {
     if (auto a = attrs.getAs<mlir::DenseI64ArrayAttr>(key))

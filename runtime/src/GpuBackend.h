@@ -134,8 +134,8 @@ protected:
   void setPrepared(const Manifest &manifest,
                    std::vector<std::vector<gpu::PreparedLaunch>> launches);
 
-  const Api api;
-  bool graphs = false;   ///< decode as a graph
+  Api api;             ///< a backend may name another launch call once prepared
+  bool graphs = false; ///< decode as a graph
   bool syncEach = false; ///< api.syncEnv is set
   gpu::ArchChoice choice;
   std::vector<std::vector<gpu::PreparedLaunch>> prepared;

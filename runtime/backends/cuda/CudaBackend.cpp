@@ -57,6 +57,11 @@ CudaBackend::CudaBackend(const CudaDriver &d, bool cudaGraph, int ordinal)
   driver.deviceGetAttribute(
       &maxSharedOptin, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
       device);
+  // Programmatic dependent launch (CudaBackend.h): Hopper and later, and a
+  // driver whose stream capture records programmatic edges (CUDA 12.3).
+  const char *noPdl = std::getenv("BRAID_NO_PDL");
+  pdl = ccMajor >= 9 && driver.launchKernelEx && driver.version >= 12030 &&
+        !(noPdl && *noPdl && std::strcmp(noPdl, "0") != 0);
   check(driver.devicePrimaryCtxRetain(&context, device),
         "cuDevicePrimaryCtxRetain", ErrorCode::Unsupported);
   makeCurrent();
@@ -105,6 +110,8 @@ std::string CudaBackend::describe() const {
     s += ", decode as a CUDA graph";
   if (syncEach)
     s += ", synchronizing after every kernel";
+  if (pdl)
+    s += ", programmatic dependent launch";
   return s;
 }
 
@@ -239,6 +246,11 @@ void CudaBackend::prepare(const Manifest &manifest, const Bundle *b) {
              "; compile it with braidc --target=cuda:" + arch +
              " or one with PTX (compute_XY, XY <= " + arch.substr(3) + ")");
   choice = *c;
+  // Code for an architecture before sm_90 was compiled without the
+  // prologue's wait (BRAID_ARCH < 900): its kernels must not overlap.
+  std::optional<gpu::ArchName> codeArch = gpu::parseArchName(choice.arch);
+  pdl = pdl && codeArch && codeArch->number >= 90;
+  api.launch = pdl ? "cuLaunchKernelEx" : "cuLaunchKernel";
   sectionLabel = bundle->path() + " (section '" + choice.section + "')";
 
   std::vector<std::vector<gpu::LaunchCode>> plans = gpu::parseLaunchPlans(
@@ -284,6 +296,24 @@ int CudaBackend::memZero(void *dst, size_t bytes) {
 }
 int CudaBackend::launchKernel(const gpu::KernelOp &op) {
   void *args[] = {const_cast<BraidKernelParams *>(&op.params)};
+  if (pdl) {
+    CUlaunchAttribute attribute = {};
+    attribute.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attribute.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config = {};
+    config.gridDimX = op.grid[0];
+    config.gridDimY = op.grid[1];
+    config.gridDimZ = op.grid[2];
+    config.blockDimX = op.block[0];
+    config.blockDimY = op.block[1];
+    config.blockDimZ = op.block[2];
+    config.sharedMemBytes = op.sharedBytes;
+    config.hStream = stream;
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+    return driver.launchKernelEx(&config, static_cast<CUfunction>(op.function),
+                                 args, nullptr);
+  }
   return driver.launchKernel(static_cast<CUfunction>(op.function), op.grid[0],
                              op.grid[1], op.grid[2], op.block[0], op.block[1],
                              op.block[2], op.sharedBytes, stream, args,

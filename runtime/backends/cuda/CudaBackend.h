@@ -35,7 +35,20 @@
 // asynchronous fault (an illegal address) names its kernel (no graphs then);
 // BRAID_CUDA_STATS=1 prints kernel, capture and replay counts to stderr when
 // the backend is destroyed; BRAID_CUDA_DRIVER names another driver library;
-// BRAID_PROFILE=FILE.json times every kernel with events (GpuBackend.h).
+// BRAID_PROFILE=FILE.json times every kernel with events (GpuBackend.h);
+// BRAID_NO_PDL=1 turns programmatic dependent launch off.
+//
+// Programmatic dependent launch: on a device of compute capability 9.0 or
+// more, with code for sm_90+ and a driver for CUDA 12.3+ (whose stream
+// capture keeps the programmatic edges in the decode graph), every kernel is
+// launched with cuLaunchKernelEx and
+// CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION, so that it may be
+// scheduled while the previous kernel still runs. Every generated kernel
+// begins with BRAID_KERNEL_PROLOGUE (targets/common/kernels/Portability.cuh),
+// which waits for the previous kernel before touching memory: what the
+// stream order guaranteed is kept, the launch latency is hidden. Elsewhere
+// (sm_80, an older driver, no cuLaunchKernelEx) kernels go through
+// cuLaunchKernel as before.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BRAID_RUNTIME_BACKENDS_CUDA_CUDABACKEND_H
@@ -61,7 +74,7 @@ public:
   ~CudaBackend() override;
 
   /// "cuda: NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, CUDA 13.0 driver), code
-  /// code.sm_90a, decode as a CUDA graph"
+  /// code.sm_90a, decode as a CUDA graph, programmatic dependent launch"
   std::string describe() const override;
   uint64_t availableMemory() const override;
   /// Chooses the code section for the device (a bundle compiled for CUDA
@@ -103,6 +116,10 @@ private:
   cu::CUstream stream = nullptr;
   std::string deviceName;
   int ccMajor = 0, ccMinor = 0, multiprocessors = 0, maxSharedOptin = 0;
+  /// Kernels go through cuLaunchKernelEx with programmatic stream
+  /// serialization: decided by the device and driver when created, kept by
+  /// prepare() only for code compiled for sm_90+.
+  bool pdl = false;
 
   // prepare()
   const Bundle *bundle = nullptr;

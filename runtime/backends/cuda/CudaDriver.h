@@ -73,6 +73,30 @@ constexpr unsigned CU_EVENT_DEFAULT = 0; ///< timing enabled
 /// The static shared memory every block may use without opting in.
 constexpr int kDefaultSharedBytes = 48 * 1024;
 
+/// cuLaunchKernelEx's configuration (cuda.h's CUlaunchConfig and its
+/// attributes, same layout; CudaDriverCheck.cpp compares them). Only the
+/// attribute the backend sets is named in the value union.
+using CUlaunchAttributeID = int;
+constexpr CUlaunchAttributeID
+    CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
+union alignas(8) CUlaunchAttributeValue {
+  char pad[64];
+  int programmaticStreamSerializationAllowed;
+};
+struct CUlaunchAttribute {
+  CUlaunchAttributeID id;
+  char pad[8 - sizeof(CUlaunchAttributeID)];
+  CUlaunchAttributeValue value;
+};
+struct CUlaunchConfig {
+  unsigned gridDimX, gridDimY, gridDimZ;
+  unsigned blockDimX, blockDimY, blockDimZ;
+  unsigned sharedMemBytes;
+  CUstream hStream;
+  CUlaunchAttribute *attrs;
+  unsigned numAttrs;
+};
+
 //===----------------------------------------------------------------------===//
 // The symbol table
 //===----------------------------------------------------------------------===//
@@ -138,11 +162,16 @@ constexpr int kDefaultSharedBytes = 48 * 1024;
   X(graphDestroy, cuGraphDestroy, CUresult, (CUgraph graph))                   \
   X(graphExecDestroy, cuGraphExecDestroy, CUresult, (CUgraphExec exec))
 
-// Entries that may be missing: only the opt-in profile (BRAID_PROFILE,
-// runtime/src/GpuBackend.h) uses them, and a driver without them runs the
-// same bundles unprofiled. cuda.h 12.8 and later map cuEventElapsedTime to
-// its _v2; loadCudaDriver falls back to the older symbol (same signature).
+// Entries that may be missing. The events: only the opt-in profile
+// (BRAID_PROFILE, runtime/src/GpuBackend.h) uses them, and a driver without
+// them runs the same bundles unprofiled. cuda.h 12.8 and later map
+// cuEventElapsedTime to its _v2; loadCudaDriver falls back to the older
+// symbol (same signature). cuLaunchKernelEx: programmatic dependent launch
+// on sm_90+ (CudaBackend.h); without it kernels go through cuLaunchKernel.
 #define BRAID_CUDA_OPTIONAL_SYMBOLS(X)                                         \
+  X(launchKernelEx, cuLaunchKernelEx, CUresult,                                \
+    (const CUlaunchConfig *config, CUfunction function, void **params,         \
+     void **extra))                                                            \
   X(eventCreate, cuEventCreate, CUresult, (CUevent * event, unsigned flags))   \
   X(eventRecord, cuEventRecord, CUresult, (CUevent event, CUstream stream))    \
   X(eventElapsedTime, cuEventElapsedTime_v2, CUresult,                         \

@@ -12,7 +12,38 @@
 #include "runtime/backends/cuda/CudaDriver.h"
 #include "runtime/src/DriverCheck.h"
 
+#include <cstddef>
 #include <type_traits>
+
+// cuLaunchKernelEx takes a struct: the table's CUlaunchConfig is compatible
+// with cuda.h's when every field sits where cuda.h puts it (and so for the
+// attribute it points to).
+namespace braid::rt::check {
+#define BRAID_SAME_FIELD(A, B, field)                                          \
+  (offsetof(A, field) == offsetof(B, field) &&                                 \
+   sizeof(A::field) == sizeof(B::field))
+template <>
+constexpr bool compatible<braid::rt::cu::CUlaunchConfig, ::CUlaunchConfig>() {
+  using A = braid::rt::cu::CUlaunchConfig;
+  using B = ::CUlaunchConfig;
+  using AA = braid::rt::cu::CUlaunchAttribute;
+  using BA = ::CUlaunchAttribute;
+  return sizeof(A) == sizeof(B) && alignof(A) == alignof(B) &&
+         BRAID_SAME_FIELD(A, B, gridDimX) && BRAID_SAME_FIELD(A, B, gridDimY) &&
+         BRAID_SAME_FIELD(A, B, gridDimZ) &&
+         BRAID_SAME_FIELD(A, B, blockDimX) &&
+         BRAID_SAME_FIELD(A, B, blockDimY) &&
+         BRAID_SAME_FIELD(A, B, blockDimZ) &&
+         BRAID_SAME_FIELD(A, B, sharedMemBytes) &&
+         BRAID_SAME_FIELD(A, B, hStream) && BRAID_SAME_FIELD(A, B, attrs) &&
+         BRAID_SAME_FIELD(A, B, numAttrs) && sizeof(AA) == sizeof(BA) &&
+         alignof(AA) == alignof(BA) && BRAID_SAME_FIELD(AA, BA, id) &&
+         BRAID_SAME_FIELD(AA, BA, value) &&
+         offsetof(AA, value.programmaticStreamSerializationAllowed) ==
+             offsetof(BA, value.programmaticStreamSerializationAllowed);
+}
+#undef BRAID_SAME_FIELD
+} // namespace braid::rt::check
 
 namespace {
 
@@ -61,5 +92,7 @@ static_assert(cu::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL ==
               ::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
 static_assert(cu::CU_STREAM_DEFAULT == ::CU_STREAM_DEFAULT);
 static_assert(cu::CU_EVENT_DEFAULT == ::CU_EVENT_DEFAULT);
+static_assert(cu::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION ==
+              ::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
 
 } // namespace

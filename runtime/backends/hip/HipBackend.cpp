@@ -247,6 +247,8 @@ int HipBackend::copyFromDevice(void *dst, const void *src, size_t bytes) {
 int HipBackend::memZero(void *dst, size_t bytes) {
   return driver.memsetD8(dst, 0, bytes);
 }
+// No programmatic dependent launch as on CUDA sm_90+ (CudaBackend.h): HIP
+// has no such launch attribute, so BRAID_KERNEL_PROLOGUE is empty for AMD.
 int HipBackend::launchKernel(const gpu::KernelOp &op) {
   void *args[] = {const_cast<BraidKernelParams *>(&op.params)};
   return driver.moduleLaunchKernel(static_cast<hipFunction_t>(op.function),

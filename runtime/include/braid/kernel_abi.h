@@ -9,6 +9,10 @@
  *
  *   extern "C" __global__ void <name>(BraidKernelParams params);
  *
+ * and begins with BRAID_KERNEL_PROLOGUE(); (targets/common/kernels/
+ * Portability.cuh), before any global memory access: on sm_90+ the next
+ * kernel may start while the previous one runs (docs/cuda.md).
+ *
  * `buffers` holds the launch's operands then its results, in the order of
  * the manifest's "operands" and "results" (docs/bundle.md), as device
  * pointers; an absent optional operand is NULL. A state that is both operand

@@ -659,10 +659,12 @@ BRAID_DEVICE void attentionCombine(const BraidKernelParams &p) {
   extern "C" __global__ void __launch_bounds__(                                \
       CFG::kWarps * braid::dev::kWarpSize, 1)                                  \
       PREFIX##_main(BraidKernelParams p) {                                     \
+    BRAID_KERNEL_PROLOGUE();                                                   \
     braid::kern::attentionMain<CFG>(p);                                        \
   }                                                                            \
   extern "C" __global__ void __launch_bounds__(128)                            \
       PREFIX##_combine(BraidKernelParams p) {                                  \
+    BRAID_KERNEL_PROLOGUE();                                                   \
     braid::kern::attentionCombine<CFG>(p);                                     \
   }
 

@@ -118,6 +118,33 @@ BRAID_DEVICE void threadFence() { __threadfence(); }
 #endif
 
 //===----------------------------------------------------------------------===//
+// Programmatic dependent launch (CUDA sm_90+)
+//===----------------------------------------------------------------------===//
+
+// On sm_90+ the CUDA runtime launches every kernel with programmatic stream
+// serialization (runtime/backends/cuda/CudaBackend.cpp): a kernel may be
+// scheduled once every block of the previous kernel on the stream has called
+// allowDependentLaunch(), i.e. while that kernel still runs. Without a launch
+// of that kind (sm_80, BRAID_NO_PDL=1, a test harness) both are no-ops.
+
+/// Waits until the previous kernel of the stream has completed and its
+/// memory operations are visible. No global read or write may come before:
+/// the previous kernel may still be writing what this one reads, or reading
+/// what it overwrites.
+BRAID_DEVICE void waitForPrerequisiteGrids() {
+#if defined(BRAID_CUDA) && BRAID_ARCH >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+/// Lets the next kernel of the stream be scheduled (it still waits in its
+/// own waitForPrerequisiteGrids() until this one has completed).
+BRAID_DEVICE void allowDependentLaunch() {
+#if defined(BRAID_CUDA) && BRAID_ARCH >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
+//===----------------------------------------------------------------------===//
 // Shuffles and warp reductions
 //===----------------------------------------------------------------------===//
 
@@ -591,5 +618,19 @@ BRAID_DEVICE T *buffer(const BraidKernelParams &p, int i) {
 
 } // namespace dev
 } // namespace braid
+
+/// The first statement of every extern "C" __global__ entry (docs/cuda.md).
+/// The wait must precede every global memory access of the kernel: under
+/// programmatic dependent launch the previous kernel may still be running.
+/// Waiting for the previous kernel's completion orders this kernel after all
+/// earlier ones too, since that kernel itself waited for its predecessor
+/// before touching memory; one entry without the prologue breaks the chain.
+/// Allowing dependents right away lets the next kernel's blocks be scheduled
+/// while this one runs; they do nothing but wait until it has finished.
+#define BRAID_KERNEL_PROLOGUE()                                                \
+  do {                                                                         \
+    braid::dev::waitForPrerequisiteGrids();                                    \
+    braid::dev::allowDependentLaunch();                                        \
+  } while (0)
 
 #endif // BRAID_TARGETS_COMMON_KERNELS_PORTABILITY_CUH

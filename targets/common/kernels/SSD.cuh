@@ -564,15 +564,18 @@ BRAID_DEVICE void ssdChunkOutput(const BraidKernelParams &p) {
 #define BRAID_SSD_ENTRIES(PREFIX, CFG)                                         \
   extern "C" __global__ void __launch_bounds__(4 * braid::dev::kWarpSize)     \
       PREFIX##_state(BraidKernelParams p) {                                    \
+    BRAID_KERNEL_PROLOGUE();                                                   \
     braid::kern::ssdChunkState<CFG>(p);                                        \
   }                                                                            \
   extern "C" __global__ void __launch_bounds__(4 * braid::dev::kWarpSize)     \
       PREFIX##_pass(BraidKernelParams p) {                                     \
+    BRAID_KERNEL_PROLOGUE();                                                   \
     braid::kern::ssdStatePass<CFG>(p);                                         \
   }                                                                            \
   extern "C" __global__ void __launch_bounds__(                                \
       CFG::kOutWarps * braid::dev::kWarpSize, 1)                              \
       PREFIX##_output(BraidKernelParams p) {                                   \
+    BRAID_KERNEL_PROLOGUE();                                                   \
     braid::kern::ssdChunkOutput<CFG>(p);                                       \
   }
 

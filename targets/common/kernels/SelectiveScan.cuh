@@ -302,14 +302,17 @@ template <typename Cfg> BRAID_DEVICE void selScan(const BraidKernelParams &p) {
 #define BRAID_SELECTIVE_SCAN_ENTRIES(PREFIX, CFG)                              \
   extern "C" __global__ void __launch_bounds__(4 * braid::dev::kWarpSize)     \
       PREFIX##_xproj(BraidKernelParams p) {                                    \
+    BRAID_KERNEL_PROLOGUE();                                                   \
     braid::kern::selXProj<CFG>(p);                                             \
   }                                                                            \
   extern "C" __global__ void __launch_bounds__(4 * braid::dev::kWarpSize)     \
       PREFIX##_dt(BraidKernelParams p) {                                       \
+    BRAID_KERNEL_PROLOGUE();                                                   \
     braid::kern::selDtProj<CFG>(p);                                            \
   }                                                                            \
   extern "C" __global__ void __launch_bounds__(4 * braid::dev::kWarpSize)     \
       PREFIX##_scan(BraidKernelParams p) {                                     \
+    BRAID_KERNEL_PROLOGUE();                                                   \
     braid::kern::selScan<CFG>(p);                                              \
   }
 

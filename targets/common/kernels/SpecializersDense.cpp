@@ -337,8 +337,9 @@ struct Source {
     text += "extern \"C\" __global__ void __launch_bounds__(" +
             std::to_string(threads) + ", " + std::to_string(minBlocks) +
             ")\n" + fname +
-            "(BraidKernelParams p) {\n  using namespace braid::dev;\n" + body +
-            "}\n\n";
+            "(BraidKernelParams p) {\n  BRAID_KERNEL_PROLOGUE();\n"
+            "  using namespace braid::dev;\n" +
+            body + "}\n\n";
   }
 };
 

@@ -413,7 +413,8 @@ llvm::Expected<KernelPlan> specializeFused(launch::KernelOp op,
   }
   plan.source += "extern \"C\" __global__ void __launch_bounds__(" +
                  str(kThreads) + ", 1)\n" + fn +
-                 "(BraidKernelParams p) {\n  using namespace braid::dev;\n" +
+                 "(BraidKernelParams p) {\n  BRAID_KERNEL_PROLOGUE();\n"
+                 "  using namespace braid::dev;\n" +
                  body + "}\n";
   plan.invocations.push_back(inv);
   return plan;

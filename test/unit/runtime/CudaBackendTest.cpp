@@ -138,6 +138,12 @@ TEST(CudaDriver, TheFakeDriverLoads) {
   EXPECT_EQ(driver->versionText(), "CUDA 13.0");
   EXPECT_EQ(driver->errorText(719),
             "CUDA_ERROR_LAUNCH_FAILED (unspecified launch failure)");
+  EXPECT_NE(driver->launchKernelEx, nullptr);
+  // cuLaunchKernelEx is optional: a driver without it still loads.
+  auto old = cu::loadCudaDriver(BRAID_FAKE_CUDA_NOLAUNCHEX);
+  EXPECT_EQ(old->launchKernelEx, nullptr);
+  EXPECT_NE(old->launchKernel, nullptr);
+  EXPECT_TRUE(old->hasEvents());
 }
 
 /// On this machine (no NVIDIA driver) the cuda backend must say so, once,
@@ -767,7 +773,7 @@ TEST(CudaBackendFake, ErrorsNameTheLaunchAndTheKernel) {
   EXPECT_CONTAINS(r.output,
                   "braid-run: error: prefill: launch 2 (linear at lm_head), "
                   "kernel 'fake_fail' of module kfake, grid [2, 1, 1], block "
-                  "[32, 1, 1], 0 bytes of shared memory: cuLaunchKernel: "
+                  "[32, 1, 1], 0 bytes of shared memory: cuLaunchKernelEx: "
                   "CUDA_ERROR_LAUNCH_FAILED (unspecified launch failure)");
   // A module the code section lacks.
   json noModule = gpuManifest(false, [](json &l) {
@@ -808,6 +814,63 @@ TEST(CudaBackendFake, ChoosesCubinOrPtxForTheDevice) {
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_CONTAINS(r.output, "code      code.compute_90          1 module (PTX, "
                             "compiled by the driver at load)");
+}
+
+// Programmatic dependent launch: every kernel, launched one by one or
+// captured into the decode graph, goes through cuLaunchKernelEx with
+// programmatic stream serialization where it is safe (a 9.0+ device, code
+// for sm_90+ whose kernels wait in their prologue, a CUDA 12.3+ driver that
+// has the entry point, no BRAID_NO_PDL), and through cuLaunchKernel
+// otherwise; the tokens are the same either way.
+TEST(CudaBackendFake, ProgrammaticDependentLaunchOnlyWhereItIsSafe) {
+  struct Case {
+    const char *what;
+    std::string env, arch;
+    bool pdl;
+  };
+  const std::string fake = BRAID_FAKE_CUDA_DRIVER;
+  const std::string old = BRAID_FAKE_CUDA_NOLAUNCHEX;
+  const Case cases[] = {
+      {"9.0 device, sm_90a", "", "sm_90a", true},
+      {"10.0 device, compute_90 PTX", "FAKE_CUDA_CC=10.0", "compute_90", true},
+      {"BRAID_NO_PDL=0", "BRAID_NO_PDL=0", "sm_90a", true},
+      {"8.0 device, sm_80", "FAKE_CUDA_CC=8.0", "sm_80", false},
+      {"9.0 device, compute_80 PTX", "", "compute_80", false},
+      {"BRAID_NO_PDL=1", "BRAID_NO_PDL=1", "sm_90a", false},
+      {"CUDA 12.2 driver", "FAKE_CUDA_VERSION=12020", "sm_90a", false},
+      {"no cuLaunchKernelEx", "BRAID_CUDA_DRIVER=" + old, "sm_90a", false},
+  };
+  std::string want;
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.what);
+    json m = gpuManifest(true);
+    m["targets"] = {"cuda", c.arch};
+    FakeRun f = fakeSetup("cuda-fake-pdl", m, "code." + c.arch);
+    Result r = braidRun(fakeEnv(f.trace) + " " + c.env,
+                        "generate " + f.bundle + " --backend cuda --weights " +
+                            f.weights + " --ids '1,2,3;4,5,15' -n 4 " +
+                            "--cuda-graph");
+    ASSERT_EQ(r.status, 0) << r.output;
+    std::string generated;
+    for (size_t at = r.output.find("generated:"); at != std::string::npos;
+         at = r.output.find("generated:", at + 1))
+      generated += r.output.substr(at, r.output.find('\n', at) - at) + "\n";
+    EXPECT_EQ(count(generated, "generated:"), 2) << r.output;
+    if (want.empty())
+      want = generated;
+    EXPECT_EQ(generated, want);
+    EXPECT_EQ(count(r.output, "decode as a CUDA graph, programmatic dependent "
+                              "launch"),
+              c.pdl ? 1 : 0)
+        << r.output;
+    // 4 prefill kernels launched, 4 decode kernels captured (3 replays).
+    std::string trace = readFile(f.trace);
+    EXPECT_EQ(count(trace, "launch fake_"), 4) << trace;
+    EXPECT_EQ(count(trace, "capture node fake_"), 4) << trace;
+    EXPECT_EQ(count(trace, "(cuLaunchKernelEx, programmatic)"), c.pdl ? 8 : 0)
+        << trace;
+    EXPECT_EQ(count(trace, "(cuLaunchKernel)"), c.pdl ? 0 : 8) << trace;
+  }
 }
 
 TEST(CudaBackendFake, RaisesTheDynamicSharedMemoryLimitAbove48KiB) {

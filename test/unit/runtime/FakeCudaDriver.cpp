@@ -13,9 +13,15 @@
 //             a stream captures, and run by cuGraphLaunch): FakeKernels.h.
 //   trace     with FAKE_CUDA_TRACE=FILE, one line per interesting call
 //             ("launch fake_linear grid 1,1,1 block 32,1,1 shared 0 B 2 T 3 S
-//             9", "capture begin", "graph launch 4", "set-attribute
-//             fake_rms_norm 8 65536", "load cubin", "load ptx")
-//   device    FAKE_CUDA_CC=8.6 sets the compute capability (default 9.0)
+//             9 (cuLaunchKernel)", "capture begin", "capture node fake_linear
+//             (cuLaunchKernelEx, programmatic)", "graph launch 4",
+//             "set-attribute fake_rms_norm 8 65536", "load cubin", "load ptx");
+//             a launch names its entry point and, through cuLaunchKernelEx,
+//             whether programmatic stream serialization was asked for
+//   device    FAKE_CUDA_CC=8.6 sets the compute capability (default 9.0),
+//             FAKE_CUDA_VERSION=12020 the driver version (default 13000)
+//   variants  built with FAKE_CUDA_NO_LAUNCH_EX (braid-fake-cuda-nolaunchex),
+//             the library lacks cuLaunchKernelEx, as drivers before CUDA 11.8
 //   events    record the host clock (kernels run when launched, so an event
 //             pair times the fake kernel between them); recording while a
 //             stream captures is an error, as nothing should; with
@@ -63,6 +69,7 @@ struct Op {
   CUfunc_st *function;
   unsigned grid[3], block[3], shared;
   BraidKernelParams params;
+  std::string via; ///< "cuLaunchKernel", "cuLaunchKernelEx, programmatic"
 };
 } // namespace
 struct CUgraph_st {
@@ -130,7 +137,8 @@ extern "C" {
 
 CUresult cuInit(unsigned) { return CUDA_SUCCESS; }
 CUresult cuDriverGetVersion(int *v) {
-  *v = 13000;
+  const char *version = std::getenv("FAKE_CUDA_VERSION");
+  *v = version && *version ? std::atoi(version) : 13000;
   return CUDA_SUCCESS;
 }
 CUresult cuGetErrorString(CUresult e, const char **s) {
@@ -221,24 +229,60 @@ CUresult cuFuncSetAttribute(CUfunction f, CUfunction_attribute a, int value) {
         std::to_string(value));
   return CUDA_SUCCESS;
 }
-CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz,
-                        unsigned bx, unsigned by, unsigned bz, unsigned shared,
-                        CUstream stream, void **params, void **) {
-  Op op{f, {gx, gy, gz}, {bx, by, bz}, shared, {}};
+} // extern "C"
+
+namespace {
+/// Both launch entry points: captured into the stream's graph, or run now.
+CUresult launch(Op op, CUstream stream, void **params) {
   std::memcpy(&op.params, params[0], sizeof op.params);
   if (stream && stream->capturing) {
+    trace("capture node " + op.function->name + " (" + op.via + ")");
     stream->graph->ops.push_back(op);
     return CUDA_SUCCESS;
   }
-  trace("launch " + f->name + " grid " + std::to_string(gx) + "," +
-        std::to_string(gy) + "," + std::to_string(gz) + " block " +
-        std::to_string(bx) + "," + std::to_string(by) + "," +
-        std::to_string(bz) + " shared " + std::to_string(shared) + " B " +
+  trace("launch " + op.function->name + " grid " + std::to_string(op.grid[0]) +
+        "," + std::to_string(op.grid[1]) + "," + std::to_string(op.grid[2]) +
+        " block " + std::to_string(op.block[0]) + "," +
+        std::to_string(op.block[1]) + "," + std::to_string(op.block[2]) +
+        " shared " + std::to_string(op.shared) + " B " +
         std::to_string(op.params.batch) + " T " +
         std::to_string(op.params.tokens) + " S " +
-        std::to_string(op.params.max_seq));
+        std::to_string(op.params.max_seq) + " (" + op.via + ")");
   return run(op) ? CUDA_SUCCESS : kLaunchFailed;
 }
+} // namespace
+
+extern "C" {
+
+CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz,
+                        unsigned bx, unsigned by, unsigned bz, unsigned shared,
+                        CUstream stream, void **params, void **) {
+  return launch({f, {gx, gy, gz}, {bx, by, bz}, shared, {}, "cuLaunchKernel"},
+                stream, params);
+}
+#if !defined(FAKE_CUDA_NO_LAUNCH_EX)
+CUresult cuLaunchKernelEx(const CUlaunchConfig *c, CUfunction f, void **params,
+                          void **) {
+  if (!c || (c->numAttrs && !c->attrs))
+    return kInvalidValue;
+  std::string via = "cuLaunchKernelEx";
+  for (unsigned i = 0; i < c->numAttrs; ++i) {
+    const CUlaunchAttribute &a = c->attrs[i];
+    // The only attribute the backend sets; the fake refuses any other.
+    if (a.id != CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION)
+      return kInvalidValue;
+    if (a.value.programmaticStreamSerializationAllowed)
+      via += ", programmatic";
+  }
+  return launch({f,
+                 {c->gridDimX, c->gridDimY, c->gridDimZ},
+                 {c->blockDimX, c->blockDimY, c->blockDimZ},
+                 c->sharedMemBytes,
+                 {},
+                 via},
+                c->hStream, params);
+}
+#endif
 CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
   if (bytes > (size_t(1) << 34))
     return CUDA_ERROR_OUT_OF_MEMORY;

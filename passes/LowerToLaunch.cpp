@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/BufferPlanning.h"
+#include "passes/DecodeFusion.h"
 #include "passes/EpilogueFusion.h"
 #include "passes/Passes.h"
 
@@ -90,6 +91,10 @@ private:
                          ArrayRef<int64_t> shape, Type elementType);
   FailureOr<launch::KernelOp> emitKernel(OpBuilder &builder,
                                          const FlatOp &flat);
+  FailureOr<launch::KernelOp> emitMamba2Step(OpBuilder &builder,
+                                             const FlatOp &flat,
+                                             const Mamba2Step &step);
+  const FlatOp &flatOf(Operation *op) const;
   DictionaryAttr kernelAttrs(Operation *op);
   LogicalResult emitWeights(OpBuilder &builder, ModuleOp module);
 
@@ -97,6 +102,21 @@ private:
   std::vector<FlatOp> ops;
   /// Consumers that linear launches absorb (fuse-epilogues).
   EpilogueFusion epilogues;
+  /// Mamba2 mixer steps that run as one launch in decode
+  /// (fuse-decode-steps), and whether the entry being planned is decode.
+  DecodeFusion decodeSteps;
+  bool inDecode = false;
+  const Mamba2Step *stepOf(Operation *op) const {
+    return inDecode ? decodeSteps.stepOf(op) : nullptr;
+  }
+  /// Ops of the current entry that get no launch of their own.
+  bool noLaunch(Operation *op) const {
+    return isa<WeightOp, ReshapeOp>(op) || epilogues.absorbed.contains(op) ||
+           (inDecode && decodeSteps.absorbed.contains(op));
+  }
+  /// The values a launch of `op` writes, and the values it reads.
+  SmallVector<Value> launchResults(Operation *op) const;
+  SmallVector<Value> launchReads(Operation *op) const;
   Value returned;
 
   llvm::DenseMap<Value, Placement> placements;
@@ -208,8 +228,34 @@ static std::optional<StringRef> carriedState(Operation *op) {
       .Default([](Operation *) { return std::nullopt; });
 }
 
+SmallVector<Value> LowerToLaunchPass::launchResults(Operation *op) const {
+  if (const Mamba2Step *step = stepOf(op))
+    return {step->result};
+  return epilogues.launchResults(op);
+}
+
+SmallVector<Value> LowerToLaunchPass::launchReads(Operation *op) const {
+  SmallVector<Value> reads(op->getOperands());
+  if (Value residual = epilogues.residualOf(op))
+    reads.push_back(residual);
+  if (const Mamba2Step *step = stepOf(op)) {
+    reads.append(step->scan->getOperands().begin(),
+                 step->scan->getOperands().end());
+    for (Value v : {step->z, step->normWeight})
+      if (v)
+        reads.push_back(v);
+  }
+  return reads;
+}
+
+/// Plans the buffers of the current entry (prefill and prefill_last share
+/// one plan; decode has its own when it fuses Mamba2 steps, whose launch
+/// reads the conv input while writing the step's output).
 LogicalResult LowerToLaunchPass::place(func::FuncOp func) {
   static constexpr StringRef inputNames[] = {"input_ids", "positions"};
+  placements.clear();
+  intervals.clear();
+  gathered = -1;
   if (func.getNumArguments() != 2 || func.getNumResults() != 1)
     return func.emitOpError("the model function must take (input_ids, "
                             "positions) and return logits, got ")
@@ -246,7 +292,7 @@ LogicalResult LowerToLaunchPass::place(func::FuncOp func) {
                << " before";
       continue;
     }
-    if (isa<ReshapeOp>(op) || epilogues.absorbed.contains(op))
+    if (noLaunch(op))
       continue;
     // Before the results are planned: a carried state's result is not
     // [B, T, ...] and would otherwise be reported as a bad transient value.
@@ -255,15 +301,12 @@ LogicalResult LowerToLaunchPass::place(func::FuncOp func) {
              << *state
              << "; entry specialization adds states itself, so lower a "
                 "stateless model function";
-    SmallVector<Value> reads(op->getOperands());
-    if (Value residual = epilogues.residualOf(op))
-      reads.push_back(residual);
-    for (Value operand : reads) {
+    for (Value operand : launchReads(op)) {
       auto it = placements.find(storageOf(operand));
       if (it != placements.end() && it->second.kind == BufferKind::arena)
         intervals[it->second.interval].last = launchIndex;
     }
-    for (Value result : epilogues.launchResults(op)) {
+    for (Value result : launchResults(op)) {
       if (result == resolve(returned)) {
         placements[result] = {BufferKind::output, "logits", -1};
         continue;
@@ -485,10 +528,87 @@ DictionaryAttr LowerToLaunchPass::kernelAttrs(Operation *op) {
   return attrs.getDictionary(&getContext());
 }
 
+const FlatOp &LowerToLaunchPass::flatOf(Operation *op) const {
+  for (const FlatOp &flat : ops)
+    if (flat.op == op)
+      return flat;
+  llvm_unreachable("op of a decode step is not among the flattened ops");
+}
+
+/// The decode launch of a Mamba2 step (DecodeFusion.h has the contract):
+/// the conv's and the scan's operands with their states, the gate's input
+/// and weight, and one attribute dictionary merged from the chain's ops.
+FailureOr<launch::KernelOp>
+LowerToLaunchPass::emitMamba2Step(OpBuilder &builder, const FlatOp &flat,
+                                  const Mamba2Step &step) {
+  auto conv = cast<CausalConv1dOp>(step.conv);
+  auto scan = cast<SSDScanOp>(step.scan);
+  Location loc = conv.getLoc();
+  Attribute unit = builder.getUnitAttr();
+  auto buffer = [&](Value value) -> FailureOr<Attribute> {
+    if (!value)
+      return unit;
+    FailureOr<BufferAttr> b = bufferFor(value, loc);
+    if (failed(b))
+      return failure();
+    return Attribute(*b);
+  };
+  constexpr int64_t B = launch::kDimBatch;
+  int64_t channels =
+      cast<RankedTensorType>(conv.getInput().getType()).getShape().back();
+  BufferAttr convState = stateBuffer(
+      flat, "conv_state", {B, channels, int64_t(conv.getKernelSize()) - 1},
+      builder.getF32Type());
+  BufferAttr ssmState =
+      stateBuffer(flatOf(scan), "ssm_state",
+                  {B, int64_t(scan.getNumHeads()), int64_t(scan.getHeadDim()),
+                   int64_t(scan.getStateSize())},
+                  builder.getF32Type());
+  SmallVector<Attribute> operands;
+  for (Value v : {conv.getInput(), conv.getWeight(), conv.getBias()}) {
+    FailureOr<Attribute> b = buffer(v);
+    if (failed(b))
+      return failure();
+    operands.push_back(*b);
+  }
+  operands.push_back(convState);
+  for (Value v : {scan.getDt(), scan.getA(), scan.getD(), scan.getDtBias()}) {
+    FailureOr<Attribute> b = buffer(v);
+    if (failed(b))
+      return failure();
+    operands.push_back(*b);
+  }
+  operands.push_back(ssmState);
+  for (Value v : {step.z, step.normWeight}) {
+    FailureOr<Attribute> b = buffer(v);
+    if (failed(b))
+      return failure();
+    operands.push_back(*b);
+  }
+  FailureOr<Attribute> result = buffer(step.result);
+  if (failed(result))
+    return failure();
+
+  NamedAttrList attrs(kernelAttrs(conv));
+  for (NamedAttribute attr : kernelAttrs(scan))
+    attrs.set(attr.getName(), attr.getValue());
+  if (step.gateKind == "norm")
+    for (NamedAttribute attr : kernelAttrs(step.gate.front()))
+      attrs.set(attr.getName(), attr.getValue());
+  attrs.set("gate", builder.getStringAttr(step.gateKind));
+  return launch::KernelOp::create(
+      builder, loc, builder.getStringAttr("mamba2_step"),
+      builder.getStringAttr(flat.path), builder.getArrayAttr(operands),
+      builder.getArrayAttr({*result, convState, ssmState}),
+      attrs.getDictionary(&getContext()));
+}
+
 FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
                                                           const FlatOp &flat) {
   Operation *op = flat.op;
   Location loc = op->getLoc();
+  if (const Mamba2Step *step = stepOf(op))
+    return emitMamba2Step(builder, flat, *step);
   SmallVector<Attribute> operands, results;
   for (Value operand : op->getOperands()) {
     FailureOr<BufferAttr> buffer = bufferFor(operand, loc);
@@ -496,7 +616,7 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
       return failure();
     operands.push_back(*buffer);
   }
-  for (Value result : epilogues.launchResults(op)) {
+  for (Value result : launchResults(op)) {
     FailureOr<BufferAttr> buffer = bufferFor(result, loc);
     if (failed(buffer))
       return failure();
@@ -672,6 +792,11 @@ void LowerToLaunchPass::runOnOperation() {
           return f.op;
         })),
         [this](Value v) { return resolve(v); }, returned, tailStart);
+  if (fuseDecodeSteps)
+    decodeSteps = planDecodeFusion(
+        llvm::to_vector(
+            llvm::map_range(ops, [](const FlatOp &f) { return f.op; })),
+        [this](Value v) { return resolve(v); }, returned);
   if (failed(place(func)))
     return signalPassFailure();
   LLVM_DEBUG(llvm::dbgs() << ops.size() << " ops, " << intervals.size()
@@ -682,8 +807,8 @@ void LowerToLaunchPass::runOnOperation() {
   builder.setInsertionPoint(func);
   if (failed(emitWeights(builder, module)))
     return signalPassFailure();
-  launch::ArenaOp::create(builder, func.getLoc(),
-                          builder.getI64IntegerAttr(plan.peakBytes));
+  // The arena holds the largest of the entries' plans.
+  int64_t arenaBytes = plan.peakBytes, naiveBytes = plan.naiveBytes;
 
   // prefill_last is prefill whose tail (final norm, lm_head) runs on each
   // sequence's last position only: generation samples nothing else, and the
@@ -704,26 +829,35 @@ void LowerToLaunchPass::runOnOperation() {
   for (launch::EntryOp entry : entries) {
     OpBuilder inner = OpBuilder::atBlockEnd(&entry.getBody().front());
     bool last = entry.getName() == "prefill_last";
+    bool decode = entry.getName() == "decode" && !decodeSteps.steps.empty();
+    if (decode != inDecode) {
+      inDecode = decode;
+      if (failed(place(func)))
+        return signalPassFailure();
+      arenaBytes = std::max(arenaBytes, plan.peakBytes);
+    }
     for (auto [index, flat] : llvm::enumerate(ops)) {
       if (last && index == *tailStart) {
         emitGatherLast(inner);
         lastOnly = true;
       }
-      if (isa<WeightOp, ReshapeOp>(flat.op) ||
-          epilogues.absorbed.contains(flat.op))
+      if (noLaunch(flat.op))
         continue;
       if (failed(emitKernel(inner, flat)))
         return signalPassFailure();
     }
     lastOnly = false;
   }
-  // States, now that the entries have named them, before the entries.
+  // The arena and the states, now that the entries have named them, before
+  // the entries.
   builder.setInsertionPoint(entries.front());
+  launch::ArenaOp::create(builder, func.getLoc(),
+                          builder.getI64IntegerAttr(arenaBytes));
   for (auto &[name, shape, elementType] : states)
     launch::StateOp::create(builder, func.getLoc(), builder.getStringAttr(name),
                             builder.getDenseI64ArrayAttr(shape),
                             TypeAttr::get(elementType));
   module->setAttr("launch.naive_bytes_per_token",
-                  builder.getI64IntegerAttr(plan.naiveBytes));
+                  builder.getI64IntegerAttr(naiveBytes));
   func.erase();
 }

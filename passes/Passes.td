@@ -372,15 +372,28 @@ def BraidLowerToLaunch : Pass<"braid-lower-to-launch", "mlir::ModuleOp"> {
 
     Example:
 
+    With `fuse-decode-steps` (braidc sets it when fusion is on), the decode
+    entry, where every sequence advances by one token, runs each Mamba2
+    mixer's `causal_conv1d -> split -> ssd_scan -> gate` chain (the gate a
+    `gated_rms_norm`, a `mul` by `silu(z)`, or none) as one `mamba2_step`
+    launch that updates the conv and SSM states and writes only the gated
+    output (passes/DecodeFusion.h has the rules and the launch contract).
+    The decode entry then plans its own buffers; the arena is the larger of
+    the plans.
+
     ```
     braid-opt --braid-lower-to-launch model.mlir
     braid-opt --braid-lower-to-launch="fuse-epilogues=true" model.mlir
+    braid-opt --braid-lower-to-launch="fuse-decode-steps=true" model.mlir
     ```
   }];
   let options = [
     Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"false",
            "linear launches write their split's pieces, add their residual "
-           "and compute gated MLPs in the epilogue">
+           "and compute gated MLPs in the epilogue">,
+    Option<"fuseDecodeSteps", "fuse-decode-steps", "bool", /*default=*/"false",
+           "in the decode entry, each Mamba2 mixer's conv, split, scan and "
+           "gate run as one mamba2_step launch">
   ];
   let dependentDialects = ["::braid::launch::LaunchDialect"];
 }

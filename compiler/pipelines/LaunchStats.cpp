@@ -71,6 +71,7 @@ lowered(ModuleOp module, OwningOpRef<ModuleOp> &holder, bool fuseEpilogues) {
   PassManager pm(module->getContext());
   BraidLowerToLaunchOptions options;
   options.fuseEpilogues = fuseEpilogues;
+  options.fuseDecodeSteps = fuseEpilogues;
   pm.addPass(createBraidLowerToLaunch(options));
   if (failed(pm.run(*holder)))
     return failure();

@@ -97,6 +97,7 @@ runBraidStages(ModuleOp module, const PipelineOptions &options,
   if (options.lowerToLaunch) {
     BraidLowerToLaunchOptions lowerOptions;
     lowerOptions.fuseEpilogues = options.fuseEpilogues;
+    lowerOptions.fuseDecodeSteps = options.fuseDecodeSteps;
     stages.push_back({"lower-to-launch", [lowerOptions](PassManager &pm) {
                         pm.addPass(createBraidLowerToLaunch(lowerOptions));
                       }});

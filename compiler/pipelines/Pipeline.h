@@ -25,9 +25,11 @@ struct PipelineOptions {
   /// Run the fusion passes (braid-fold-weight-scales, then
   /// braid-fuse-projections) after canonicalization and lint.
   bool fusion = true;
-  /// Let braid-lower-to-launch fuse GEMM epilogues (fuse-epilogues): it
-  /// changes no weight, so it also applies where `fusion` cannot run.
+  /// Let braid-lower-to-launch fuse GEMM epilogues (fuse-epilogues) and
+  /// the decode entry's Mamba2 steps (fuse-decode-steps): they change no
+  /// weight, so they also apply where `fusion` cannot run.
   bool fuseEpilogues = true;
+  bool fuseDecodeSteps = true;
   /// When set and fusion runs, receives a copy of the module as it was just
   /// before the fusion stages (braidc --stats compares the two).
   mlir::OwningOpRef<mlir::ModuleOp> *unfusedCopy = nullptr;

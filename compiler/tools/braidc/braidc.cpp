@@ -155,6 +155,13 @@ cl::opt<bool> noFusion(
              "imported model"),
     cl::cat(braidcCategory));
 
+cl::opt<bool> noDecodeSteps(
+    "no-decode-steps",
+    cl::desc("Keep each Mamba2 mixer of the decode entry as separate launches "
+             "(conv, split, scan, gate) instead of one mamba2_step launch; "
+             "for comparing the two"),
+    cl::cat(braidcCategory));
+
 // Registered as "braid-stats" and renamed to "stats" in main(), once LLVM's
 // own -stats (its statistics counters) has been moved to -llvm-stats.
 cl::opt<bool> printStats(
@@ -452,6 +459,7 @@ mlir::LogicalResult reportStats(mlir::ModuleOp module, bool lowered,
     // Lowered as the pipeline would have lowered it.
     BraidLowerToLaunchOptions lowerOptions;
     lowerOptions.fuseEpilogues = !noFusion;
+    lowerOptions.fuseDecodeSteps = !noFusion && !noDecodeSteps;
     pm.addPass(createBraidLowerToLaunch(lowerOptions));
     if (failed(pm.run(*copy)))
       return mlir::failure();
@@ -536,6 +544,7 @@ int run() {
   options.fusion = !noFusion && model->packedWeights.empty();
   // Epilogue fusion rebinds no weight: packed weights keep it.
   options.fuseEpilogues = !noFusion;
+  options.fuseDecodeSteps = !noFusion && !noDecodeSteps;
   mlir::OwningOpRef<mlir::ModuleOp> unfused;
   if (printStats)
     options.unfusedCopy = &unfused;

@@ -235,6 +235,7 @@ std::string mlaKernel(const KernelCall &call);
 std::string causalConv1dKernel(const KernelCall &call);
 std::string selectiveScanKernel(const KernelCall &call);
 std::string ssdScanKernel(const KernelCall &call);
+std::string mamba2StepKernel(const KernelCall &call);
 std::string moeKernel(const KernelCall &call);
 std::string mergeKernel(const KernelCall &call);
 std::string fusedElementwiseKernel(const KernelCall &call);

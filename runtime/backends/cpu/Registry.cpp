@@ -41,6 +41,7 @@ const Entry kEntries[] = {
     {"selective_scan", &guarded<&selectiveScanKernel>},
     {"ssd_scan", &guarded<&ssdScanKernel>},
     {"gated_rms_norm", &guarded<&gatedRmsNormKernel>},
+    {"mamba2_step", &guarded<&mamba2StepKernel>},
     {"moe", &guarded<&moeKernel>},
     {"merge", &guarded<&mergeKernel>},
     {"fused_elementwise", &guarded<&fusedElementwiseKernel>},

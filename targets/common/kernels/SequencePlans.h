@@ -372,6 +372,99 @@ inline std::string planSsd(const SsdShape &s, const Target &t,
 }
 
 //===----------------------------------------------------------------------===//
+// mamba2_step (Mamba2Step.cuh)
+//===----------------------------------------------------------------------===//
+
+struct Mamba2StepShape {
+  std::string elem = kF32;   // xBC, dt, z, output
+  std::string weight = kF32; // conv weight and bias, A, D, dt_bias, norm
+  int64_t heads = 0, headDim = 0, groups = 1, stateSize = 0, convK = 0;
+  bool convSilu = true, hasConvBias = false, hasD = false, hasDtBias = false;
+  bool softplus = true;
+  double dtMin = 0.0;
+  bool hasDtMax = false;
+  double dtMax = 0.0;
+  int gate = 0; // 0 none, 1 norm, 2 silu (kern::StepGate)
+  bool normFirst = false;
+  int64_t normGroup = 0;
+  double eps = 1e-6;
+};
+
+inline std::string planMamba2Step(const Mamba2StepShape &s, const Target &t,
+                                  const std::string &name, Plan &plan) {
+  const int64_t P = s.headDim, N = s.stateSize, HP = s.heads * P;
+  if (s.heads < 1 || s.groups < 1 || s.heads % s.groups)
+    return "num_heads (" + std::to_string(s.heads) +
+           ") must be a positive multiple of num_groups (" +
+           std::to_string(s.groups) + ")";
+  if (P < 1 || N < 4 || N % 4)
+    return "state_size " + std::to_string(N) +
+           " must be a positive multiple of 4 (float4 state rows)";
+  if (s.convK < 1 || s.convK > 8)
+    return "kernel_size " + std::to_string(s.convK) +
+           " must be between 1 and 8";
+  if (s.gate == 1 && (s.normGroup < 1 || HP % s.normGroup))
+    return "group_size " + std::to_string(s.normGroup) +
+           " must divide num_heads * head_dim (" + std::to_string(HP) + ")";
+  // Rows of head_dim per update block: as many as divide head_dim (and the
+  // norm group) up to 32, so that a 64-head layer has 128 blocks per
+  // sequence, enough to stream its state at B = 1.
+  int64_t rows = 1;
+  for (int64_t r : {32, 16, 8, 4, 2})
+    if (P % r == 0 && (s.gate != 1 || s.normGroup % r == 0)) {
+      rows = r;
+      break;
+    }
+  // Lanes per state row: N / 4 float4s spread over at most a warp.
+  int64_t lanes = 1;
+  while (lanes * 2 <= t.warpSize && N % (4 * lanes * 2) == 0)
+    lanes *= 2;
+
+  using detail::flag;
+  using detail::line;
+  using detail::real;
+  const std::string cfg = name + "_cfg";
+  std::string src = detail::header("mamba2_step", "Mamba2Step.cuh");
+  src += "namespace {\nstruct " + cfg + " {\n  using E = " + s.elem +
+         ";\n  using W = " + s.weight + ";\n";
+  src += line("int", "kHeads", s.heads) + line("int", "kHeadDim", P) +
+         line("int", "kGroups", s.groups) + line("int", "kState", N) +
+         line("int", "kConvK", s.convK) + flag("kConvSilu", s.convSilu) +
+         flag("kHasConvBias", s.hasConvBias) + flag("kHasD", s.hasD) +
+         flag("kHasDtBias", s.hasDtBias) + flag("kSoftplus", s.softplus) +
+         real("kDtMin", s.dtMin) + flag("kHasDtMax", s.hasDtMax) +
+         real("kDtMax", s.hasDtMax ? s.dtMax : 0.0) +
+         line("int", "kGate", s.gate) +
+         line("int", "kNormGroup", s.gate == 1 ? s.normGroup : rows) +
+         (s.gate == 1 ? flag("kNormFirst", s.normFirst) + real("kEps", s.eps)
+                      : std::string()) +
+         line("int", "kRows", rows) + line("int", "kLanesPerRow", lanes);
+  src += "};\n} // namespace\n\nBRAID_MAMBA2_STEP_ENTRIES(" + name + ", " +
+         cfg + ")\n";
+
+  plan = Plan();
+  plan.source = src;
+  Launch update;
+  update.function = name + "_update";
+  update.grid[0] = Dim::fixed(HP / rows);
+  update.grid[1] = Dim::batch();
+  update.grid[2] = Dim::fixed(1);
+  update.block[0] = 4 * t.warpSize;
+  Launch finish;
+  finish.function = name + "_finish";
+  const int64_t channels = std::max(s.gate == 1 ? HP : 0, 2 * s.groups * N);
+  finish.grid[0] = Dim::fixed((channels + 255) / 256);
+  finish.grid[1] = Dim::batch();
+  finish.grid[2] = Dim::fixed(1);
+  finish.block[0] = 256;
+  plan.launches = {update, finish};
+  // The update blocks' sums of squares, one float per block.
+  if (s.gate == 1)
+    plan.workspace = {0, 4 * (HP / rows), 0, 0, 1};
+  return "";
+}
+
+//===----------------------------------------------------------------------===//
 // selective_scan
 //===----------------------------------------------------------------------===//
 

@@ -21,7 +21,7 @@ namespace braid::gpu {
 /// causal_conv1d.
 Specializer findDenseSpecializer(llvm::StringRef family);
 
-/// attention, mla, ssd_scan, selective_scan.
+/// attention, mla, ssd_scan, mamba2_step, selective_scan.
 Specializer findSequenceSpecializer(llvm::StringRef family);
 /// fused_elementwise (SpecializersFused.cpp).
 Specializer findFusedSpecializer(llvm::StringRef family);

@@ -320,6 +320,93 @@ llvm::Expected<KernelPlan> specializeSsd(KernelOp op, const Target &target,
 }
 
 //===----------------------------------------------------------------------===//
+// mamba2_step
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<KernelPlan>
+specializeMamba2Step(KernelOp op, const Target &target, StringRef name) {
+  LaunchReader r(op, target);
+  if (r.operandCount() != 11 || r.resultCount() != 3)
+    return r.error("needs 11 operands and 3 results (passes/DecodeFusion.h)");
+  BufferAttr xbc = r.operand(0), convW = r.operand(1), convBias = r.operand(2),
+             convState = r.operand(3), dt = r.operand(4), A = r.operand(5),
+             D = r.operand(6), dtBias = r.operand(7), ssm = r.operand(8),
+             z = r.operand(9), normW = r.operand(10), y = r.result(0);
+  if (!xbc || !convW || !convState || !dt || !A || !ssm || !y)
+    return r.error("needs xBC, the conv weight and state, dt, A, the SSM "
+                   "state and an output buffer");
+  seq::Mamba2StepShape s;
+  auto elem = r.elemType(xbc, "xBC");
+  if (!elem)
+    return elem.takeError();
+  s.elem = *elem;
+  if (auto err = requireSame(r, s.elem, {{dt, "dt"}, {z, "z"}, {y, "output"}}))
+    return std::move(err);
+  auto weight = r.elemType(A, "A");
+  if (!weight)
+    return weight.takeError();
+  s.weight = *weight;
+  if (auto err = requireSame(r, s.weight,
+                             {{convW, "conv weight"},
+                              {convBias, "conv bias"},
+                              {D, "D"},
+                              {dtBias, "dt_bias"},
+                              {normW, "norm weight"}}))
+    return std::move(err);
+  for (auto [buf, what] :
+       {std::pair{convState, "conv_state"}, std::pair{ssm, "ssm_state"}})
+    if (!buf.getElementType().isF32())
+      return r.error(llvm::Twine("'") + what + "' must be f32");
+  s.heads = r.integer("num_heads");
+  s.headDim = r.integer("head_dim");
+  s.groups = r.integer("num_groups", 1);
+  s.stateSize = r.integer("state_size");
+  s.convK = r.integer("kernel_size");
+  auto act = op.getAttrs().getAs<StringAttr>("activation");
+  if (!act || (act.getValue() != "silu" && act.getValue() != "identity"))
+    return r.error("conv activation must be silu or identity");
+  s.convSilu = act.getValue() == "silu";
+  s.hasConvBias = bool(convBias);
+  s.hasD = bool(D);
+  s.hasDtBias = bool(dtBias);
+  s.softplus = r.boolean("dt_softplus", true);
+  s.dtMin = r.real("dt_min", 0.0);
+  double dtMax = r.real("dt_max", INFINITY);
+  s.hasDtMax = r.has("dt_max") && std::isfinite(dtMax);
+  s.dtMax = s.hasDtMax ? dtMax : 0.0;
+  auto gate = op.getAttrs().getAs<StringAttr>("gate");
+  StringRef gateKind = gate ? gate.getValue() : "";
+  s.gate = llvm::StringSwitch<int>(gateKind)
+               .Case("none", 0)
+               .Case("norm", 1)
+               .Case("silu", 2)
+               .Default(-1);
+  if (s.gate < 0)
+    return r.error("attribute 'gate' is '" + gateKind +
+                   "', expected none, norm or silu");
+  if (s.gate != 0 && !z)
+    return r.error("gate '" + gateKind + "' needs the z operand");
+  if (s.gate == 1) {
+    if (!normW)
+      return r.error("gate 'norm' needs the norm weight");
+    s.normGroup = r.integer("group_size");
+    s.normFirst = r.boolean("norm_before_gate", false);
+    s.eps = r.real("epsilon", 1e-6);
+  }
+  const int64_t channels = s.heads * s.headDim + 2 * s.groups * s.stateSize;
+  if (xbc.getShape().size() != 3 || xbc.getShape()[0] != launch::kDimBatch ||
+      xbc.getShape()[1] != launch::kDimTokens ||
+      LaunchReader::staticDim(xbc, 2) != channels)
+    return r.error("xBC must be [B, T, " + std::to_string(channels) +
+                   "] (num_heads * head_dim + 2 * num_groups * state_size)");
+  seq::Plan plan;
+  std::string err = seq::planMamba2Step(s, seqTarget(target), name.str(), plan);
+  if (!err.empty())
+    return r.error(err);
+  return toKernelPlan(plan);
+}
+
+//===----------------------------------------------------------------------===//
 // selective_scan
 //===----------------------------------------------------------------------===//
 
@@ -412,6 +499,7 @@ Specializer findSequenceSpecializer(llvm::StringRef family) {
   return llvm::StringSwitch<Specializer>(family)
       .Case("attention", &specializeAttention)
       .Case("ssd_scan", &specializeSsd)
+      .Case("mamba2_step", &specializeMamba2Step)
       .Case("selective_scan", &specializeSelectiveScan)
       .Case("mla", &specializeMla)
       .Default(nullptr);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the sequence-family GPU test (attention, ssd_scan, selective_scan;
-# needs nvcc, no GPU):
+# Builds the sequence-family GPU test (attention, ssd_scan, selective_scan,
+# mamba2_step; needs nvcc, no GPU):
 #
 #   1. sequence_test_gen (host C++) writes the device code of every case of
 #      test/gpu/sequence_cases.h through SequencePlans.h -- the text the

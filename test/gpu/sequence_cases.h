@@ -6,7 +6,8 @@
 // cases against the CPU reference kernels, recomputing the same plans for
 // the launch geometry. A case is a family, shapes and attributes, an
 // element type, and phases of T tokens whose states (KV cache, SSM state)
-// carry over: a prefill, then decode steps.
+// carry over: a prefill, then decode steps (mamba2_step: decode steps of
+// T = 1 only, its conv and SSM states carried).
 //
 //===----------------------------------------------------------------------===//
 #ifndef BRAID_TEST_GPU_SEQUENCE_CASES_H
@@ -20,7 +21,7 @@
 
 namespace braid::test {
 
-enum class Family { Attention, Ssd, Selective };
+enum class Family { Attention, Ssd, Selective, Mamba2Step };
 
 struct SeqCase {
   std::string name;
@@ -33,6 +34,7 @@ struct SeqCase {
   gpu::seq::AttentionShape attn;
   gpu::seq::SsdShape ssd;
   gpu::seq::SelectiveShape sel;
+  gpu::seq::Mamba2StepShape step;
   bool randomState = true; // SSM cases: random initial state
   bool bench = false;      // timed (and large)
   bool quick = false;      // in the compute-sanitizer subset
@@ -53,6 +55,8 @@ inline std::string planCase(const SeqCase &c, const std::string &prefix,
     return gpu::seq::planSsd(c.ssd, testTarget(), prefix, plan);
   case Family::Selective:
     return gpu::seq::planSelectiveScan(c.sel, testTarget(), prefix, plan);
+  case Family::Mamba2Step:
+    return gpu::seq::planMamba2Step(c.step, testTarget(), prefix, plan);
   }
   return "unknown family";
 }
@@ -146,6 +150,31 @@ inline SeqCase selective(std::string name, bool bf16, int batch, int inner,
   s.stateIn = hasState ? 10 : -1;
   s.y = 11;
   s.stateOut = hasState ? 12 : -1;
+  return c;
+}
+
+/// mamba2_step with a conv bias, D and dt_bias (drop them per case);
+/// gate 0 none, 1 norm (over `normGroup` channels), 2 SiLU.
+inline SeqCase mamba2Step(std::string name, bool bf16, int batch, int heads,
+                          int dim, int groups, int state, int convK, int gate,
+                          int normGroup, std::vector<int> tokens) {
+  SeqCase c;
+  c.name = std::move(name);
+  c.family = Family::Mamba2Step;
+  c.bf16 = bf16;
+  c.batch = batch;
+  c.tokens = std::move(tokens);
+  auto &s = c.step;
+  s.elem = s.weight = bf16 ? gpu::seq::kBf16 : gpu::seq::kF32;
+  s.heads = heads;
+  s.headDim = dim;
+  s.groups = groups;
+  s.stateSize = state;
+  s.convK = convK;
+  s.hasConvBias = s.hasD = s.hasDtBias = true;
+  s.gate = gate;
+  s.normGroup = gate == 1 ? normGroup : 0;
+  s.eps = 1e-5;
   return c;
 }
 
@@ -247,6 +276,48 @@ inline std::vector<SeqCase> sequenceCases() {
       all.push_back(c);
     }
 
+    // mamba2_step (decode, T = 1 per phase): bamba-1.5b at B = 1 and 5,
+    // nemotron-like groups, falcon-like SiLU gate without D, no gate,
+    // norm before gate, K = 2 without a conv bias with a dt clamp, 24
+    // states (two lanes per row, three float4s each: 64 rows per pass for
+    // 32 rows, half the lanes idle), head_dim 48 (16 rows per block), and
+    // norm groups of 96 that straddle the finishing blocks' 1024 channels.
+    all.push_back(mamba2Step("step_bamba_b1", bf16, 1, 64, 64, 1, 128, 4, 1,
+                             4096, {1, 1, 1}));
+    all.push_back(mamba2Step("step_bamba_b5", bf16, 5, 64, 64, 1, 128, 4, 1,
+                             4096, {1, 1, 1, 1}));
+    all.push_back(mamba2Step("step_nemotron_g2", bf16, 3, 8, 16, 2, 16, 4, 1,
+                             64, {1, 1, 1}));
+    all.back().quick = true;
+    {
+      SeqCase c = mamba2Step("step_falcon_silu_noD", bf16, 2, 8, 16, 1, 16, 4,
+                             2, 0, {1, 1, 1});
+      c.step.hasD = false;
+      all.push_back(c);
+      c = mamba2Step("step_gate_none", bf16, 2, 8, 16, 1, 32, 4, 0, 0,
+                     {1, 1, 1});
+      all.push_back(c);
+      c = mamba2Step("step_norm_first", bf16, 2, 8, 16, 2, 16, 4, 1, 32,
+                     {1, 1, 1});
+      c.step.normFirst = true;
+      c.quick = true;
+      all.push_back(c);
+      c = mamba2Step("step_k2_nobias_dtclamp", bf16, 2, 8, 16, 1, 16, 2, 1, 128,
+                     {1, 1, 1});
+      c.step.hasConvBias = false;
+      c.step.dtMin = 0.001;
+      c.step.hasDtMax = true;
+      c.step.dtMax = 0.1;
+      all.push_back(c);
+      c = mamba2Step("step_n24", bf16, 2, 4, 32, 1, 24, 4, 1, 64, {1, 1, 1});
+      all.push_back(c);
+      c = mamba2Step("step_p48", bf16, 2, 4, 48, 2, 32, 4, 1, 48, {1, 1, 1});
+      all.push_back(c);
+      c = mamba2Step("step_h24_group96_straddle", bf16, 2, 24, 64, 4, 64, 4, 1,
+                     96, {1, 1, 1});
+      all.push_back(c);
+    }
+
     // selective_scan (Mamba1).
     all.push_back(selective("sel_jamba_golden", bf16, 2, 128, 8, 8,
                             {37, 1, 1, 1}, true, true, true, true));
@@ -301,6 +372,15 @@ inline std::vector<SeqCase> sequenceCases() {
     c.bench = true;
     all.push_back(c);
     c = ssd("bench_ssd_decode_b1_bamba", true, 1, 64, 64, 1, 128, 256, {1});
+    c.bench = true;
+    all.push_back(c);
+    // mamba2_step of bamba-1.5b (timed at the last phase).
+    c = mamba2Step("bench_step_b1_bamba", true, 1, 64, 64, 1, 128, 4, 1, 4096,
+                   {1, 1, 1});
+    c.bench = true;
+    all.push_back(c);
+    c = mamba2Step("bench_step_b64_bamba", true, 64, 64, 64, 1, 128, 4, 1, 4096,
+                   {1, 1, 1});
     c.bench = true;
     all.push_back(c);
   }

@@ -599,6 +599,16 @@ int main(int argc, char **argv) {
   mlir::registerDefaultTimingManagerCLOptions();
   cl::HideUnrelatedOptions({&braidcCategory, &cl::getGeneralCategory()});
   auto &registered = cl::getRegisteredOptions();
+  // The general category holds MLIR's debugging flags (--mlir-print-ir-*,
+  // --mlir-timing, ...) but also every LLVM backend's knobs, which would bury
+  // braidc's own: --help shows the MLIR ones, --help-hidden all of them.
+  for (auto &entry : registered) {
+    cl::Option *option = entry.second;
+    if (!entry.first.starts_with("mlir-") &&
+        llvm::is_contained(option->Categories, &cl::getGeneralCategory()) &&
+        option->getOptionHiddenFlag() == cl::NotHidden)
+      option->setHiddenFlag(cl::Hidden);
+  }
   if (auto it = registered.find("stats"); it != registered.end())
     it->second->setArgStr("llvm-stats");
   printStats.setArgStr("stats");

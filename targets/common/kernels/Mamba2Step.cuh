@@ -34,6 +34,7 @@
 #define BRAID_TARGETS_COMMON_KERNELS_MAMBA2STEP_CUH
 
 #include "targets/common/kernels/DenseCommon.cuh"
+#include "targets/common/kernels/SSD.cuh"
 
 namespace braid {
 namespace kern {
@@ -86,12 +87,7 @@ BRAID_DEVICE float stepDt(const BraidKernelParams &p, int b, int h) {
       dev::buffer<const typename D::E>(p, kStepDt)[int64_t(b) * D::H + h]);
   if (Cfg::kHasDtBias)
     d += dev::toFloat(dev::buffer<const typename D::W>(p, kStepDtBias)[h]);
-  if (Cfg::kSoftplus)
-    d = d > 20.f ? d : log1pf(expf(d));
-  d = fmaxf(d, Cfg::kDtMin);
-  if (Cfg::kHasDtMax)
-    d = fminf(d, Cfg::kDtMax);
-  return d;
+  return ssdDtLimits<Cfg>(d);
 }
 
 /// Conv output of channel `ch` of sequence `b` (one token), rounded to the

@@ -84,6 +84,17 @@ template <typename Cfg> struct SsdWorkspace {
   }
 };
 
+/// dt + dt_bias -> dt': softplus (when on), then clamped to [dt_min,
+/// dt_max]. Shared with the decode step (Mamba2Step.cuh).
+template <typename Cfg> BRAID_DEVICE float ssdDtLimits(float d) {
+  if (Cfg::kSoftplus)
+    d = d > 20.f ? d : log1pf(expf(d));
+  d = fmaxf(d, Cfg::kDtMin);
+  if (Cfg::kHasDtMax)
+    d = fminf(d, Cfg::kDtMax);
+  return d;
+}
+
 /// dt' of token t of sequence b, head h.
 template <typename Cfg>
 BRAID_DEVICE float ssdDt(const BraidKernelParams &p, int b, int t, int h,
@@ -93,12 +104,7 @@ BRAID_DEVICE float ssdDt(const BraidKernelParams &p, int b, int t, int h,
       p, Cfg::kDt)[(int64_t(b) * T + t) * D::H + h]);
   if (Cfg::kBias >= 0)
     d += dev::toFloat(dev::buffer<const typename D::W>(p, Cfg::kBias)[h]);
-  if (Cfg::kSoftplus)
-    d = d > 20.f ? d : log1pf(expf(d));
-  d = fmaxf(d, Cfg::kDtMin);
-  if (Cfg::kHasDtMax)
-    d = fminf(d, Cfg::kDtMax);
-  return d;
+  return ssdDtLimits<Cfg>(d);
 }
 
 /// Statistics of chunk c (tokens cL .. cL+L-1, zero past T) in shared

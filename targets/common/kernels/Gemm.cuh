@@ -15,6 +15,10 @@
 //     ldmatrix fragment loads are free of bank conflicts. Blocks are
 //     rasterized in groups of 8 row tiles so that concurrent blocks share A
 //     and B in L2.
+//   * tcGemmSplitK (NVIDIA sm_90+, decode): the tcGemm main loop with the
+//     k-tiles of a tile split over the blocks of a thread-block cluster,
+//     partial tiles summed through distributed shared memory, so that a
+//     narrow output still spreads its weights over every SM.
 //   * simtGemm: fp32 FMA (validation mode), register-tiled TM x TN outputs per
 //     thread from k-major shared tiles, double-buffered through registers.
 //   * skinnyGemm: few rows (decode, M = B): one warp per COLS output columns
@@ -548,18 +552,21 @@ BRAID_DEVICE void mma16816(float (&d)[4], const uint32_t (&a)[4],
     mmaF16_16816(d, a, b);
 }
 
-/// One BM x BN output tile at (m0, n0); rows [m0, mEnd) are valid
-/// (m0 < mEnd). All threads of the block must call it.
+/// The main loop of a BM x BN tile at (m0, n0), rows [m0, mEnd) valid:
+/// acc = A[m0.., k] * B[n0.., k]^T over the k-tiles [ktBegin, ktEnd) (k in
+/// [ktBegin * BK, ktEnd * BK)); an empty range leaves acc zero. All threads
+/// of the block must call it; the ring is free again when it returns only
+/// after a barrier.
 template <class Cfg, class Ops>
-BRAID_DEVICE void tcGemmTile(const Ops &ops, int m0, int mEnd, int n0,
-                             char *smemRaw) {
+BRAID_DEVICE void tcGemmMainloop(const Ops &ops, int m0, int mEnd, int n0,
+                                 int ktBegin, int ktEnd, char *smemRaw,
+                                 float (&acc)[Cfg::MI][Cfg::NI][4]) {
   using T = typename Ops::T;
   static_assert(sizeof(T) == 2, "tensor-core path takes 16-bit operands");
   constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK;
   constexpr int STAGES = Cfg::STAGES, THREADS = Cfg::kThreads;
   constexpr int CPR = Cfg::CPR, MI = Cfg::MI, NI = Cfg::NI;
   constexpr int N = Ops::N, K = Ops::K;
-  constexpr int KT = ceilDiv(K, BK);
   constexpr int AC = BM * CPR / THREADS, BC = BN * CPR / THREADS;
 
   T *sA = reinterpret_cast<T *>(smemRaw);
@@ -630,7 +637,6 @@ BRAID_DEVICE void tcGemmTile(const Ops &ops, int m0, int mEnd, int n0,
 
   const int lane = laneId(), warp = warpId();
   const int wm = warp / Cfg::WARPS_N, wn = warp % Cfg::WARPS_N;
-  float acc[MI][NI][4];
 #pragma unroll
   for (int i = 0; i < MI; ++i)
 #pragma unroll
@@ -642,8 +648,8 @@ BRAID_DEVICE void tcGemmTile(const Ops &ops, int m0, int mEnd, int n0,
   // Prologue: STAGES - 1 tiles in flight.
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
-    if (s < KT)
-      loadStage(s, s * BK);
+    if (ktBegin + s < ktEnd)
+      loadStage(s, (ktBegin + s) * BK);
     cpAsyncCommit();
   }
 
@@ -658,11 +664,11 @@ BRAID_DEVICE void tcGemmTile(const Ops &ops, int m0, int mEnd, int n0,
 
   int readStage = 0, writeStage = STAGES - 1;
 #pragma unroll 1
-  for (int kt = 0; kt < KT; ++kt) {
+  for (int kt = ktBegin; kt < ktEnd; ++kt) {
     cpAsyncWait<STAGES - 2>();
     syncThreads();
     // Refill the stage consumed in the previous iteration.
-    if (kt + STAGES - 1 < KT)
+    if (kt + STAGES - 1 < ktEnd)
       loadStage(writeStage, (kt + STAGES - 1) * BK);
     cpAsyncCommit();
 
@@ -693,27 +699,52 @@ BRAID_DEVICE void tcGemmTile(const Ops &ops, int m0, int mEnd, int n0,
     writeStage = writeStage + 1 == STAGES ? 0 : writeStage + 1;
   }
   cpAsyncWait<0>();
+}
 
-  // Epilogue: accumulator (mi, ni) holds rows g and g + 8 (g = lane / 4),
-  // columns 2 * (lane % 4) and + 1 of its 16 x 8 tile.
+/// Calls f(r, c, C[r, c], C[r, c + 1]) for each accumulator pair of this
+/// thread after tcGemmMainloop, (r, c) relative to the tile: accumulator
+/// (mi, ni) holds rows g and g + 8 (g = lane / 4), columns 2 * (lane % 4)
+/// and + 1 of its 16 x 8 tile.
+template <class Cfg, class F>
+BRAID_DEVICE void tcForEachPair(const float (&acc)[Cfg::MI][Cfg::NI][4],
+                                F &&f) {
+  const int lane = laneId(), warp = warpId();
+  const int wm = warp / Cfg::WARPS_N, wn = warp % Cfg::WARPS_N;
 #pragma unroll
-  for (int mi = 0; mi < MI; ++mi)
+  for (int mi = 0; mi < Cfg::MI; ++mi)
 #pragma unroll
-    for (int ni = 0; ni < NI; ++ni) {
-      const int c = n0 + wn * Cfg::WN + ni * 8 + (lane & 3) * 2;
-      if (c >= N)
-        continue;
+    for (int ni = 0; ni < Cfg::NI; ++ni)
 #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int r = m0 + wm * Cfg::WM + mi * 16 + (lane >> 2) + h * 8;
-        if (r >= mEnd)
-          continue;
-        if (c + 1 < N)
-          ops.store2(r, c, acc[mi][ni][2 * h], acc[mi][ni][2 * h + 1]);
-        else
-          ops.store(r, c, acc[mi][ni][2 * h]);
-      }
-    }
+      for (int h = 0; h < 2; ++h)
+        f(wm * Cfg::WM + mi * 16 + (lane >> 2) + h * 8,
+          wn * Cfg::WN + ni * 8 + (lane & 3) * 2, acc[mi][ni][2 * h],
+          acc[mi][ni][2 * h + 1]);
+}
+
+/// The epilogue of output columns (c, c + 1) of row r (c even): the pair
+/// where both exist, rows >= mEnd and columns >= N dropped.
+template <class Ops>
+BRAID_DEVICE void storePairOut(const Ops &ops, int r, int c, float v0, float v1,
+                               int mEnd) {
+  if (r >= mEnd || c >= Ops::N)
+    return;
+  if (c + 1 < Ops::N)
+    ops.store2(r, c, v0, v1);
+  else
+    ops.store(r, c, v0);
+}
+
+/// One BM x BN output tile at (m0, n0); rows [m0, mEnd) are valid
+/// (m0 < mEnd). All threads of the block must call it.
+template <class Cfg, class Ops>
+BRAID_DEVICE void tcGemmTile(const Ops &ops, int m0, int mEnd, int n0,
+                             char *smemRaw) {
+  float acc[Cfg::MI][Cfg::NI][4];
+  tcGemmMainloop<Cfg>(ops, m0, mEnd, n0, 0, ceilDiv(Ops::K, Cfg::BK), smemRaw,
+                      acc);
+  tcForEachPair<Cfg>(acc, [&](int r, int c, float v0, float v1) {
+    storePairOut(ops, m0 + r, n0 + c, v0, v1, mEnd);
+  });
 }
 
 /// The plain GEMM: grid (ceil(N / BN), ceil(M / BM)), Cfg::kThreads threads,
@@ -727,6 +758,116 @@ template <class Cfg, class Ops> BRAID_DEVICE void tcGemm(const Ops &ops, int M) 
   if (tm >= tilesM)
     return;
   tcGemmTile<Cfg>(ops, tm * Cfg::BM, M, tn * Cfg::BN, braidGemmSmem);
+}
+
+//===----------------------------------------------------------------------===//
+// Split-K GEMM in one cluster per tile (decode, sm_90+)
+//===----------------------------------------------------------------------===//
+//
+// Few rows (decode: M = B * T from 17 to a few hundred) make the weights the
+// traffic, and a narrow output (N = 2048) has too few BM x BN tiles to keep
+// every SM streaming them. SPLIT blocks, one thread-block cluster, share a
+// tile: rank r runs the tcGemm main loop over its share of the k-tiles,
+// writes its fp32 partial tile to its own shared memory and, after a
+// cluster barrier, sums 1 / SPLIT of the tile's column pairs over the
+// SPLIT partials through distributed shared memory (ranks in order: the
+// sum does not depend on timing) and applies the epilogue to them. One
+// launch; each weight byte is read once.
+
+/// Rank of this block in its cluster.
+BRAID_DEVICE int clusterRank() {
+  uint32_t r = 0;
+#if BRAID_ARCH >= 900
+  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
+#endif
+  return static_cast<int>(r);
+}
+/// Barrier of every thread of the cluster; shared-memory writes before it
+/// are visible to the whole cluster after it.
+BRAID_DEVICE void clusterSync() {
+#if BRAID_ARCH >= 900
+  asm volatile("barrier.cluster.arrive.release.aligned;\n"
+               "barrier.cluster.wait.acquire.aligned;\n" ::
+                   : "memory");
+#endif
+}
+/// The two floats at `p` (8-byte aligned, this block's shared memory) in
+/// the shared memory of block `rank` of the cluster.
+BRAID_DEVICE float2 loadClusterShared2(const float *p, int rank) {
+  float2 v = make_float2(0.0f, 0.0f);
+#if BRAID_ARCH >= 900
+  uint32_t remote;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n"
+               : "=r"(remote)
+               : "r"(sharedAddress(p)), "r"(rank));
+  asm volatile("ld.shared::cluster.v2.f32 {%0, %1}, [%2];\n"
+               : "=f"(v.x), "=f"(v.y)
+               : "r"(remote)
+               : "memory");
+#endif
+  return v;
+}
+
+/// A TcConfig tile computed by SPLIT blocks (the kernel's cluster size).
+template <class Tc, int SPLIT_> struct SplitKConfig : Tc {
+  static constexpr int SPLIT = SPLIT_;
+  static constexpr int LDR = Tc::BN + 8; // partial-tile row (floats), padded
+  static constexpr int kPartialBytes = Tc::BM * LDR * 4;
+  static constexpr int kSharedBytes =
+      Tc::kSharedBytes > kPartialBytes ? Tc::kSharedBytes : kPartialBytes;
+  static_assert(SPLIT >= 2 && SPLIT <= 8, "portable cluster size is 2..8");
+};
+
+/// Grid (ceil(N / BN) * SPLIT, ceil(M / BM)) in clusters of (SPLIT, 1, 1),
+/// Cfg::kThreads threads, Cfg::kSharedBytes of dynamic shared memory.
+template <class Cfg, class Ops>
+BRAID_DEVICE void tcGemmSplitK(const Ops &ops, int M) {
+#if BRAID_ARCH >= 900
+  extern __shared__ __align__(128) char braidGemmSmem[];
+  constexpr int S = Cfg::SPLIT, BM = Cfg::BM, BN = Cfg::BN;
+  constexpr int LDR = Cfg::LDR, THREADS = Cfg::kThreads;
+  constexpr int KT = ceilDiv(Ops::K, Cfg::BK);
+  const int tilesN = ceilDiv(Ops::N, BN), tilesM = ceilDiv(M, BM);
+  // The row tiles of one column tile are consecutive clusters: at M > BM
+  // they read the same weights close in time (the second read hits L2).
+  const int cluster = blockIdY() * (gridDimX() / S) + blockIdX() / S;
+  const int tm = cluster % tilesM, tn = cluster / tilesM;
+  if (tn >= tilesN) // the whole cluster: no barrier is left waiting
+    return;
+  const int rank = clusterRank(), tid = threadId();
+  const int m0 = tm * BM, n0 = tn * BN, rows = min(M - m0, BM);
+
+  float acc[Cfg::MI][Cfg::NI][4];
+  tcGemmMainloop<Cfg>(ops, m0, M, n0, rank * KT / S, (rank + 1) * KT / S,
+                      braidGemmSmem, acc);
+  syncThreads(); // the ring is read by every warp before it holds partials
+  float *part = reinterpret_cast<float *>(braidGemmSmem);
+  tcForEachPair<Cfg>(acc, [&](int r, int c, float v0, float v1) {
+    *reinterpret_cast<float2 *>(part + r * LDR + c) = make_float2(v0, v1);
+  });
+  clusterSync();
+  // Pairs i = r * BN / 2 + c / 2 of the valid rows, THREADS consecutive
+  // ones per block in turn (coalesced epilogue stores).
+  constexpr int PAIRS = BN / 2;
+#pragma unroll 1
+  for (int i = rank * THREADS + tid; i < rows * PAIRS; i += S * THREADS) {
+    const int r = i / PAIRS, c = 2 * (i % PAIRS);
+    float2 v[S];
+#pragma unroll
+    for (int q = 0; q < S; ++q)
+      v[q] = loadClusterShared2(part + r * LDR + c, q);
+    float s0 = 0.0f, s1 = 0.0f;
+#pragma unroll
+    for (int q = 0; q < S; ++q) {
+      s0 += v[q].x;
+      s1 += v[q].y;
+    }
+    storePairOut(ops, m0 + r, n0 + c, s0, s1, M);
+  }
+  clusterSync(); // the other blocks read this one's partials until here
+#else
+  __trap();
+#endif
 }
 
 //===----------------------------------------------------------------------===//

@@ -332,11 +332,16 @@ struct Source {
       text += std::string("#include \"targets/common/kernels/") + h + "\"\n";
     text += "\n";
   }
+  /// `cluster` > 1: blocks run in thread-block clusters of (cluster, 1, 1)
+  /// (sm_90+; the grid's x is a multiple of it).
   void kernel(const std::string &fname, int64_t threads, int64_t minBlocks,
-              const std::string &body) {
-    text += "extern \"C\" __global__ void __launch_bounds__(" +
-            std::to_string(threads) + ", " + std::to_string(minBlocks) +
-            ")\n" + fname +
+              const std::string &body, int64_t cluster = 1) {
+    text += "extern \"C\" __global__ void " +
+            (cluster > 1
+                 ? "__cluster_dims__(" + std::to_string(cluster) + ", 1, 1) "
+                 : std::string()) +
+            "__launch_bounds__(" + std::to_string(threads) + ", " +
+            std::to_string(minBlocks) + ")\n" + fname +
             "(BraidKernelParams p) {\n  BRAID_KERNEL_PROLOGUE();\n"
             "  using namespace braid::dev;\n" +
             body + "}\n\n";
@@ -370,6 +375,7 @@ struct Engine {
   int tm = 0, tn = 0;                                     // Simt
   int warps = 0, cols = 0, rows = 0;                      // Skinny
   int persistentBlocks = 0; // Wg: a fixed grid walking the tiles
+  int split = 1;            // Tc: blocks (one cluster) sharing a tile's k-tiles
   int lanes = 32;           // warp (NVIDIA) or wave (AMD: 64) size
 
   /// The same engine for a target: on AMD (HIP) the tensor-core tiles run
@@ -377,8 +383,10 @@ struct Engine {
   Engine on(const Target &target) const {
     Engine e = *this;
     e.lanes = target.warpSize();
-    if (target.isHip() && e.kind == Tc)
+    if (target.isHip() && e.kind == Tc) {
       e.kind = Mf;
+      e.split = 1;
+    }
     return e;
   }
 
@@ -386,6 +394,13 @@ struct Engine {
     Engine e;
     e.kind = Tc;
     e.bm = bm, e.bn = bn, e.bk = bk, e.wm = wm, e.wn = wn, e.stages = stages;
+    return e;
+  }
+  /// tc tiles whose k-tiles `split` blocks of a cluster share (sm_90+).
+  static Engine tcSplitK(int bm, int bn, int bk, int wm, int wn, int stages,
+                         int split) {
+    Engine e = tc(bm, bn, bk, wm, wn, stages);
+    e.split = split;
     return e;
   }
   static Engine mf(int bm, int bn, int bk, int wm, int wn) {
@@ -416,9 +431,11 @@ struct Engine {
   std::string config() const {
     auto s = [](int v) { return std::to_string(v); };
     switch (kind) {
-    case Tc:
-      return "TcConfig<" + s(bm) + ", " + s(bn) + ", " + s(bk) + ", " + s(wm) +
-             ", " + s(wn) + ", " + s(stages) + ">";
+    case Tc: {
+      std::string tc = "TcConfig<" + s(bm) + ", " + s(bn) + ", " + s(bk) +
+                       ", " + s(wm) + ", " + s(wn) + ", " + s(stages) + ">";
+      return split > 1 ? "SplitKConfig<" + tc + ", " + s(split) + ">" : tc;
+    }
     case Wg:
       return "WgConfig<" + s(bm) + ", " + s(bn) + ", " + s(stages) + ">";
     case Mf:
@@ -434,7 +451,7 @@ struct Engine {
   }
   /// The whole-GEMM entry of Gemm.cuh.
   const char *gemmFn() const {
-    return kind == Tc     ? "tcGemm"
+    return kind == Tc     ? (split > 1 ? "tcGemmSplitK" : "tcGemm")
            : kind == Mf   ? "mfmaGemm"
            : kind == Wg   ? (persistentBlocks ? "wgGemmPersistent" : "wgGemm")
            : kind == Simt ? "simtGemm"
@@ -456,8 +473,10 @@ struct Engine {
   }
   int64_t sharedBytes() const {
     switch (kind) {
-    case Tc:
-      return static_cast<int64_t>(stages) * (bm + bn) * bk * 2;
+    case Tc: { // split: the ring, later the fp32 partial tile (padded rows)
+      const int64_t ring = static_cast<int64_t>(stages) * (bm + bn) * bk * 2;
+      return split > 1 ? std::max<int64_t>(ring, 4LL * bm * (bn + 8)) : ring;
+    }
     case Mf: // two LDS buffers, rows padded by 8 elements
       return 2LL * (bm + bn) * (bk + 8) * 2;
     case Wg: // + 1 KiB to align the ring to 1024 bytes
@@ -470,12 +489,14 @@ struct Engine {
     return 0;
   }
   int minBlocks() const { return 1; }
+  /// Blocks of a thread-block cluster along x (1: no cluster).
+  int cluster() const { return kind == Tc ? split : 1; }
   /// Blocks along x (output columns).
   DimExpr gridX(int64_t n) const {
     if (persistentBlocks)
       return DimExpr::fixed(persistentBlocks);
     int64_t per = kind == Skinny ? warps * cols : bn;
-    return DimExpr::fixed((n + per - 1) / per);
+    return DimExpr::fixed((n + per - 1) / per * cluster());
   }
   /// Blocks along y (rows) for `m` rows.
   DimExpr gridY(const Count &m) const {
@@ -521,11 +542,43 @@ Engine pickGemm(const Launch &l, int64_t n, bool vecRows) {
 /// B = 64 the skinny kernel re-reads the weights per 4 rows: ~10x slower).
 constexpr int64_t kSkinnyMaxRows = 16;
 
-/// The tensor-core engine of decode above kSkinnyMaxRows: 64 x 64 tiles,
-/// so that batches up to 64 are one row of tiles and a 2048-wide output
-/// still spreads over 32 blocks (the prefill's 128 x 256 wgmma tiles would
-/// leave 8 blocks to stream all the weights).
-Engine decodeTensorCoreEngine(const Launch &l) {
+/// Whether the target runs thread-block clusters (NVIDIA sm_90 and later).
+bool hasClusters(const Target &target) {
+  llvm::StringRef arch = target.arch; // "sm_90a": 90
+  unsigned sm = 0;
+  return !target.isHip() && arch.consume_front("sm_") &&
+         !arch.consumeInteger(10, sm) && sm >= 90;
+}
+
+/// Decode tensor-core tiles have this many rows: batches up to it are one
+/// row of tiles, larger ones have twice the blocks or more.
+constexpr int64_t kDecodeTileRows = 64;
+
+/// The tensor-core engine of decode above kSkinnyMaxRows for N outputs of K
+/// inputs and `rowTiles` row tiles of 64 (1: up to 64 rows, 2: above). The
+/// prefill's 128 x 256 wgmma tiles would leave a 2048-wide output 8 blocks
+/// to stream all the weights, and even 64 x 64 tiles are only 32 blocks for
+/// 132 SMs (460-500 GB/s on an H100). With clusters (sm_90+) the k-tiles of
+/// each tile are split over up to 8 blocks until the grid has about two
+/// blocks per SM (>= 240), each block keeping >= 2 k-tiles of 64; outputs
+/// so wide that 64 x 128 tiles split in 2 still give >= 480 blocks
+/// (lm_head) take those (fewer re-reads of x per weight byte). Chosen from
+/// the alternatives dense_kernels_test times at M = 17 .. 128 (H100: each
+/// choice within about 1 % of the best measured for the bamba-1.5b shapes).
+/// sm_80 and AMD keep the plain 64 x 64 tiles (no clusters).
+Engine decodeTensorCoreEngine(const Launch &l, int64_t n, int64_t k,
+                              int64_t rowTiles) {
+  if (hasClusters(l.target)) {
+    const int64_t kTiles = (k + 63) / 64;
+    if (kTiles >= 4 && (n + 127) / 128 * 2 * rowTiles >= 480)
+      return Engine::tcSplitK(64, 128, 64, 2, 4, 4, 2);
+    const int64_t tiles = (n + 63) / 64 * rowTiles;
+    int split = 1;
+    while (split < 8 && tiles * split < 240 && kTiles >= 4 * split)
+      split *= 2;
+    if (split > 1)
+      return Engine::tcSplitK(64, 64, 64, 2, 2, 4, split);
+  }
   return (l.target.isHip() ? Engine::mf(64, 64, 32, 2, 2)
                            : Engine::tc(64, 64, 32, 2, 2, 4))
       .on(l.target);
@@ -539,15 +592,23 @@ struct GemmVariant {
   int64_t minRows = 0, maxRows = INT64_MAX;
 };
 
-/// The variants of a dense GEMM with N outputs: one engine, or for bf16
-/// decode the skinny kernel for <= kSkinnyMaxRows rows and tensor cores
-/// above, chosen by the runtime per call (f32 decode stays skinny).
-llvm::SmallVector<GemmVariant, 2> gemmVariants(const Launch &l, int64_t n,
-                                               bool vecRows) {
+/// The variants of a dense GEMM with N outputs of K inputs: one engine, or
+/// for bf16 decode the skinny kernel for <= kSkinnyMaxRows rows and tensor
+/// cores above, chosen by the runtime per call (f32 decode stays skinny);
+/// the tensor cores in two variants (one row tile, more) where their
+/// engines differ.
+llvm::SmallVector<GemmVariant, 3> gemmVariants(const Launch &l, int64_t n,
+                                               int64_t k, bool vecRows) {
   if (!l.decode || !l.bf16())
     return {{pickGemm(l, n, vecRows), "main"}};
-  return {{pickGemm(l, n, vecRows), "main", 1, kSkinnyMaxRows},
-          {decodeTensorCoreEngine(l), "tc", kSkinnyMaxRows + 1, INT64_MAX}};
+  const Engine one = decodeTensorCoreEngine(l, n, k, 1);
+  const Engine more = decodeTensorCoreEngine(l, n, k, 2);
+  const GemmVariant skinny{pickGemm(l, n, vecRows), "main", 1, kSkinnyMaxRows};
+  if (one.config() == more.config())
+    return {skinny, {one, "tc", kSkinnyMaxRows + 1, INT64_MAX}};
+  return {skinny,
+          {one, "tc", kSkinnyMaxRows + 1, kDecodeTileRows},
+          {more, "tc2", kDecodeTileRows + 1, INT64_MAX}};
 }
 
 /// Adds the kernels of `variants` computing `ops` (a statement declaring
@@ -560,7 +621,7 @@ void addGemmKernels(const Launch &l, Source &src, KernelPlan &plan,
     std::string body = "  const int M = static_cast<int>(" + m.expr() +
                        ");\n  " + ops + "\n  " + e.gemmFn() + "<" + e.config() +
                        ">(ops, M);\n";
-    src.kernel(l.fn(v.suffix), e.threads(), e.minBlocks(), body);
+    src.kernel(l.fn(v.suffix), e.threads(), e.minBlocks(), body, e.cluster());
     KernelInvocation k =
         invocation(l.fn(v.suffix), e.gridX(n), e.gridY(m), DimExpr::fixed(1),
                    e.threads(), e.sharedBytes());
@@ -676,7 +737,7 @@ llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
           ", {" + outs + "}};";
   }
   KernelPlan plan;
-  addGemmKernels(l, src, plan, gemmVariants(l, N, K % 8 == 0), m, N, ops);
+  addGemmKernels(l, src, plan, gemmVariants(l, N, K, K % 8 == 0), m, N, ops);
   plan.source = std::move(src.text);
   plan.hot = true;
   return plan;
@@ -1449,7 +1510,8 @@ llvm::Expected<KernelPlan> specializeMerge(launch::KernelOp op,
     for (int64_t i = 0; i < nb; ++i)
       ops += (i ? ", " : "") + branches[i].ptr();
     ops += "}, " + w.ptr() + ", " + y.ptr(false) + "};";
-    addGemmKernels(l, src, plan, gemmVariants(l, H, H % 8 == 0), rows, H, ops);
+    addGemmKernels(l, src, plan, gemmVariants(l, H, H * nb, H % 8 == 0), rows,
+                   H, ops);
     plan.source = std::move(src.text);
     plan.hot = true;
     return plan;

@@ -7,8 +7,10 @@ random inputs (never zeros), on the current GPU.
 """
 import torch
 
-SHAPES = [(8512, 2048), (2048, 2048), (11264, 2048), (2048, 4096), (2048, 5632),
-          (32000, 2048)]
+SHAPES = [(8512, 2048), (2048, 2048), (4096, 2048), (11264, 2048), (2048, 4096),
+          (2048, 5632), (32000, 2048)]
+# Prefill, then decode batches (the weights streamed from HBM).
+ROWS = (4096, 1, 17, 32, 64, 128)
 
 
 def time_ms(fn, iters=20, reps=7):
@@ -33,12 +35,13 @@ def main():
     torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction = False
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}, "
           f"cuda {torch.version.cuda}")
-    for m in (4096, 1):
+    for m in ROWS:
         for n, k in SHAPES:
             x = torch.randn(m, k, device="cuda", dtype=torch.bfloat16)
             w = torch.randn(n, k, device="cuda", dtype=torch.bfloat16)
             # Decode streams the weights: rotate over copies larger than L2.
-            copies = [w] if m > 1 else [w.clone() for _ in range(max(2, (256 << 20) // (n * k * 2) + 1))]
+            copies = [w] if m == 4096 else [
+                w.clone() for _ in range(max(2, (256 << 20) // (n * k * 2) + 1))]
             it = [0]
 
             def run():

@@ -5,8 +5,8 @@
 #      (bamba) and, when present, one from a braidc before the change
 #      (bamba-base);
 #   2. dense_kernels_test on the linear and merge (concat_proj) cases:
-#      decode plans at B = 1, 3, 16, 17, 64 against the CPU reference;
-#   3. its bf16 GEMM timings (decode plans at M = 1 and 64).
+#      decode plans at B = 1, 3, 16, 17, 33, 64, 128 against the CPU reference;
+#   3. its bf16 GEMM timings (decode plans at M = 1, 17, 32, 64, 128).
 # Env: CASES (default "cases cases80"), DENSE_TIMEOUT, BENCH_TIMEOUT (s).
 # Pack (on the build machine):
 #   BUILD=build/X test/gpu/build_dense_kernels_test.sh build/X/gpu-dense

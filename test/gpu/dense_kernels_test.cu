@@ -11,14 +11,16 @@
 // compared with the fp32 CPU reference kernels (findCpuKernel) by relative
 // L2 error: <= 1e-5 for f32, <= 1e-2 for bf16. Prefill launches run at
 // (B, T) = (2, 37), (1, 1) and, for the GEMM families, (1, 300); decode
-// launches at (3, 1) and (1, 1), the GEMM families also at B = 16, 17 and 64
-// (a kernel with a row range runs only for B*T in it, as in the runtime).
+// launches at (3, 1) and (1, 1), the GEMM families also at B = 16, 17, 33, 64
+// and 128 (a kernel with a row range runs only for B*T in it, as in the
+// runtime).
 //
 // Then, on the launches marked "bench", it times the bf16 GEMM at M = 4096
-// (and the decode GEMMs at M = 1 and 64) with CUDA events, checks sampled rows
-// of the large result against a double-precision host dot product, and times
-// alternative tile configurations compiled into this program for the same
-// shapes.
+// (and the decode GEMMs at M = 1, 17, 32, 64 and 128) with CUDA events,
+// checks sampled rows of the large result against a double-precision host
+// dot product, and times alternative tile configurations compiled into this
+// program for the same shapes (decode above 16 rows: the unsplit 64 x 64
+// tensor-core tiles and split-K clusters of other shapes).
 //
 // usage: dense_kernels_test CASES_DIR [--filter FAMILY] [--no-bench]
 //        [--bench-only] [--small] [--log FILE]
@@ -645,6 +647,12 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   braid::dev::wgGemmPersistent<Cfg>(ops, M);
 }
 template <class Cfg, int N, int K>
+__global__ void __launch_bounds__(Cfg::kThreads, 1)
+    benchSplitK(const bf16 *x, const bf16 *w, bf16 *y, int M) {
+  braid::dev::LinearOps<bf16, bf16, bf16, N, K, false> ops{x, w, y, nullptr};
+  braid::dev::tcGemmSplitK<Cfg>(ops, M);
+}
+template <class Cfg, int N, int K>
 __global__ void __launch_bounds__(Cfg::kThreads)
     benchSkinny(const bf16 *x, const bf16 *w, bf16 *y, int M) {
   braid::dev::LinearOps<bf16, bf16, bf16, N, K, false> ops{x, w, y, nullptr};
@@ -740,6 +748,80 @@ std::vector<AltResult> altConfigs(const bf16 *x, const bf16 *w, bf16 *y, int M) 
 }
 
 std::vector<bf16 *> gWeightCopies;
+
+/// Decode: a tc configuration at M rows, timed over the weight copies.
+template <class Cfg, int N, int K>
+AltResult runAltTcDecode(const char *name, const bf16 *x, bf16 *y, int M) {
+  auto kern = benchTc<Cfg, N, K>;
+  CUDA_OK(cudaFuncSetAttribute(
+      kern, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSharedBytes));
+  dim3 grid((N + Cfg::BN - 1) / Cfg::BN, (M + Cfg::BM - 1) / Cfg::BM);
+  CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
+  size_t rot = 0;
+  float ms = timeIt([&] {
+    kern<<<grid, Cfg::kThreads, Cfg::kSharedBytes>>>(
+        x, gWeightCopies[rot++ % gWeightCopies.size()], y, M);
+  });
+  return {name, ms, diffFromPlan(y)};
+}
+
+/// Decode: a split-K configuration (clusters of Cfg::SPLIT along x).
+template <class Cfg, int N, int K>
+AltResult runAltSplitK(const char *name, const bf16 *x, bf16 *y, int M) {
+  auto kern = benchSplitK<Cfg, N, K>;
+  CUDA_OK(cudaFuncSetAttribute(
+      kern, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSharedBytes));
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3((N + Cfg::BN - 1) / Cfg::BN * Cfg::SPLIT,
+                     (M + Cfg::BM - 1) / Cfg::BM);
+  cfg.blockDim = dim3(Cfg::kThreads);
+  cfg.dynamicSmemBytes = Cfg::kSharedBytes;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeClusterDimension;
+  attr[0].val.clusterDim.x = Cfg::SPLIT;
+  attr[0].val.clusterDim.y = 1;
+  attr[0].val.clusterDim.z = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = 1;
+  CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
+  size_t rot = 0;
+  float ms = timeIt([&] {
+    CUDA_OK(cudaLaunchKernelEx(
+        &cfg, kern, x,
+        (const bf16 *)gWeightCopies[rot++ % gWeightCopies.size()], y, M));
+  });
+  return {name, ms, diffFromPlan(y)};
+}
+
+/// Decode above 16 rows: the unsplit 64 x 64 tiles (the plan before split-K)
+/// and split-K clusters of other tile shapes and sizes.
+template <int N, int K>
+std::vector<AltResult> altDecodeTc(const bf16 *x, bf16 *y, int M) {
+  using namespace braid::dev;
+  using T64 = TcConfig<64, 64, 64, 2, 2, 4>;
+  using T128 = TcConfig<64, 128, 64, 2, 4, 4>;
+  using T32 = TcConfig<64, 64, 32, 2, 2, 6>;
+  std::vector<AltResult> r;
+  r.push_back(runAltTcDecode<TcConfig<64, 64, 32, 2, 2, 4>, N, K>(
+      "tc 64x64x32 (unsplit)", x, y, M));
+  r.push_back(
+      runAltSplitK<SplitKConfig<T64, 2>, N, K>("splitK 64x64x64 x2", x, y, M));
+  r.push_back(
+      runAltSplitK<SplitKConfig<T64, 4>, N, K>("splitK 64x64x64 x4", x, y, M));
+  r.push_back(
+      runAltSplitK<SplitKConfig<T64, 8>, N, K>("splitK 64x64x64 x8", x, y, M));
+  r.push_back(runAltSplitK<SplitKConfig<T32, 4>, N, K>("splitK 64x64x32s6 x4",
+                                                       x, y, M));
+  r.push_back(runAltSplitK<SplitKConfig<T32, 8>, N, K>("splitK 64x64x32s6 x8",
+                                                       x, y, M));
+  r.push_back(runAltSplitK<SplitKConfig<T128, 2>, N, K>("splitK 64x128x64 x2",
+                                                        x, y, M));
+  r.push_back(runAltSplitK<SplitKConfig<T128, 4>, N, K>("splitK 64x128x64 x4",
+                                                        x, y, M));
+  r.push_back(runAltSplitK<SplitKConfig<T128, 8>, N, K>("splitK 64x128x64 x8",
+                                                        x, y, M));
+  return r;
+}
 
 template <int N, int K>
 std::vector<AltResult> altSkinny(const bf16 *x, const bf16 *w, bf16 *y) {
@@ -857,11 +939,14 @@ void benchCase(const Case &c, int64_t M, bool prefill) {
   std::vector<AltResult> alts;
   gWeightCopies = wCopies;
 #define BRAID_ALT(n, k)                                                        \
-  if (N == n && K == k && (prefill || M == 1))                                 \
-    alts = prefill ? altConfigs<n, k>(x, w, y, static_cast<int>(M))            \
-                   : altSkinny<n, k>(x, w, y);
+  if (N == n && K == k)                                                        \
+    alts = prefill  ? altConfigs<n, k>(x, w, y, static_cast<int>(M))           \
+           : M == 1 ? altSkinny<n, k>(x, w, y)                                 \
+           : M > 16 ? altDecodeTc<n, k>(x, y, static_cast<int>(M))             \
+                    : std::vector<AltResult>{};
   BRAID_ALT(8512, 2048)
   BRAID_ALT(2048, 2048)
+  BRAID_ALT(4096, 2048)
   BRAID_ALT(11264, 2048)
   BRAID_ALT(2048, 4096)
   BRAID_ALT(2048, 5632)
@@ -1014,9 +1099,10 @@ int main(int argc, char **argv) {
       if (c.entry == "prefill" && gemm)
         shapes.push_back({1, 300});
       // Decode GEMMs switch from the skinny kernel to tensor cores above 16
-      // rows (bf16): both sides of the switch and a typical batch.
+      // rows (bf16): both sides of the switch, typical batches and two row
+      // tiles of 64 (128).
       if (c.entry == "decode" && gemm)
-        for (int64_t b : {16, 17, 64})
+        for (int64_t b : {16, 17, 33, 64, 128})
           shapes.push_back({b, 1});
       // Enough row tiles that persistent blocks walk several tiles each.
       if (c.entry == "prefill" && c.family == "linear" &&
@@ -1064,8 +1150,9 @@ int main(int argc, char **argv) {
     say("\nbf16 GEMM timings (median of 7 x 20 launches, CUDA events)\n");
     for (const Case &c : cases)
       if (c.source == "bench" && isBf16Case(c) && c.family == "linear")
-        for (int64_t M : c.entry == "prefill" ? std::vector<int64_t>{4096}
-                                              : std::vector<int64_t>{1, 64})
+        for (int64_t M : c.entry == "prefill"
+                             ? std::vector<int64_t>{4096}
+                             : std::vector<int64_t>{1, 17, 32, 64, 128})
           benchCase(c, M, c.entry == "prefill");
     say("\nmemory-bound families, bf16, prefill plans (median of 7 x 20)\n");
     for (const Case &c : cases)

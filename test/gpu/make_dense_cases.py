@@ -123,9 +123,24 @@ def build(dt):
     for i, k, bias in [(33, 40, True), (128, 64, False)]:
         ops = [m.act(k), w(2 * i, k), w(2 * i) if bias else "unit"]
         m.kernel("linear", ops, [m.act(i)], 'glu = "silu", glu_gate = 1')
+    # Decode GEMMs above 16 rows split K over a cluster on sm_90a when the
+    # output is narrow (SpecializersDense.cpp decodeTensorCoreEngine): each
+    # epilogue at the model's narrow shapes (out_proj and down + residual,
+    # qkv pieces with bias, a 2048-wide gated MLP with the gate second and
+    # bias), uneven k-tile shares (K = 700: 11 k-tiles over 4 blocks), K not
+    # a multiple of 8 (element loads) and a partial last column tile.
+    for n, k, bias in [(2048, 4096, False), (2048, 5632, True), (296, 700, True)]:
+        ops = [m.act(k), w(n, k), w(n) if bias else "unit", m.act(n)]
+        m.kernel("linear", ops, [m.act(n)])
+    for k, widths, bias in [(2048, (2048, 1024, 1024), True), (1001, (300, 220), False)]:
+        n = sum(widths)
+        ops = [m.act(k), w(n, k), w(n) if bias else "unit"]
+        m.kernel("linear", ops, [m.act(p) for p in widths])
+    m.kernel("linear", [m.act(2048), w(2048, 2048), w(2048)], [m.act(1024)],
+             'glu = "silu", glu_gate = 1')
     # The model's GEMMs (timed at M = 4096 in bf16).
-    for n, k in [(8512, 2048), (2048, 2048), (11264, 2048), (2048, 4096), (2048, 5632),
-                 (32000, 2048)]:
+    for n, k in [(8512, 2048), (2048, 2048), (4096, 2048), (11264, 2048), (2048, 4096),
+                 (2048, 5632), (32000, 2048)]:
         m.kernel("linear", [m.act(k), w(n, k), "unit"], [m.act(n)], source="bench")
 
     # moe.
@@ -210,6 +225,9 @@ def build(dt):
     m.kernel("merge", [m.act(37), m.act(37), m.act(37), w(37)], [m.act(37)], 'mode = "attention"')
     m.kernel("merge", [m.act(64), m.act(64), w(64, 128)], [m.act(64)], 'mode = "concat_proj"')
     m.kernel("merge", [m.act(36), m.act(36), w(36, 72)], [m.act(36)], 'mode = "concat_proj"')
+    # Wide enough that decode splits K over a cluster (sm_90a).
+    m.kernel("merge", [m.act(1024), m.act(1024), w(1024, 2048)], [m.act(1024)],
+             'mode = "concat_proj"')
 
     # causal_conv1d.
     for c, k, bias, state, act in [(160, 4, True, True, "silu"), (37, 3, False, False, "identity"),

@@ -772,41 +772,8 @@ template <class Cfg, class Ops> BRAID_DEVICE void tcGemm(const Ops &ops, int M) 
 // cluster barrier, sums 1 / SPLIT of the tile's column pairs over the
 // SPLIT partials through distributed shared memory (ranks in order: the
 // sum does not depend on timing) and applies the epilogue to them. One
-// launch; each weight byte is read once.
-
-/// Rank of this block in its cluster.
-BRAID_DEVICE int clusterRank() {
-  uint32_t r = 0;
-#if BRAID_ARCH >= 900
-  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
-#endif
-  return static_cast<int>(r);
-}
-/// Barrier of every thread of the cluster; shared-memory writes before it
-/// are visible to the whole cluster after it.
-BRAID_DEVICE void clusterSync() {
-#if BRAID_ARCH >= 900
-  asm volatile("barrier.cluster.arrive.release.aligned;\n"
-               "barrier.cluster.wait.acquire.aligned;\n" ::
-                   : "memory");
-#endif
-}
-/// The two floats at `p` (8-byte aligned, this block's shared memory) in
-/// the shared memory of block `rank` of the cluster.
-BRAID_DEVICE float2 loadClusterShared2(const float *p, int rank) {
-  float2 v = make_float2(0.0f, 0.0f);
-#if BRAID_ARCH >= 900
-  uint32_t remote;
-  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n"
-               : "=r"(remote)
-               : "r"(sharedAddress(p)), "r"(rank));
-  asm volatile("ld.shared::cluster.v2.f32 {%0, %1}, [%2];\n"
-               : "=f"(v.x), "=f"(v.y)
-               : "r"(remote)
-               : "memory");
-#endif
-  return v;
-}
+// launch; each weight byte is read once. The cluster helpers (rank,
+// barrier, remote shared loads) are in Portability.cuh.
 
 /// A TcConfig tile computed by SPLIT blocks (the kernel's cluster size).
 template <class Tc, int SPLIT_> struct SplitKConfig : Tc {

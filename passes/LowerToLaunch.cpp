@@ -84,6 +84,11 @@ private:
   LogicalResult findTail();
   launch::KernelOp emitGatherLast(OpBuilder &builder);
 
+  //===--- greedy generation on the device (entry decode_greedy) ----------===//
+
+  /// After `decode`: an entry with its launches, then greedy_next.
+  void emitGreedyEntry(OpBuilder &builder, launch::EntryOp decode);
+
   //===--- emission ------------------------------------------------------===//
 
   std::string stateName(const FlatOp &flat, StringRef suffix);
@@ -429,6 +434,39 @@ LogicalResult LowerToLaunchPass::findTail() {
   tailStart = start;
   hidden = from;
   return success();
+}
+
+void LowerToLaunchPass::emitGreedyEntry(OpBuilder &builder,
+                                        launch::EntryOp decode) {
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointAfter(decode);
+  auto entry = launch::EntryOp::create(builder, decode.getLoc(),
+                                       builder.getStringAttr("decode_greedy"),
+                                       decode.getInputs(), decode.getOutputs());
+  Block &body = entry.getBody().emplaceBlock();
+  builder.setInsertionPointToEnd(&body);
+  BufferAttr logits;
+  for (Operation &op : decode.getBody().front()) {
+    builder.clone(op);
+    if (auto kernel = dyn_cast<launch::KernelOp>(op))
+      for (Attribute result : kernel.getResults())
+        if (auto buffer = dyn_cast<BufferAttr>(result);
+            buffer && buffer.getKind() == BufferKind::output)
+          logits = buffer;
+  }
+  MLIRContext *ctx = &getContext();
+  Type i64 = builder.getI64Type();
+  constexpr int64_t B = launch::kDimBatch, T = launch::kDimTokens;
+  auto input = [&](StringRef name, ArrayRef<int64_t> shape) -> Attribute {
+    return BufferAttr::get(ctx, BufferKind::input, name, 0, shape, i64);
+  };
+  launch::KernelOp::create(
+      builder, decode.getLoc(), builder.getStringAttr("greedy_next"),
+      builder.getStringAttr(""), builder.getArrayAttr({logits}),
+      builder.getArrayAttr({input("input_ids", {B, T}),
+                            input("positions", {B, T}),
+                            input("cache_position", {B})}),
+      builder.getDictionaryAttr({}));
 }
 
 launch::KernelOp LowerToLaunchPass::emitGatherLast(OpBuilder &builder) {
@@ -848,6 +886,8 @@ void LowerToLaunchPass::runOnOperation() {
     }
     lastOnly = false;
   }
+  if (greedyEntry)
+    emitGreedyEntry(builder, entries[1]);
   // The arena and the states, now that the entries have named them, before
   // the entries.
   builder.setInsertionPoint(entries.front());

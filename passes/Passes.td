@@ -381,10 +381,19 @@ def BraidLowerToLaunch : Pass<"braid-lower-to-launch", "mlir::ModuleOp"> {
     The decode entry then plans its own buffers; the arena is the larger of
     the plans.
 
+    With `greedy-entry` (braidc sets it), a fourth entry `decode_greedy` runs
+    the decode launches and then one `greedy_next` launch: each sequence's
+    argmax over its logits (the lowest index among equal maxima) becomes its
+    next `input_ids` entry, and its `positions` and `cache_position` advance
+    by one, in place. Greedy generation then runs step after step on the
+    device with no host work in between (the runtime copies the ids aside
+    per step and reads them back once).
+
     ```
     braid-opt --braid-lower-to-launch model.mlir
     braid-opt --braid-lower-to-launch="fuse-epilogues=true" model.mlir
     braid-opt --braid-lower-to-launch="fuse-decode-steps=true" model.mlir
+    braid-opt --braid-lower-to-launch="greedy-entry=true" model.mlir
     ```
   }];
   let options = [
@@ -393,7 +402,10 @@ def BraidLowerToLaunch : Pass<"braid-lower-to-launch", "mlir::ModuleOp"> {
            "and compute gated MLPs in the epilogue">,
     Option<"fuseDecodeSteps", "fuse-decode-steps", "bool", /*default=*/"false",
            "in the decode entry, each Mamba2 mixer's conv, split, scan and "
-           "gate run as one mamba2_step launch">
+           "gate run as one mamba2_step launch">,
+    Option<"greedyEntry", "greedy-entry", "bool", /*default=*/"false",
+           "add the decode_greedy entry: decode, then each sequence's argmax "
+           "becomes its next input id and its positions advance">
   ];
   let dependentDialects = ["::braid::launch::LaunchDialect"];
 }

@@ -30,6 +30,9 @@ struct PipelineOptions {
   /// weight, so they also apply where `fusion` cannot run.
   bool fuseEpilogues = true;
   bool fuseDecodeSteps = true;
+  /// Add the decode_greedy entry (greedy generation without the host
+  /// between steps; not a fusion: on with --no-fusion too).
+  bool greedyEntry = true;
   /// When set and fusion runs, receives a copy of the module as it was just
   /// before the fusion stages (braidc --stats compares the two).
   mlir::OwningOpRef<mlir::ModuleOp> *unfusedCopy = nullptr;

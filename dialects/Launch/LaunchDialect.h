@@ -23,6 +23,13 @@ constexpr int64_t kDimMaxSeq = -3; // "S": the session's maximum length
 /// "B", "T", "S" or the number.
 std::string formatDim(int64_t dim);
 
+/// Whether entry `name` runs one token per sequence (T = 1) on held
+/// sequences: `decode`, and `decode_greedy`, which runs decode's launches
+/// (and must get decode's kernels) before its greedy_next.
+inline bool isDecodeEntry(llvm::StringRef name) {
+  return name == "decode" || name == "decode_greedy";
+}
+
 } // namespace braid::launch
 
 #endif // BRAID_DIALECTS_LAUNCH_LAUNCHDIALECT_H

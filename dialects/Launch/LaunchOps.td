@@ -97,7 +97,11 @@ def Launch_EntryOp : Launch_Op<"entry", [NoTerminator, SingleBlock]> {
     place; `prefill_last` is `prefill` whose final position-wise ops (norm,
     lm_head) run on each sequence's last position only, after a
     `gather_last` launch copies those rows into a `[B, 1, H]` buffer: its
-    logits are `[B, 1, V]`. `inputs` and `outputs` name the entry's I/O buffers (input_ids,
+    logits are `[B, 1, V]`. `decode_greedy` is `decode` followed by a
+    `greedy_next` launch that writes each sequence's argmax into
+    `input_ids` and advances `positions` and `cache_position` in place, so
+    that greedy generation can run step after step without the host.
+    `inputs` and `outputs` name the entry's I/O buffers (input_ids,
     positions, cache_position; logits).
 
     Example:

@@ -5,6 +5,8 @@
 #include "runtime/backends/cpu/CpuBackend.h"
 #include "runtime/src/Error.h"
 #include "runtime/src/Manifest.h"
+
+#include <cstring>
 #ifdef BRAID_HAVE_CUDA_BACKEND
 #include "runtime/backends/cuda/CudaBackend.h"
 #endif
@@ -32,6 +34,24 @@ size_t Backend::weightBytes(const WeightDecl &weight) const {
 void Backend::uploadWeight(const DeviceBuffer &dst, const WeightDecl &weight,
                            const float *values) {
   upload(dst, 0, values, size_t(weight.numel()) * sizeof(float));
+}
+
+void Backend::copyBuffer(const DeviceBuffer &dst, size_t dstOffset,
+                         const DeviceBuffer &src, size_t srcOffset,
+                         size_t bytes) {
+  if (!bytes)
+    return;
+  if (!hostAddressable())
+    fail(ErrorCode::Unsupported,
+         "the " + name() + " backend cannot copy between its buffers");
+  if (dstOffset + bytes > dst.bytes || srcOffset + bytes > src.bytes)
+    fail(ErrorCode::Internal,
+         "copy of " + std::to_string(bytes) + " bytes from offset " +
+             std::to_string(srcOffset) + " of a " + std::to_string(src.bytes) +
+             "-byte buffer to offset " + std::to_string(dstOffset) + " of a " +
+             std::to_string(dst.bytes) + "-byte buffer");
+  std::memmove(static_cast<char *>(dst.data) + dstOffset,
+               static_cast<const char *>(src.data) + srcOffset, bytes);
 }
 
 std::vector<std::string> availableBackends() {

@@ -108,6 +108,19 @@ public:
                              KernelCall &call) = 0;
   /// Waits for everything launched. Returns "" or a message.
   virtual std::string synchronize() = 0;
+  /// Starts everything launched without waiting for it (a device backend
+  /// enqueues it; a failure may then show only at the next synchronize()).
+  /// Returns "" or a message. Default: synchronize().
+  virtual std::string submit() { return synchronize(); }
+  /// Whether copyBuffer runs in order with the kernels without the host
+  /// waiting (greedy generation on the device needs it; Session.h).
+  virtual bool copiesInStreamOrder() const { return hostAddressable(); }
+  /// Copies `bytes` from `src` at `srcOffset` to `dst` at `dstOffset`, both
+  /// backend buffers, after everything launched or submitted so far and
+  /// before what comes next. Default (host-addressable memory): memcpy.
+  virtual void copyBuffer(const DeviceBuffer &dst, size_t dstOffset,
+                          const DeviceBuffer &src, size_t srcOffset,
+                          size_t bytes);
   /// Whether the backend implements `family` (for `braid-run info`).
   virtual bool hasKernel(std::string_view family) const = 0;
 };

@@ -418,6 +418,7 @@ braid_status braid_generate_greedy(braid_session *session,
       stats->prefill_seconds = g.prefillSeconds;
       stats->decode_seconds = g.decodeSeconds;
       stats->decode_steps = g.decodeSteps;
+      stats->decode_on_device = g.decodeOnDevice ? 1 : 0;
     }
   });
 }
@@ -438,6 +439,7 @@ braid_status braid_generate_greedy_ragged(braid_session *session,
       stats->prefill_seconds = g.prefillSeconds;
       stats->decode_seconds = g.decodeSeconds;
       stats->decode_steps = g.decodeSteps;
+      stats->decode_on_device = g.decodeOnDevice ? 1 : 0;
     }
   });
 }

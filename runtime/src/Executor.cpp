@@ -39,7 +39,7 @@ Executor::Executor(const Manifest &m, Backend &b) : manifest(m), backend(b) {
   }
 }
 
-void Executor::run(size_t entryIndex, const ExecBindings &b) {
+void Executor::run(size_t entryIndex, const ExecBindings &b, bool wait) {
   const Entry &entry = manifest.entries[entryIndex];
   const int64_t BT = b.dims.B * b.dims.T;
   const int64_t arenaBytes = manifest.arenaBytesPerToken * BT;
@@ -100,7 +100,7 @@ void Executor::run(size_t entryIndex, const ExecBindings &b) {
     if (!error.empty())
       fail(ErrorCode::Kernel, launchLabel(entry, li, l) + ": " + error);
   }
-  std::string error = backend.synchronize();
+  std::string error = wait ? backend.synchronize() : backend.submit();
   if (!error.empty())
     fail(ErrorCode::Kernel, entry.name + ": " + error);
 }

@@ -34,10 +34,12 @@ class Executor {
 public:
   Executor(const Manifest &manifest, Backend &backend);
 
-  /// Runs every launch of entry `entryIndex`, then synchronizes. Throws
-  /// Error(Kernel) "<entry>: launch <i> (<family> at <loc>): <message>", or
-  /// Error(Internal) when an arena value lies outside the planned arena.
-  void run(size_t entryIndex, const ExecBindings &bindings);
+  /// Runs every launch of entry `entryIndex`, then synchronizes (`wait`)
+  /// or only submits them (Backend::submit: a device backend enqueues them
+  /// and returns). Throws Error(Kernel) "<entry>: launch <i> (<family> at
+  /// <loc>): <message>", or Error(Internal) when an arena value lies
+  /// outside the planned arena.
+  void run(size_t entryIndex, const ExecBindings &bindings, bool wait = true);
 
 private:
   struct Prepared {

@@ -155,11 +155,12 @@ void GpuBackend::setPrepared(
     const Manifest &manifest,
     std::vector<std::vector<gpu::PreparedLaunch>> launches) {
   entryNames.clear();
-  decodeEntry.reset();
+  graphEntries.clear();
   for (size_t e = 0; e < manifest.entries.size(); ++e) {
     entryNames.push_back(manifest.entries[e].name);
-    if (manifest.entries[e].name == "decode")
-      decodeEntry = e;
+    if (manifest.entries[e].name == "decode" ||
+        manifest.entries[e].name == "decode_greedy")
+      graphEntries.push_back(e);
   }
   prepared = std::move(launches);
 }
@@ -228,8 +229,9 @@ void GpuBackend::runOps(size_t entry, const std::vector<gpu::KernelOp> &ops,
 
 void GpuBackend::runGraph(size_t entry, int64_t batch,
                           std::vector<gpu::KernelOp> &ops) {
-  Graph &g = decodeGraphs[batch];
-  std::string what = " (decode graph for batch " + std::to_string(batch);
+  Graph &g = decodeGraphs[{entry, batch}];
+  std::string what =
+      " (" + entryNames[entry] + " graph for batch " + std::to_string(batch);
   if (!g.exec || !gpu::sameOps(ops, g.ops)) {
     if (g.exec)
       destroyExec(g.exec);
@@ -265,7 +267,7 @@ void GpuBackend::destroyGraphs() {
   decodeGraphs.clear();
 }
 
-std::string GpuBackend::flush() {
+std::string GpuBackend::flush(bool wait) {
   makeCurrent();
   // What the profile needs once the call has finished.
   std::optional<size_t> timedEntry;
@@ -275,7 +277,8 @@ std::string GpuBackend::flush() {
     size_t entry = *pending.entry();
     std::vector<gpu::KernelOp> ops = buildOps(entry);
     bool profile = !profilePath.empty();
-    if (graphs && decodeEntry && entry == *decodeEntry) {
+    if (graphs && std::find(graphEntries.begin(), graphEntries.end(), entry) !=
+                      graphEntries.end()) {
       // One pair of events around the replay (and the capture, the first
       // time: the device idles while the host captures).
       bool timed = profile && ensureEvents(2);
@@ -304,6 +307,8 @@ std::string GpuBackend::flush() {
   std::array<int64_t, 3> dims = pending.symbols().dims;
   size_t launched = pending.size();
   pending.clear();
+  if (!wait)
+    return "";
   if (int r = streamSync(); r != 0)
     return errorText(r) + " while running " + std::to_string(launched) +
            " launches; set " + api.syncEnv + "=1 to find the kernel";
@@ -489,12 +494,39 @@ void GpuBackend::writeProfile() {
   out << "}\n";
 }
 
-std::string GpuBackend::synchronize() {
+std::string GpuBackend::synchronize() { return finish(true); }
+
+std::string GpuBackend::submit() { return finish(!profilePath.empty()); }
+
+void GpuBackend::copyBuffer(const DeviceBuffer &dst, size_t dstOffset,
+                            const DeviceBuffer &src, size_t srcOffset,
+                            size_t bytes) {
+  if (!bytes)
+    return;
+  if (dstOffset + bytes > dst.bytes || srcOffset + bytes > src.bytes)
+    fail(ErrorCode::Internal,
+         "copy of " + std::to_string(bytes) + " bytes from offset " +
+             std::to_string(srcOffset) + " of a " + std::to_string(src.bytes) +
+             "-byte buffer to offset " + std::to_string(dstOffset) + " of a " +
+             std::to_string(dst.bytes) + "-byte buffer");
+  if (!hasStreamCopy())
+    fail(ErrorCode::Unsupported, std::string("the ") + api.backend +
+                                     " driver has no stream-ordered copy");
+  // After the kernels launched so far.
+  if (std::string error = submit(); !error.empty())
+    fail(ErrorCode::Kernel, error);
+  makeCurrent();
+  check(copyOnStream(offsetBy(dst.data, dstOffset),
+                     offsetBy(src.data, srcOffset), bytes),
+        "copy of " + std::to_string(bytes) + " bytes on the GPU");
+}
+
+std::string GpuBackend::finish(bool wait) {
   std::string entry = pending.entry() && *pending.entry() < entryNames.size()
                           ? entryNames[*pending.entry()]
                           : std::string(api.backend);
   try {
-    return flush();
+    return flush(wait);
   } catch (const Error &e) {
     pending.clear();
     streamSync();

@@ -7,8 +7,9 @@
 // naming launch and kernel, and the statistics. CudaBackend and HipBackend
 // derive from it and supply the driver primitives below and prepare().
 //
-// Decode as a graph: the first decode for a batch size B is captured and
-// run; later decodes for that B replay it when every kernel's function,
+// Decode as a graph: the first decode (or decode_greedy) for a batch size B
+// is captured and run; later calls for that entry and B replay it when
+// every kernel's function,
 // geometry and parameters are byte-identical to the captured ones (the
 // session's buffers do not move between calls), and are captured again
 // otherwise.
@@ -71,6 +72,13 @@ public:
   std::string launch(size_t entryIndex, size_t launchIndex,
                      KernelCall &call) override;
   std::string synchronize() override;
+  /// Enqueues the pending call (its graph or its kernels) without waiting;
+  /// with the profile on it waits (the events are read per call).
+  std::string submit() override;
+  bool copiesInStreamOrder() const override { return hasStreamCopy(); }
+  void copyBuffer(const DeviceBuffer &dst, size_t dstOffset,
+                  const DeviceBuffer &src, size_t srcOffset,
+                  size_t bytes) override;
   /// The kernels come from the bundle: every family can be run if the
   /// bundle has code for it (prepare checks).
   bool hasKernel(std::string_view) const override { return true; }
@@ -105,6 +113,10 @@ protected:
   virtual int copyToDevice(void *dst, const void *src, size_t bytes) = 0;
   virtual int copyFromDevice(void *dst, const void *src, size_t bytes) = 0;
   virtual int memZero(void *dst, size_t bytes) = 0;
+  /// A device-to-device copy on the backend's stream (the host does not
+  /// wait); hasStreamCopy() is false where the driver lacks it.
+  virtual bool hasStreamCopy() const = 0;
+  virtual int copyOnStream(void *dst, const void *src, size_t bytes) = 0;
   virtual int launchKernel(const gpu::KernelOp &op) = 0;
   virtual int streamSync() = 0;
   virtual int beginCapture() = 0;
@@ -154,7 +166,10 @@ private:
               bool timed = false);
   void runGraph(size_t entry, int64_t batch, std::vector<gpu::KernelOp> &ops);
   void destroyGraphs();
-  std::string flush();
+  /// Runs the pending call; `wait`: then waits for the stream.
+  std::string flush(bool wait = true);
+  /// Error handling around flush() for synchronize() and submit().
+  std::string finish(bool wait);
 
   // The profile (BRAID_PROFILE).
   struct ProfiledCall {
@@ -186,11 +201,12 @@ private:
 
   bool printStats = false;
   std::vector<std::string> entryNames;
-  std::optional<size_t> decodeEntry;
+  std::vector<size_t> graphEntries; ///< decode, decode_greedy
   gpu::PendingCall pending;
   void *workspace = nullptr;
   size_t workspaceBytes = 0;
-  std::map<int64_t, Graph> decodeGraphs; ///< by batch size
+  /// By entry and batch size.
+  std::map<std::pair<size_t, int64_t>, Graph> decodeGraphs;
   Stats counters;
 };
 

@@ -613,7 +613,7 @@ private:
 
   /// Inputs and outputs must have the sizes the runtime supplies and reads.
   void checkIO(const Manifest &m, const Entry &e, const std::string &path) {
-    bool decode = e.name == "decode";
+    bool decode = e.name == "decode" || e.name == "decode_greedy";
     // prefill_last: logits of each sequence's last position only.
     bool lastOnly = e.name == "prefill_last";
     for (int sample = 0; sample < 2; ++sample) {
@@ -646,10 +646,11 @@ private:
     expectObject(v, path);
     Entry e;
     e.name = getString(need(v, path, "name"), member(path, "name"));
-    if (e.name != "prefill" && e.name != "decode" && e.name != "prefill_last")
+    if (e.name != "prefill" && e.name != "decode" && e.name != "prefill_last" &&
+        e.name != "decode_greedy")
       bad(member(path, "name"), "unknown entry '" + e.name +
-                                    "' (expected prefill, decode or "
-                                    "prefill_last)");
+                                    "' (expected prefill, decode, "
+                                    "prefill_last or decode_greedy)");
     const json &inputs = need(v, path, "inputs");
     expectArray(inputs, member(path, "inputs"));
     for (size_t i = 0; i < inputs.size(); ++i) {
@@ -717,20 +718,20 @@ private:
     const json &operands = need(v, path, "operands");
     expectArray(operands, member(path, "operands"));
     for (size_t i = 0; i < operands.size(); ++i)
-      l.operands.push_back(parseArg(m, e, operands[i],
+      l.operands.push_back(parseArg(m, e, l.kernel, operands[i],
                                     indexed(member(path, "operands"), i),
                                     /*result=*/false));
     const json &results = need(v, path, "results");
     expectArray(results, member(path, "results"));
     for (size_t i = 0; i < results.size(); ++i)
-      l.results.push_back(parseArg(m, e, results[i],
+      l.results.push_back(parseArg(m, e, l.kernel, results[i],
                                    indexed(member(path, "results"), i),
                                    /*result=*/true));
     return l;
   }
 
-  Arg parseArg(const Manifest &m, const Entry &e, const json &v,
-               const std::string &path, bool result) {
+  Arg parseArg(const Manifest &m, const Entry &e, const std::string &kernel,
+               const json &v, const std::string &path, bool result) {
     Arg a;
     if (v.is_null()) {
       if (result)
@@ -810,8 +811,13 @@ private:
       if (i == decls.size())
         bad(member(path, "name"),
             "entry '" + e.name + "' has no " + kind + " '" + a.name + "'");
-      if (input && result)
-        bad(path, "input '" + a.name + "' cannot be a result");
+      // Inputs are read-only, except where decode_greedy's greedy_next
+      // writes the next step's ids and positions.
+      if (input && result &&
+          (e.name != "decode_greedy" || kernel != "greedy_next"))
+        bad(path, "input '" + a.name +
+                      "' cannot be a result (only greedy_next in "
+                      "decode_greedy updates its inputs)");
       a.index = i;
       a.shape = decls[i].shape;
       checkShape(a.shape);

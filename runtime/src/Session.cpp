@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -103,6 +104,8 @@ Session::Session(std::shared_ptr<const Bundle> b, SessionOptions opts)
       decodeEntry = i;
     else if (m.entries[i].name == "prefill_last")
       prefillLastEntry = i;
+    else if (m.entries[i].name == "decode_greedy")
+      decodeGreedyEntry = i;
   }
   theBackend->prepare(m, theBundle.get());
   try {
@@ -196,6 +199,8 @@ void Session::releaseAll() {
   owned.clear();
   if (logitsBuffer.data)
     theBackend->release(logitsBuffer);
+  if (tokenLog.data)
+    theBackend->release(tokenLog);
 }
 
 void Session::loadWeights() {
@@ -321,10 +326,9 @@ int64_t Session::batch() const {
   return 0;
 }
 
-void Session::runEntry(size_t entry, int64_t first, int64_t batch,
-                       int64_t tokens, float *logits, int64_t logitRows) {
-  const Manifest &m = manifest();
-  const Entry &e = m.entries[entry];
+ExecBindings Session::bindings(size_t entry, int64_t first, int64_t batch,
+                               int64_t tokens, void *logitsOut) const {
+  const Entry &e = manifest().entries[entry];
   ExecBindings b;
   b.dims = {batch, tokens, options.maxSeq};
   b.arena = static_cast<char *>(arena.data);
@@ -336,6 +340,14 @@ void Session::runEntry(size_t entry, int64_t first, int64_t batch,
     b.inputs.push_back(in.name == kInputIds    ? ids.data
                        : in.name == kPositions ? positions.data
                                                : cachePosition.data);
+  // The logits are every entry's output.
+  b.outputs.assign(e.outputs.size(), logitsOut);
+  return b;
+}
+
+void Session::runEntry(size_t entry, int64_t first, int64_t batch,
+                       int64_t tokens, float *logits, int64_t logitRows) {
+  const Manifest &m = manifest();
   size_t logitsBytes = size_t(logitRows * m.vocabSize) * sizeof(float);
   void *out = logits;
   if (!theBackend->hostAddressable()) {
@@ -346,9 +358,7 @@ void Session::runEntry(size_t entry, int64_t first, int64_t batch,
     }
     out = logitsBuffer.data;
   }
-  for (size_t i = 0; i < e.outputs.size(); ++i)
-    b.outputs.push_back(out);
-  executor->run(entry, b);
+  executor->run(entry, bindings(entry, first, batch, tokens, out));
   if (!theBackend->hostAddressable())
     theBackend->download(logits, logitsBuffer, 0, logitsBytes);
 }
@@ -460,6 +470,25 @@ void Session::start(size_t entry, int64_t first, bool all, const int64_t *idsIn,
 void Session::decode(const int64_t *idsIn, int64_t batch, float *logits) {
   if (!idsIn || !logits)
     fail(ErrorCode::InvalidArgument, "decode: null ids or logits pointer");
+  checkDecode(batch, 1);
+  checkIds(idsIn, batch, 1, /*decoding=*/true);
+  for (int64_t r = 0; r < batch; ++r)
+    hostPositions[size_t(r)] = lengths[size_t(r)];
+  theBackend->upload(ids, 0, idsIn, size_t(batch) * 8);
+  theBackend->upload(positions, 0, hostPositions.data(), size_t(batch) * 8);
+  theBackend->upload(cachePosition, 0, hostPositions.data(), size_t(batch) * 8);
+  try {
+    runEntry(*decodeEntry, 0, batch, 1, logits, batch);
+  } catch (...) {
+    // States may be half-updated: start over with prefill.
+    std::fill(lengths.begin(), lengths.end(), 0);
+    throw;
+  }
+  for (int64_t r = 0; r < batch; ++r)
+    ++lengths[size_t(r)];
+}
+
+void Session::checkDecode(int64_t batch, int64_t steps) const {
   if (!decodeEntry)
     fail(ErrorCode::Unsupported,
          theBundle->path() + ": the bundle has no 'decode' entry");
@@ -481,26 +510,77 @@ void Session::decode(const int64_t *idsIn, int64_t batch, float *logits) {
                std::to_string(batch - 1) +
                " together: start one there with a slot prefill");
   for (int64_t r = 0; r < batch; ++r)
-    if (lengths[size_t(r)] >= options.maxSeq)
+    if (lengths[size_t(r)] + steps > options.maxSeq)
       fail(ErrorCode::Limit,
-           "sequence " + std::to_string(r) + " already holds " +
-               plural(lengths[size_t(r)], "token") +
-               ", the session's maximum length; decode cannot add another");
-  checkIds(idsIn, batch, 1, /*decoding=*/true);
+           steps == 1 ? "sequence " + std::to_string(r) + " already holds " +
+                            plural(lengths[size_t(r)], "token") +
+                            ", the session's maximum length; decode cannot add "
+                            "another"
+                      : "sequence " + std::to_string(r) + " holds " +
+                            plural(lengths[size_t(r)], "token") + "; " +
+                            plural(steps, "more token") +
+                            " would pass the session's maximum length of " +
+                            std::to_string(options.maxSeq));
+}
+
+bool Session::greedyOnDevice() const {
+  const char *host = std::getenv("BRAID_HOST_SAMPLING");
+  return decodeGreedyEntry && theBackend->copiesInStreamOrder() &&
+         !(host && *host && std::string(host) != "0");
+}
+
+void Session::decodeGreedy(const int64_t *next, int64_t batch, int64_t steps,
+                           int64_t *out, int64_t stride) {
+  checkDecode(batch, steps);
+  checkIds(next, batch, 1, /*decoding=*/true);
+  const size_t rowBytes = size_t(batch) * 8;
+  const size_t logBytes = size_t(steps) * rowBytes;
+  if (tokenLog.bytes < logBytes) {
+    if (tokenLog.data)
+      theBackend->release(tokenLog);
+    tokenLog = theBackend->allocate(logBytes);
+  }
+  void *logitsOut = nullptr;
+  std::vector<float> hostLogits;
+  const size_t logitsBytes = size_t(batch * vocabSize()) * sizeof(float);
+  if (theBackend->hostAddressable()) {
+    hostLogits.resize(size_t(batch * vocabSize()));
+    logitsOut = hostLogits.data();
+  } else {
+    if (logitsBuffer.bytes < logitsBytes) {
+      if (logitsBuffer.data)
+        theBackend->release(logitsBuffer);
+      logitsBuffer = theBackend->allocate(logitsBytes);
+    }
+    logitsOut = logitsBuffer.data;
+  }
   for (int64_t r = 0; r < batch; ++r)
     hostPositions[size_t(r)] = lengths[size_t(r)];
-  theBackend->upload(ids, 0, idsIn, size_t(batch) * 8);
-  theBackend->upload(positions, 0, hostPositions.data(), size_t(batch) * 8);
-  theBackend->upload(cachePosition, 0, hostPositions.data(), size_t(batch) * 8);
+  theBackend->upload(ids, 0, next, rowBytes);
+  theBackend->upload(positions, 0, hostPositions.data(), rowBytes);
+  theBackend->upload(cachePosition, 0, hostPositions.data(), rowBytes);
+  ExecBindings b = bindings(*decodeGreedyEntry, 0, batch, 1, logitsOut);
   try {
-    runEntry(*decodeEntry, 0, batch, 1, logits, batch);
+    // Each step leaves its argmax in `ids` for the next one; the copy
+    // keeps it.
+    for (int64_t s = 0; s < steps; ++s) {
+      executor->run(*decodeGreedyEntry, b, /*wait=*/false);
+      theBackend->copyBuffer(tokenLog, size_t(s) * rowBytes, ids, 0, rowBytes);
+    }
+    if (std::string error = theBackend->synchronize(); !error.empty())
+      fail(ErrorCode::Kernel, "decode_greedy: " + error);
   } catch (...) {
     // States may be half-updated: start over with prefill.
     std::fill(lengths.begin(), lengths.end(), 0);
     throw;
   }
+  std::vector<int64_t> log(size_t(steps * batch));
+  theBackend->download(log.data(), tokenLog, 0, logBytes);
+  for (int64_t s = 0; s < steps; ++s)
+    for (int64_t r = 0; r < batch; ++r)
+      out[r * stride + s] = log[size_t(s * batch + r)];
   for (int64_t r = 0; r < batch; ++r)
-    ++lengths[size_t(r)];
+    lengths[size_t(r)] += steps;
 }
 
 GenerateStats Session::generate(const int64_t *prompt, int64_t batch,
@@ -581,6 +661,14 @@ GenerateStats Session::generateFrom(const int64_t *prompt,
     out[b * newTokens] = next[size_t(b)];
   }
   auto t1 = Clock::now();
+  if (newTokens > 1 && greedyOnDevice()) {
+    decodeGreedy(next.data(), batch, newTokens - 1, out + 1, newTokens);
+    stats.decodeSteps = newTokens - 1;
+    stats.decodeOnDevice = true;
+    stats.decodeSeconds =
+        std::chrono::duration<double>(Clock::now() - t1).count();
+    return stats;
+  }
   for (int64_t step = 1; step < newTokens; ++step) {
     decode(next.data(), batch, logits.data());
     for (int64_t b = 0; b < batch; ++b) {

@@ -17,6 +17,15 @@
 // so a captured decode graph replays as the lengths change). Not
 // thread-safe: one call at a time per session.
 //
+// Greedy generation on the device: when the bundle has a decode_greedy
+// entry (decode, then greedy_next: each row's argmax becomes its next input
+// id and its positions advance, on the device) and the backend copies in
+// stream order, generate enqueues all its decode steps back to back, with a
+// copy of the ids aside after each, and waits once at the end: the host
+// does no work between steps (no logits copied back, no argmax, no upload).
+// BRAID_HOST_SAMPLING=1 keeps the loop on the host (decode, argmax, decode)
+// for comparison; both choose the same tokens.
+//
 //===----------------------------------------------------------------------===//
 #ifndef BRAID_RUNTIME_SRC_SESSION_H
 #define BRAID_RUNTIME_SRC_SESSION_H
@@ -53,6 +62,7 @@ struct GenerateStats {
   double prefillSeconds = 0;
   double decodeSeconds = 0;
   int64_t decodeSteps = 0;
+  bool decodeOnDevice = false; ///< decode_greedy ran the steps
 };
 
 class Session {
@@ -135,6 +145,18 @@ private:
   /// starts at row `first`.
   void runEntry(size_t entry, int64_t first, int64_t batch, int64_t tokens,
                 float *logits, int64_t logitRows);
+  /// The buffers of `entry` on slots [first, first + batch), its logits
+  /// output at `logitsOut`.
+  ExecBindings bindings(size_t entry, int64_t first, int64_t batch,
+                        int64_t tokens, void *logitsOut) const;
+  /// Whether generate runs its decode steps on the device (decode_greedy).
+  bool greedyOnDevice() const;
+  /// `steps` decode_greedy steps of slots [0, batch) starting from the
+  /// tokens `next` [batch]; token s of row b goes to out[b * stride + s].
+  void decodeGreedy(const int64_t *next, int64_t batch, int64_t steps,
+                    int64_t *out, int64_t stride);
+  /// The checks of decode() for `steps` more tokens in slots [0, batch).
+  void checkDecode(int64_t batch, int64_t steps) const;
   /// prefill, prefillLast, prefillSlots: checks, zeroes the states of slots
   /// [first, first + batch) (all of them when `all`), runs `entry`.
   void start(size_t entry, int64_t first, bool all, const int64_t *ids,
@@ -156,11 +178,13 @@ private:
   DeviceBuffer arena;
   DeviceBuffer ids, positions, cachePosition;
   DeviceBuffer logitsBuffer; ///< device backends only
+  DeviceBuffer tokenLog;     ///< decodeGreedy: [steps, batch] ids
   size_t weightMemory = 0, stateMemory = 0;
 
   size_t prefillEntry = 0;
   std::optional<size_t> decodeEntry;
   std::optional<size_t> prefillLastEntry;
+  std::optional<size_t> decodeGreedyEntry;
   std::vector<int64_t> slotBytes; ///< bytes of one batch row, per state
   std::vector<int64_t> lengths;   ///< per slot; 0: no sequence
   std::vector<int64_t> hostPositions;

@@ -230,6 +230,7 @@ std::string scaleKernel(const KernelCall &call);
 std::string concatKernel(const KernelCall &call);
 std::string splitKernel(const KernelCall &call);
 std::string gatherLastKernel(const KernelCall &call);
+std::string greedyNextKernel(const KernelCall &call);
 std::string attentionKernel(const KernelCall &call);
 std::string mlaKernel(const KernelCall &call);
 std::string causalConv1dKernel(const KernelCall &call);

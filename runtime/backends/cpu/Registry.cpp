@@ -35,6 +35,7 @@ const Entry kEntries[] = {
     {"concat", &guarded<&concatKernel>},
     {"split", &guarded<&splitKernel>},
     {"gather_last", &guarded<&gatherLastKernel>},
+    {"greedy_next", &guarded<&greedyNextKernel>},
     {"attention", &guarded<&attentionKernel>},
     {"mla", &guarded<&mlaKernel>},
     {"causal_conv1d", &guarded<&causalConv1dKernel>},

@@ -1,7 +1,8 @@
-//===- Structure.cpp - embedding, concat, split, gather_last, merge -------===//
+//===- Structure.cpp - data movement, merges, greedy_next -----------------===//
 //
 // Data movement and the merges of parallel branches. Copies run as memcpy
-// of the contiguous runs that a row-major axis split leaves.
+// of the contiguous runs that a row-major axis split leaves. greedy_next
+// (the end of decode_greedy) picks each sequence's next token.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/backends/cpu/Gemm.h"
@@ -94,6 +95,42 @@ std::string gatherLastKernel(const KernelCall &call) {
   for (int64_t b = 0; b < x.dim(0); ++b)
     std::memcpy(yp + b * hidden, xp + (b * tokens + tokens - 1) * hidden,
                 sizeof(float) * hidden);
+  return "";
+}
+
+std::string greedyNextKernel(const KernelCall &call) {
+  const TensorView &logits = operandAt(call, 0);
+  const TensorView &ids = resultAt(call, 0), &positions = resultAt(call, 1),
+                   &cache = resultAt(call, 2);
+  Check c(call, "greedy_next");
+  c.operandCount(1, 1)
+      .resultCount(3)
+      .f32("logits", logits)
+      .rank("logits", logits, 3)
+      .i64("input_ids", ids)
+      .rank("input_ids", ids, 2)
+      .i64("positions", positions)
+      .sameShape("positions", positions, "input_ids", ids)
+      .i64("cache_position", cache)
+      .rank("cache_position", cache, 1)
+      .dimsMatch("input_ids", ids, 0, "logits", logits, 0, "batch")
+      .dimsMatch("cache_position", cache, 0, "logits", logits, 0, "batch")
+      .dimIs("logits", logits, 1, 1, "one token per sequence")
+      .dimIs("input_ids", ids, 1, 1, "one token per sequence");
+  if (!c.ok())
+    return c.message();
+  const int64_t V = logits.dim(2);
+  for (int64_t b = 0; b < logits.dim(0); ++b) {
+    // The host's greedy choice (Session.cpp's argmax), bit for bit.
+    const float *row = logits.f32() + b * V;
+    int64_t best = 0;
+    for (int64_t v = 1; v < V; ++v)
+      if (row[v] > row[best])
+        best = v;
+    ids.i64()[b] = best;
+    positions.i64()[b] += 1;
+    cache.i64()[b] += 1;
+  }
   return "";
 }
 

@@ -294,6 +294,9 @@ int CudaBackend::copyFromDevice(void *dst, const void *src, size_t bytes) {
 int CudaBackend::memZero(void *dst, size_t bytes) {
   return driver.memsetD8(dptr(dst), 0, bytes);
 }
+int CudaBackend::copyOnStream(void *dst, const void *src, size_t bytes) {
+  return driver.memcpyDtoDAsync(dptr(dst), dptr(src), bytes, stream);
+}
 int CudaBackend::launchKernel(const gpu::KernelOp &op) {
   void *args[] = {const_cast<BraidKernelParams *>(&op.params)};
   if (pdl) {

@@ -87,6 +87,10 @@ private:
   int copyToDevice(void *dst, const void *src, size_t bytes) override;
   int copyFromDevice(void *dst, const void *src, size_t bytes) override;
   int memZero(void *dst, size_t bytes) override;
+  bool hasStreamCopy() const override {
+    return driver.memcpyDtoDAsync != nullptr;
+  }
+  int copyOnStream(void *dst, const void *src, size_t bytes) override;
   int launchKernel(const gpu::KernelOp &op) override;
   int streamSync() override;
   int beginCapture() override;

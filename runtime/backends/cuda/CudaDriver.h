@@ -168,7 +168,11 @@ struct CUlaunchConfig {
 // cuEventElapsedTime to its _v2; loadCudaDriver falls back to the older
 // symbol (same signature). cuLaunchKernelEx: programmatic dependent launch
 // on sm_90+ (CudaBackend.h); without it kernels go through cuLaunchKernel.
+// cuMemcpyDtoDAsync: greedy generation on the device (runtime/src/
+// Session.h); without it generation samples on the host.
 #define BRAID_CUDA_OPTIONAL_SYMBOLS(X)                                         \
+  X(memcpyDtoDAsync, cuMemcpyDtoDAsync_v2, CUresult,                           \
+    (CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUstream stream))         \
   X(launchKernelEx, cuLaunchKernelEx, CUresult,                                \
     (const CUlaunchConfig *config, CUfunction function, void **params,         \
      void **extra))                                                            \

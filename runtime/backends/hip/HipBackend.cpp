@@ -247,6 +247,9 @@ int HipBackend::copyFromDevice(void *dst, const void *src, size_t bytes) {
 int HipBackend::memZero(void *dst, size_t bytes) {
   return driver.memsetD8(dst, 0, bytes);
 }
+int HipBackend::copyOnStream(void *dst, const void *src, size_t bytes) {
+  return driver.memcpyDtoDAsync(dst, const_cast<void *>(src), bytes, stream);
+}
 // No programmatic dependent launch as on CUDA sm_90+ (CudaBackend.h): HIP
 // has no such launch attribute, so BRAID_KERNEL_PROLOGUE is empty for AMD.
 int HipBackend::launchKernel(const gpu::KernelOp &op) {

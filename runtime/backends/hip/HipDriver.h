@@ -118,6 +118,9 @@ constexpr size_t kDevicePropertiesBytes = 16384;
 // Entries that may be missing. Device properties: the ROCm 6 symbol first
 // (its struct is larger; only strings are read from either), then ROCm 5's.
 #define BRAID_HIP_OPTIONAL_SYMBOLS(X)                                          \
+  X(memcpyDtoDAsync, hipMemcpyDtoDAsync, hipError_t,                           \
+    (hipDeviceptr_t dst, hipDeviceptr_t src, size_t bytes,                     \
+     hipStream_t stream))                                                      \
   X(runtimeGetVersion, hipRuntimeGetVersion, hipError_t, (int *version))       \
   X(getDevicePropertiesR0600, hipGetDevicePropertiesR0600, hipError_t,         \
     (void *properties, int device))                                            \

@@ -237,6 +237,10 @@ typedef struct braid_generate_stats {
   double prefill_seconds;
   double decode_seconds;
   int64_t decode_steps;
+  /* 1: the decode steps ran back to back on the device (the bundle's
+   * decode_greedy entry picks each token there); 0: the host took the
+   * argmax between steps (an older bundle, or BRAID_HOST_SAMPLING=1). */
+  int decode_on_device;
 } braid_generate_stats;
 
 /* Greedy generation: prefill the prompt [batch, prompt_len], then take the

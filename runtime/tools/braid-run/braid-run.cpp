@@ -63,6 +63,9 @@ Commands:
              allocations), so time a prefill with N >= 3.
   generate   greedy generation: prefill the ids, then N - 1 decode steps;
              prints the tokens, prefill time, ms per decode step, tokens/s.
+             The steps run back to back on the device through the bundle's
+             decode_greedy entry (its kernel picks each token);
+             BRAID_HOST_SAMPLING=1 takes the argmax on the host instead.
              Rows may have different lengths: each prompt starts in its own
              batch slot (one prefill per run of rows of one length) and all
              rows decode together, each at its own position.
@@ -541,7 +544,8 @@ int cmdInfo(const Args &a) {
   for (const auto &[name, count] : families) {
     bool has = braid::backendHasKernel("cpu", name);
     missing += !has;
-    std::printf("          %-20s %4zu launches%s\n", name.c_str(), count,
+    std::printf("          %-20s %4zu launch%s%s\n", name.c_str(), count,
+                count == 1 ? "" : "es",
                 has ? "" : "   (not implemented by the cpu backend)");
   }
   auto weights = bundle.weights();
@@ -774,6 +778,12 @@ int cmdGenerate(const Args &a) {
                 stats.decode_seconds * 1e3 / double(stats.decode_steps),
                 double(stats.decode_steps * ids.batch) / stats.decode_seconds,
                 (long long)ids.batch);
+  if (stats.decode_steps > 0)
+    std::printf("sampling  greedy, %s\n",
+                stats.decode_on_device
+                    ? "on the device (decode_greedy: no host work between "
+                      "steps)"
+                    : "on the host (logits copied back every step)");
   double total = stats.prefill_seconds + stats.decode_seconds;
   std::printf("total     %lld new tokens in %.2f ms (%.1f tokens/s)\n",
               (long long)(n * ids.batch), total * 1e3,

@@ -17,8 +17,8 @@
 namespace braid::gpu {
 
 /// linear, moe, activation, add, mul, scale, rms_norm, layer_norm,
-/// gated_rms_norm, rope, embedding, split, concat, gather_last, merge,
-/// causal_conv1d.
+/// gated_rms_norm, rope, embedding, split, concat, gather_last, greedy_next,
+/// merge, causal_conv1d.
 Specializer findDenseSpecializer(llvm::StringRef family);
 
 /// attention, mla, ssd_scan, mamba2_step, selective_scan.

@@ -1,8 +1,8 @@
 //===- SpecializersDense.cpp - GPU plans of the dense kernel families -----===//
 //
 // linear, moe, activation, add, mul, scale, rms_norm, layer_norm,
-// gated_rms_norm, rope, embedding, split, concat, gather_last, merge,
-// causal_conv1d.
+// gated_rms_norm, rope, embedding, split, concat, gather_last, greedy_next,
+// merge, causal_conv1d.
 //
 // Each specializer reads one launch.kernel (attributes, buffer shapes with
 // the symbolic B / T), picks the device template and its constants
@@ -205,7 +205,7 @@ public:
       outs.push_back(b);
     }
     if (auto entry = op->getParentOfType<launch::EntryOp>())
-      decode = entry.getName() == "decode";
+      decode = launch::isDecodeEntry(entry.getName());
     tooMany = index > BRAID_MAX_KERNEL_BUFFERS_HOST;
     require(!tooMany, "the launch has " + llvm::Twine(index) +
                           " buffers; kernels take at most " +
@@ -1443,6 +1443,46 @@ llvm::Expected<KernelPlan> specializeGatherLast(launch::KernelOp op,
   return plan;
 }
 
+/// greedy_next: [B, 1, V] logits -> each sequence's argmax into input_ids
+/// [B, 1], positions [B, 1] and cache_position [B] advanced by one in place
+/// (the end of the decode_greedy entry). One block per sequence.
+llvm::Expected<KernelPlan> specializeGreedyNext(launch::KernelOp op,
+                                                const Target &target,
+                                                llvm::StringRef name) {
+  Launch l(op, target, name);
+  const Buf &logits = l.in(0);
+  if (l.require(l.ins.size() == 1 && l.outs.size() == 3,
+                "takes the logits and updates input_ids, positions and "
+                "cache_position") &&
+      l.floatBuf(logits, "logits") &&
+      l.require(logits.rank() == 3 && logits.dim(0) == launch::kDimBatch &&
+                    logits.dim(1) == launch::kDimTokens && logits.dim(2) > 0,
+                "'logits' must be [B, T, V] with a static V") &&
+      l.intBuf(l.out(0), "input_ids") && l.intBuf(l.out(1), "positions") &&
+      l.intBuf(l.out(2), "cache_position"))
+    l.require(l.out(0).rank() == 2 && l.out(1).rank() == 2 &&
+                  l.out(2).rank() == 1,
+              "input_ids and positions must be [B, T], cache_position [B]");
+  if (!l.ok())
+    return l.error();
+  const int64_t vocab = logits.dim(2);
+  const int64_t v = vecWidth(vocab, 16 / logits.bytes());
+  constexpr int64_t kThreads = 512;
+  auto str = [](int64_t n) { return std::to_string(n); };
+  Source src(l, {"Sampling.cuh"});
+  src.kernel(l.fn("main"), kThreads, 1,
+             "  greedyNext<" + str(vocab) + ", " + str(v) + ", " +
+                 str(kThreads) + ">(" + logits.ptr() + ", " +
+                 l.out(0).ptr(false) + ", " + l.out(1).ptr(false) + ", " +
+                 l.out(2).ptr(false) + ");\n");
+  KernelPlan plan;
+  plan.source = std::move(src.text);
+  plan.invocations.push_back(
+      invocation(l.fn("main"), countOf({launch::kDimBatch}).dim(1),
+                 DimExpr::fixed(1), DimExpr::fixed(1), kThreads, 0));
+  return plan;
+}
+
 llvm::Expected<KernelPlan> specializeMerge(launch::KernelOp op,
                                            const Target &target,
                                            llvm::StringRef name) {
@@ -1637,6 +1677,7 @@ Specializer findDenseSpecializer(llvm::StringRef family) {
       .Case("split", &specializeSplit)
       .Case("concat", &specializeConcat)
       .Case("gather_last", &specializeGatherLast)
+      .Case("greedy_next", &specializeGreedyNext)
       .Case("merge", &specializeMerge)
       .Case("causal_conv1d", &specializeConv)
       .Default(nullptr);

@@ -166,9 +166,10 @@ TEST(AttrMap, MissingAndMistypedRecordTheFirstError) {
 
 TEST(Registry, EveryBraidKernelFamilyIsImplemented) {
   // One family per braid op that launches a kernel (dialects/Braid/
-  // BraidOps.td); weight, reshape, layer and yield are not kernels. Two
-  // families are launch-level only: gather_last (prefill_last) and
-  // mamba2_step (decode; passes/DecodeFusion.h).
+  // BraidOps.td); weight, reshape, layer and yield are not kernels. Three
+  // families are launch-level only: gather_last (prefill_last),
+  // mamba2_step (decode; passes/DecodeFusion.h) and greedy_next
+  // (decode_greedy).
   const char *families[] = {"embedding",
                             "rms_norm",
                             "layer_norm",
@@ -181,6 +182,7 @@ TEST(Registry, EveryBraidKernelFamilyIsImplemented) {
                             "concat",
                             "split",
                             "gather_last",
+                            "greedy_next",
                             "attention",
                             "mla",
                             "causal_conv1d",

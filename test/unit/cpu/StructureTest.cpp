@@ -1,4 +1,4 @@
-//===- StructureTest.cpp - embedding, concat, split, gather_last, merge ---===//
+//===- StructureTest.cpp - data movement, merges, greedy_next -------------===//
 #include "CpuTestUtil.h"
 
 using namespace braid::rt;
@@ -131,6 +131,65 @@ TEST(GatherLast, CopiesEachSequencesLastRow) {
   EXPECT_EQ(Launch("gather_last").in(x).out(wide).run(nullptr),
             "gather_last: 'result' dim 1 (one row per sequence) is 2, expected "
             "1");
+}
+
+TEST(GreedyNext, PicksEachRowsFirstMaximumAndAdvancesPositions) {
+  // Row 0: a tie between 2 and 5 (the first wins); row 1: NaN entries are
+  // skipped; row 2: a NaN at index 0 wins (nothing compares greater, as in
+  // the host's argmax); row 3: every entry -inf gives index 0.
+  const float nan = std::nanf(""), inf = INFINITY;
+  Tensor logits({4, 1, 6});
+  logits.f = {0.5f, 1.0f, 3.0f, -2.0f, 0.0f, 3.0f, //
+              0.0f, 1.0f, nan,  7.0f,  nan,  6.5f, //
+              nan,  1.0f, 2.0f, 3.0f,  4.0f, 5.0f, //
+              -inf, -inf, -inf, -inf,  -inf, -inf};
+  Tensor ids = Tensor::ints({4, 1}, {9, 9, 9, 9});
+  Tensor positions = Tensor::ints({4, 1}, {3, 10, 0, 7});
+  Tensor cache = Tensor::ints({4}, {3, 10, 0, 7});
+  ASSERT_EQ(Launch("greedy_next")
+                .in(logits)
+                .out(ids)
+                .out(positions)
+                .out(cache)
+                .run(nullptr),
+            "");
+  EXPECT_EQ(ids.i, (std::vector<int64_t>{2, 3, 0, 0}));
+  EXPECT_EQ(positions.i, (std::vector<int64_t>{4, 11, 1, 8}));
+  EXPECT_EQ(cache.i, (std::vector<int64_t>{4, 11, 1, 8}));
+  // The host's choice on the same rows (runtime/src/Session.cpp's argmax:
+  // the first index greater than every earlier one).
+  for (int64_t b = 0; b < 4; ++b) {
+    const float *row = logits.f.data() + b * 6;
+    int64_t best = 0;
+    for (int64_t v = 1; v < 6; ++v)
+      if (row[v] > row[best])
+        best = v;
+    EXPECT_EQ(ids.i[size_t(b)], best);
+  }
+}
+
+TEST(GreedyNext, NamesTheWrongOperand) {
+  Tensor logits({2, 1, 6}), ids = Tensor::ints({2, 1}, {0, 0});
+  Tensor positions = Tensor::ints({2, 1}, {0, 0});
+  Tensor cache = Tensor::ints({3}, {0, 0, 0});
+  EXPECT_EQ(Launch("greedy_next")
+                .in(logits)
+                .out(ids)
+                .out(positions)
+                .out(cache)
+                .run(nullptr),
+            "greedy_next: 'cache_position' dim 0 (batch) is 3 but 'logits' "
+            "dim 0 is 2");
+  Tensor wide({2, 2, 6});
+  Tensor cache2 = Tensor::ints({2}, {0, 0});
+  EXPECT_EQ(Launch("greedy_next")
+                .in(wide)
+                .out(ids)
+                .out(positions)
+                .out(cache2)
+                .run(nullptr),
+            "greedy_next: 'logits' dim 1 (one token per sequence) is 2, "
+            "expected 1");
 }
 
 TEST(Merge, SumAndMeanWithMultipliers) {

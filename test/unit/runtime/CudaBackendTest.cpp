@@ -72,7 +72,8 @@ json gpuManifest(bool withState,
 
 const char *kFakeFunctions = "FAKE\nfake_embedding\nfake_rms_norm\n"
                              "fake_accumulate\nfake_linear\nfake_fail\n"
-                             "fake_linear_few\nfake_linear_many\n";
+                             "fake_linear_few\nfake_linear_many\n"
+                             "fake_greedy_next\n";
 
 /// Gives the decode entry's linear two variants by rows: fake_linear_few
 /// for B * T in [1, 1], fake_linear_many from 2 rows.
@@ -86,6 +87,23 @@ json withRowVariants(json m) {
       kernels[1]["function"] = "fake_linear_many";
       kernels[1]["rows"] = {2, INT64_MAX};
     }
+  return m;
+}
+
+/// Adds decode_greedy: the decode launches, then greedy_next.
+json withGreedyEntry(json m) {
+  json entry = m["entries"][1];
+  entry["name"] = "decode_greedy";
+  auto input = [](const char *name) {
+    return json{{"kind", "input"}, {"name", name}};
+  };
+  entry["launches"].push_back(
+      {{"kernel", "greedy_next"},
+       {"operands", {{{"kind", "output"}, {"name", "logits"}}}},
+       {"results",
+        {input("input_ids"), input("positions"), input("cache_position")}},
+       {"cuda", cudaCode("fake_greedy_next")}});
+  m["entries"].push_back(entry);
   return m;
 }
 
@@ -662,6 +680,42 @@ TEST(CudaBackendFake, DecodeGraphReplaysWhatLaunchesOneByOneWouldDo) {
   EXPECT_EQ(count(trace, "capture begin"), 1) << trace;
   EXPECT_EQ(count(trace, "capture end 4"), 1) << trace;
   EXPECT_EQ(count(trace, "graph launch 4"), 5) << trace;
+}
+
+// generate through decode_greedy: the same tokens as the host loop, with
+// the decode steps, each followed by a copy of the ids on the stream,
+// enqueued without one synchronization between them.
+TEST(CudaBackendFake, GreedyDecodeRunsOnTheDeviceWithoutWaiting) {
+  FakeRun f = fakeSetup("cuda-fake-greedy", withGreedyEntry(gpuManifest(true)));
+  std::string args = "generate " + f.bundle + " --backend cuda --weights " +
+                     f.weights + " --ids '1,2,3;4,5,15' -n 6 --cuda-graph";
+  Result host = braidRun(fakeEnv() + " BRAID_HOST_SAMPLING=1", args);
+  ASSERT_EQ(host.status, 0) << host.output;
+  Result device = braidRun(fakeEnv(f.trace), args);
+  ASSERT_EQ(device.status, 0) << device.output;
+  auto generated = [](const std::string &out) {
+    std::string lines;
+    for (size_t at = out.find("generated:"); at != std::string::npos;
+         at = out.find("generated:", at + 1))
+      lines += out.substr(at, out.find('\n', at) - at) + "\n";
+    return lines;
+  };
+  EXPECT_EQ(count(generated(host.output), "generated:"), 2) << host.output;
+  EXPECT_EQ(generated(host.output), generated(device.output));
+  EXPECT_CONTAINS(host.output, "sampling  greedy, on the host");
+  EXPECT_CONTAINS(device.output, "sampling  greedy, on the device");
+  std::string trace = readFile(f.trace);
+  // 5 steps of 2 ids: one capture of the 5-launch entry, 5 replays, each
+  // followed by a 16-byte copy, and no wait until after the last copy.
+  EXPECT_EQ(count(trace, "capture end 5"), 1) << trace;
+  EXPECT_EQ(count(trace, "graph launch 5"), 5) << trace;
+  EXPECT_EQ(count(trace, "copy on stream 16"), 5) << trace;
+  size_t first = trace.find("graph launch 5");
+  size_t last = trace.rfind("copy on stream 16");
+  ASSERT_NE(first, std::string::npos);
+  ASSERT_NE(last, std::string::npos);
+  EXPECT_EQ(trace.substr(first, last - first).find("sync"), std::string::npos)
+      << trace;
 }
 
 // A launch with variants by rows runs exactly one of them per call, the one

@@ -15,7 +15,9 @@
 //             ("launch fake_linear grid 1,1,1 block 32,1,1 shared 0 B 2 T 3 S
 //             9 (cuLaunchKernel)", "capture begin", "capture node fake_linear
 //             (cuLaunchKernelEx, programmatic)", "graph launch 4",
-//             "set-attribute fake_rms_norm 8 65536", "load cubin", "load ptx");
+//             "set-attribute fake_rms_norm 8 65536", "load cubin", "load ptx",
+//             "sync" (cuStreamSynchronize), "copy on stream 16"
+//             (cuMemcpyDtoDAsync));
 //             a launch names its entry point and, through cuLaunchKernelEx,
 //             whether programmatic stream serialization was asked for
 //   device    FAKE_CUDA_CC=8.6 sets the compute capability (default 9.0),
@@ -323,7 +325,19 @@ CUresult cuStreamDestroy_v2(CUstream s) {
   return CUDA_SUCCESS;
 }
 CUresult cuStreamSynchronize(CUstream s) {
-  return s && s->capturing ? kCaptureInvalidated : CUDA_SUCCESS;
+  if (s && s->capturing)
+    return kCaptureInvalidated;
+  trace("sync");
+  return CUDA_SUCCESS;
+}
+CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size_t bytes,
+                              CUstream s) {
+  if (s && s->capturing)
+    return kCaptureInvalidated;
+  std::memcpy(reinterpret_cast<void *>(dst), reinterpret_cast<void *>(src),
+              bytes);
+  trace("copy on stream " + std::to_string(bytes));
+  return CUDA_SUCCESS;
 }
 CUresult cuStreamBeginCapture_v2(CUstream s, CUstreamCaptureMode) {
   s->capturing = true;

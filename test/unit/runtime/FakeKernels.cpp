@@ -74,5 +74,23 @@ bool runFakeKernel(const std::string &f, const BraidKernelParams &p) {
       }
     return true;
   }
+  if (f == "fake_greedy_next") { // logits -> input_ids, positions, cache
+    int64_t *ids = static_cast<int64_t *>(p.buffers[1]);
+    int64_t *positions = static_cast<int64_t *>(p.buffers[2]);
+    int64_t *cache = static_cast<int64_t *>(p.buffers[3]);
+    if (p.tokens != 1 || cache != p.cache_position)
+      return false;
+    for (int64_t b = 0; b < p.batch; ++b) {
+      const float *row = f32(p, 0) + b * V;
+      int64_t best = 0;
+      for (int v = 1; v < V; ++v)
+        if (row[v] > row[best])
+          best = v;
+      ids[b] = best;
+      positions[b] += 1;
+      cache[b] += 1;
+    }
+    return true;
+  }
   return false; // fake_fail and unknown functions
 }

@@ -3,7 +3,8 @@
 // FakeCudaDriver.cpp and FakeHipDriver.cpp run "device code" on the host:
 // these kernels implement the tiny test model of TestUtil.h (hidden 8, vocab
 // 16) on BraidKernelParams: fake_embedding, fake_rms_norm, fake_accumulate,
-// fake_linear (and its variants by rows fake_linear_few, fake_linear_many).
+// fake_linear (and its variants by rows fake_linear_few, fake_linear_many),
+// fake_greedy_next (decode_greedy's argmax into the ids).
 // fake_fail and unknown functions fail.
 //
 //===----------------------------------------------------------------------===//

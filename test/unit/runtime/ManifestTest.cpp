@@ -260,7 +260,7 @@ TEST(Manifest, Rejections) {
             "manifest: entries[1]: duplicate entry 'prefill'");
   EXPECT_EQ(with("/entries/0/name", "train"),
             "manifest: entries[0] (train).name: unknown entry 'train' "
-            "(expected prefill, decode or prefill_last)");
+            "(expected prefill, decode, prefill_last or decode_greedy)");
   EXPECT_EQ(with("/entries/0/inputs/1/name", "mask"),
             "manifest: entries[0] (prefill).inputs[1] (mask): unknown input "
             "'mask' (the runtime provides input_ids, positions and "
@@ -306,6 +306,31 @@ TEST(Manifest, Rejections) {
   json m = tinyManifest();
   m["entries"].erase(0);
   EXPECT_EQ(parseError(m), "manifest: entries: no 'prefill' entry");
+}
+
+// Inputs are read-only except for greedy_next in decode_greedy, which
+// writes the next step's ids and advances the positions.
+TEST(Manifest, OnlyGreedyNextWritesInputs) {
+  json ids = {{"kind", "input"}, {"name", "input_ids"}};
+  json m = tinyManifest();
+  m["entries"][0]["launches"][0]["results"].push_back(ids);
+  EXPECT_EQ(parseError(m),
+            "manifest: entries[0] (prefill).launches[0] (embedding at "
+            "embed).results[1]: input 'input_ids' cannot be a result (only "
+            "greedy_next in decode_greedy updates its inputs)");
+
+  json greedy = tinyManifest();
+  json entry = greedy["entries"][0];
+  entry["name"] = "decode_greedy";
+  entry["launches"].push_back(
+      {{"kernel", "greedy_next"},
+       {"operands", {{{"kind", "output"}, {"name", "logits"}}}},
+       {"results", {ids}}});
+  greedy["entries"].push_back(entry);
+  Manifest parsed = parseManifest(greedy.dump());
+  EXPECT_EQ(parsed.entries.back().name, "decode_greedy");
+  EXPECT_EQ(parsed.entries.back().launches.back().results[0].kind,
+            ArgKind::Input);
 }
 
 TEST(Manifest, InvalidJson) {

@@ -1,0 +1,674 @@
+//===- GemmHopper.cuh - the sm_90a (wgmma) GEMM engines -------------------===//
+//
+// The Hopper engines of Gemm.cuh (bf16 in, fp32 accumulate, wgmma on tiles
+// in the 128-byte swizzle layout), with the Ops interface of Gemm.cuh:
+//
+//   * wgGemm / wgGemmPersistent: every thread loads (cp.async into a
+//     STAGES-deep ring, one __syncthreads per k-tile) and every warpgroup
+//     multiplies its 64 rows of the tile.
+//   * wsGemm: warp-specialized. One producer warpgroup only moves data
+//     (cp.async completing on a per-stage "full" mbarrier), two consumer
+//     warpgroups only run wgmma and the epilogue and hand each stage back
+//     on its "empty" mbarrier once their wgmma of it retired; no block-wide
+//     barrier in the main loop. With a fixed grid it is persistent: the
+//     producer runs ahead into the next tile during the epilogue; ping-pong
+//     gives the two consumers whole tiles in turn.
+//
+// Included by Gemm.cuh (CUDA only) after the mma.sync engine, whose swizzle
+// and rasterizeId it uses; not a header of its own.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BRAID_TARGETS_COMMON_KERNELS_GEMMHOPPER_CUH
+#define BRAID_TARGETS_COMMON_KERNELS_GEMMHOPPER_CUH
+
+#ifndef BRAID_TARGETS_COMMON_KERNELS_GEMM_CUH
+#error "GemmHopper.cuh is included by Gemm.cuh"
+#endif
+
+namespace braid {
+namespace dev {
+
+//===----------------------------------------------------------------------===//
+// Hopper GEMM (sm_90a: wgmma, bf16 in, fp32 accumulate)
+//===----------------------------------------------------------------------===//
+
+/// BM = 64 * warpgroups rows, BN = 128 or 256 columns, BK = 64 (one
+/// 128-byte swizzle atom per row), STAGES-deep cp.async ring.
+template <int BM_, int BN_, int STAGES_> struct WgConfig {
+  static constexpr int BM = BM_, BN = BN_, BK = 64, STAGES = STAGES_;
+  static constexpr int kWarpgroups = BM / 64;
+  static constexpr int kThreads = kWarpgroups * kWarpgroupSize;
+  static constexpr int kStageBytes = (BM + BN) * BK * 2;
+  /// + 1 KiB: the ring is aligned to 1024 bytes at run time.
+  static constexpr int kSharedBytes = STAGES * kStageBytes + 1024;
+  static_assert(BN == 128 || BN == 256, "wgmma tile N must be 128 or 256");
+  static_assert(BM % 64 == 0, "BM must be a multiple of 64");
+  static_assert(STAGES >= 3, "the ring keeps one wgmma group in flight");
+  static_assert((BM * 8) % kThreads == 0 && (BN * 8) % kThreads == 0,
+                "tile chunks must divide over the block");
+};
+
+template <int BN> struct WgMma;
+template <> struct WgMma<256> {
+  static constexpr int R = 128;
+  static BRAID_DEVICE void run(float (&d)[R], uint64_t a, uint64_t b) {
+    wgmmaBf16_m64n256k16(d, a, b, 1);
+  }
+};
+template <> struct WgMma<128> {
+  static constexpr int R = 64;
+  static BRAID_DEVICE void run(float (&d)[R], uint64_t a, uint64_t b) {
+    wgmmaBf16_m64n128k16(d, a, b, 1);
+  }
+};
+
+/// One BM x BN tile at (m0, n0) with rows [m0, mEnd). Every thread loads
+/// (cp.async into the swizzled ring); each warpgroup multiplies its 64 rows
+/// by the whole B tile with wgmma, keeping one k-tile of wgmma in flight
+/// while the ring is refilled two k-tiles ahead.
+template <class Cfg, class Ops>
+BRAID_DEVICE void wgGemmTile(const Ops &ops, int m0, int mEnd, int n0,
+                             char *smemRaw) {
+  using T = typename Ops::T;
+  static_assert(std::is_same<T, bf16>::value, "wgmma path takes bf16");
+  static_assert(Ops::kVecA && Ops::kVecB, "wgmma path needs 16-byte rows");
+  constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK;
+  constexpr int STAGES = Cfg::STAGES, THREADS = Cfg::kThreads;
+  constexpr int CPR = BK / 8;
+  constexpr int N = Ops::N, K = Ops::K;
+  constexpr int KT = ceilDiv(K, BK);
+  constexpr int AC = BM * CPR / THREADS, BC = BN * CPR / THREADS;
+  constexpr int R = WgMma<BN>::R;
+
+  char *base = reinterpret_cast<char *>(
+      (reinterpret_cast<uintptr_t>(smemRaw) + 1023) & ~uintptr_t(1023));
+  T *sA = reinterpret_cast<T *>(base);
+  T *sB = sA + STAGES * BM * BK;
+  const int tid = threadId();
+
+  typename Ops::ARef aRef[AC];
+  bool aOk[AC];
+  int aDst[AC], aCol[AC];
+#pragma unroll
+  for (int i = 0; i < AC; ++i) {
+    const int idx = tid + i * THREADS, r = idx / CPR, c = idx % CPR;
+    aOk[i] = m0 + r < mEnd;
+    aRef[i] = ops.aRow(aOk[i] ? m0 + r : m0);
+    aDst[i] = swizzle<BK>(r, c);
+    aCol[i] = c * 8;
+  }
+  const T *bPtr[BC];
+  bool bOk[BC];
+  int bDst[BC], bCol[BC];
+#pragma unroll
+  for (int i = 0; i < BC; ++i) {
+    const int idx = tid + i * THREADS, r = idx / CPR, c = idx % CPR;
+    bOk[i] = n0 + r < N;
+    bPtr[i] = ops.bRow(bOk[i] ? n0 + r : 0);
+    bDst[i] = swizzle<BK>(r, c);
+    bCol[i] = c * 8;
+  }
+  auto loadStage = [&](int stage, int k0) {
+    T *a = sA + stage * BM * BK;
+    T *b = sB + stage * BN * BK;
+#pragma unroll
+    for (int i = 0; i < AC; ++i) {
+      const int k = k0 + aCol[i];
+      const bool ok = aOk[i] && k < K;
+      cpAsync16(a + aDst[i], ops.aAt(aRef[i], ok ? k : 0), ok);
+    }
+#pragma unroll
+    for (int i = 0; i < BC; ++i) {
+      const int k = k0 + bCol[i];
+      const bool ok = bOk[i] && k < K;
+      cpAsync16(b + bDst[i], bPtr[i] + (ok ? k : 0), ok);
+    }
+  };
+
+  const int wg = tid / kWarpgroupSize;
+  float acc[R];
+#pragma unroll
+  for (int i = 0; i < R; ++i)
+    acc[i] = 0.0f;
+
+#pragma unroll
+  for (int s = 0; s < STAGES - 2; ++s) {
+    if (s < KT)
+      loadStage(s, s * BK);
+    cpAsyncCommit();
+  }
+#pragma unroll 1
+  for (int kt = 0; kt < KT; ++kt) {
+    cpAsyncWait<STAGES - 3>();
+    fenceProxyAsyncShared();
+    syncThreads();
+    // The stage of k-tile kt - 2: its wgmma finished in every warpgroup
+    // before the barrier (wgmmaWait<1> below).
+    if (kt + STAGES - 2 < KT)
+      loadStage((kt + STAGES - 2) % STAGES, (kt + STAGES - 2) * BK);
+    cpAsyncCommit();
+
+    const int stage = kt % STAGES;
+    const T *a = sA + stage * BM * BK + wg * 64 * BK;
+    const T *b = sB + stage * BN * BK;
+    wgmmaFence();
+#pragma unroll
+    for (int j = 0; j < BK / 16; ++j)
+      WgMma<BN>::run(acc, wgmmaDescSw128(a + j * 16),
+                     wgmmaDescSw128(b + j * 16));
+    wgmmaCommit();
+    wgmmaWait<1>();
+  }
+  wgmmaWait<0>();
+  cpAsyncWait<0>();
+
+  // Accumulator layout: warp w of the warpgroup holds rows 16 w + g and
+  // 16 w + g + 8 (g = lane / 4); register 4 j + {0, 1} columns 8 j +
+  // 2 (lane % 4) + {0, 1} of the first row, 4 j + {2, 3} of the second.
+  const int lane = laneId();
+  const int row0 = m0 + wg * 64 + ((tid % kWarpgroupSize) / kWarpSize) * 16 +
+                   (lane >> 2);
+#pragma unroll
+  for (int j = 0; j < BN / 8; ++j) {
+    const int c = n0 + j * 8 + (lane & 3) * 2;
+    if (c >= N)
+      continue;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int r = row0 + h * 8;
+      if (r >= mEnd)
+        continue;
+      if (c + 1 < N)
+        ops.store2(r, c, acc[4 * j + 2 * h], acc[4 * j + 2 * h + 1]);
+      else
+        ops.store(r, c, acc[4 * j + 2 * h]);
+    }
+  }
+}
+
+/// Grid (ceil(N / BN), ceil(M / BM)), Cfg::kThreads threads,
+/// Cfg::kSharedBytes of dynamic shared memory. sm_90a only.
+template <class Cfg, class Ops> BRAID_DEVICE void wgGemm(const Ops &ops, int M) {
+#if defined(BRAID_HAS_WGMMA)
+  extern __shared__ __align__(128) char braidGemmSmem[];
+  const int tilesN = ceilDiv(Ops::N, Cfg::BN);
+  const int tilesM = ceilDiv(M, Cfg::BM);
+  int tm, tn;
+  rasterize<8>(tilesN, tilesM, tm, tn);
+  if (tm >= tilesM)
+    return;
+  wgGemmTile<Cfg>(ops, tm * Cfg::BM, M, tn * Cfg::BN, braidGemmSmem);
+#else
+  __trap();
+#endif
+}
+
+/// Persistent variant: a fixed grid (about one block per SM, 1-D) walks the
+/// rasterized tiles with stride gridDim.x, and the k-tiles of all its tiles
+/// form one stream through the ring: the first k-tiles of the next tile are
+/// loaded during the last iterations of the current one, so its prologue
+/// and the epilogue's global stores overlap the loads instead of stalling.
+template <class Cfg, class Ops>
+BRAID_DEVICE void wgGemmPersistent(const Ops &ops, int M) {
+#if defined(BRAID_HAS_WGMMA)
+  using T = typename Ops::T;
+  static_assert(std::is_same<T, bf16>::value, "wgmma path takes bf16");
+  static_assert(Ops::kVecA && Ops::kVecB, "wgmma path needs 16-byte rows");
+  constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK;
+  constexpr int STAGES = Cfg::STAGES, THREADS = Cfg::kThreads;
+  constexpr int CPR = BK / 8;
+  constexpr int N = Ops::N, K = Ops::K;
+  constexpr int KT = ceilDiv(K, BK);
+  constexpr int AC = BM * CPR / THREADS, BC = BN * CPR / THREADS;
+  constexpr int R = WgMma<BN>::R;
+  constexpr int tilesN = ceilDiv(N, BN);
+  extern __shared__ __align__(128) char braidGemmSmem[];
+
+  const int tilesM = ceilDiv(M, BM);
+  const int numTiles = tilesN * tilesM;
+  const int first = blockIdX(), stride = gridDimX();
+  if (first >= numTiles)
+    return;
+  const int myTiles = (numTiles - first + stride - 1) / stride;
+  const int total = myTiles * KT; // k-tiles of this block, all tiles
+
+  char *base = reinterpret_cast<char *>(
+      (reinterpret_cast<uintptr_t>(braidGemmSmem) + 1023) & ~uintptr_t(1023));
+  T *sA = reinterpret_cast<T *>(base);
+  T *sB = sA + STAGES * BM * BK;
+  const int tid = threadId();
+
+  auto tileOrigin = [&](int local, int &m0, int &n0) {
+    int tm, tn;
+    rasterizeId<8>(first + local * stride, tilesN, tilesM, tm, tn);
+    m0 = tm * BM;
+    n0 = tn * BN;
+  };
+  // Loads k-tile g of the block's stream into its stage.
+  auto loadStream = [&](int g) {
+    const int local = g / KT, kt = g - local * KT;
+    int m0, n0;
+    tileOrigin(local, m0, n0);
+    const int k0 = kt * BK, stage = g % STAGES;
+    T *a = sA + stage * BM * BK;
+    T *b = sB + stage * BN * BK;
+#pragma unroll
+    for (int i = 0; i < AC; ++i) {
+      const int idx = tid + i * THREADS, r = idx / CPR, c = idx % CPR;
+      const int k = k0 + c * 8;
+      const bool ok = m0 + r < M && k < K;
+      cpAsync16(a + swizzle<BK>(r, c),
+                ops.aAt(ops.aRow(m0 + r < M ? m0 + r : m0), ok ? k : 0), ok);
+    }
+#pragma unroll
+    for (int i = 0; i < BC; ++i) {
+      const int idx = tid + i * THREADS, r = idx / CPR, c = idx % CPR;
+      const int k = k0 + c * 8;
+      const bool ok = n0 + r < N && k < K;
+      cpAsync16(b + swizzle<BK>(r, c),
+                ops.bRow(n0 + r < N ? n0 + r : 0) + (ok ? k : 0), ok);
+    }
+  };
+
+  const int wg = tid / kWarpgroupSize, lane = laneId();
+  const int rowInTile =
+      wg * 64 + ((tid % kWarpgroupSize) / kWarpSize) * 16 + (lane >> 2);
+  float acc[R];
+
+#pragma unroll
+  for (int s = 0; s < STAGES - 2; ++s) {
+    if (s < total)
+      loadStream(s);
+    cpAsyncCommit();
+  }
+#pragma unroll 1
+  for (int local = 0; local < myTiles; ++local) {
+    int m0, n0;
+    tileOrigin(local, m0, n0);
+#pragma unroll
+    for (int i = 0; i < R; ++i)
+      acc[i] = 0.0f;
+#pragma unroll 1
+    for (int kt = 0; kt < KT; ++kt) {
+      const int g = local * KT + kt;
+      cpAsyncWait<STAGES - 3>();
+      fenceProxyAsyncShared();
+      syncThreads();
+      // The stage of k-tile g - 2 (of this tile or the previous one): its
+      // wgmma finished in every warpgroup before the barrier.
+      if (g + STAGES - 2 < total)
+        loadStream(g + STAGES - 2);
+      cpAsyncCommit();
+
+      const int stage = g % STAGES;
+      const T *a = sA + stage * BM * BK + wg * 64 * BK;
+      const T *b = sB + stage * BN * BK;
+      wgmmaFence();
+#pragma unroll
+      for (int j = 0; j < BK / 16; ++j)
+        WgMma<BN>::run(acc, wgmmaDescSw128(a + j * 16),
+                       wgmmaDescSw128(b + j * 16));
+      wgmmaCommit();
+      wgmmaWait<1>();
+    }
+    wgmmaWait<0>();
+
+    // Epilogue (the next tile's first k-tiles are already loading).
+#pragma unroll
+    for (int j = 0; j < BN / 8; ++j) {
+      const int c = n0 + j * 8 + (lane & 3) * 2;
+      if (c >= N)
+        continue;
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int r = m0 + rowInTile + h * 8;
+        if (r >= M)
+          continue;
+        if (c + 1 < N)
+          ops.store2(r, c, acc[4 * j + 2 * h], acc[4 * j + 2 * h + 1]);
+        else
+          ops.store(r, c, acc[4 * j + 2 * h]);
+      }
+    }
+  }
+  cpAsyncWait<0>();
+#else
+  __trap();
+#endif
+}
+
+//===----------------------------------------------------------------------===//
+// Warp-specialized Hopper GEMM
+//===----------------------------------------------------------------------===//
+//
+// 128 x BN tiles, k-tiles of 64 through a STAGES-deep ring: the producer
+// streams the k-tiles of the block's tiles in order, k-tile g of the
+// stream into stage g % STAGES. Each stage has two mbarriers: full[s]
+// completes when the producer's 128 threads' cp.async copies of the stage
+// have landed (each thread's cp.async.mbarrier.arrive.noinc is one of its
+// 128 expected arrivals); empty[s] when every consumer warp that reads the
+// stage has retired its wgmma of it. Phases alternate per round of the
+// ring: k-tile g waits for the phase of parity (g / STAGES) % 2 of full[s];
+// the producer waits for the previous round's empty phase, which on a
+// fresh barrier counts as done. Consumers keep one k-tile of wgmma in
+// flight and hand back the stage of the k-tile before it.
+
+/// Initializes the mbarrier at `bar` (shared) for `count` arrivals a phase.
+BRAID_DEVICE void mbarInit(uint64_t *bar, int count) {
+#if defined(BRAID_HAS_WGMMA)
+  asm volatile(
+      "mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(sharedAddress(bar)),
+      "r"(count)
+      : "memory");
+#endif
+}
+/// One arrival on `bar` (release semantics, CTA scope).
+BRAID_DEVICE void mbarArrive(uint64_t *bar) {
+#if defined(BRAID_HAS_WGMMA)
+  asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.shared::cta.b64 st, [%0];\n}"
+               "\n" ::"r"(sharedAddress(bar))
+               : "memory");
+#endif
+}
+/// Waits until the phase of parity `parity` of `bar` has completed
+/// (acquire). A fresh barrier is in its phase 0: parity 1 passes at once.
+BRAID_DEVICE void mbarWait(uint64_t *bar, uint32_t parity) {
+#if defined(BRAID_HAS_WGMMA)
+  const uint32_t a = sharedAddress(bar);
+  uint32_t done;
+  do {
+    asm volatile("{\n.reg .pred p;\n"
+                 "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+                 "selp.u32 %0, 1, 0, p;\n}\n"
+                 : "=r"(done)
+                 : "r"(a), "r"(parity)
+                 : "memory");
+  } while (!done);
+#endif
+}
+/// Arrives on `bar` once every cp.async this thread has issued so far has
+/// completed; the arrival is one of the barrier's expected count (.noinc).
+BRAID_DEVICE void cpAsyncArriveNoinc(uint64_t *bar) {
+#if defined(BRAID_HAS_WGMMA)
+  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(
+                   sharedAddress(bar))
+               : "memory");
+#endif
+}
+/// Sets the registers per thread of the executing warpgroup (setmaxnreg:
+/// all its warps execute it; needs the kernel's launch bounds).
+template <int Regs> BRAID_DEVICE void warpgroupRegsDec() {
+#if defined(BRAID_HAS_WGMMA)
+  asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(Regs));
+#endif
+}
+template <int Regs> BRAID_DEVICE void warpgroupRegsInc() {
+#if defined(BRAID_HAS_WGMMA)
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(Regs));
+#endif
+}
+
+/// BM = 128 rows, BN = 128 or 256, BK = 64; one producer and two consumer
+/// warpgroups: 384 threads. Cooperative (PINGPONG = false): both consumers
+/// work on every tile, 64 rows each. Ping-pong: each consumer computes
+/// whole tiles (all 128 rows), the two taking the block's tiles in turn, so
+/// that one's epilogue overlaps the other's main loop (needs a persistent
+/// grid; BN = 128 keeps the accumulators at 128 registers). The grid picks
+/// the schedule: one block per tile, or fewer blocks that each walk tiles
+/// with the grid's stride (persistent).
+template <int BM_, int BN_, int STAGES_, bool PINGPONG_ = false,
+          bool SETMAXNREG_ = false>
+struct WsConfig {
+  static constexpr int BM = BM_, BN = BN_, BK = 64, STAGES = STAGES_;
+  static constexpr bool kPingPong = PINGPONG_, kSetMaxNReg = SETMAXNREG_;
+  static constexpr int kConsumers = 2;
+  static constexpr int kThreads = (kConsumers + 1) * kWarpgroupSize;
+  /// 64-row wgmma blocks per consumer and tile, and the warps that read
+  /// each stage (the arrivals of its empty barrier).
+  static constexpr int kRowBlocks = kPingPong ? BM / 64 : 1;
+  static constexpr int kStageReaders =
+      (kPingPong ? 1 : kConsumers) * (kWarpgroupSize / kWarpSize);
+  static constexpr int kStageBytes = (BM + BN) * BK * 2;
+  /// The ring (aligned to 1024 bytes at run time: + 1 KiB), then the full
+  /// and empty barriers and the ping-pong turn barriers.
+  static constexpr int kSharedBytes =
+      STAGES * kStageBytes + 1024 + 16 * STAGES + 16;
+  /// With SETMAXNREG, setmaxnreg at run time: the producer's registers go
+  /// to the consumers (40 + 2 x 232 = 3 x 168, the 64K registers of the SM
+  /// at 384 threads). ptxas still allocates every path within the launch
+  /// bound (168: it refuses to exceed it after setmaxnreg.inc, and keeps the
+  /// producer within 40 after .dec), so the consumers gain nothing and the
+  /// producer recomputes its addresses per copy; off by default.
+  static constexpr int kProducerRegs = 40, kConsumerRegs = 232;
+  static_assert(BM == 128, "two consumer warpgroups of 64 rows");
+  static_assert(BN == 128 || BN == 256, "wgmma tile N must be 128 or 256");
+  static_assert(!kPingPong || BN == 128, "ping-pong: 128 x 128 per consumer");
+  static_assert(STAGES >= 2, "the producer fills one stage while one is read");
+  static_assert(kSharedBytes <= 227 * 1024, "the ring exceeds shared memory");
+  static_assert((kProducerRegs + kConsumers * kConsumerRegs) * kWarpgroupSize <=
+                    65536,
+                "setmaxnreg over the register file");
+};
+
+/// The producer warpgroup: thread t copies 16-byte chunk t % 8 of rows
+/// t / 8 + 16 i of the A and B tiles of every k-tile of the block's tiles.
+/// The row handles (and whether each row exists) are set once per tile, so
+/// a copy costs an address add (as in wgGemmTile).
+template <class Cfg, class Ops>
+BRAID_DEVICE void wsProduce(const Ops &ops, int M, int tilesM, int first,
+                            int stride, typename Ops::T *sA,
+                            typename Ops::T *sB, uint64_t *full,
+                            uint64_t *empty) {
+  using T = typename Ops::T;
+  constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK, STAGES = Cfg::STAGES;
+  constexpr int N = Ops::N, K = Ops::K, KT = ceilDiv(K, BK);
+  constexpr int tilesN = ceilDiv(N, BN);
+  constexpr int AR = BM / 16, BR = BN / 16; // rows per thread
+  const int t = threadId() % kWarpgroupSize;
+  const int c = t % 8, r0 = t / 8;
+  const int numTiles = tilesN * tilesM;
+  int stage = 0;
+  uint32_t phase = 0;
+#pragma unroll 1
+  for (int tile = first; tile < numTiles; tile += stride) {
+    int tm, tn;
+    rasterizeId<8>(tile, tilesN, tilesM, tm, tn);
+    const int m0 = tm * BM, n0 = tn * BN;
+    typename Ops::ARef aRef[AR];
+    const T *bPtr[BR];
+    uint32_t aOk = 0, bOk = 0; // bit i: row r0 + 16 i exists
+#pragma unroll
+    for (int i = 0; i < AR; ++i) {
+      const bool ok = m0 + r0 + 16 * i < M;
+      aOk |= uint32_t(ok) << i;
+      aRef[i] = ops.aRow(ok ? m0 + r0 + 16 * i : m0);
+    }
+#pragma unroll
+    for (int i = 0; i < BR; ++i) {
+      const bool ok = n0 + r0 + 16 * i < N;
+      bOk |= uint32_t(ok) << i;
+      bPtr[i] = ops.bRow(ok ? n0 + r0 + 16 * i : 0);
+    }
+#pragma unroll 1
+    for (int kt = 0; kt < KT; ++kt) {
+      mbarWait(&empty[stage], phase ^ 1);
+      T *a = sA + stage * BM * BK;
+      T *b = sB + stage * BN * BK;
+      const int k = kt * BK + c * 8;
+      const bool kOk = k < K;
+#pragma unroll
+      for (int i = 0; i < AR; ++i) {
+        const bool ok = kOk && ((aOk >> i) & 1);
+        cpAsync16(a + swizzle<BK>(r0 + 16 * i, c), ops.aAt(aRef[i], ok ? k : 0),
+                  ok);
+      }
+#pragma unroll
+      for (int i = 0; i < BR; ++i) {
+        const bool ok = kOk && ((bOk >> i) & 1);
+        cpAsync16(b + swizzle<BK>(r0 + 16 * i, c), bPtr[i] + (ok ? k : 0), ok);
+      }
+      cpAsyncArriveNoinc(&full[stage]);
+      if (++stage == STAGES) {
+        stage = 0;
+        phase ^= 1;
+      }
+    }
+  }
+  // The block's shared memory must outlive the copies in flight.
+  cpAsyncWait<0>();
+}
+
+/// A consumer warpgroup (cw = 0, 1): rows 64 cw .. 64 cw + 63 of each
+/// tile (cooperative) or every row of the block's tiles cw, cw + 2, ...
+/// (ping-pong). k-tile kt of the block's tile `local` is number
+/// local * KT + kt of the ring's stream.
+template <class Cfg, class Ops>
+BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
+                            int stride, const typename Ops::T *sA,
+                            const typename Ops::T *sB, uint64_t *full,
+                            uint64_t *empty, uint64_t *turn, int cw) {
+  using T = typename Ops::T;
+  constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK, STAGES = Cfg::STAGES;
+  constexpr int N = Ops::N, K = Ops::K, KT = ceilDiv(K, BK);
+  constexpr int tilesN = ceilDiv(N, BN);
+  constexpr int R = WgMma<BN>::R, MI = Cfg::kRowBlocks;
+  const int lane = laneId();
+  // Accumulator layout (as wgGemmTile): warp w of the warpgroup holds rows
+  // 16 w + g and 16 w + g + 8 (g = lane / 4) of its 64-row block; register
+  // 4 j + {0, 1} holds columns 8 j + 2 (lane % 4) + {0, 1} of the first,
+  // 4 j + {2, 3} of the second.
+  const int rowInBlock =
+      ((threadId() % kWarpgroupSize) / kWarpSize) * 16 + (lane >> 2);
+  const int aRows = Cfg::kPingPong ? 0 : cw * 64; // first A row read
+  const int numTiles = tilesN * tilesM;
+  float acc[MI][R];
+  int turns = 0; // ping-pong: main loops this consumer has run
+#pragma unroll 1
+  for (int local = Cfg::kPingPong ? cw : 0; first + local * stride < numTiles;
+       local += Cfg::kPingPong ? Cfg::kConsumers : 1) {
+    int tm, tn;
+    rasterizeId<8>(first + local * stride, tilesN, tilesM, tm, tn);
+    const int m0 = tm * BM, n0 = tn * BN;
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+      for (int i = 0; i < R; ++i)
+        acc[mi][i] = 0.0f;
+    int g = local * KT; // the k-tile's number in the ring's stream
+    int held = 0;       // the stage whose wgmma may still be in flight
+    // Ping-pong: the main loops alternate (consumer 0 first). Besides
+    // keeping the tensor cores to one consumer, this keeps each consumer's
+    // first full-barrier wait one phase ahead at most: a parity wait
+    // cannot tell a phase from the one two rounds later.
+    if constexpr (Cfg::kPingPong)
+      mbarWait(&turn[cw], (turns + (cw == 0 ? 1 : 0)) & 1);
+#pragma unroll 1
+    for (int kt = 0; kt < KT; ++kt, ++g) {
+      const int stage = g % STAGES;
+      mbarWait(&full[stage], (g / STAGES) & 1);
+      // The copies were generic-proxy writes; wgmma reads through the
+      // async proxy.
+      fenceProxyAsyncShared();
+      const T *a = sA + stage * BM * BK + aRows * BK;
+      const T *b = sB + stage * BN * BK;
+      wgmmaFence();
+#pragma unroll
+      for (int j = 0; j < BK / 16; ++j)
+#pragma unroll
+        for (int mi = 0; mi < MI; ++mi)
+          WgMma<BN>::run(acc[mi], wgmmaDescSw128(a + mi * 64 * BK + j * 16),
+                         wgmmaDescSw128(b + j * 16));
+      wgmmaCommit();
+      // The previous k-tile's wgmma has retired: its stage goes back.
+      wgmmaWait<1>();
+      if (kt > 0 && lane == 0)
+        mbarArrive(&empty[held]);
+      held = stage;
+    }
+    if constexpr (Cfg::kPingPong) {
+      mbarArrive(&turn[cw ^ 1]); // this main loop is issued
+      ++turns;
+    }
+    wgmmaWait<0>();
+    if (lane == 0)
+      mbarArrive(&empty[held]);
+
+      // Epilogue; the producer is already loading the next tile.
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+      for (int j = 0; j < BN / 8; ++j) {
+        const int col = n0 + j * 8 + (lane & 3) * 2;
+        if (col >= N)
+          continue;
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const int r = m0 + aRows + mi * 64 + rowInBlock + h * 8;
+          if (r >= M)
+            continue;
+          if (col + 1 < N)
+            ops.store2(r, col, acc[mi][4 * j + 2 * h],
+                       acc[mi][4 * j + 2 * h + 1]);
+          else
+            ops.store(r, col, acc[mi][4 * j + 2 * h]);
+        }
+      }
+  }
+}
+
+/// Cfg::kThreads threads, Cfg::kSharedBytes of dynamic shared memory; any
+/// grid: block b of G (b = x + y * gridDim.x) computes the rasterized tiles
+/// b, b + G, ... Grid (ceil(N / BN), ceil(M / BM)) is one tile per block; a
+/// fixed grid of about one block per SM is persistent. sm_90a only.
+template <class Cfg, class Ops>
+BRAID_DEVICE void wsGemm(const Ops &ops, int M) {
+#if defined(BRAID_HAS_WGMMA)
+  using T = typename Ops::T;
+  static_assert(std::is_same<T, bf16>::value, "wgmma path takes bf16");
+  static_assert(Ops::kVecA && Ops::kVecB, "wgmma path needs 16-byte rows");
+  constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK, STAGES = Cfg::STAGES;
+  extern __shared__ __align__(128) char braidGemmSmem[];
+  const int tilesM = ceilDiv(M, BM);
+  const int numTiles = ceilDiv(Ops::N, BN) * tilesM;
+  const int first = blockIdX() + blockIdY() * gridDimX();
+  const int stride = gridDimX() * gridDimY();
+  if (first >= numTiles)
+    return;
+
+  char *base = reinterpret_cast<char *>(
+      (reinterpret_cast<uintptr_t>(braidGemmSmem) + 1023) & ~uintptr_t(1023));
+  T *sA = reinterpret_cast<T *>(base);
+  T *sB = sA + STAGES * BM * BK;
+  uint64_t *full =
+      reinterpret_cast<uint64_t *>(base + STAGES * Cfg::kStageBytes);
+  uint64_t *empty = full + STAGES;
+  uint64_t *turn = empty + STAGES; // ping-pong: [consumer]
+  const int wg = threadId() / kWarpgroupSize;
+  if (threadId() == 0) {
+    for (int s = 0; s < STAGES; ++s) {
+      mbarInit(&full[s], kWarpgroupSize);
+      mbarInit(&empty[s], Cfg::kStageReaders);
+    }
+    mbarInit(&turn[0], kWarpgroupSize);
+    mbarInit(&turn[1], kWarpgroupSize);
+  }
+  syncThreads();
+  if (wg == 0) {
+    if constexpr (Cfg::kSetMaxNReg)
+      warpgroupRegsDec<Cfg::kProducerRegs>();
+    wsProduce<Cfg>(ops, M, tilesM, first, stride, sA, sB, full, empty);
+  } else {
+    if constexpr (Cfg::kSetMaxNReg)
+      warpgroupRegsInc<Cfg::kConsumerRegs>();
+    wsConsume<Cfg>(ops, M, tilesM, first, stride, sA, sB, full, empty, turn,
+                   wg - 1);
+  }
+#else
+  __trap();
+#endif
+}
+
+} // namespace dev
+} // namespace braid
+
+#endif // BRAID_TARGETS_COMMON_KERNELS_GEMMHOPPER_CUH

@@ -3,8 +3,10 @@
 
 y = x @ w.T with x [M, K], w [N, K] in bf16, fp32 accumulation, as Braid's
 linear. Median of CUDA-event timings over 7 x 20 launches after warm-up,
-random inputs (never zeros), on the current GPU.
+random inputs (never zeros), on the current GPU. --prefill: M = 4096 only.
 """
+import sys
+
 import torch
 
 SHAPES = [(8512, 2048), (2048, 2048), (4096, 2048), (11264, 2048), (2048, 4096),
@@ -35,7 +37,7 @@ def main():
     torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction = False
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}, "
           f"cuda {torch.version.cuda}")
-    for m in ROWS:
+    for m in (4096,) if "--prefill" in sys.argv[1:] else ROWS:
         for n, k in SHAPES:
             x = torch.randn(m, k, device="cuda", dtype=torch.bfloat16)
             w = torch.randn(n, k, device="cuda", dtype=torch.bfloat16)

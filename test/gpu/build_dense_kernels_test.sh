@@ -6,7 +6,9 @@
 #      --goldens, over the launch IR of the six goldens and the bamba-1.5b
 #      config in f32 and bf16, writing one translation unit per distinct
 #      specialization and a case list;
-#   2. nvcc -cubin for sm_90a (the test's kernels) and, with --goldens, for
+#   2. nvcc -cubin for sm_90a (the test's kernels; cases80: the sm_80 plans;
+#      casesws*: the wide bf16 prefill linears on the warp-specialized
+#      engine) and, with --goldens, for
 #      sm_80 and sm_90a with ptxas -v: fails on spills in hot kernels;
 #   3. dense_kernels_test (nvcc, host + bench kernels) linked with the CPU
 #      reference kernels (runtime/backends/cpu, host-compiled) and libcuda.
@@ -54,7 +56,7 @@ compile_dir() {
   local dir=$1 arch=$2
   mkdir -p "$dir/$arch"
   local newest
-  newest=$(cd targets/common/kernels && ls -t Portability.cuh DenseCommon.cuh Gemm.cuh MoE.cuh MoELayout.h \
+  newest=$(cd targets/common/kernels && ls -t Portability.cuh DenseCommon.cuh Gemm.cuh GemmHopper.cuh MoE.cuh MoELayout.h \
     Norms.cuh Elementwise.cuh Rope.cuh Embedding.cuh Structure.cuh Conv.cuh | head -1)
   newest=targets/common/kernels/$newest
   for c in "$dir/$arch"/*.cubin; do
@@ -88,6 +90,14 @@ compile_dir "$OUT/cases" sm_90a
 # for sm_90a so that they run on the H100 too.
 "$GEN" --arch sm_80 --only linear,merge,moe --out "$OUT/cases80" "$OUT"/cases-src/*.mlir
 compile_dir "$OUT/cases80" sm_90a
+# The bf16 prefill linears of the 128 x 256 wgmma engine, run instead by the
+# warp-specialized engine (GemmHopper.cuh wsGemm): one block per tile,
+# persistent, ping-pong (dense_kernel_gen --sm90-gemm).
+for ws in "casesws:WsConfig<128, 256, 4>:0" "caseswsp:WsConfig<128, 256, 4>:132" \
+  "caseswspp:WsConfig<128, 128, 6, true>:132"; do
+  "$GEN" --only linear --sm90-gemm "${ws#*:}" --out "$OUT/${ws%%:*}" "$OUT"/cases-src/*.mlir
+  compile_dir "$OUT/${ws%%:*}" sm_90a
+done
 echo "build_dense_kernels_test: test kernels compiled for sm_90a"
 
 # 2b. Goldens and bamba-1.5b: every dense specialization, sm_80 and sm_90a.

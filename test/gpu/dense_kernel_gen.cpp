@@ -13,10 +13,17 @@
 //                workspace, hot) for dense_kernels_test.cu;
 //   hot.txt      the modules whose plans are hot (spill checks).
 //
-// usage: dense-kernel-gen --out DIR [--arch sm_90a] [--only F1,F2] FILE.mlir...
+// usage: dense-kernel-gen --out DIR [--arch sm_90a] [--only F1,F2]
+//                         [--sm90-gemm CONFIG:BLOCKS] FILE.mlir...
 //   --only: specialize these families only. A translation unit whose text
 //   did not change keeps its file (and mtime); k*.cu files of the folder that
 //   no launch produced any more are removed.
+//   --sm90-gemm: keep only the launches whose plan runs the 128 x 256 wgmma
+//   engine (wgGemm<WgConfig<128, 256, 4>>: sm_90a bf16 prefill linears with
+//   N >= 2048) and run the warp-specialized engine there instead, CONFIG a
+//   WsConfig (e.g. "WsConfig<128, 128, 6, true>") on BLOCKS persistent
+//   blocks (0: one block per tile). The same plans with another engine,
+//   for dense_kernels_test to check every epilogue against the CPU.
 //
 //===----------------------------------------------------------------------===//
 #include "targets/common/kernels/Specializers.h"
@@ -36,6 +43,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -123,11 +131,48 @@ std::string dimRecord(const gpu::DimExpr &d) {
          " " + std::to_string(d.divisor);
 }
 
+/// --sm90-gemm: the WsConfig and the persistent grid to substitute.
+struct WsOverride {
+  std::string config; // "WsConfig<BM, BN, STAGES[, true]>"
+  int64_t blocks = 0;
+  int64_t bm = 0, bn = 0, stages = 0;
+};
+
+/// Replaces wgGemm<WgConfig<128, 256, 4>> in `plan` by `ws`; false when the
+/// plan does not run it (one kernel of 256 threads).
+bool overrideGemm(gpu::KernelPlan &plan, const WsOverride &ws) {
+  const std::string call = "wgGemm<WgConfig<128, 256, 4>>(ops, M);";
+  const std::string bounds = "__launch_bounds__(256, 1)";
+  std::string &src = plan.source;
+  size_t at = src.find(call);
+  if (at == std::string::npos || src.find(call, at + 1) != std::string::npos ||
+      plan.invocations.size() != 1 || plan.invocations[0].block[0] != 256)
+    return false;
+  size_t b = src.find(bounds);
+  if (b == std::string::npos || src.find(bounds, b + 1) != std::string::npos)
+    return false;
+  src.replace(at, call.size(), "wsGemm<" + ws.config + ">(ops, M);");
+  src.replace(b, bounds.size(), "__launch_bounds__(384, 1)");
+  gpu::KernelInvocation &k = plan.invocations[0];
+  k.block[0] = 384;
+  // As WsConfig::kSharedBytes: the ring, 1 KiB of alignment, the barriers.
+  k.sharedBytes =
+      ws.stages * (ws.bm + ws.bn) * 64 * 2 + 1024 + 16 * ws.stages + 16;
+  // One block per tile keeps the plan's grid (BN = 256, BM = 128 only);
+  // persistent blocks walk the tiles whatever the grid.
+  if (ws.blocks) {
+    k.grid[0] = gpu::DimExpr::fixed(ws.blocks);
+    k.grid[1] = gpu::DimExpr::fixed(1);
+  }
+  return true;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   std::string out, arch = "sm_90a";
   std::set<std::string> only;
+  std::optional<WsOverride> ws;
   std::vector<std::string> inputs;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -135,13 +180,33 @@ int main(int argc, char **argv) {
       out = argv[++i];
     else if (a == "--arch" && i + 1 < argc)
       arch = argv[++i];
-    else if (a == "--only" && i + 1 < argc) {
+    else if (a == "--sm90-gemm" && i + 1 < argc) {
+      llvm::StringRef spec(argv[++i]);
+      auto [config, blocks] = spec.rsplit(':');
+      WsOverride o;
+      o.config = config.str();
+      llvm::SmallVector<llvm::StringRef> nums;
+      config.drop_front(config.find('<') + 1).split(nums, ',');
+      if (blocks.getAsInteger(10, o.blocks) || nums.size() < 3 ||
+          nums[0].trim().getAsInteger(10, o.bm) ||
+          nums[1].trim().getAsInteger(10, o.bn) ||
+          nums[2].trim().rtrim('>').trim().getAsInteger(10, o.stages)) {
+        llvm::errs() << "dense-kernel-gen: --sm90-gemm wants "
+                        "'WsConfig<BM, BN, STAGES[, true]>:BLOCKS'\n";
+        return 2;
+      }
+      if (o.blocks == 0 && (o.bm != 128 || o.bn != 256)) {
+        llvm::errs() << "dense-kernel-gen: --sm90-gemm: a tile per block "
+                        "needs the plan's 128 x 256 tiles\n";
+        return 2;
+      }
+      ws = o;
+    } else if (a == "--only" && i + 1 < argc) {
       llvm::SmallVector<llvm::StringRef> parts;
       llvm::StringRef(argv[++i]).split(parts, ',');
       for (llvm::StringRef p : parts)
         only.insert(p.str());
-    }
-    else
+    } else
       inputs.push_back(a);
   }
   if (out.empty() || inputs.empty()) {
@@ -187,6 +252,8 @@ int main(int argc, char **argv) {
         ++failures;
         return;
       }
+      if (ws && !overrideGemm(*plan, *ws))
+        return;
       std::array<uint8_t, 32> digest = llvm::SHA256::hash(
           llvm::arrayRefFromStringRef(plan->source));
       std::string hash = llvm::toHex(llvm::ArrayRef<uint8_t>(digest).take_front(6),

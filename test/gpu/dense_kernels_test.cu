@@ -23,9 +23,10 @@
 // tensor-core tiles and split-K clusters of other shapes).
 //
 // usage: dense_kernels_test CASES_DIR [--filter FAMILY] [--no-bench]
-//        [--bench-only] [--small] [--log FILE]
+//        [--bench-only] [--small] [--prefill-gemm-only] [--log FILE]
 //   --small: only the cases without model-sized weights (for
-//   compute-sanitizer).
+//   compute-sanitizer). --prefill-gemm-only: bench the prefill GEMMs only
+//   (M = 4096 with the alternatives, then the plan at M = 4095, 1000, 130).
 // Exit status: 0 when every comparison passes.
 //
 //===----------------------------------------------------------------------===//
@@ -648,6 +649,12 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
 }
 template <class Cfg, int N, int K>
 __global__ void __launch_bounds__(Cfg::kThreads, 1)
+    benchWs(const bf16 *x, const bf16 *w, bf16 *y, int M) {
+  braid::dev::LinearOps<bf16, bf16, bf16, N, K, false> ops{x, w, y, nullptr};
+  braid::dev::wsGemm<Cfg>(ops, M);
+}
+template <class Cfg, int N, int K>
+__global__ void __launch_bounds__(Cfg::kThreads, 1)
     benchSplitK(const bf16 *x, const bf16 *w, bf16 *y, int M) {
   braid::dev::LinearOps<bf16, bf16, bf16, N, K, false> ops{x, w, y, nullptr};
   braid::dev::tcGemmSplitK<Cfg>(ops, M);
@@ -663,6 +670,41 @@ struct AltResult {
   std::string name;
   float ms;
   double rel = -1; // against the plan's result (nonfinite: inf)
+};
+
+/// Bench runs whose sampled rows differ from the host (rel-L2 > 1e-2 or
+/// not finite): a failure of the plan; and warp-specialized alternatives
+/// whose result differs from the plan's.
+int gBenchFailures = 0;
+
+/// The current bench's rows and work, for printing its alternatives.
+int64_t gBenchM = 0;
+double gBenchFlops = 0, gBenchBytes = 0;
+
+/// Prints an alternative's result as soon as it is measured (a later one
+/// that hangs cannot hide it).
+void sayAlt(const AltResult &a) {
+  const bool ws = a.name.rfind("ws", 0) == 0 || a.name.rfind("check", 0) == 0;
+  const bool differs = !(a.rel <= 1e-2);
+  if (ws && differs)
+    ++gBenchFailures;
+  if (a.ms == 0.0f)
+    say("  alt %-22s M=%-5lld vs plan relL2 %.2e%s\n", a.name.c_str(),
+        (long long)gBenchM, a.rel, differs ? " DIFFERS" : "");
+  else
+    say("  alt %-22s %8.4f ms  %7.1f TFLOP/s  %7.1f GB/s  vs plan relL2 "
+        "%.2e%s\n",
+        a.name.c_str(), a.ms, gBenchFlops / a.ms / 1e9,
+        gBenchBytes / a.ms / 1e6, a.rel, differs ? " DIFFERS" : "");
+}
+
+/// The alternatives of one bench, printed as they are added.
+struct AltList {
+  std::vector<AltResult> v;
+  void push_back(const AltResult &a) {
+    sayAlt(a);
+    v.push_back(a);
+  }
 };
 
 /// The plan's result of the current bench, for checking the alternatives.
@@ -724,27 +766,78 @@ AltResult runAltWgP(const char *name, const bf16 *x, const bf16 *w, bf16 *y,
   return {name, ms, diffFromPlan(y)};
 }
 
+/// The warp-specialized engine on one block per tile (blocks = 0) or a
+/// fixed grid of `blocks` (persistent).
+template <class Cfg, int N, int K>
+AltResult runAltWs(const char *name, const bf16 *x, const bf16 *w, bf16 *y,
+                   int M, int blocks) {
+  auto kern = benchWs<Cfg, N, K>;
+  CUDA_OK(cudaFuncSetAttribute(
+      kern, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSharedBytes));
+  dim3 grid =
+      blocks ? dim3(blocks)
+             : dim3((N + Cfg::BN - 1) / Cfg::BN, (M + Cfg::BM - 1) / Cfg::BM);
+  CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
+  float ms = timeIt(
+      [&] { kern<<<grid, Cfg::kThreads, Cfg::kSharedBytes>>>(x, w, y, M); });
+  return {name, ms, diffFromPlan(y)};
+}
+
+/// Ragged M: the warp-specialized schedules (persistent, ping-pong) once
+/// each, against the plan's result (no timing).
+template <int N, int K>
+std::vector<AltResult> altWsChecks(const bf16 *x, const bf16 *w, bf16 *y,
+                                   int M) {
+  using namespace braid::dev;
+  AltList r;
+  auto one = [&](auto kern, int threads, int shared, dim3 grid,
+                 const char *name) {
+    CUDA_OK(cudaFuncSetAttribute(
+        kern, cudaFuncAttributeMaxDynamicSharedMemorySize, shared));
+    CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
+    kern<<<grid, threads, shared>>>(x, w, y, M);
+    CUDA_OK(cudaDeviceSynchronize());
+    r.push_back({name, 0.0f, diffFromPlan(y)});
+  };
+  using C = WsConfig<128, 256, 4>;
+  using P = WsConfig<128, 128, 6, true>;
+  one(benchWs<C, N, K>, C::kThreads, C::kSharedBytes,
+      dim3((N + 255) / 256, (M + 127) / 128), "check ws 128x256 s4");
+  one(benchWs<C, N, K>, C::kThreads, C::kSharedBytes, dim3(132),
+      "check ws-P 128x256 s4 x132");
+  one(benchWs<C, N, K>, C::kThreads, C::kSharedBytes, dim3(5),
+      "check ws-P 128x256 s4 x5");
+  one(benchWs<P, N, K>, P::kThreads, P::kSharedBytes, dim3(132),
+      "check ws-PP 128x128 s6 x132");
+  one(benchWs<P, N, K>, P::kThreads, P::kSharedBytes, dim3(7),
+      "check ws-PP 128x128 s6 x7");
+  return r.v;
+}
+
 template <int N, int K>
 std::vector<AltResult> altConfigs(const bf16 *x, const bf16 *w, bf16 *y, int M) {
   using namespace braid::dev;
-  std::vector<AltResult> r;
+  AltList r;
   int sms = 0;
   CUDA_OK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-  r.push_back(runAltWgP<WgConfig<128, 256, 4>, N, K>("wgmma-P 128x256 s4 x132", x, w, y, M, 132));
-  r.push_back(runAltWgP<WgConfig<128, 256, 4>, N, K>("wgmma-P 128x256 s4 xSM", x, w, y, M, sms));
-  r.push_back(runAltWgP<WgConfig<128, 128, 4>, N, K>("wgmma-P 128x128 s4 x132", x, w, y, M, 132));
+  // The old default first, the ping-pong schedules last (a hang there
+  // loses nothing before it: each result is printed when measured).
   r.push_back(runAltWg<WgConfig<128, 256, 4>, N, K>("wgmma 128x256 s4", x, w, y, M));
+  r.push_back(runAltWs<WsConfig<128, 256, 4>, N, K>("ws 128x256 s4", x, w, y, M, 0));
+  r.push_back(runAltWs<WsConfig<128, 256, 4, false, true>, N, K>("ws-nreg 128x256 s4", x, w, y, M, 0));
+  r.push_back(runAltWs<WsConfig<128, 256, 4>, N, K>("ws-P 128x256 s4 xSM", x, w, y, M, sms));
+  r.push_back(runAltWs<WsConfig<128, 256, 3>, N, K>("ws 128x256 s3", x, w, y, M, 0));
+  r.push_back(runAltWs<WsConfig<128, 128, 6>, N, K>("ws 128x128 s6", x, w, y, M, 0));
+  r.push_back(runAltWs<WsConfig<128, 128, 6>, N, K>("ws-P 128x128 s6 xSM", x, w, y, M, sms));
+  r.push_back(runAltWgP<WgConfig<128, 256, 4>, N, K>("wgmma-P 128x256 s4 xSM", x, w, y, M, sms));
   r.push_back(runAltWg<WgConfig<128, 256, 3>, N, K>("wgmma 128x256 s3", x, w, y, M));
   r.push_back(runAltWg<WgConfig<128, 128, 4>, N, K>("wgmma 128x128 s4", x, w, y, M));
   r.push_back(runAltWg<WgConfig<256, 128, 3>, N, K>("wgmma 256x128 s3", x, w, y, M));
   r.push_back(runAltTc<TcConfig<128, 256, 32, 2, 4, 4>, N, K>("128x256x32 s4 w2x4", x, w, y, M));
-  r.push_back(runAltTc<TcConfig<128, 256, 32, 2, 4, 3>, N, K>("128x256x32 s3 w2x4", x, w, y, M));
-  r.push_back(runAltTc<TcConfig<128, 256, 64, 2, 4, 3>, N, K>("128x256x64 s3 w2x4", x, w, y, M));
-  r.push_back(runAltTc<TcConfig<256, 128, 32, 4, 2, 4>, N, K>("256x128x32 s4 w4x2", x, w, y, M));
-  r.push_back(runAltTc<TcConfig<128, 128, 32, 2, 4, 4>, N, K>("128x128x32 s4 w2x4", x, w, y, M));
-  r.push_back(runAltTc<TcConfig<128, 128, 64, 2, 2, 4>, N, K>("128x128x64 s4 w2x2", x, w, y, M));
   r.push_back(runAltTc<TcConfig<128, 128, 32, 2, 2, 5>, N, K>("128x128x32 s5 w2x2", x, w, y, M));
-  return r;
+  r.push_back(runAltWs<WsConfig<128, 128, 6, true>, N, K>("ws-PP 128x128 s6 xSM", x, w, y, M, sms));
+  r.push_back(runAltWs<WsConfig<128, 128, 5, true>, N, K>("ws-PP 128x128 s5 xSM", x, w, y, M, sms));
+  return r.v;
 }
 
 std::vector<bf16 *> gWeightCopies;
@@ -801,7 +894,7 @@ std::vector<AltResult> altDecodeTc(const bf16 *x, bf16 *y, int M) {
   using T64 = TcConfig<64, 64, 64, 2, 2, 4>;
   using T128 = TcConfig<64, 128, 64, 2, 4, 4>;
   using T32 = TcConfig<64, 64, 32, 2, 2, 6>;
-  std::vector<AltResult> r;
+  AltList r;
   r.push_back(runAltTcDecode<TcConfig<64, 64, 32, 2, 2, 4>, N, K>(
       "tc 64x64x32 (unsplit)", x, y, M));
   r.push_back(
@@ -820,13 +913,13 @@ std::vector<AltResult> altDecodeTc(const bf16 *x, bf16 *y, int M) {
                                                         x, y, M));
   r.push_back(runAltSplitK<SplitKConfig<T128, 8>, N, K>("splitK 64x128x64 x8",
                                                         x, y, M));
-  return r;
+  return r.v;
 }
 
 template <int N, int K>
 std::vector<AltResult> altSkinny(const bf16 *x, const bf16 *w, bf16 *y) {
   using namespace braid::dev;
-  std::vector<AltResult> r;
+  AltList r;
   (void)w;
   auto one = [&](auto kern, int threads, int cols, const char *name) {
     dim3 grid((N + cols - 1) / cols);
@@ -841,7 +934,7 @@ std::vector<AltResult> altSkinny(const bf16 *x, const bf16 *w, bf16 *y) {
   one(benchSkinny<SkinnyConfig<8, 2, 4>, N, K>, 256, 16, "skinny w8 c2");
   one(benchSkinny<SkinnyConfig<4, 4, 4>, N, K>, 128, 16, "skinny w4 c4");
   one(benchSkinny<SkinnyConfig<2, 2, 4>, N, K>, 64, 4, "skinny w2 c2");
-  return r;
+  return r.v;
 }
 
 /// Bench of one plan (a "bench" linear case) at M rows.
@@ -853,7 +946,7 @@ std::string planFunction(const Case &c, int64_t M) {
   return "?";
 }
 
-void benchCase(const Case &c, int64_t M, bool prefill) {
+void benchCase(const Case &c, int64_t M, bool prefill, bool alternatives = true) {
   const BufDesc &wd = c.operands[1];
   const int64_t N = wd.shape[0], K = wd.shape[1];
   Rng rng(1234 + c.id);
@@ -921,6 +1014,8 @@ void benchCase(const Case &c, int64_t M, bool prefill) {
     }
   }
   double rel = std::sqrt(num / den);
+  if (bad || !(rel <= 1e-2))
+    ++gBenchFailures;
   gPlanY = hy;
   float ms = timeIt([&] {
     p.buffers[1] = wCopies[rot++ % wCopies.size()];
@@ -938,9 +1033,13 @@ void benchCase(const Case &c, int64_t M, bool prefill) {
   // skinny).
   std::vector<AltResult> alts;
   gWeightCopies = wCopies;
+  gBenchM = M;
+  gBenchFlops = flops;
+  gBenchBytes = bytes;
 #define BRAID_ALT(n, k)                                                        \
   if (N == n && K == k)                                                        \
-    alts = prefill  ? altConfigs<n, k>(x, w, y, static_cast<int>(M))           \
+    alts = !alternatives ? altWsChecks<n, k>(x, w, y, static_cast<int>(M))     \
+           : prefill     ? altConfigs<n, k>(x, w, y, static_cast<int>(M))      \
            : M == 1 ? altSkinny<n, k>(x, w, y)                                 \
            : M > 16 ? altDecodeTc<n, k>(x, y, static_cast<int>(M))             \
                     : std::vector<AltResult>{};
@@ -954,9 +1053,7 @@ void benchCase(const Case &c, int64_t M, bool prefill) {
 #undef BRAID_ALT
   (void)wCopies;
   gWeightCopies.clear();
-  for (const AltResult &a : alts)
-    say("  alt %-22s %8.4f ms  %7.1f TFLOP/s  %7.1f GB/s  vs plan relL2 %.2e\n",
-        a.name.c_str(), a.ms, flops / a.ms / 1e9, bytes / a.ms / 1e6, a.rel);
+  (void)alts; // printed as measured (sayAlt)
   CUDA_OK(cudaGetLastError());
   cudaFree(x);
   for (bf16 *c : wCopies)
@@ -1046,7 +1143,7 @@ int main(int argc, char **argv) {
   }
   gDir = argv[1];
   std::string filter;
-  bool bench = true, checks = true, small = false;
+  bool bench = true, checks = true, small = false, prefillGemmOnly = false;
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--filter" && i + 1 < argc)
@@ -1057,6 +1154,8 @@ int main(int argc, char **argv) {
       checks = false;
     else if (a == "--small")
       small = true;
+    else if (a == "--prefill-gemm-only")
+      prefillGemmOnly = true;
     else if (a == "--log" && i + 1 < argc)
       gLog = std::fopen(argv[++i], "w");
   }
@@ -1149,18 +1248,29 @@ int main(int argc, char **argv) {
   if (bench && filter.empty()) {
     say("\nbf16 GEMM timings (median of 7 x 20 launches, CUDA events)\n");
     for (const Case &c : cases)
-      if (c.source == "bench" && isBf16Case(c) && c.family == "linear")
+      if (c.source == "bench" && isBf16Case(c) && c.family == "linear" &&
+          (!prefillGemmOnly || c.entry == "prefill"))
         for (int64_t M : c.entry == "prefill"
                              ? std::vector<int64_t>{4096}
                              : std::vector<int64_t>{1, 17, 32, 64, 128})
           benchCase(c, M, c.entry == "prefill");
+    // Ragged row counts (a partial last row tile; row M - 1 is among the
+    // sampled rows checked against the host), the plan only.
+    if (prefillGemmOnly)
+      for (const Case &c : cases)
+        if (c.source == "bench" && isBf16Case(c) && c.family == "linear" &&
+            c.entry == "prefill")
+          for (int64_t M : {4095, 1000, 130})
+            benchCase(c, M, true, /*alternatives=*/false);
     say("\nmemory-bound families, bf16, prefill plans (median of 7 x 20)\n");
     for (const Case &c : cases)
       if (c.source == "bench" && isBf16Case(c) && c.family != "linear" &&
-          c.entry == "prefill")
+          c.entry == "prefill" && !prefillGemmOnly)
         benchMemCase(c);
   }
   if (gLog)
     std::fclose(gLog);
-  return failed ? 1 : 0;
+  if (gBenchFailures)
+    say("\n%d bench results failed the sampled check\n", gBenchFailures);
+  return failed || gBenchFailures ? 1 : 0;
 }

@@ -18,11 +18,12 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.g
 status=0
 : > "$LOG/test.log"
 # cases: the sm_90a plans (wgmma GEMMs); cases80: the sm_80 plans of the
-# GEMM families (mma.sync), built for sm_90a.
+# GEMM families (mma.sync), built for sm_90a; casesws*: the wide bf16
+# prefill linears on the warp-specialized engine (GemmHopper.cuh).
 runs="cases:linear cases:moe cases:activation cases:add cases:mul cases:scale
 cases:rms_norm cases:layer_norm cases:gated_rms_norm cases:rope cases:embedding
 cases:split cases:concat cases:merge cases:causal_conv1d cases80:linear
-cases80:merge cases80:moe"
+cases80:merge cases80:moe casesws:linear caseswsp:linear caseswspp:linear"
 for run in $runs; do
   sub=${run%%:*} fam=${run#*:}
   [[ -f "$DIR/$sub/cases.txt" ]] || continue

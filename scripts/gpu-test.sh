@@ -12,6 +12,9 @@
 #      margin is below the tolerance: --margin), once launching kernels one
 #      by one and once with decode as a CUDA graph, whose logits must equal
 #      the first run's;
+#   2c. greedy generation on the device (the decode_greedy entry) against
+#      the host loop (BRAID_HOST_SAMPLING=1) on every golden bundle: the
+#      same tokens for a ragged batch of four prompts;
 #   3. compute-sanitizer memcheck over the goldens (both dtypes);
 #   4. the PTX bundle (JIT by the driver) against its golden, the
 #      ONNX-imported goldens (f32) and the variants of test/data/variants
@@ -162,6 +165,33 @@ for g in "${GOLDENS[@]}"; do
       else
         row "memcheck $g $dt" FAIL "compute-sanitizer not found"
       fi
+    fi
+  done
+done
+
+# 2c. Greedy generation on the device (decode_greedy: greedy_next picks each
+# token on the GPU, the steps run without the host) against the host loop
+# (BRAID_HOST_SAMPLING=1), same bundle: identical tokens for a ragged batch
+# of four prompts, 12 new tokens, as a CUDA graph.
+for g in "${GOLDENS[@]}"; do
+  gd=test/data/goldens/$g
+  for dt in f32 bf16; do
+    b=$PACK/bundles/$g.$dt.bundle
+    [[ -f $b ]] || continue
+    l=$LOG/$g.$dt.greedy
+    args=(generate "$b" --backend cuda --weights "$gd/model.safetensors" --cuda-graph
+      --ids "5,9,3,7,2;4,4,8;1,6,2,2,9,3,3;8,1,4" -n 12)
+    "$BR" "${args[@]}" > "$l.device.log" 2>&1
+    rc=$?
+    BRAID_HOST_SAMPLING=1 "$BR" "${args[@]}" > "$l.host.log" 2>&1
+    rch=$?
+    dev=$(grep "generated:" "$l.device.log")
+    host=$(grep "generated:" "$l.host.log")
+    if [[ $rc == 0 && $rch == 0 && -n $dev && $dev == "$host" ]] &&
+      grep -q "on the device" "$l.device.log"; then
+      row "greedy on device $g $dt" PASS "4 rows x 12 tokens = the host loop's; $(grep -oE '[0-9.]+ ms/step' "$l.device.log") vs $(grep -oE '[0-9.]+ ms/step' "$l.host.log")"
+    else
+      row "greedy on device $g $dt" FAIL "exit $rc/$rch; $(first_error "$l.device.log")$( [[ $dev != "$host" ]] && echo " tokens differ")"
     fi
   done
 done

@@ -15,17 +15,8 @@
 # usage: decode-steps-check.sh BENCH[.tgz] LOGDIR
 # Env: REPS (alternations, default 2), RUN_TIMEOUT (s per run, default 60).
 set -uo pipefail
-BENCH=$1
-LOG=$2
-mkdir -p "$LOG"
-if [[ $BENCH == *.tgz ]]; then
-  rm -rf /tmp/braid-steps-bench && mkdir -p /tmp/braid-steps-bench
-  tar -C /tmp/braid-steps-bench -xzf "$BENCH" || exit 2
-  BENCH=$(ls -d /tmp/braid-steps-bench/*/ | head -1)
-  BENCH=${BENCH%/}
-fi
-BR=$BENCH/bin/braid-run
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$LOG/card.txt"
+. "$(dirname "$0")/lib.sh"
+bench_setup "$1" "$2" steps-bench
 # run NAME BUNDLE IDS [ENV...]: ms/step, and the generated rows in NAME.rows
 run() {
   local name=$1 bundle=$2 ids=$3
@@ -51,8 +42,6 @@ run() {
   done
   # The fused and unfused decode should give the same tokens on distinct
   # prompts up to bf16 near-ties: count the rows that agree.
-  echo "B64 rows equal, fused vs unfused: $(paste -d'|' "$LOG/B64-bamba15-1.rows" \
-    "$LOG/B64-bamba15-nods-1.rows" | awk -F'|' '$1 == $2' | wc -l) of 64"
-  echo "B64 rows equal, fused run 1 vs run 2: $(paste -d'|' "$LOG/B64-bamba15-1.rows" \
-    "$LOG/B64-bamba15-2.rows" | awk -F'|' '$1 == $2' | wc -l) of 64"
+  rows_equal B64-bamba15-1 B64-bamba15-nods-1
+  rows_equal B64-bamba15-1 B64-bamba15-2
 } 2>&1 | tee "$LOG/summary.txt"

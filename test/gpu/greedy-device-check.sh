@@ -16,17 +16,8 @@
 # Env: BUNDLES (names, default "bamba15"), REPS (default 2), RUN_TIMEOUT (s
 # per run, default 60).
 set -uo pipefail
-BENCH=$1
-LOG=$2
-mkdir -p "$LOG"
-if [[ $BENCH == *.tgz ]]; then
-  rm -rf /tmp/braid-greedy-bench && mkdir -p /tmp/braid-greedy-bench
-  tar -C /tmp/braid-greedy-bench -xzf "$BENCH" || exit 2
-  BENCH=$(ls -d /tmp/braid-greedy-bench/*/ | head -1)
-  BENCH=${BENCH%/}
-fi
-BR=$BENCH/bin/braid-run
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$LOG/card.txt"
+. "$(dirname "$0")/lib.sh"
+bench_setup "$1" "$2" greedy-bench
 # run NAME BUNDLE IDS [ENV...]: ms/step, sampling path, rows in NAME.rows
 run() {
   local name=$1 bundle=$2 ids=$3
@@ -42,10 +33,6 @@ run() {
     "$(grep -oE 'on the (device|host)' <<< "$out" | tail -1)" \
     "$(sort -u "$LOG/$name.rows" | wc -l)"
 }
-same() { # A B: rows equal
-  echo "$1 vs $2: $(paste -d'|' "$LOG/$1.rows" "$LOG/$2.rows" |
-    awk -F'|' '$1 == $2' | wc -l) of $(wc -l < "$LOG/$1.rows") rows equal"
-}
 BUNDLES=${BUNDLES:-bamba15}
 {
   for r in $(seq "${REPS:-2}"); do
@@ -58,7 +45,7 @@ BUNDLES=${BUNDLES:-bamba15}
     done
   done
   for n in $BUNDLES; do
-    for b in B1 B64; do same "$b-$n-host-1" "$b-$n-device-1"; done
+    for b in B1 B64; do rows_equal "$b-$n-host-1" "$b-$n-device-1"; done
   done
   set -- $BUNDLES
   run "same64-$1-device" "$1.bundle" ids512x64.txt

@@ -20,19 +20,10 @@
 #      timings goes to gpu-test), GPU_TEST_TIMEOUT (s; overrides that).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-BENCH=$1
-LOG=$2
 PACK=${3:-}
-mkdir -p "$LOG"
-if [[ $BENCH == *.tgz ]]; then
-  rm -rf /tmp/braid-pdl-bench && mkdir -p /tmp/braid-pdl-bench
-  tar -C /tmp/braid-pdl-bench -xzf "$BENCH" || exit 2
-  BENCH=$(ls -d /tmp/braid-pdl-bench/*/ | head -1)
-  BENCH=${BENCH%/}
-fi
-BR=$BENCH/bin/braid-run
+. test/gpu/lib.sh
+bench_setup "$1" "$2" pdl-bench
 B=$BENCH/bamba15.bundle
-nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader | tee "$LOG/card.txt"
 python3 - "$BENCH" <<'PY'
 import sys
 rows = open(f"{sys.argv[1]}/ids512.txt").read().split()

@@ -107,6 +107,15 @@ json withGreedyEntry(json m) {
   return m;
 }
 
+/// The "generated:" lines of a braid-run generate output.
+std::string generatedLines(const std::string &out) {
+  std::string lines;
+  for (size_t at = out.find("generated:"); at != std::string::npos;
+       at = out.find("generated:", at + 1))
+    lines += out.substr(at, out.find('\n', at) - at) + "\n";
+  return lines;
+}
+
 std::string fakeModule() { return std::string(kFakeFunctions) + '\0'; }
 
 std::string writeGpuBundle(const std::string &dir, const json &manifest,
@@ -663,15 +672,9 @@ TEST(CudaBackendFake, DecodeGraphReplaysWhatLaunchesOneByOneWouldDo) {
   Result graph = braidRun(fakeEnv(f.trace) + " BRAID_CUDA_STATS=1",
                           args + " --cuda-graph");
   ASSERT_EQ(graph.status, 0) << graph.output;
-  auto generated = [](const std::string &out) {
-    std::string lines;
-    for (size_t at = out.find("generated:"); at != std::string::npos;
-         at = out.find("generated:", at + 1))
-      lines += out.substr(at, out.find('\n', at) - at) + "\n";
-    return lines;
-  };
-  EXPECT_EQ(count(generated(plain.output), "generated:"), 2) << plain.output;
-  EXPECT_EQ(generated(plain.output), generated(graph.output));
+  EXPECT_EQ(count(generatedLines(plain.output), "generated:"), 2)
+      << plain.output;
+  EXPECT_EQ(generatedLines(plain.output), generatedLines(graph.output));
   EXPECT_CONTAINS(graph.output, "decode as a CUDA graph");
   // 5 decodes: captured once, replayed 5 times (the first run included).
   EXPECT_CONTAINS(graph.output, "1 decode graph capture, 5 replays");
@@ -693,15 +696,8 @@ TEST(CudaBackendFake, GreedyDecodeRunsOnTheDeviceWithoutWaiting) {
   ASSERT_EQ(host.status, 0) << host.output;
   Result device = braidRun(fakeEnv(f.trace), args);
   ASSERT_EQ(device.status, 0) << device.output;
-  auto generated = [](const std::string &out) {
-    std::string lines;
-    for (size_t at = out.find("generated:"); at != std::string::npos;
-         at = out.find("generated:", at + 1))
-      lines += out.substr(at, out.find('\n', at) - at) + "\n";
-    return lines;
-  };
-  EXPECT_EQ(count(generated(host.output), "generated:"), 2) << host.output;
-  EXPECT_EQ(generated(host.output), generated(device.output));
+  EXPECT_EQ(count(generatedLines(host.output), "generated:"), 2) << host.output;
+  EXPECT_EQ(generatedLines(host.output), generatedLines(device.output));
   EXPECT_CONTAINS(host.output, "sampling  greedy, on the host");
   EXPECT_CONTAINS(device.output, "sampling  greedy, on the device");
   std::string trace = readFile(f.trace);
@@ -722,11 +718,6 @@ TEST(CudaBackendFake, GreedyDecodeRunsOnTheDeviceWithoutWaiting) {
 // whose range holds B * T, also inside a captured decode graph; the tokens
 // equal those of the single-kernel plan.
 TEST(CudaBackendFake, RowVariantsRunTheOneWhoseRangeHoldsTheRows) {
-  auto generated = [](const std::string &out) {
-    size_t at = out.find("generated:");
-    return at == std::string::npos ? std::string()
-                                   : out.substr(at, out.find('\n', at) - at);
-  };
   for (const char *ids : {"1,2,3", "1,2,3;4,5,15"}) {
     SCOPED_TRACE(ids);
     const bool one = std::string(ids).find(';') == std::string::npos;
@@ -741,8 +732,8 @@ TEST(CudaBackendFake, RowVariantsRunTheOneWhoseRangeHoldsTheRows) {
     Result got = braidRun(fakeEnv(rows.trace), args(rows));
     ASSERT_EQ(want.status, 0) << want.output;
     ASSERT_EQ(got.status, 0) << got.output;
-    EXPECT_NE(generated(want.output), "");
-    EXPECT_EQ(generated(got.output), generated(want.output));
+    EXPECT_NE(generatedLines(want.output), "");
+    EXPECT_EQ(generatedLines(got.output), generatedLines(want.output));
     // 3 decodes, each launching one variant of the linear; prefill keeps
     // its single kernel.
     std::string trace = readFile(rows.trace);
@@ -753,7 +744,7 @@ TEST(CudaBackendFake, RowVariantsRunTheOneWhoseRangeHoldsTheRows) {
     std::remove(rows.trace.c_str());
     Result graph = braidRun(fakeEnv(rows.trace), args(rows) + " --cuda-graph");
     ASSERT_EQ(graph.status, 0) << graph.output;
-    EXPECT_EQ(generated(graph.output), generated(want.output));
+    EXPECT_EQ(generatedLines(graph.output), generatedLines(want.output));
     trace = readFile(rows.trace);
     EXPECT_EQ(count(trace, "capture end 4"), 1) << trace;
     EXPECT_EQ(count(trace, "graph launch 4"), 3) << trace;

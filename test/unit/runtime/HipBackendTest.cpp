@@ -67,7 +67,8 @@ json hipManifest(bool withState, const std::vector<std::string> &archs) {
 }
 
 std::string fakeModule() {
-  return "FAKE\nfake_embedding\nfake_rms_norm\nfake_accumulate\nfake_linear\n" +
+  return "FAKE\nfake_embedding\nfake_rms_norm\nfake_accumulate\nfake_linear\n"
+         "fake_greedy_next\n" +
          std::string(1, '\0');
 }
 
@@ -300,6 +301,46 @@ TEST(HipBackendFake, DecodeAsAGraphMatchesLaunchesOneByOne) {
   EXPECT_CONTAINS(graph.output, "decode as a HIP graph");
   EXPECT_CONTAINS(graph.output, "1 decode graph capture, 5 replays");
   EXPECT_EQ(count(readFile(f.trace), "capture begin"), 1);
+}
+
+// generate through decode_greedy on HIP: the host loop's tokens, the steps
+// (graph replays, each followed by a copy of the ids on the stream) with no
+// synchronization between them.
+TEST(HipBackendFake, GreedyDecodeRunsOnTheDeviceWithoutWaiting) {
+  json m = hipManifest(true, {"gfx942"});
+  json entry = m["entries"][1];
+  entry["name"] = "decode_greedy";
+  auto input = [](const char *name) {
+    return json{{"kind", "input"}, {"name", name}};
+  };
+  entry["launches"].push_back(
+      {{"kernel", "greedy_next"},
+       {"operands", {{{"kind", "output"}, {"name", "logits"}}}},
+       {"results",
+        {input("input_ids"), input("positions"), input("cache_position")}},
+       {"hip", hipCode("fake_greedy_next")}});
+  m["entries"].push_back(entry);
+  FakeRun f = fakeSetup("hip-fake-greedy", m, {"gfx942"});
+  std::string args = "generate " + f.bundle + " --backend hip --weights " +
+                     f.weights + " --ids '1,2,3;4,5,15' -n 6 --graph";
+  Result host = braidRun(fakeEnv("BRAID_HOST_SAMPLING=1"), args);
+  ASSERT_EQ(host.status, 0) << host.output;
+  Result device = braidRun(fakeEnv("FAKE_HIP_TRACE=" + f.trace), args);
+  ASSERT_EQ(device.status, 0) << device.output;
+  auto tokens = [](const std::string &out) {
+    return out.substr(out.find("generated:"));
+  };
+  EXPECT_EQ(tokens(host.output).substr(0, 60),
+            tokens(device.output).substr(0, 60));
+  EXPECT_CONTAINS(device.output, "sampling  greedy, on the device");
+  std::string trace = readFile(f.trace);
+  EXPECT_EQ(count(trace, "copy on stream 16"), 5) << trace;
+  size_t first = trace.find("graph launch");
+  size_t last = trace.rfind("copy on stream 16");
+  ASSERT_NE(first, std::string::npos);
+  ASSERT_NE(last, std::string::npos);
+  EXPECT_EQ(trace.substr(first, last - first).find("sync"), std::string::npos)
+      << trace;
 }
 
 TEST(HipBackendFake, AnArchitectureTheBundleLacksIsNamed) {

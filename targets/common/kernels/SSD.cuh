@@ -2,9 +2,15 @@
 //
 // braid.ssd_scan with three kernels, for every T:
 //
-//   <prefix>_state   grid (ceil(T/L), H * tiles1, B)   chunk states
+//   <prefix>_state   grid (ceil(T/L), H * GRID1, B)    chunk states
 //   <prefix>_pass    grid (ceil(P*N/512), H, B)        state passing
 //   <prefix>_output  grid (ceil(T/BT), H * tiles3, B)  chunk outputs
+//   (GRID1 = max(state tiles, decode row slices); tiles3: head_dim column
+//   tiles, over kOutHeads in the grouped form)
+//
+// The output pass has two forms: per head (one block per token tile and
+// head), and grouped (bf16: one block per token tile and kOutHeads heads of
+// one group, C.B^T computed once for them; see ssdChunkOutputGrouped).
 //
 // For T <= kSeqMax (decode, short steps) _state runs the exact recurrence
 // token by token instead (state in registers, one block per head and slice
@@ -54,6 +60,12 @@ template <typename Cfg> struct SsdDims {
   static constexpr int KS = seqlayout::ssdStateRows(L);
   static constexpr int PTILES1 = ceilDiv(P, PT1), NTILES1 = ceilDiv(N, NT1);
   static constexpr int TILES1 = PTILES1 * NTILES1;
+  // Blocks per head of the first kernel: the chunked form uses TILES1 of
+  // them, the sequential form (T <= kSeqMax) kSeqTiles (slices of head_dim
+  // rows, as many as 64-state tiles would give, so decode keeps its
+  // parallelism when the chunked form takes all states in one tile).
+  static constexpr int SEQTILES = Cfg::kSeqTiles;
+  static constexpr int GRID1 = TILES1 > SEQTILES ? TILES1 : SEQTILES;
   static constexpr int LDX1 = PT1 + kRowPad<E>, LDB1 = NT1 + kRowPad<E>;
   // Output pass: BT rows of tokens x PT3 columns of head_dim.
   static constexpr int NW3 = Cfg::kOutWarps, BT = 16 * NW3, PT3 = Cfg::kOutTileP;
@@ -65,6 +77,10 @@ template <typename Cfg> struct SsdDims {
   static_assert(L % BT == 0, "ssd_scan: output tile must divide the chunk");
   static_assert(NT1 % 8 == 0 && PT3 % 8 == 0, "ssd_scan: tile widths");
   static_assert(Cfg::kSeqMax <= L, "ssd_scan: sequential limit above chunk");
+  static_assert(Cfg::kOutStages == 1 || Cfg::kOutStages == 2,
+                "ssd_scan: one or two key-tile buffers");
+  static_assert(Cfg::kStateStages == 1 || Cfg::kStateStages == 2,
+                "ssd_scan: one or two chunk-state tile buffers");
 };
 
 /// The workspace: chunk states (fp32), chunk decays, entering states (E).
@@ -157,6 +173,74 @@ BRAID_DEVICE void ssdChunkStats(const BraidKernelParams &p, int b, int h,
   dev::syncThreads();
 }
 
+/// The statistics of chunk c for heads h0 .. h0+HB-1 at once (stats + i *
+/// kStats: sDt, sCl, sW, sPfx of head i; sW[s] = dt'[s] exp(tot - cl[s])
+/// within s's sub-block): every dt load is issued before any scan, and the
+/// block synchronizes twice in all instead of twice per head. The same
+/// arithmetic as ssdChunkStats, so the values match the chunk-state pass.
+/// Ends without a barrier (the caller's next one publishes sW).
+template <typename Cfg, int HB, int THREADS>
+BRAID_DEVICE void ssdChunkStatsHeads(const BraidKernelParams &p, int b, int h0,
+                                     int cL, int T, float *stats) {
+  using D = SsdDims<Cfg>;
+  using W = typename D::W;
+  static_assert(THREADS % D::SB == 0 && D::L % D::SB == 0,
+                "ssd_scan: a sub-block lies in one head of one warp");
+  constexpr int kPer = ceilDiv(HB * D::L, THREADS);
+  const int lane = dev::laneId(), tid = dev::threadId();
+  float d[kPer];
+#pragma unroll
+  for (int k = 0; k < kPer; ++k) {
+    const int idx = k * THREADS + tid, i = idx / D::L, s = idx % D::L;
+    d[k] = idx < HB * D::L && cL + s < T ? ssdDt<Cfg>(p, b, cL + s, h0 + i, T)
+                                         : 0.f;
+  }
+#pragma unroll
+  for (int k = 0; k < kPer; ++k) {
+    const int idx = k * THREADS + tid, i = idx / D::L, s = idx % D::L;
+    const bool ok = idx < HB * D::L;
+    const float a =
+        ok ? dev::toFloat(dev::buffer<const W>(p, Cfg::kA)[h0 + i]) : 0.f;
+    float v = d[k] * a;
+#pragma unroll
+    for (int off = 1; off < D::SB; off <<= 1) {
+      const float n = dev::shflUp(v, off);
+      if ((lane % D::SB) >= off)
+        v += n;
+    }
+    if (ok) {
+      stats[i * D::kStats + s] = d[k];
+      stats[i * D::kStats + D::L + s] = v;
+    }
+  }
+  dev::syncThreads();
+  for (int i = dev::warpId(); i < HB; i += THREADS / dev::kWarpSize) {
+    const float *sCl = stats + i * D::kStats + D::L;
+    float *sPfx = stats + i * D::kStats + 3 * D::L;
+    float carry = 0.f;
+    for (int u0 = 0; u0 < D::NSB; u0 += dev::kWarpSize) {
+      const int u = u0 + lane;
+      float t = u < D::NSB ? sCl[u * D::SB + D::SB - 1] : 0.f;
+#pragma unroll
+      for (int off = 1; off < dev::kWarpSize; off <<= 1) {
+        const float n = dev::shflUp(t, off);
+        if (lane >= off)
+          t += n;
+      }
+      t += carry;
+      if (u < D::NSB)
+        sPfx[u] = t;
+      carry = dev::shflIdx(t, dev::kWarpSize - 1);
+    }
+  }
+  for (int idx = tid; idx < HB * D::L; idx += THREADS) {
+    const int i = idx / D::L, s = idx % D::L, u = s / D::SB;
+    const float *sDt = stats + i * D::kStats, *sCl = sDt + D::L;
+    stats[i * D::kStats + 2 * D::L + s] =
+        sDt[s] * expf(sCl[u * D::SB + D::SB - 1] - sCl[s]);
+  }
+}
+
 /// T <= kSeqMax: the recurrence token by token for head h, rows
 /// [tile * ROWS, tile * ROWS + ROWS) of head_dim.
 template <typename Cfg>
@@ -171,7 +255,7 @@ BRAID_DEVICE void ssdSequential(const BraidKernelParams &p, int b, int h,
   constexpr int TPR = kWant < dev::kWarpSize ? kWant : dev::kWarpSize;
   constexpr int EPT = ceilDiv(D::N, TPR);
   constexpr int RPP = D::kThreads / TPR;
-  constexpr int ROWS = ceilDiv(D::P, D::TILES1);
+  constexpr int ROWS = ceilDiv(D::P, D::SEQTILES);
   constexpr int PASSES = ceilDiv(ROWS, RPP);
   const int sub = dev::threadId() % TPR, rip = dev::threadId() / TPR;
   const int rowEnd = min(D::P, (tile + 1) * ROWS);
@@ -242,6 +326,25 @@ BRAID_DEVICE void ssdSequential(const BraidKernelParams &p, int b, int h,
   }
 }
 
+/// Rows r < rows of a shared tile (COLS columns, LDS apart) times w[r].
+template <int COLS, int LDS, typename E>
+BRAID_DEVICE void ssdScaleRows(E *t, int rows, const float *w) {
+  static_assert(COLS % 2 == 0, "ssdScaleRows: column pairs");
+  constexpr int kPairs = COLS / 2;
+  for (int i = dev::threadId(); i < rows * kPairs; i += dev::blockSize()) {
+    const int r = i / kPairs, c = 2 * (i % kPairs);
+    E *q = t + r * LDS + c;
+    if constexpr (kIsBf16<E>) {
+      uint32_t *u = reinterpret_cast<uint32_t *>(q);
+      const float2 v = dev::unpackBf16x2(*u);
+      *u = dev::packBf16x2(v.x * w[r], v.y * w[r]);
+    } else {
+      q[0] *= w[r];
+      q[1] *= w[r];
+    }
+  }
+}
+
 /// Kernel 1: S_c[p][n] = sum_s w[s] x[s][p] B[s][n] for one chunk, head and
 /// (head_dim, state) tile; or the whole recurrence when T <= kSeqMax.
 template <typename Cfg>
@@ -250,14 +353,14 @@ BRAID_DEVICE void ssdChunkState(const BraidKernelParams &p) {
   using E = typename D::E;
   extern __shared__ __align__(16) unsigned char ssdSmem1[];
   const int T = int(p.tokens), b = dev::blockIdZ(), c = dev::blockIdX();
-  const int h = dev::blockIdY() / D::TILES1, tile = dev::blockIdY() % D::TILES1;
+  const int h = dev::blockIdY() / D::GRID1, tile = dev::blockIdY() % D::GRID1;
   if (T <= Cfg::kSeqMax) {
-    if (c == 0)
+    if (c == 0 && tile < D::SEQTILES)
       ssdSequential<Cfg>(p, b, h, tile, T);
     return;
   }
   const int chunks = ceilDiv(T, D::L), cL = c * D::L, n = min(D::L, T - cL);
-  if (c >= chunks)
+  if (c >= chunks || tile >= D::TILES1)
     return;
   const int g = h / D::HPG;
   const int p0 = (tile / D::NTILES1) * D::PT1, n0 = (tile % D::NTILES1) * D::NT1;
@@ -280,30 +383,59 @@ BRAID_DEVICE void ssdChunkState(const BraidKernelParams &p) {
   const bool active = 16 * warp < D::P - p0;
   Acc<1, D::NT1 / 8> acc;
   acc.zero();
-  for (int s0 = 0; s0 < n; s0 += D::KS) {
-    copyTileAsync<D::KS, D::PT1, D::LDX1>(
-        sX,
-        [&](int r) -> const E * {
-          return s0 + r < n
-                     ? x + ((int64_t(b) * T + cL + s0 + r) * D::H + h) * D::P + p0
-                     : nullptr;
-        },
-        x, min(D::PT1, D::P - p0));
+  // This tile's part of the rows of x and B at chunk token s (null past
+  // the chunk's end: zero-filled).
+  auto xRow = [&](int s) -> const E * {
+    return s < n ? x + ((int64_t(b) * T + cL + s) * D::H + h) * D::P + p0
+                 : nullptr;
+  };
+  auto bRow = [&](int s) -> const E * {
+    return s < n ? Bm + ((int64_t(b) * T + cL + s) * D::G + g) * D::N + n0
+                 : nullptr;
+  };
+  if constexpr (Cfg::kStateStages == 2) {
+    // Both tiles stream raw through two buffers (the next pair loads while
+    // this one computes); the weights scale the x rows in place.
+    constexpr int kTile = D::KS * (D::LDX1 + D::LDB1);
+    auto load = [&](int s0, int buf) {
+      E *bx = sX + buf * kTile, *bb = bx + D::KS * D::LDX1;
+      copyTileAsync<D::KS, D::PT1, D::LDX1>(
+          bx, [&](int r) { return xRow(s0 + r); }, x, min(D::PT1, D::P - p0));
+      copyTileAsync<D::KS, D::NT1, D::LDB1>(
+          bb, [&](int r) { return bRow(s0 + r); }, Bm, min(D::NT1, D::N - n0));
+    };
+    load(0, 0);
     dev::cpAsyncCommit();
-    copyTileMapped<D::KS, D::NT1, D::LDB1, E, E>(
-        sB,
-        [&](int r) -> const E * {
-          return s0 + r < n
-                     ? Bm + ((int64_t(b) * T + cL + s0 + r) * D::G + g) * D::N + n0
-                     : nullptr;
-        },
-        min(D::NT1, D::N - n0),
-        [&](int r, int, float v) { return v * sW[s0 + r]; });
-    dev::cpAsyncWait<0>();
-    dev::syncThreads();
-    if (active)
-      gemmTN<1, D::NT1 / 8, D::KS>(acc, sX + 16 * warp, D::LDX1, sB, D::LDB1);
-    dev::syncThreads();
+    for (int s0 = 0, buf = 0; s0 < n; s0 += D::KS, buf ^= 1) {
+      if (s0 + D::KS < n)
+        load(s0 + D::KS, buf ^ 1);
+      dev::cpAsyncCommit();
+      dev::cpAsyncWait<1>();
+      dev::syncThreads();
+      E *bx = sX + buf * kTile;
+      // Only rows before the chunk's end: sW ends at L, which need not be
+      // a multiple of KS, and the zero rows past n must stay zero.
+      ssdScaleRows<D::PT1, D::LDX1>(bx, min(D::KS, n - s0), sW + s0);
+      dev::syncThreads();
+      if (active)
+        gemmTN<1, D::NT1 / 8, D::KS>(acc, bx + 16 * warp, D::LDX1,
+                                     bx + D::KS * D::LDX1, D::LDB1);
+      dev::syncThreads();
+    }
+  } else {
+    for (int s0 = 0; s0 < n; s0 += D::KS) {
+      copyTileAsync<D::KS, D::PT1, D::LDX1>(
+          sX, [&](int r) { return xRow(s0 + r); }, x, min(D::PT1, D::P - p0));
+      dev::cpAsyncCommit();
+      copyTileMapped<D::KS, D::NT1, D::LDB1, E, E>(
+          sB, [&](int r) { return bRow(s0 + r); }, min(D::NT1, D::N - n0),
+          [&](int r, int, float v) { return v * sW[s0 + r]; });
+      dev::cpAsyncWait<0>();
+      dev::syncThreads();
+      if (active)
+        gemmTN<1, D::NT1 / 8, D::KS>(acc, sX + 16 * warp, D::LDX1, sB, D::LDB1);
+      dev::syncThreads();
+    }
   }
 
   SsdWorkspace<Cfg> ws(p, chunks);
@@ -564,6 +696,233 @@ BRAID_DEVICE void ssdChunkOutput(const BraidKernelParams &p) {
   }
 }
 
+/// Copies `rows` rows (a runtime count) of COLS_P elements into shared rows
+/// of LDS elements; a null row or a column at or past validCols reads 0.
+template <int COLS_P, int LDS, typename E, typename RowPtr>
+BRAID_DEVICE void ssdCopyRowsAsync(E *smem, int rows, RowPtr rowPtr,
+                                   const E *anyValid, int validCols) {
+  constexpr int kVec = int(16 / sizeof(E));
+  static_assert(COLS_P % kVec == 0, "ssdCopyRowsAsync: 16-byte chunks");
+  constexpr int kChunks = COLS_P / kVec;
+  for (int i = dev::threadId(); i < rows * kChunks; i += dev::blockSize()) {
+    const int r = i / kChunks, cc = i % kChunks;
+    const E *src = rowPtr(r);
+    const bool valid = src != nullptr && cc * kVec < validCols;
+    dev::cpAsync16(smem + r * LDS + cc * kVec,
+                   valid ? src + cc * kVec : anyValid, valid);
+  }
+}
+
+/// Kernel 3, grouped form (bf16, kOutHeads > 0): the outputs of BT tokens x
+/// PT3 head_dim columns for kOutHeads heads of one group. With one group
+/// C.B^T is the same for every head, so each warp computes its 16 rows x
+/// (keys up to its diagonal) once, keeps them in registers as bf16 pairs
+/// and reuses them for every head; only the decay weights, x and the
+/// entering state change per head. x and the entering state of the next
+/// head load (two shared slots) while this head computes.
+///
+/// Shared memory: the statistics of every head, then a region that first
+/// holds the C tile and the chunk's B rows, later the two head slots
+/// (entering state [PT3][N], x [L][PT3]).
+template <typename Cfg>
+BRAID_DEVICE void ssdChunkOutputGrouped(const BraidKernelParams &p) {
+  using D = SsdDims<Cfg>;
+  using E = typename D::E;
+  using W = typename D::W;
+  static_assert(kIsBf16<E> && Cfg::kCInRegs,
+                "ssd_scan: the grouped output pass keeps bf16 C in registers");
+  constexpr int HB = Cfg::kOutHeads, KB = D::L / 16;
+  constexpr int kNB16 = 16 / kAccBlockN; // accumulator blocks per 16 keys
+  constexpr int kSlot = D::PT3 * D::LDN + D::L * D::LDX3;
+  static_assert(D::HPG % HB == 0, "ssd_scan: head groups straddle a group");
+  extern __shared__ __align__(16) unsigned char ssdSmemG[];
+  const int T = int(p.tokens);
+  if (T <= Cfg::kSeqMax)
+    return;
+  const int b = dev::blockIdZ();
+  const int h0 = (dev::blockIdY() / D::PTILES3) * HB;
+  const int p0 = (dev::blockIdY() % D::PTILES3) * D::PT3;
+  const int t0 = dev::blockIdX() * D::BT;
+  if (t0 >= T)
+    return;
+  const int chunks = ceilDiv(T, D::L), c = t0 / D::L, cL = c * D::L;
+  const int tl0 = t0 - cL, g = h0 / D::HPG;
+  const int pValid = min(D::PT3, D::P - p0);
+  const int kRows = tl0 + D::BT; // chunk rows up to this tile's last one
+
+  float *stats = reinterpret_cast<float *>(ssdSmemG);
+  E *region = reinterpret_cast<E *>(stats + HB * D::kStats);
+  E *sC = region, *sB = region + D::BT * D::LDN;
+
+  const E *x = dev::buffer<const E>(p, Cfg::kX);
+  const E *Bm = dev::buffer<const E>(p, Cfg::kB);
+  const E *Cm = dev::buffer<const E>(p, Cfg::kC);
+  E *y = dev::buffer<E>(p, Cfg::kY);
+  SsdWorkspace<Cfg> ws(p, chunks);
+
+  // Rows past T read as zeros: a zero weight times stale shared memory
+  // could be NaN.
+  ssdCopyRowsAsync<D::Np, D::LDN>(
+      sC, D::BT,
+      [&](int r) -> const E * {
+        return t0 + r < T ? Cm + ((int64_t(b) * T + t0 + r) * D::G + g) * D::N
+                          : nullptr;
+      },
+      Cm, D::N);
+  ssdCopyRowsAsync<D::Np, D::LDN>(
+      sB, kRows,
+      [&](int r) -> const E * {
+        return cL + r < T ? Bm + ((int64_t(b) * T + cL + r) * D::G + g) * D::N
+                          : nullptr;
+      },
+      Bm, D::N);
+  dev::cpAsyncCommit();
+  ssdChunkStatsHeads<Cfg, HB, D::NW3 * dev::kWarpSize>(p, b, h0, cL, T, stats);
+  dev::cpAsyncWait<0>();
+  dev::syncThreads();
+
+  const int warp = dev::warpId();
+  const int tw = tl0 + 16 * warp; // first chunk row of this warp
+  const int u = tw / D::SB;       // its sub-block = its last key block
+  AFrag<1, D::Np / 16> cf;
+  cf.load(reinterpret_cast<const bf16 *>(sC + 16 * warp * D::LDN), D::LDN);
+  uint32_t cb[KB][kNB16][2];
+#pragma unroll
+  for (int kb = 0; kb < KB; ++kb) {
+    if (kb <= u) {
+      Acc<1, 2> s;
+      s.zero();
+      gemmNT<1, 2, D::Np / 16>(
+          s, cf, reinterpret_cast<const bf16 *>(sB + 16 * kb * D::LDN), D::LDN);
+#pragma unroll
+      for (int j = 0; j < kNB16; ++j) {
+        cb[kb][j][0] = dev::packBf16x2(s.v[0][j][0], s.v[0][j][1]);
+        cb[kb][j][1] = dev::packBf16x2(s.v[0][j][2], s.v[0][j][3]);
+      }
+    }
+  }
+  dev::syncThreads(); // C and B make room for the head slots
+
+  auto loadHead = [&](int i) {
+    E *sH = region + (i & 1) * kSlot, *sX = sH + D::PT3 * D::LDN;
+    const int h = h0 + i;
+    const E *enter =
+        ws.enter + SsdWorkspace<Cfg>::cell(b, chunks, c, h) * D::P * D::N;
+    ssdCopyRowsAsync<D::Np, D::LDN>(
+        sH, D::PT3,
+        [&](int r) -> const E * {
+          return p0 + r < D::P ? enter + int64_t(p0 + r) * D::N : nullptr;
+        },
+        Cm, D::N);
+    ssdCopyRowsAsync<D::PT3, D::LDX3>(
+        sX, kRows,
+        [&](int r) -> const E * {
+          return cL + r < T
+                     ? x + ((int64_t(b) * T + cL + r) * D::H + h) * D::P + p0
+                     : nullptr;
+        },
+        x, pValid);
+  };
+  loadHead(0);
+  dev::cpAsyncCommit();
+  if (HB > 1)
+    loadHead(1);
+  dev::cpAsyncCommit();
+
+  for (int i = 0; i < HB; ++i) {
+    dev::cpAsyncWait<1>(); // head i landed (head i + 1 may fly)
+    dev::syncThreads();
+    const int h = h0 + i;
+    const E *sH = region + (i & 1) * kSlot, *sX = sH + D::PT3 * D::LDN;
+    const float *sDt = stats + i * D::kStats;
+    const float *sCl = sDt + D::L, *sW = sCl + D::L, *sPfx = sW + D::L;
+    const float pfxBefore = u > 0 ? sPfx[u - 1] : 0.f;
+    float rowCl[kAccRows], rowF[kAccRows];
+#pragma unroll
+    for (int hh = 0; hh < kAccRows; ++hh) {
+      rowCl[hh] = sCl[tw + accRow(0, hh)];
+      rowF[hh] = expf(rowCl[hh]);
+    }
+
+    // Inter-chunk part: exp(cum[t]) * C[t] . H_in.
+    Acc<1, D::PT3 / 8> acc;
+    acc.zero();
+    gemmNT<1, D::PT3 / 8, D::Np / 16>(
+        acc, cf, reinterpret_cast<const bf16 *>(sH), D::LDN);
+#pragma unroll
+    for (int j = 0; j < decltype(acc)::NB; ++j) {
+#pragma unroll
+      for (int e = 0; e < kAccElems; ++e)
+        acc.v[0][j][e] *= expf(pfxBefore + rowCl[e / kAccCols]);
+    }
+
+    // Intra-chunk part: the stored C.B^T times this head's decays.
+#pragma unroll
+    for (int kb = 0; kb < KB; ++kb) {
+      if (kb <= u) {
+        const float blk = kb < u ? expf(pfxBefore - sPfx[kb]) : 0.f;
+        Acc<1, 2> s;
+#pragma unroll
+        for (int j = 0; j < kNB16; ++j) {
+          const float2 lo = dev::unpackBf16x2(cb[kb][j][0]);
+          const float2 hi = dev::unpackBf16x2(cb[kb][j][1]);
+          const float v[4] = {lo.x, lo.y, hi.x, hi.y};
+#pragma unroll
+          for (int e = 0; e < kAccElems; ++e) {
+            const int hh = e / kAccCols;
+            const int sIdx = 16 * kb + accCol(j, e % kAccCols);
+            float w;
+            if (kb < u)
+              w = rowF[hh] * blk * sW[sIdx];
+            else if (sIdx > tw + accRow(0, hh))
+              w = 0.f;
+            else
+              w = expf(rowCl[hh] - sCl[sIdx]) * sDt[sIdx];
+            s.v[0][j][e] = v[e] * w;
+          }
+        }
+        gemmRegNN<1, D::PT3 / 8, 1>(acc, s, sX + 16 * kb * D::LDX3, D::LDX3);
+      }
+    }
+
+    // y = acc + D x (x of these rows is in the slot).
+    const float dskip =
+        Cfg::kD >= 0 ? dev::toFloat(dev::buffer<const W>(p, Cfg::kD)[h]) : 0.f;
+#pragma unroll
+    for (int hh = 0; hh < kAccRows; ++hh) {
+      const int tr = tw + accRow(0, hh), t = cL + tr;
+      if (t >= T)
+        continue;
+      const int64_t row = (int64_t(b) * T + t) * D::H + h;
+#pragma unroll
+      for (int j = 0; j < decltype(acc)::NB; ++j)
+#pragma unroll
+        for (int cc = 0; cc < kAccCols; cc += 2) {
+          const int col = accCol(j, cc);
+          if (col < pValid) {
+            const E *xr = sX + tr * D::LDX3 + col;
+            store2(y + row * D::P + p0 + col,
+                   acc.at(0, j, hh, cc) + dskip * dev::toFloat(xr[0]),
+                   acc.at(0, j, hh, cc + 1) + dskip * dev::toFloat(xr[1]));
+          }
+        }
+    }
+    dev::syncThreads(); // every warp is done with slot i & 1
+    if (i + 2 < HB)
+      loadHead(i + 2);
+    dev::cpAsyncCommit();
+  }
+}
+
+/// Kernel 3 entry: the grouped form when the plan chose it.
+template <typename Cfg>
+BRAID_DEVICE void ssdChunkOutputEntry(const BraidKernelParams &p) {
+  if constexpr (Cfg::kOutHeads > 0)
+    ssdChunkOutputGrouped<Cfg>(p);
+  else
+    ssdChunkOutput<Cfg>(p);
+}
+
 } // namespace kern
 } // namespace braid
 
@@ -582,7 +941,7 @@ BRAID_DEVICE void ssdChunkOutput(const BraidKernelParams &p) {
       CFG::kOutWarps * braid::dev::kWarpSize, 1)                              \
       PREFIX##_output(BraidKernelParams p) {                                   \
     BRAID_KERNEL_PROLOGUE();                                                   \
-    braid::kern::ssdChunkOutput<CFG>(p);                                       \
+    braid::kern::ssdChunkOutputEntry<CFG>(p);                                  \
   }
 
 #endif // BRAID_TARGETS_COMMON_KERNELS_SSD_CUH

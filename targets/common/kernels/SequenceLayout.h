@@ -77,13 +77,14 @@ BRAID_LAYOUT_FN long long ssdStatsFloats(int chunk) {
 /// Rows of the key tiles of the chunk-state pass.
 BRAID_LAYOUT_FN int ssdStateRows(int chunk) { return chunk < 64 ? chunk : 64; }
 
-/// Chunk-state pass: statistics, an x tile [rows][pt] and a B tile
-/// [rows][nt].
+/// Chunk-state pass: statistics, and `stages` x tiles [rows][pt] and B
+/// tiles [rows][nt].
 BRAID_LAYOUT_FN long long ssdStateSmemBytes(int elemBytes, int chunk, int pt,
-                                            int nt) {
+                                            int nt, int stages = 1) {
   const long long rows = ssdStateRows(chunk);
   return ssdStatsFloats(chunk) * 4 +
-         rows * (padded(pt, elemBytes) + padded(nt, elemBytes)) * elemBytes;
+         stages * rows * (padded(pt, elemBytes) + padded(nt, elemBytes)) *
+             elemBytes;
 }
 
 /// Output pass: statistics, the C tile [bt][N], the entering state
@@ -97,6 +98,19 @@ BRAID_LAYOUT_FN long long ssdOutputSmemBytes(int elemBytes, int chunk,
          (bt * padded(np, elemBytes) + pt * padded(np, elemBytes) +
           stages * (bt * padded(np, elemBytes) + bt * padded(pt, elemBytes))) *
              elemBytes;
+}
+
+/// Grouped output pass (bf16): the statistics of `heads` heads, then the
+/// larger of the C tile [bt][N] with the chunk's B rows [chunk][N] and two
+/// head slots (entering state [pt][N], x [chunk][pt]).
+BRAID_LAYOUT_FN long long ssdGroupedSmemBytes(int elemBytes, int chunk,
+                                              int state, int warps, int pt,
+                                              int heads) {
+  const long long bt = 16LL * warps, np = rup(state, 16);
+  const long long cb = (bt + chunk) * padded(np, elemBytes);
+  const long long slot =
+      pt * padded(np, elemBytes) + (long long)chunk * padded(pt, elemBytes);
+  return heads * ssdStatsFloats(chunk) * 4 + lmax(cb, 2 * slot) * elemBytes;
 }
 
 /// Workspace bytes per (sequence, chunk): chunk states (fp32), chunk decays

@@ -258,6 +258,16 @@ struct SsdShape {
   int64_t seqMax = -1;
   /// Shared buffers of the output pass's key tiles (1 or 2); 0: default.
   int outStages = 0;
+  /// Heads per block of the grouped output pass (C.B^T computed once for
+  /// them); 0: the per-head pass; -1: the default (grouped where it
+  /// applies: bf16, at most 128 states).
+  int outHeads = -1;
+  /// State columns per block of the chunk-state pass; 0: the default (128,
+  /// where it fits).
+  int stateTileN = 0;
+  /// Tile buffers of the chunk-state pass (1 or 2); 0: the default (2,
+  /// where they fit).
+  int stateStages = 0;
   int x = 0, dt = 1, A = 2, B = 3, C = 4, D = -1, bias = -1, stateIn = -1,
       y = 5, stateOut = -1;
 };
@@ -288,8 +298,11 @@ inline std::string planSsd(const SsdShape &s, const Target &t,
   const int64_t P = s.headDim, N = s.stateSize;
   // State tile columns: whole accumulator blocks (8 columns on NVIDIA, 16
   // on AMD's wave64 MFMA placement); the tile's tail is zero-filled.
-  const int64_t nt1 =
-      std::min<int64_t>(64, t.warpSize == 64 ? (N + 15) / 16 * 16 : N);
+  // One block per (chunk, head) for up to 128 states: x and the statistics
+  // are read once, not once per 64 states.
+  const int64_t ntMax = s.stateTileN > 0 ? (s.stateTileN + 15) / 16 * 16 : 128;
+  const int64_t nWhole = t.warpSize == 64 ? (N + 15) / 16 * 16 : N;
+  int64_t nt1 = std::min<int64_t>(ntMax, nWhole);
   const int64_t seqMax = s.seqMax >= 0 ? std::min(s.seqMax, L) : std::min<int64_t>(16, L);
 
   // Output tiles: 4 warps x 64 columns where they fit; smaller for long
@@ -300,13 +313,20 @@ inline std::string planSsd(const SsdShape &s, const Target &t,
   const Choice choices[] = {{4, 64}, {4, 32}, {2, 64}, {2, 32}, {1, 32}, {1, 16}};
   int warps = 0, pt = 0;
   const int stages = s.outStages > 0 ? s.outStages : 1;
+  int stStages = s.stateStages > 0 ? s.stateStages : 2;
+  // Wider or double-buffered state tiles only where they fit (f32 on a
+  // 64 KiB target falls back to one buffer).
+  if (ssdStateSmemBytes(eb, int(L), 64, int(nt1), stStages) > t.maxShared)
+    stStages = 1;
+  if (ssdStateSmemBytes(eb, int(L), 64, int(nt1), stStages) > t.maxShared)
+    nt1 = std::min<int64_t>(64, nWhole);
   for (const Choice &c : choices) {
     const int w = c.warps;
     const int p3 = int(std::min<int64_t>(c.pt, (P + 7) / 8 * 8));
     if (L % (16 * w) || p3 % vec)
       continue;
     if (ssdOutputSmemBytes(eb, int(L), int(N), w, p3, stages) <= t.maxShared &&
-        ssdStateSmemBytes(eb, int(L), 64, int(nt1)) <= t.maxShared) {
+        ssdStateSmemBytes(eb, int(L), 64, int(nt1), stStages) <= t.maxShared) {
       warps = w;
       pt = p3;
       break;
@@ -315,7 +335,30 @@ inline std::string planSsd(const SsdShape &s, const Target &t,
   if (!warps)
     return "state_size " + std::to_string(N) + " does not fit in shared memory";
   const bool cRegs = isBf16(s.elem) && (N + 15) / 16 * 16 <= 128;
+  // The grouped output pass: the most warps the chunk allows (8), up to 8 heads
+  // of one group per block, as many as fit.
+  int outHeads = 0;
+  if (s.outHeads != 0 && cRegs) {
+    const int64_t hpg = s.heads / s.groups;
+    const int p3 = int(std::min<int64_t>(64, (P + 7) / 8 * 8));
+    for (int w : {8, 4, 2, 1}) {
+      if (L % (16 * w) || outHeads)
+        continue;
+      for (int hb = s.outHeads > 0 ? s.outHeads : 8; hb >= 1; hb /= 2)
+        if (hpg % hb == 0 &&
+            ssdGroupedSmemBytes(eb, int(L), int(N), w, p3, hb) <= t.maxShared) {
+          outHeads = hb;
+          warps = w;
+          pt = p3;
+          break;
+        }
+    }
+  }
   const int64_t tiles1 = ((P + 63) / 64) * ((N + nt1 - 1) / nt1);
+  // The sequential (decode) form's blocks per head: as many as 64-state
+  // tiles give (its measured layout), whatever the chunked form's tile.
+  const int64_t nt64 = std::min<int64_t>(64, nWhole);
+  const int64_t seqTiles = ((P + 63) / 64) * ((N + nt64 - 1) / nt64);
   const int64_t ptiles3 = (P + pt - 1) / pt;
 
   using detail::flag;
@@ -330,15 +373,16 @@ inline std::string planSsd(const SsdShape &s, const Target &t,
          line("int", "kChunk", L) + flag("kSoftplus", s.softplus) +
          real("kDtMin", s.dtMin) + flag("kHasDtMax", s.hasDtMax) +
          real("kDtMax", s.hasDtMax ? s.dtMax : 0.0) +
-         line("int", "kSeqMax", seqMax) + line("int", "kStateTileN", nt1) +
-         line("int", "kOutWarps", warps) + line("int", "kOutTileP", pt) +
-         line("int", "kOutStages", stages) +
-         flag("kCInRegs", cRegs) + line("int", "kX", s.x) +
-         line("int", "kDt", s.dt) + line("int", "kA", s.A) +
-         line("int", "kB", s.B) + line("int", "kC", s.C) +
-         line("int", "kD", s.D) + line("int", "kBias", s.bias) +
-         line("int", "kStateIn", s.stateIn) + line("int", "kY", s.y) +
-         line("int", "kStateOut", s.stateOut);
+         line("int", "kSeqMax", seqMax) + line("int", "kSeqTiles", seqTiles) +
+         line("int", "kStateTileN", nt1) + line("int", "kOutWarps", warps) +
+         line("int", "kOutTileP", pt) + line("int", "kOutStages", stages) +
+         line("int", "kOutHeads", outHeads) +
+         line("int", "kStateStages", stStages) + flag("kCInRegs", cRegs) +
+         line("int", "kX", s.x) + line("int", "kDt", s.dt) +
+         line("int", "kA", s.A) + line("int", "kB", s.B) +
+         line("int", "kC", s.C) + line("int", "kD", s.D) +
+         line("int", "kBias", s.bias) + line("int", "kStateIn", s.stateIn) +
+         line("int", "kY", s.y) + line("int", "kStateOut", s.stateOut);
   src += "};\n} // namespace\n\nBRAID_SSD_ENTRIES(" + name + ", " + cfg + ")\n";
 
   plan = Plan();
@@ -346,10 +390,10 @@ inline std::string planSsd(const SsdShape &s, const Target &t,
   Launch state;
   state.function = name + "_state";
   state.grid[0] = Dim::tokensOver(L);
-  state.grid[1] = Dim::fixed(s.heads * tiles1);
+  state.grid[1] = Dim::fixed(s.heads * std::max(tiles1, seqTiles));
   state.grid[2] = Dim::batch();
   state.block[0] = 4 * t.warpSize;
-  state.sharedBytes = ssdStateSmemBytes(eb, int(L), 64, int(nt1));
+  state.sharedBytes = ssdStateSmemBytes(eb, int(L), 64, int(nt1), stStages);
   Launch pass;
   pass.function = name + "_pass";
   pass.grid[0] = Dim::fixed((P * N + 511) / 512);
@@ -359,10 +403,12 @@ inline std::string planSsd(const SsdShape &s, const Target &t,
   Launch output;
   output.function = name + "_output";
   output.grid[0] = Dim::tokensOver(16 * warps);
-  output.grid[1] = Dim::fixed(s.heads * ptiles3);
+  output.grid[1] = Dim::fixed(s.heads / std::max(outHeads, 1) * ptiles3);
   output.grid[2] = Dim::batch();
   output.block[0] = warps * t.warpSize;
-  output.sharedBytes = ssdOutputSmemBytes(eb, int(L), int(N), warps, pt, stages);
+  output.sharedBytes =
+      outHeads ? ssdGroupedSmemBytes(eb, int(L), int(N), warps, pt, outHeads)
+               : ssdOutputSmemBytes(eb, int(L), int(N), warps, pt, stages);
   plan.launches = {state, pass, output};
   // B * ceil(T/L) chunks of per-chunk bytes X, bounded by
   // (B*T*X + B*(L-1)*X)/L, plus 16 bytes of alignment slack.

@@ -269,9 +269,51 @@ inline std::vector<SeqCase> sequenceCases() {
       SeqCase c = ssd("ssd_variant_stages2_bamba", bf16, 2, 64, 64, 1, 128, 256,
                       {600, 1});
       c.ssd.outStages = 2;
+      c.ssd.outHeads = 0;
       all.push_back(c);
       c = ssd("ssd_variant_stages2_golden", bf16, 2, 8, 16, 2, 16, 16, {37, 1, 100});
       c.ssd.outStages = 2;
+      c.ssd.outHeads = 0;
+      c.quick = true;
+      all.push_back(c);
+      // The defaults: the grouped output pass (bf16) and a double-buffered
+      // chunk-state pass with up to 128 states a block. The "old" variants
+      // keep the previous split checked (per-head output, 64-state tiles,
+      // one buffer). Then two groups at chunk 256 with a ragged T (grouped:
+      // 8 heads a block, each group's own C.B^T), 4 heads a block, and the
+      // single-buffered 128-state tile.
+      c = ssd("ssd_variant_old_bamba", bf16, 2, 64, 64, 1, 128, 256, {600, 1});
+      c.ssd.outHeads = 0;
+      c.ssd.stateTileN = 64;
+      c.ssd.stateStages = 1;
+      all.push_back(c);
+      c = ssd("ssd_variant_old_groups", bf16, 2, 8, 16, 2, 16, 16, {37, 1});
+      c.ssd.outHeads = 0;
+      c.ssd.stateTileN = 64;
+      c.ssd.stateStages = 1;
+      all.push_back(c);
+      all.push_back(
+          ssd("ssd_g2_l256", bf16, 2, 16, 64, 2, 128, 256, {1000, 1}));
+      c = ssd("ssd_variant_heads4_g2", bf16, 1, 16, 64, 2, 128, 256, {700, 1});
+      c.ssd.outHeads = 4;
+      c.ssd.stateTileN = 128;
+      c.ssd.stateStages = 2;
+      c.quick = true; // racecheck: 8-warp slots, two state buffers
+      all.push_back(c);
+      // A chunk that is no multiple of the state pass's 64-row tiles.
+      all.push_back(ssd("ssd_chunk96", bf16, 2, 8, 32, 1, 32, 96, {300, 1}));
+      c = ssd("ssd_variant_st1_bamba", bf16, 2, 64, 64, 1, 128, 256, {600, 1});
+      c.ssd.stateStages = 1;
+      all.push_back(c);
+      c = ssd("ssd_variant_old_p640", bf16, 1, 8, 640, 1, 64, 256, {300, 1});
+      c.ssd.outHeads = 0;
+      c.ssd.stateTileN = 64;
+      c.ssd.stateStages = 1;
+      all.push_back(c);
+      c = ssd("ssd_variant_old_golden", bf16, 2, 8, 16, 2, 16, 16, {37, 1});
+      c.ssd.outHeads = 0;
+      c.ssd.stateTileN = 64;
+      c.ssd.stateStages = 1;
       c.quick = true;
       all.push_back(c);
     }
@@ -365,11 +407,44 @@ inline std::vector<SeqCase> sequenceCases() {
     c.randomState = false;
     c.bench = true;
     all.push_back(c);
-    c.name = "bench_ssd_b4_s4096_h64_p64_n128_stages2";
-    c.ssd.outStages = 2;
+    // The previous split (per-head output, 64-state tiles, one buffer) in
+    // the same run, then one change at a time back to it.
+    c.name = "bench_ssd_b4_s4096_h64_p64_n128_old";
+    c.ssd.outHeads = 0;
+    c.ssd.stateTileN = 64;
+    c.ssd.stateStages = 1;
+    all.push_back(c);
+    c.name = "bench_ssd_b4_s4096_h64_p64_n128_perhead";
+    c.ssd.stateTileN = c.ssd.stateStages = 0;
+    all.push_back(c);
+    c.name = "bench_ssd_b4_s4096_h64_p64_n128_heads4";
+    c.ssd.outHeads = 4;
+    all.push_back(c);
+    c.name = "bench_ssd_b4_s4096_h64_p64_n128_st1";
+    c.ssd.outHeads = -1;
+    c.ssd.stateStages = 1;
+    all.push_back(c);
+    c.name = "bench_ssd_b4_s4096_h64_p64_n128_nt64";
+    c.ssd.stateStages = 0;
+    c.ssd.stateTileN = 64;
+    all.push_back(c);
+    c = ssd("bench_ssd_b1_s16384_h64_p64_n128", true, 1, 64, 64, 1, 128, 256,
+            {16384});
+    c.randomState = false;
+    c.bench = true;
+    all.push_back(c);
+    c.name = "bench_ssd_b1_s16384_h64_p64_n128_old";
+    c.ssd.outHeads = 0;
+    c.ssd.stateTileN = 64;
+    c.ssd.stateStages = 1;
     all.push_back(c);
     c = ssd("bench_ssd_b1_s4096_bamba", true, 1, 64, 64, 1, 128, 256, {4096});
     c.bench = true;
+    all.push_back(c);
+    c.name = "bench_ssd_b1_s4096_bamba_old";
+    c.ssd.outHeads = 0;
+    c.ssd.stateTileN = 64;
+    c.ssd.stateStages = 1;
     all.push_back(c);
     c = ssd("bench_ssd_decode_b1_bamba", true, 1, 64, 64, 1, 128, 256, {1});
     c.bench = true;

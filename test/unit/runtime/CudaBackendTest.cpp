@@ -90,23 +90,6 @@ json withRowVariants(json m) {
   return m;
 }
 
-/// Adds decode_greedy: the decode launches, then greedy_next.
-json withGreedyEntry(json m) {
-  json entry = m["entries"][1];
-  entry["name"] = "decode_greedy";
-  auto input = [](const char *name) {
-    return json{{"kind", "input"}, {"name", name}};
-  };
-  entry["launches"].push_back(
-      {{"kernel", "greedy_next"},
-       {"operands", {{{"kind", "output"}, {"name", "logits"}}}},
-       {"results",
-        {input("input_ids"), input("positions"), input("cache_position")}},
-       {"cuda", cudaCode("fake_greedy_next")}});
-  m["entries"].push_back(entry);
-  return m;
-}
-
 /// The "generated:" lines of a braid-run generate output.
 std::string generatedLines(const std::string &out) {
   std::string lines;
@@ -689,7 +672,9 @@ TEST(CudaBackendFake, DecodeGraphReplaysWhatLaunchesOneByOneWouldDo) {
 // the decode steps, each followed by a copy of the ids on the stream,
 // enqueued without one synchronization between them.
 TEST(CudaBackendFake, GreedyDecodeRunsOnTheDeviceWithoutWaiting) {
-  FakeRun f = fakeSetup("cuda-fake-greedy", withGreedyEntry(gpuManifest(true)));
+  FakeRun f = fakeSetup(
+      "cuda-fake-greedy",
+      withGreedyEntry(gpuManifest(true), "cuda", cudaCode("fake_greedy_next")));
   std::string args = "generate " + f.bundle + " --backend cuda --weights " +
                      f.weights + " --ids '1,2,3;4,5,15' -n 6 --cuda-graph";
   Result host = braidRun(fakeEnv() + " BRAID_HOST_SAMPLING=1", args);

@@ -41,6 +41,23 @@ nlohmann::json dimExpr(int64_t constant, int64_t perBatch, int64_t perToken,
           {"divisor", divisor}};
 }
 
+nlohmann::json withGreedyEntry(nlohmann::json m, const std::string &vendor,
+                               nlohmann::json code) {
+  nlohmann::json entry = m["entries"][1];
+  entry["name"] = "decode_greedy";
+  auto input = [](const char *name) {
+    return nlohmann::json{{"kind", "input"}, {"name", name}};
+  };
+  entry["launches"].push_back(
+      {{"kernel", "greedy_next"},
+       {"operands", {{{"kind", "output"}, {"name", "logits"}}}},
+       {"results",
+        {input("input_ids"), input("positions"), input("cache_position")}},
+       {vendor, std::move(code)}});
+  m["entries"].push_back(entry);
+  return m;
+}
+
 Result braidRun(const std::string &env, const std::string &args) {
   std::string cmd =
       "env " + env + " " + std::string(BRAID_RUN_PATH) + " " + args + " 2>&1";

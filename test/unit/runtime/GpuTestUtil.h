@@ -37,6 +37,11 @@ struct Result {
 /// braid-run with extra environment assignments ("A=b C=d", or "-u NAME").
 Result braidRun(const std::string &env, const std::string &args);
 
+/// Adds decode_greedy to a manifest of the tiny model: its decode launches,
+/// then greedy_next with `code` as its `vendor` ("cuda", "hip") object.
+nlohmann::json withGreedyEntry(nlohmann::json manifest,
+                               const std::string &vendor, nlohmann::json code);
+
 /// How often `what` occurs in `text`.
 int count(const std::string &text, const std::string &what);
 

@@ -307,19 +307,8 @@ TEST(HipBackendFake, DecodeAsAGraphMatchesLaunchesOneByOne) {
 // (graph replays, each followed by a copy of the ids on the stream) with no
 // synchronization between them.
 TEST(HipBackendFake, GreedyDecodeRunsOnTheDeviceWithoutWaiting) {
-  json m = hipManifest(true, {"gfx942"});
-  json entry = m["entries"][1];
-  entry["name"] = "decode_greedy";
-  auto input = [](const char *name) {
-    return json{{"kind", "input"}, {"name", name}};
-  };
-  entry["launches"].push_back(
-      {{"kernel", "greedy_next"},
-       {"operands", {{{"kind", "output"}, {"name", "logits"}}}},
-       {"results",
-        {input("input_ids"), input("positions"), input("cache_position")}},
-       {"hip", hipCode("fake_greedy_next")}});
-  m["entries"].push_back(entry);
+  json m = withGreedyEntry(hipManifest(true, {"gfx942"}), "hip",
+                           hipCode("fake_greedy_next"));
   FakeRun f = fakeSetup("hip-fake-greedy", m, {"gfx942"});
   std::string args = "generate " + f.bundle + " --backend hip --weights " +
                      f.weights + " --ids '1,2,3;4,5,15' -n 6 --graph";

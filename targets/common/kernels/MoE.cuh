@@ -42,19 +42,6 @@ template <typename P> BRAID_DEVICE P *wsAt(void *ws, int64_t offset) {
 // 2. Top-k routing
 //===----------------------------------------------------------------------===//
 
-/// Warp-wide argmax with ties to the lower index.
-BRAID_DEVICE void warpArgMax(float &v, int &i) {
-#pragma unroll
-  for (int m = kWarpSize / 2; m > 0; m >>= 1) {
-    float ov = shflXor(v, m);
-    int oi = shflXor(i, m);
-    if (ov > v || (ov == v && oi < i)) {
-      v = ov;
-      i = oi;
-    }
-  }
-}
-
 /// One warp per token; block of any multiple of the warp size.
 template <int E, int TOPK, Routing R, bool Normalize>
 BRAID_DEVICE void moeTopK(const float *logits, int *topIdx, float *topW,

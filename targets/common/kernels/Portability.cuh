@@ -191,6 +191,18 @@ BRAID_DEVICE float warpMax(float v) {
     v = fmaxf(v, shflXor(v, m));
   return v;
 }
+/// Warp-wide argmax with ties to the lower index (MoE routing, greedy_next).
+BRAID_DEVICE void warpArgMax(float &v, int &i) {
+#pragma unroll
+  for (int m = kWarpSize / 2; m > 0; m >>= 1) {
+    float ov = shflXor(v, m);
+    int oi = shflXor(i, m);
+    if (ov > v || (ov == v && oi < i)) {
+      v = ov;
+      i = oi;
+    }
+  }
+}
 /// Sum of `Width` consecutive lanes (a power of two dividing the warp).
 template <int Width> BRAID_DEVICE float groupSum(float v) {
   static_assert(Width > 0 && Width <= kWarpSize && (Width & (Width - 1)) == 0,

@@ -11,9 +11,10 @@
 // value is greater than every earlier one), computed by one block per
 // sequence: each thread scans a strided share of the row with vector loads
 // keeping its first maximum, then warps and the block reduce (value, index)
-// pairs, the larger value winning and the lower index on ties. NaN entries
-// are never chosen, as in the host's comparisons; a NaN at index 0 wins, as
-// it does there, because nothing compares greater than it.
+// pairs with warpArgMax (Portability.cuh), the larger value winning and the
+// lower index on ties. NaN entries are never chosen, as in the host's
+// comparisons (a NaN compares false); a NaN at index 0 wins, as it does
+// there, because nothing compares greater than it.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BRAID_TARGETS_COMMON_KERNELS_SAMPLING_CUH
@@ -24,31 +25,6 @@
 namespace braid {
 namespace dev {
 
-/// A candidate of the argmax: `index` < 0 for none yet.
-struct ArgmaxPair {
-  float value;
-  int index;
-};
-
-/// Whether `a` wins over `b`: a larger value, or the same value at a lower
-/// index. A NaN never wins (its comparisons are false).
-BRAID_DEVICE bool argmaxWins(const ArgmaxPair &a, const ArgmaxPair &b) {
-  if (a.index < 0)
-    return false;
-  if (b.index < 0)
-    return true;
-  return a.value > b.value || (a.value == b.value && a.index < b.index);
-}
-
-BRAID_DEVICE ArgmaxPair warpArgmax(ArgmaxPair p) {
-  for (int m = kWarpSize / 2; m > 0; m >>= 1) {
-    ArgmaxPair o{shflXor(p.value, m), shflXor(p.index, m)};
-    if (argmaxWins(o, p))
-      p = o;
-  }
-  return p;
-}
-
 /// Grid (B), THREADS threads. Row b of `logits` ([B, VOCAB], VOCAB a
 /// multiple of VEC, rows 16-byte aligned when VEC > 1).
 template <int VOCAB, int VEC, int THREADS, typename TL>
@@ -57,34 +33,42 @@ BRAID_DEVICE void greedyNext(const TL *logits, int64_t *ids, int64_t *positions,
   static_assert(VOCAB % VEC == 0, "the vocabulary must be a multiple of VEC");
   static_assert(THREADS % kWarpSize == 0, "whole warps");
   constexpr int WARPS = THREADS / kWarpSize;
-  __shared__ ArgmaxPair warpBest[WARPS];
+  // No candidate yet: (-inf, past every index), which any entry but a NaN
+  // beats (NaNs are skipped when read).
+  constexpr int kNone = VOCAB;
+  __shared__ float warpValue[WARPS];
+  __shared__ int warpIndex[WARPS];
   const int b = blockIdX(), tid = threadId();
   const TL *row = logits + static_cast<int64_t>(b) * VOCAB;
 
-  ArgmaxPair best{0.0f, -1};
+  float value = -INFINITY;
+  int index = kNone;
   for (int v0 = tid * VEC; v0 < VOCAB; v0 += THREADS * VEC) {
     float x[VEC];
     loadVec<VEC>(row + v0, x);
 #pragma unroll
-    for (int j = 0; j < VEC; ++j) {
-      ArgmaxPair c{x[j], x[j] == x[j] ? v0 + j : -1}; // NaN: no candidate
-      if (argmaxWins(c, best))
-        best = c;
-    }
+    for (int j = 0; j < VEC; ++j)
+      if (x[j] > value || (x[j] == value && v0 + j < index)) {
+        value = x[j];
+        index = v0 + j;
+      }
   }
-  best = warpArgmax(best);
-  if (laneId() == 0)
-    warpBest[warpId()] = best;
+  warpArgMax(value, index);
+  if (laneId() == 0) {
+    warpValue[warpId()] = value;
+    warpIndex[warpId()] = index;
+  }
   syncThreads();
   if (warpId() != 0)
     return;
-  best = laneId() < WARPS ? warpBest[laneId()] : ArgmaxPair{0.0f, -1};
-  best = warpArgmax(best);
+  value = laneId() < WARPS ? warpValue[laneId()] : -INFINITY;
+  index = laneId() < WARPS ? warpIndex[laneId()] : kNone;
+  warpArgMax(value, index);
   if (laneId() == 0) {
     const float first = toFloat(row[0]);
     // Index 0 when it holds a NaN (nothing is greater) or nothing is a
     // candidate (an all-NaN row).
-    ids[b] = first != first || best.index < 0 ? 0 : best.index;
+    ids[b] = first != first || index == kNone ? 0 : index;
     positions[b] += 1;
     cachePosition[b] += 1;
   }

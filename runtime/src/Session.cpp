@@ -351,11 +351,7 @@ void Session::runEntry(size_t entry, int64_t first, int64_t batch,
   size_t logitsBytes = size_t(logitRows * m.vocabSize) * sizeof(float);
   void *out = logits;
   if (!theBackend->hostAddressable()) {
-    if (logitsBuffer.bytes < logitsBytes) {
-      if (logitsBuffer.data)
-        theBackend->release(logitsBuffer);
-      logitsBuffer = theBackend->allocate(logitsBytes);
-    }
+    grow(logitsBuffer, logitsBytes);
     out = logitsBuffer.data;
   }
   executor->run(entry, bindings(entry, first, batch, tokens, out));
@@ -472,11 +468,7 @@ void Session::decode(const int64_t *idsIn, int64_t batch, float *logits) {
     fail(ErrorCode::InvalidArgument, "decode: null ids or logits pointer");
   checkDecode(batch, 1);
   checkIds(idsIn, batch, 1, /*decoding=*/true);
-  for (int64_t r = 0; r < batch; ++r)
-    hostPositions[size_t(r)] = lengths[size_t(r)];
-  theBackend->upload(ids, 0, idsIn, size_t(batch) * 8);
-  theBackend->upload(positions, 0, hostPositions.data(), size_t(batch) * 8);
-  theBackend->upload(cachePosition, 0, hostPositions.data(), size_t(batch) * 8);
+  uploadDecodeInputs(idsIn, batch);
   try {
     runEntry(*decodeEntry, 0, batch, 1, logits, batch);
   } catch (...) {
@@ -486,6 +478,24 @@ void Session::decode(const int64_t *idsIn, int64_t batch, float *logits) {
   }
   for (int64_t r = 0; r < batch; ++r)
     ++lengths[size_t(r)];
+}
+
+void Session::uploadDecodeInputs(const int64_t *idsIn, int64_t batch) {
+  // Each sequence continues at its own length.
+  for (int64_t r = 0; r < batch; ++r)
+    hostPositions[size_t(r)] = lengths[size_t(r)];
+  const size_t bytes = size_t(batch) * 8;
+  theBackend->upload(ids, 0, idsIn, bytes);
+  theBackend->upload(positions, 0, hostPositions.data(), bytes);
+  theBackend->upload(cachePosition, 0, hostPositions.data(), bytes);
+}
+
+void Session::grow(DeviceBuffer &buffer, size_t bytes) {
+  if (buffer.bytes >= bytes)
+    return;
+  if (buffer.data)
+    theBackend->release(buffer);
+  buffer = theBackend->allocate(bytes);
 }
 
 void Session::checkDecode(int64_t batch, int64_t steps) const {
@@ -535,31 +545,11 @@ void Session::decodeGreedy(const int64_t *next, int64_t batch, int64_t steps,
   checkIds(next, batch, 1, /*decoding=*/true);
   const size_t rowBytes = size_t(batch) * 8;
   const size_t logBytes = size_t(steps) * rowBytes;
-  if (tokenLog.bytes < logBytes) {
-    if (tokenLog.data)
-      theBackend->release(tokenLog);
-    tokenLog = theBackend->allocate(logBytes);
-  }
-  void *logitsOut = nullptr;
-  std::vector<float> hostLogits;
-  const size_t logitsBytes = size_t(batch * vocabSize()) * sizeof(float);
-  if (theBackend->hostAddressable()) {
-    hostLogits.resize(size_t(batch * vocabSize()));
-    logitsOut = hostLogits.data();
-  } else {
-    if (logitsBuffer.bytes < logitsBytes) {
-      if (logitsBuffer.data)
-        theBackend->release(logitsBuffer);
-      logitsBuffer = theBackend->allocate(logitsBytes);
-    }
-    logitsOut = logitsBuffer.data;
-  }
-  for (int64_t r = 0; r < batch; ++r)
-    hostPositions[size_t(r)] = lengths[size_t(r)];
-  theBackend->upload(ids, 0, next, rowBytes);
-  theBackend->upload(positions, 0, hostPositions.data(), rowBytes);
-  theBackend->upload(cachePosition, 0, hostPositions.data(), rowBytes);
-  ExecBindings b = bindings(*decodeGreedyEntry, 0, batch, 1, logitsOut);
+  grow(tokenLog, logBytes);
+  // The logits stay in backend memory (the host reads none of them).
+  grow(logitsBuffer, size_t(batch * vocabSize()) * sizeof(float));
+  uploadDecodeInputs(next, batch);
+  ExecBindings b = bindings(*decodeGreedyEntry, 0, batch, 1, logitsBuffer.data);
   try {
     // Each step leaves its argmax in `ids` for the next one; the copy
     // keeps it.

@@ -157,6 +157,10 @@ private:
                     int64_t *out, int64_t stride);
   /// The checks of decode() for `steps` more tokens in slots [0, batch).
   void checkDecode(int64_t batch, int64_t steps) const;
+  /// Uploads the next ids [batch] and each slot's length as its position.
+  void uploadDecodeInputs(const int64_t *ids, int64_t batch);
+  /// Reallocates `buffer` (contents lost) when it holds fewer than `bytes`.
+  void grow(DeviceBuffer &buffer, size_t bytes);
   /// prefill, prefillLast, prefillSlots: checks, zeroes the states of slots
   /// [first, first + batch) (all of them when `all`), runs `entry`.
   void start(size_t entry, int64_t first, bool all, const int64_t *ids,
@@ -177,7 +181,7 @@ private:
   std::vector<DeviceBuffer> states;
   DeviceBuffer arena;
   DeviceBuffer ids, positions, cachePosition;
-  DeviceBuffer logitsBuffer; ///< device backends only
+  DeviceBuffer logitsBuffer; ///< device backends; decodeGreedy on any
   DeviceBuffer tokenLog;     ///< decodeGreedy: [steps, batch] ids
   size_t weightMemory = 0, stateMemory = 0;
 

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Per-kernel time and DRAM traffic of one decode step of bamba-1.5b under
+# Nsight Compute (kernels serialized, one at a time, clocks left alone,
+# caches not flushed), to find which kernels run below the copy rate.
+# The pack is a bench pack (test/gpu/lib.sh): bin/braid-run, bamba15.bundle,
+# ids512.txt and ids512x64.txt.
+# usage: decode-kernel-times.sh PACK[.tgz] LOGDIR [BATCH ...]   (default 1 64)
+# Writes LOGDIR/ncu-B<batch>.csv (ncu's raw page) and prints the table of
+# test/gpu/ncu_step_table.py for the last decode step.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+bench_setup "$1" "$2" ktimes
+shift 2
+export PATH=$PATH:/usr/local/cuda/bin
+NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | tail -1)
+[[ -n $NCU ]] || { echo "no ncu on this machine"; exit 2; }
+status=0
+for B in "${@:-1 64}"; do
+  for b in $B; do
+    ids=$BENCH/ids512.txt
+    [[ $b == 1 ]] || ids=$BENCH/ids512x$b.txt
+    timeout 300 "$NCU" --clock-control none --cache-control none \
+      --graph-profiling node --csv --page raw --print-units base \
+      --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,launch__grid_size,launch__block_size \
+      --log-file "$LOG/ncu-B$b.csv" \
+      "$BR" generate "$BENCH/bamba15.bundle" --backend cuda --random-weights 1 \
+      --max-seq 1024 -n 3 --ids-file "$ids" > "$LOG/generate-B$b.log" 2>&1 ||
+      status=1
+    echo "== B = $b"
+    python3 "$HERE/ncu_step_table.py" "$LOG/ncu-B$b.csv" || status=1
+  done
+done
+exit $status

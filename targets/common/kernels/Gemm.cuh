@@ -556,8 +556,11 @@ BRAID_DEVICE void mma16816(float (&d)[4], const uint32_t (&a)[4],
 /// acc = A[m0.., k] * B[n0.., k]^T over the k-tiles [ktBegin, ktEnd) (k in
 /// [ktBegin * BK, ktEnd * BK)); an empty range leaves acc zero. All threads
 /// of the block must call it; the ring is free again when it returns only
-/// after a barrier.
-template <class Cfg, class Ops>
+/// after a barrier. kWeightsFirst: the kernel has not waited for the
+/// previous one yet (its entry only allowed dependents: see
+/// waitForPrerequisiteGrids); the prologue's B tiles -- weights, which no
+/// kernel writes -- are requested first, then it waits, then A's.
+template <class Cfg, bool kWeightsFirst = false, class Ops>
 BRAID_DEVICE void tcGemmMainloop(const Ops &ops, int m0, int mEnd, int n0,
                                  int ktBegin, int ktEnd, char *smemRaw,
                                  float (&acc)[Cfg::MI][Cfg::NI][4]) {
@@ -597,9 +600,8 @@ BRAID_DEVICE void tcGemmMainloop(const Ops &ops, int m0, int mEnd, int n0,
     bCol[i] = c * 8;
   }
 
-  auto loadStage = [&](int stage, int k0) {
+  auto loadA = [&](int stage, int k0) {
     T *a = sA + stage * BM * BK;
-    T *b = sB + stage * BN * BK;
     if constexpr (Ops::kVecA) {
 #pragma unroll
       for (int i = 0; i < AC; ++i) {
@@ -617,6 +619,9 @@ BRAID_DEVICE void tcGemmMainloop(const Ops &ops, int m0, int mEnd, int n0,
             ok ? *ops.aAt(ops.aRow(m0 + r), k) : T(0.0f);
       }
     }
+  };
+  auto loadB = [&](int stage, int k0) {
+    T *b = sB + stage * BN * BK;
     if constexpr (Ops::kVecB) {
 #pragma unroll
       for (int i = 0; i < BC; ++i) {
@@ -634,6 +639,10 @@ BRAID_DEVICE void tcGemmMainloop(const Ops &ops, int m0, int mEnd, int n0,
       }
     }
   };
+  auto loadStage = [&](int stage, int k0) {
+    loadA(stage, k0);
+    loadB(stage, k0);
+  };
 
   const int lane = laneId(), warp = warpId();
   const int wm = warp / Cfg::WARPS_N, wn = warp % Cfg::WARPS_N;
@@ -645,11 +654,23 @@ BRAID_DEVICE void tcGemmMainloop(const Ops &ops, int m0, int mEnd, int n0,
       for (int q = 0; q < 4; ++q)
         acc[i][j][q] = 0.0f;
 
-  // Prologue: STAGES - 1 tiles in flight.
+  // Prologue: STAGES - 1 tiles in flight. (With kWeightsFirst the first
+  // commit group holds every prologue B tile: waits for it are only early.)
+  if constexpr (kWeightsFirst) {
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; ++s)
+      if (ktBegin + s < ktEnd)
+        loadB(s, (ktBegin + s) * BK);
+    waitForPrerequisiteGrids();
+  }
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
-    if (ktBegin + s < ktEnd)
-      loadStage(s, (ktBegin + s) * BK);
+    if (ktBegin + s < ktEnd) {
+      if constexpr (kWeightsFirst)
+        loadA(s, (ktBegin + s) * BK);
+      else
+        loadStage(s, (ktBegin + s) * BK);
+    }
     cpAsyncCommit();
   }
 
@@ -787,7 +808,8 @@ template <class Tc, int SPLIT_> struct SplitKConfig : Tc {
 
 /// Grid (ceil(N / BN) * SPLIT, ceil(M / BM)) in clusters of (SPLIT, 1, 1),
 /// Cfg::kThreads threads, Cfg::kSharedBytes of dynamic shared memory.
-template <class Cfg, class Ops>
+/// kWeightsFirst: as tcGemmMainloop's (the kernel waits in here).
+template <class Cfg, bool kWeightsFirst = false, class Ops>
 BRAID_DEVICE void tcGemmSplitK(const Ops &ops, int M) {
 #if BRAID_ARCH >= 900
   extern __shared__ __align__(128) char braidGemmSmem[];
@@ -799,14 +821,17 @@ BRAID_DEVICE void tcGemmSplitK(const Ops &ops, int M) {
   // they read the same weights close in time (the second read hits L2).
   const int cluster = blockIdY() * (gridDimX() / S) + blockIdX() / S;
   const int tm = cluster % tilesM, tn = cluster / tilesM;
-  if (tn >= tilesN) // the whole cluster: no barrier is left waiting
+  if (tn >= tilesN) { // the whole cluster: no barrier is left waiting
+    if constexpr (kWeightsFirst)
+      waitForPrerequisiteGrids();
     return;
+  }
   const int rank = clusterRank(), tid = threadId();
   const int m0 = tm * BM, n0 = tn * BN, rows = min(M - m0, BM);
 
   float acc[Cfg::MI][Cfg::NI][4];
-  tcGemmMainloop<Cfg>(ops, m0, M, n0, rank * KT / S, (rank + 1) * KT / S,
-                      braidGemmSmem, acc);
+  tcGemmMainloop<Cfg, kWeightsFirst>(ops, m0, M, n0, rank * KT / S,
+                                     (rank + 1) * KT / S, braidGemmSmem, acc);
   syncThreads(); // the ring is read by every warp before it holds partials
   float *part = reinterpret_cast<float *>(braidGemmSmem);
   tcForEachPair<Cfg>(acc, [&](int r, int c, float v0, float v1) {

@@ -683,4 +683,11 @@ BRAID_DEVICE float2 loadClusterShared2(const float *p, int rank) {
     braid::dev::allowDependentLaunch();                                        \
   } while (0)
 
+/// The other first statement: an entry whose body requests weights -- which
+/// no kernel writes -- before it calls waitForPrerequisiteGrids() itself
+/// (decode's split-K GEMMs, tcGemmSplitK<Cfg, true>), so that they stream
+/// in while the previous kernel finishes. Nothing but weights may be read,
+/// and nothing written, before that wait.
+#define BRAID_KERNEL_PROLOGUE_WEIGHTS_FIRST() braid::dev::allowDependentLaunch()
+
 #endif // BRAID_TARGETS_COMMON_KERNELS_PORTABILITY_CUH

@@ -333,18 +333,22 @@ struct Source {
     text += "\n";
   }
   /// `cluster` > 1: blocks run in thread-block clusters of (cluster, 1, 1)
-  /// (sm_90+; the grid's x is a multiple of it).
+  /// (sm_90+; the grid's x is a multiple of it). `bodyWaits`: the entry only
+  /// allows dependents and the body calls waitForPrerequisiteGrids() itself,
+  /// after requesting what no kernel writes (weights).
   void kernel(const std::string &fname, int64_t threads, int64_t minBlocks,
-              const std::string &body, int64_t cluster = 1) {
+              const std::string &body, int64_t cluster = 1,
+              bool bodyWaits = false) {
     text += "extern \"C\" __global__ void " +
             (cluster > 1
                  ? "__cluster_dims__(" + std::to_string(cluster) + ", 1, 1) "
                  : std::string()) +
             "__launch_bounds__(" + std::to_string(threads) + ", " +
             std::to_string(minBlocks) + ")\n" + fname +
-            "(BraidKernelParams p) {\n  BRAID_KERNEL_PROLOGUE();\n"
-            "  using namespace braid::dev;\n" +
-            body + "}\n\n";
+            "(BraidKernelParams p) {\n" +
+            (bodyWaits ? "  BRAID_KERNEL_PROLOGUE_WEIGHTS_FIRST();\n"
+                       : "  BRAID_KERNEL_PROLOGUE();\n") +
+            "  using namespace braid::dev;\n" + body + "}\n\n";
   }
 };
 
@@ -642,10 +646,14 @@ void addGemmKernels(const Launch &l, Source &src, KernelPlan &plan,
                     int64_t n, const std::string &ops) {
   for (const GemmVariant &v : variants) {
     const Engine &e = v.engine;
+    // Decode's split-K tiles request their first weight tiles before
+    // waiting for the previous kernel (programmatic dependent launch).
+    const bool weightsFirst = l.decode && e.kind == Engine::Tc && e.split > 1;
     std::string body = "  const int M = static_cast<int>(" + m.expr() +
                        ");\n  " + ops + "\n  " + e.gemmFn() + "<" + e.config() +
-                       ">(ops, M);\n";
-    src.kernel(l.fn(v.suffix), e.threads(), e.minBlocks(), body, e.cluster());
+                       (weightsFirst ? ", true" : "") + ">(ops, M);\n";
+    src.kernel(l.fn(v.suffix), e.threads(), e.minBlocks(), body, e.cluster(),
+               weightsFirst);
     KernelInvocation k =
         invocation(l.fn(v.suffix), e.gridX(n), e.gridY(m), DimExpr::fixed(1),
                    e.threads(), e.sharedBytes());

@@ -1,5 +1,6 @@
 // For kernel-prologue.test: the checker must flag an entry whose body does
-// not begin with the prologue, in plain code and inside a macro.
+// not begin with the prologue, in plain code and inside a macro, and one
+// that begins with the weights-first prologue but calls no GEMM that waits.
 extern "C" __global__ void __launch_bounds__(128, 1)
 braid_good(BraidKernelParams p) {
   BRAID_KERNEL_PROLOGUE();
@@ -9,6 +10,18 @@ extern "C" __global__ void __launch_bounds__(128, 1)
 braid_bad(BraidKernelParams p) {
   using namespace braid::dev;
   BRAID_KERNEL_PROLOGUE();
+}
+extern "C" __global__ void __launch_bounds__(128, 1)
+braid_weights_then_wait(BraidKernelParams p) {
+  BRAID_KERNEL_PROLOGUE_WEIGHTS_FIRST();
+  using namespace braid::dev;
+  tcGemmSplitK<SplitKConfig<TcConfig<64, 64, 64, 2, 2, 4>, 2>, true>(ops, M);
+}
+extern "C" __global__ void __launch_bounds__(128, 1)
+braid_weights_never_wait(BraidKernelParams p) {
+  BRAID_KERNEL_PROLOGUE_WEIGHTS_FIRST();
+  using namespace braid::dev;
+  tcGemmSplitK<SplitKConfig<TcConfig<64, 64, 64, 2, 2, 4>, 2>>(ops, M);
 }
 #define BAD_ENTRIES(PREFIX)                                                    \
   extern "C" __global__ void __launch_bounds__(128)                            \

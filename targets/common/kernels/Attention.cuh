@@ -2,8 +2,9 @@
 //
 // braid.attention for every T with one pair of kernels:
 //
-//   <prefix>_main     grid (ceil(T*G/BM) + splits-1, kv_heads, B)
-//   <prefix>_combine  grid (kv_heads, 1, B)
+//   <prefix>_main     grid (ceil(T*G/BM) + splits-1, kv_heads, B) for
+//                     B*T <= kSplitMaxRows, else (ceil(T*G/BM), kv_heads, B)
+//   <prefix>_combine  grid (kv_heads, 1, B), only for B*T <= kSplitMaxRows
 //
 // A block works on one KV head g of one sequence b and a tile of BM = 16 *
 // warps "rows", where the rows of a KV head are its (token, query head)
@@ -23,7 +24,8 @@
 // Split-KV across blocks (decode): when a KV head has at most 16 rows, the
 // key range is cut in up to min(splits / B, keys / BN) parts; each writes
 // an unnormalized partial to the workspace and _combine merges them. With
-// more rows or larger batches no split happens and _combine returns at once.
+// more rows no split happens and _combine returns at once; with B*T above
+// kSplitMaxRows the plan has neither the split blocks nor the _combine.
 //
 // KV cache: the T new keys/values of a sequence go to rows
 // cache_position[b] + t of the caches (by the split-0 block whose tile holds
@@ -103,7 +105,10 @@ template <typename Cfg>
 BRAID_DEVICE int attnSplitCount(const BraidKernelParams &p, const AttnSeq &s,
                                 int lo, int hi) {
   constexpr int G = Cfg::kHeads / Cfg::kKvHeads;
-  if (Cfg::kSplits <= 1 || s.tokens * G > seqlayout::kAttnSplitRows)
+  // Above kSplitMaxRows rows (B * T) the plan launches _main without the
+  // split blocks and no _combine.
+  if (Cfg::kSplits <= 1 || s.tokens * G > seqlayout::kAttnSplitRows ||
+      int64_t(p.batch) * p.tokens > Cfg::kSplitMaxRows)
     return 1;
   const int perSeq = Cfg::kSplits / int(p.batch);
   if (perSeq <= 1 || hi <= lo)
@@ -598,20 +603,29 @@ BRAID_DEVICE void attentionMain(const BraidKernelParams &p) {
                           attnSmem);
 }
 
-/// Merges the split-KV partials of one (sequence, KV head): one warp per
-/// row; its lanes first weigh the splits (max, then exp2(m_s - max) and
-/// the total), then each lane sums its columns over the splits with
-/// independent loads.
+/// Merges the split-KV partials of one (sequence, KV head) in three
+/// round trips to L2, whatever the split count: every (row, split) max and
+/// sum at once into shared memory; a warp per row turns them into weights;
+/// then the (row, 4 columns) outputs with the splits cut over the threads
+/// left (each thread's loads issued together), summed in a fixed order.
+/// (The previous form, a lane per column looping over the splits, was a
+/// chain of dependent loads per lane: 8 us at B = 1 for a few KB.)
 template <typename Cfg>
 BRAID_DEVICE void attentionCombine(const BraidKernelParams &p) {
   using A = AttnDims<Cfg>;
   using E = typename A::E;
   constexpr int kMaxSplits = 64; // SequencePlans.h caps the slots at 64
-  __shared__ float weight[4][kMaxSplits];
+  constexpr int R = A::kSplitRows, C4 = A::DV / 4;
+  constexpr int kBatch = 16; // loads in flight per thread
+  constexpr int kMaxThreads = 128;
+  static_assert(A::DV % 4 == 0, "attention combine: float4 columns");
+  __shared__ float sW[R][kMaxSplits], sL[R][kMaxSplits];
+  __shared__ float sInv[R];
+  __shared__ float4 sPart[kMaxThreads];
   const int b = dev::blockIdZ(), g = dev::blockIdX();
   const AttnSeq s = attnSequence<Cfg>(p, b);
   const int rows = s.tokens * A::G;
-  if (rows <= 0 || rows > A::kSplitRows)
+  if (rows <= 0 || rows > R)
     return;
   int lo, hi;
   attnTileRange<Cfg>(s, 0, rows, lo, hi);
@@ -620,34 +634,89 @@ BRAID_DEVICE void attentionCombine(const BraidKernelParams &p) {
     return;
   const int slot0 = b * (Cfg::kSplits / int(p.batch));
   AttnPartials<Cfg> part(p.workspace);
-  const int warp = dev::warpId(), lane = dev::laneId();
-  float *wgt = weight[warp & 3];
-  for (int r = warp; r < rows; r += dev::warpCount()) {
+  const int tid = dev::threadId(), nthreads = min(dev::blockSize(), kMaxThreads);
+
+  for (int i = tid; i < rows * nsplit; i += dev::blockSize()) {
+    const int r = i / nsplit, k = i % nsplit;
+    const int64_t pr = AttnPartials<Cfg>::row(g, slot0 + k, r);
+    sW[r][k] = part.m[pr];
+    sL[r][k] = part.l[pr];
+  }
+  dev::syncThreads();
+  for (int r = dev::warpId(); r < rows; r += dev::warpCount()) {
     float mx = -INFINITY;
-    for (int k = lane; k < nsplit; k += dev::kWarpSize)
-      mx = fmaxf(mx, part.m[AttnPartials<Cfg>::row(g, slot0 + k, r)]);
+    for (int k = dev::laneId(); k < nsplit; k += dev::kWarpSize)
+      mx = fmaxf(mx, sW[r][k]);
     mx = dev::warpMax(mx);
     const float mUse = mx == -INFINITY ? 0.f : mx;
     float l = 0.f;
-    for (int k = lane; k < nsplit; k += dev::kWarpSize) {
-      const int64_t pr = AttnPartials<Cfg>::row(g, slot0 + k, r);
-      const float f = dev::exp2Fast(part.m[pr] - mUse);
-      wgt[k] = f;
-      l += part.l[pr] * f;
+    for (int k = dev::laneId(); k < nsplit; k += dev::kWarpSize) {
+      const float f = dev::exp2Fast(sW[r][k] - mUse);
+      sW[r][k] = f;
+      l += sL[r][k] * f;
     }
     l = dev::warpSum(l);
-    dev::syncWarp();
-    const float inv = l > 0.f ? 1.f / l : 0.f;
-    E *out = attnOutRow<Cfg>(p, s, b, g, r);
-    for (int c = lane; c < A::DV; c += dev::kWarpSize) {
-      float acc = 0.f;
-#pragma unroll 4
-      for (int k = 0; k < nsplit; ++k)
-        acc += part.o[AttnPartials<Cfg>::row(g, slot0 + k, r) * A::DVp + c] *
-               wgt[k];
-      out[c] = dev::fromFloat<E>(acc * inv);
+    if (dev::laneId() == 0)
+      sInv[r] = l > 0.f ? 1.f / l : 0.f;
+  }
+  dev::syncThreads();
+
+  // Items (row, 4 columns), `per` of them a round; `parts` threads per item
+  // when the items are fewer than the threads, each over the splits
+  // k = part, part + parts, ... (the parts summed in order after).
+  const int items = rows * C4;
+  const int parts = items >= nthreads ? 1 : min(nthreads / items, nsplit);
+  const int per = nthreads / parts;
+  const int pt = tid / per, local = tid % per;
+  for (int i0 = 0; i0 < items; i0 += per) {
+    const int item = i0 + local;
+    const bool live = pt < parts && item < items;
+    const int r = live ? item / C4 : 0, c = live ? 4 * (item % C4) : 0;
+    float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+    if (live) {
+      for (int k0 = pt; k0 < nsplit; k0 += kBatch * parts) {
+        float4 v[kBatch];
+        float w[kBatch];
+#pragma unroll
+        for (int j = 0; j < kBatch; ++j) {
+          const int k = k0 + j * parts;
+          const bool in = k < nsplit;
+          v[j] = in ? *reinterpret_cast<const float4 *>(
+                          part.o +
+                          AttnPartials<Cfg>::row(g, slot0 + k, r) * A::DVp + c)
+                    : make_float4(0.f, 0.f, 0.f, 0.f);
+          w[j] = in ? sW[r][k] : 0.f;
+        }
+#pragma unroll
+        for (int j = 0; j < kBatch; ++j) {
+          acc.x += v[j].x * w[j];
+          acc.y += v[j].y * w[j];
+          acc.z += v[j].z * w[j];
+          acc.w += v[j].w * w[j];
+        }
+      }
     }
-    dev::syncWarp();
+    if (parts > 1) { // one round only (per >= items): uniform
+      if (live)
+        sPart[tid] = acc;
+      dev::syncThreads();
+      if (live && pt == 0)
+        for (int q = 1; q < parts; ++q) {
+          const float4 o = sPart[q * per + local];
+          acc.x += o.x;
+          acc.y += o.y;
+          acc.z += o.z;
+          acc.w += o.w;
+        }
+    }
+    if (live && pt == 0) {
+      const float inv = sInv[r];
+      E *out = attnOutRow<Cfg>(p, s, b, g, r) + c;
+      out[0] = dev::fromFloat<E>(acc.x * inv);
+      out[1] = dev::fromFloat<E>(acc.y * inv);
+      out[2] = dev::fromFloat<E>(acc.z * inv);
+      out[3] = dev::fromFloat<E>(acc.w * inv);
+    }
   }
 }
 

@@ -47,6 +47,12 @@ struct Launch {
   Dim grid[3];
   int block[3] = {1, 1, 1};
   int64_t sharedBytes = 0;
+  /// Runs only for calls of B * T rows in [minRows, maxRows] (KernelPlan.h):
+  /// a kernel's grid variants by size.
+  int64_t minRows = 0, maxRows = INT64_MAX;
+  bool runsFor(int64_t rows) const {
+    return rows >= minRows && rows <= maxRows;
+  }
 };
 
 struct Plan {
@@ -187,6 +193,12 @@ inline std::string planAttention(const AttentionShape &s, const Target &t,
   // Split-KV slots per KV head: enough blocks for two waves of a 132-SM
   // card at batch 1.
   const int64_t splits = std::clamp<int64_t>((264 + s.kvHeads - 1) / s.kvHeads, 1, 64);
+  // Split-KV needs at least two slots per sequence (kSplits / B >= 2): up
+  // to that many rows (B * T) the grid carries the split blocks and the
+  // combine runs; above it neither does (the split blocks would all return,
+  // and at B = 64 they were 32 of every 33 blocks: they held the SMs' slots
+  // longer than the real blocks held them).
+  const int64_t splitMaxRows = splits / 2;
   const int bm = 16 * pick->warps * rowTiles;
 
   using detail::flag;
@@ -202,12 +214,11 @@ inline std::string planAttention(const AttentionShape &s, const Target &t,
          line("int", "kWindow", s.window) + real("kScale", s.scale) +
          real("kSoftcap", s.softcap) + flag("kCached", s.cached) +
          line("int", "kKvSeq", s.kvSeq) + line("int", "kMaxSeq", s.maxSeq) +
-         line("int", "kTokens", s.tokens) +
-         line("int", "kWarps", pick->warps) +
+         line("int", "kTokens", s.tokens) + line("int", "kWarps", pick->warps) +
          line("int", "kRowTiles", rowTiles) + line("int", "kKeyStep", keyStep) +
          line("int", "kBlockN", pick->blockN) +
-         line("int", "kStages", pick->stages) +
-         line("int", "kSplits", splits) + flag("kQInRegs", qRegs) +
+         line("int", "kStages", pick->stages) + line("int", "kSplits", splits) +
+         line("int", "kSplitMaxRows", splitMaxRows) + flag("kQInRegs", qRegs) +
          line("int", "kQ", s.q) + line("int", "kK", s.k) +
          line("int", "kV", s.v) + line("int", "kKCache", s.kCache) +
          line("int", "kVCache", s.vCache) + line("int", "kPos", s.pos) +
@@ -229,13 +240,20 @@ inline std::string planAttention(const AttentionShape &s, const Target &t,
   main.sharedBytes =
       attentionSmemBytes(eb, int(s.headDim), int(s.valueDim), pick->warps,
                          rowTiles, pick->blockN, pick->stages);
+  main.maxRows = splitMaxRows;
+  // The same kernel without the split blocks for larger calls.
+  Launch whole = main;
+  whole.grid[0] = {0, 0, group, 0, bm};
+  whole.minRows = splitMaxRows + 1;
+  whole.maxRows = INT64_MAX;
   Launch combine;
   combine.function = name + "_combine";
   combine.grid[0] = Dim::fixed(s.kvHeads);
   combine.grid[1] = Dim::fixed(1);
   combine.grid[2] = Dim::batch();
   combine.block[0] = 128;
-  plan.launches = {main, combine};
+  combine.maxRows = splitMaxRows;
+  plan.launches = {main, whole, combine};
   plan.workspace =
       Dim::fixed(attentionWorkspaceBytes(int(s.kvHeads), int(splits), int(s.valueDim)));
   return "";
@@ -434,6 +452,8 @@ struct Mamba2StepShape {
   bool normFirst = false;
   int64_t normGroup = 0;
   double eps = 1e-6;
+  /// Tuning knob: rows of head_dim per update block (0: the planner's).
+  int64_t rows = 0;
 };
 
 inline std::string planMamba2Step(const Mamba2StepShape &s, const Target &t,
@@ -461,6 +481,12 @@ inline std::string planMamba2Step(const Mamba2StepShape &s, const Target &t,
       rows = r;
       break;
     }
+  if (s.rows > 0) {
+    if (P % s.rows || (s.gate == 1 && s.normGroup % s.rows))
+      return "rows " + std::to_string(s.rows) +
+             " must divide head_dim and the norm group";
+    rows = s.rows;
+  }
   // Lanes per state row: N / 4 float4s spread over at most a warp.
   int64_t lanes = 1;
   while (lanes * 2 <= t.warpSize && N % (4 * lanes * 2) == 0)

@@ -141,6 +141,8 @@ KernelPlan toKernelPlan(const seq::Plan &plan) {
       inv.block[i] = l.block[i];
     }
     inv.sharedBytes = l.sharedBytes;
+    inv.minRows = l.minRows;
+    inv.maxRows = l.maxRows;
     out.invocations.push_back(inv);
   }
   out.workspaceBytes = toDimExpr(plan.workspace);

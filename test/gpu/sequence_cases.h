@@ -38,6 +38,9 @@ struct SeqCase {
   bool randomState = true; // SSM cases: random initial state
   bool bench = false;      // timed (and large)
   bool quick = false;      // in the compute-sanitizer subset
+  /// Launch every kernel's first grid variant whatever B * T (attention:
+  /// the split-KV grid, as before the plans had row ranges).
+  bool splitGrid = false;
 
   /// Kernel prefix of the case's generated code.
   std::string prefix(size_t index) const { return "sq" + std::to_string(index); }
@@ -216,6 +219,20 @@ inline std::vector<SeqCase> sequenceCases() {
                               128, true, {1, 1, 1}, {5, 1500, 4000}, true, 0,
                               0.0, true));
     }
+    // Decode around the split-KV threshold (bamba: 33 slots, split up to
+    // B * T = 16): B = 16 splits two ways, B = 20 takes the grid without
+    // split blocks; ragged lengths, T = 1 then a T = 3 step.
+    {
+      std::vector<int> pos16, pos20;
+      for (int b = 0; b < 16; ++b)
+        pos16.push_back(37 * b + 3);
+      for (int b = 0; b < 20; ++b)
+        pos20.push_back(61 * b + 1);
+      all.push_back(attention("attn_decode_b16_split2", bf16, 16, 16, 8, 128,
+                              true, {1, 1}, pos16, true, 0, 0.0, bf16));
+      all.push_back(attention("attn_decode_b20_nosplit", bf16, 20, 16, 8, 128,
+                              true, {1, 3}, pos20, true, 0, 0.0, bf16));
+    }
     // The tuning variants that are not the planner's default here: 16 rows
     // per warp in bf16, 32 rows per warp in f32, 16-key steps with the
     // query in registers.
@@ -358,6 +375,11 @@ inline std::vector<SeqCase> sequenceCases() {
       c = mamba2Step("step_h24_group96_straddle", bf16, 2, 24, 64, 4, 64, 4, 1,
                      96, {1, 1, 1});
       all.push_back(c);
+      // bamba-1.5b with 8 rows a block (the rows knob).
+      c = mamba2Step("step_bamba_b3_rows8", bf16, 3, 64, 64, 1, 128, 4, 1, 4096,
+                     {1, 1, 1});
+      c.step.rows = 8;
+      all.push_back(c);
     }
 
     // selective_scan (Mamba1).
@@ -449,6 +471,21 @@ inline std::vector<SeqCase> sequenceCases() {
     c = ssd("bench_ssd_decode_b1_bamba", true, 1, 64, 64, 1, 128, 256, {1});
     c.bench = true;
     all.push_back(c);
+    // bamba-1.5b decode attention (16 q / 8 kv heads x 128, bf16 cache)
+    // at 560 cached keys: split-KV at B = 1; at B = 64 the grid without
+    // split blocks, and the split grid it replaces (its 32 extra blocks a
+    // KV head return at once).
+    c = attention("bench_attn_decode_b1_bamba_pos560", true, 1, 16, 8, 128,
+                  true, {1}, {560}, true, 0, 0.0, true);
+    c.bench = true;
+    all.push_back(c);
+    c = attention("bench_attn_decode_b64_bamba_pos560", true, 64, 16, 8, 128,
+                  true, {1}, std::vector<int>(64, 560), true, 0, 0.0, true);
+    c.bench = true;
+    all.push_back(c);
+    c.name = "bench_attn_decode_b64_bamba_pos560_splitgrid";
+    c.splitGrid = true;
+    all.push_back(c);
     // mamba2_step of bamba-1.5b (timed at the last phase).
     c = mamba2Step("bench_step_b1_bamba", true, 1, 64, 64, 1, 128, 4, 1, 4096,
                    {1, 1, 1});
@@ -458,6 +495,17 @@ inline std::vector<SeqCase> sequenceCases() {
                    {1, 1, 1});
     c.bench = true;
     all.push_back(c);
+    // Fewer rows per update block (more blocks: B = 1 parallelism, more
+    // redundant B/C conv per block at B = 64).
+    for (int rows : {16, 8})
+      for (int b : {1, 64}) {
+        c = mamba2Step("bench_step_b" + std::to_string(b) + "_bamba_rows" +
+                           std::to_string(rows),
+                       true, b, 64, 64, 1, 128, 4, 1, 4096, {1, 1, 1});
+        c.step.rows = rows;
+        c.bench = true;
+        all.push_back(c);
+      }
   }
   return all;
 }

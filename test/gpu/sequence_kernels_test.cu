@@ -569,6 +569,27 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+/// Launch.runsFor where the plan has row ranges (older trees: always).
+template <typename L>
+auto rowsRun(const L &l, int64_t rows, int) -> decltype(l.runsFor(rows)) {
+  return l.runsFor(rows);
+}
+template <typename L> bool rowsRun(const L &, int64_t, long) { return true; }
+
+/// Whether launch k of the plan runs for a call of `rows` rows. A case
+/// with `splitGrid` forces the first grid variant of a kernel (attention:
+/// the grid with the split-KV blocks) for every size, as before variants.
+bool launchRuns(const SeqCase &c, const gpu::seq::Plan &plan, size_t k,
+                int64_t rows) {
+  if (c.splitGrid) {
+    for (size_t j = 0; j < k; ++j)
+      if (plan.launches[j].function == plan.launches[k].function)
+        return false;
+    return true;
+  }
+  return rowsRun(plan.launches[k], rows, 0);
+}
+
 class Runner {
 public:
   Runner(bool bench) : bench(bench) { pool = std::make_unique<rt::ThreadPool>(0); }
@@ -668,6 +689,8 @@ public:
       auto launchAll = [&](std::vector<double> *perKernel, Timer *tm) {
         for (size_t k = 0; k < plan.launches.size(); ++k) {
           const auto &l = plan.launches[k];
+          if (!launchRuns(c, plan, k, int64_t(c.batch) * T))
+            continue;
           dim3 grid(unsigned(l.grid[0].eval(c.batch, T)),
                     unsigned(l.grid[1].eval(c.batch, T)),
                     unsigned(l.grid[2].eval(c.batch, T)));
@@ -686,6 +709,15 @@ public:
             (*perKernel)[k] += ms;
           }
         }
+      };
+      auto launchOne = [&](size_t k) {
+        const auto &l = plan.launches[k];
+        dim3 grid(unsigned(l.grid[0].eval(c.batch, T)),
+                  unsigned(l.grid[1].eval(c.batch, T)),
+                  unsigned(l.grid[2].eval(c.batch, T)));
+        dim3 block(l.block[0], l.block[1], l.block[2]);
+        void *args[] = {&params};
+        CK(cudaLaunchKernel(fns[k], grid, block, args, size_t(l.sharedBytes), 0));
       };
       launchAll(nullptr, nullptr);
       cudaError_t le = cudaGetLastError();
@@ -706,7 +738,7 @@ public:
       // Timing (bench cases): whole sequence and per kernel, medians; at
       // the last phase, as timing advances the device states.
       if (bench && c.bench && ph + 1 == c.tokens.size())
-        time(c, plan, T, launchAll);
+        time(c, plan, T, launchAll, launchOne);
 
       // CPU reference (states aliased: operand and result share storage).
       rt::KernelCall call;
@@ -790,9 +822,9 @@ private:
     return false;
   }
 
-  template <typename LaunchAll>
+  template <typename LaunchAll, typename LaunchOne>
   void time(const SeqCase &c, const gpu::seq::Plan &plan, int T,
-            LaunchAll &launchAll) {
+            LaunchAll &launchAll, LaunchOne &launchOne) {
     const int reps = 20;
     Timer tm;
     for (int i = 0; i < 3; ++i)
@@ -815,6 +847,25 @@ private:
       launchAll(&per, &t2);
       for (size_t k = 0; k < per.size(); ++k)
         perRuns[k].push_back(per[k]);
+    }
+    // Each kernel alone, 20 launches back to back: the launch overhead
+    // overlaps the previous launch, close to what a profiler reports.
+    std::vector<double> b2b(plan.launches.size(), 0.0);
+    for (size_t k = 0; k < plan.launches.size(); ++k) {
+      if (!launchRuns(c, plan, k, int64_t(c.batch) * T))
+        continue;
+      std::vector<double> one;
+      for (int r = 0; r < 5; ++r) {
+        CK(cudaEventRecord(tm.a));
+        for (int i = 0; i < reps; ++i)
+          launchOne(k);
+        CK(cudaEventRecord(tm.b));
+        CK(cudaEventSynchronize(tm.b));
+        float ms = 0;
+        CK(cudaEventElapsedTime(&ms, tm.a, tm.b));
+        one.push_back(ms / reps);
+      }
+      b2b[k] = median(one);
     }
     const double ms = median(totals);
     const int B = c.batch;
@@ -858,8 +909,15 @@ private:
                     state / ms / 1e6, state / 1e6);
     }
     benchRows.push_back({c.name, "total", ms, metric});
-    for (size_t k = 0; k < plan.launches.size(); ++k)
-      benchRows.push_back({c.name, plan.launches[k].function, median(perRuns[k]), ""});
+    for (size_t k = 0; k < plan.launches.size(); ++k) {
+      if (!launchRuns(c, plan, k, int64_t(c.batch) * T))
+        continue;
+      char alone[96];
+      std::snprintf(alone, sizeof alone, "back to back %.2f us",
+                    b2b[k] * 1e3);
+      benchRows.push_back(
+          {c.name, plan.launches[k].function, median(perRuns[k]), alone});
+    }
   }
 };
 

@@ -5,7 +5,10 @@
 // the launch may write its columns as several results, one per piece of the
 // split it absorbed, add a residual (a fourth operand) into its result, or
 // (attribute `glu`) write act(gate) * up of a gated MLP's [gate; up], or
-// of its [up; gate] with `glu_gate = 1`.
+// of its [up; gate] with `glu_gate = 1`. With prologue fusion
+// (passes/PrologueFusion.h, attribute `norm_eps`) the input rows are first
+// normalized by the fifth operand, rms_norm's arithmetic into a scratch:
+// the same bits as the separate rms_norm launch.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/backends/cpu/Gemm.h"
@@ -18,13 +21,18 @@ namespace braid::rt::cpu {
 std::string linearKernel(const KernelCall &call) {
   const TensorView &x = operandAt(call, 0), &w = operandAt(call, 1);
   const TensorView &bias = operandAt(call, 2), &res = operandAt(call, 3);
+  const TensorView &normW = operandAt(call, 4);
+  const bool normed = call.attrs.has("norm_eps");
+  const double normEps = normed ? call.attrs.getFloat("norm_eps") : 0.0;
   const bool gated = call.attrs.has("glu");
   std::string gluName = gated ? call.attrs.getString("glu") : "";
   Activation glu = Activation::Identity;
   const int64_t gateHalf = call.attrs.getIntOr("glu_gate", 0);
   Check c(call, "linear");
-  c.operandCount(2, 4)
+  c.operandCount(2, normed ? 5 : 4)
       .attrsOk()
+      .require(!normed || normW.present(),
+               "attribute 'norm_eps' needs operand 4, the norm's weight")
       .require(!gated || parseActivation(gluName, glu),
                "attribute 'glu' is '" + gluName + "', not an activation")
       .require(!gated || (call.results.size() == 1 && !res.present()),
@@ -41,6 +49,11 @@ std::string linearKernel(const KernelCall &call) {
       .f32("weight", w)
       .rank("weight", w, 2)
       .dimsMatch("weight", w, 1, "input", x, -1, "in_features");
+  if (normed)
+    c.attrPositive("norm_eps", normEps)
+        .f32("norm_weight", normW)
+        .rank("norm_weight", normW, 1)
+        .dimsMatch("norm_weight", normW, 0, "input", x, -1, "in_features");
   int64_t columns = 0;
   for (size_t i = 0; i < call.results.size() && c.ok(); ++i) {
     const TensorView &y = call.results[i];
@@ -82,6 +95,13 @@ std::string linearKernel(const KernelCall &call) {
   for (int64_t d = 0; d + 1 < x.rank(); ++d)
     a.M *= x.dim(d);
   a.x = x.f32();
+  std::vector<float> normalized;
+  if (normed) {
+    normalized.resize(static_cast<size_t>(a.M * a.K));
+    rmsNormRows(call.pool, x.f32(), normW.f32(), normalized.data(), a.M, a.K,
+                normEps);
+    a.x = normalized.data();
+  }
   a.ldx = a.K;
   a.ldw = a.K;
   if (gated) {

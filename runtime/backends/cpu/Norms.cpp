@@ -45,22 +45,24 @@ std::string rmsNormKernel(const KernelCall &call) {
   if (!c.ok())
     return c.message();
 
-  int64_t h = x.dim(-1);
-  const float *xp = x.f32(), *wp = w.f32();
-  float *yp = y.f32();
+  rmsNormRows(call.pool, x.f32(), w.f32(), y.f32(), rowsOf(x), x.dim(-1), eps);
+  return "";
+}
+
+void rmsNormRows(ThreadPool *pool, const float *x, const float *w, float *y,
+                 int64_t rows, int64_t h, double eps) {
   parallelFor(
-      call.pool, rowsOf(x),
+      pool, rows,
       [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) {
-          const float *xr = xp + r * h;
-          float *yr = yp + r * h;
+          const float *xr = x + r * h;
+          float *yr = y + r * h;
           float inv = inverseRms(sumSquares(xr, h), h, eps);
           for (int64_t i = 0; i < h; ++i)
-            yr[i] = wp[i] * (xr[i] * inv);
+            yr[i] = w[i] * (xr[i] * inv);
         }
       },
       grainFor(h));
-  return "";
 }
 
 std::string layerNormKernel(const KernelCall &call) {

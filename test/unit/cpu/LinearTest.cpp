@@ -274,6 +274,84 @@ TEST(Linear, ReportsBadEpilogues) {
             "linear: 'residual' and the result share a buffer");
 }
 
+TEST(Linear, FoldedNormWithTheBitsOfTheSeparateRmsNorm) {
+  // norm_eps (passes/PrologueFusion.h): rms_norm of the input by operand 4,
+  // then the GEMM and every epilogue form, as rms_norm + linear computed it.
+  Rng rng(8);
+  for (int64_t m : {1, 3, 17}) {
+    const int64_t k = 67, n = 24;
+    Tensor x = rng.uniform({1, m, k}), g = rng.uniform({k});
+    Tensor w = rng.uniform({n, k}), b = rng.uniform({n});
+    Tensor r = rng.uniform({1, m, n}), normed({1, m, k});
+    ASSERT_EQ(Launch("rms_norm")
+                  .in(x)
+                  .in(g)
+                  .attr("epsilon", 1e-5)
+                  .out(normed)
+                  .run(testPool()),
+              "");
+    // Plain with bias, a residual, split pieces, and a gated MLP.
+    for (int form = 0; form < 4; ++form) {
+      Tensor want({1, m, form == 3 ? n / 2 : n}), a({1, m, 10}),
+          c({1, m, n - 10});
+      Tensor got({1, m, form == 3 ? n / 2 : n}, NAN), ga({1, m, 10}, NAN),
+          gc({1, m, n - 10}, NAN);
+      auto launch = [&](Tensor &in, bool fold) {
+        Launch l("linear");
+        l.in(in).in(w);
+        form == 0 ? l.in(b) : l.none();
+        if (form == 1)
+          l.in(r);
+        else if (fold)
+          l.none();
+        if (fold)
+          l.in(g).attr("norm_eps", 1e-5);
+        if (form == 3)
+          l.attr("glu", "silu");
+        if (form == 2)
+          fold ? l.out(ga).out(gc) : l.out(a).out(c);
+        else
+          l.out(fold ? got : want);
+        return l.run(testPool());
+      };
+      ASSERT_EQ(launch(normed, false), "");
+      ASSERT_EQ(launch(x, true), "");
+      if (form == 2) {
+        EXPECT_EQ(ga.f, a.f) << "m=" << m;
+        EXPECT_EQ(gc.f, c.f) << "m=" << m;
+      } else {
+        EXPECT_EQ(got.f, want.f) << "m=" << m << " form=" << form;
+      }
+    }
+  }
+  Tensor x({1, 2, 8}), w({4, 8}), y({1, 2, 4}), g7({7});
+  EXPECT_EQ(Launch("linear")
+                .in(x)
+                .in(w)
+                .none()
+                .none()
+                .in(g7)
+                .attr("norm_eps", 1e-5)
+                .out(y)
+                .run(nullptr),
+            "linear: 'norm_weight' dim 0 (in_features) is 7 but 'input' dim 2 "
+            "is 8");
+  EXPECT_EQ(Launch("linear")
+                .in(x)
+                .in(w)
+                .none()
+                .none()
+                .attr("norm_eps", 1e-5)
+                .out(y)
+                .run(nullptr),
+            "linear: attribute 'norm_eps' needs operand 4, the norm's weight");
+  // Without norm_eps a fifth operand is one too many.
+  Tensor g({8});
+  EXPECT_EQ(
+      Launch("linear").in(x).in(w).none().none().in(g).out(y).run(nullptr),
+      "linear: expects 2 to 4 operands, got 5");
+}
+
 /// Throughput of a 512x2048 by 2048x2048 linear, one thread and all
 /// threads. Run with --gtest_also_run_disabled_tests to print it.
 TEST(Linear, DISABLED_Throughput) {

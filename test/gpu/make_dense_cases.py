@@ -138,6 +138,34 @@ def build(dt):
         m.kernel("linear", ops, [m.act(p) for p in widths])
     m.kernel("linear", [m.act(2048), w(2048, 2048), w(2048)], [m.act(1024)],
              'glu = "silu", glu_gate = 1')
+    # A decode linear that folds its input's rms_norm (passes/PrologueFusion.h:
+    # operands input, weight, bias or unit, residual or unit, norm weight;
+    # attribute norm_eps): the skinny kernel normalizes as it streams the
+    # rows, the tensor-core variants (> 16 rows) run the norm into the
+    # workspace first. Plain, K not a multiple of 8 (element loads), bias,
+    # a residual, split pieces, a gated MLP (gate first and second), an f32
+    # norm weight in a bf16 model, and the model's shapes (bamba-1.5b
+    # in_proj pieces, gate_up with glu, lm_head). Prefill (small ones) takes
+    # the workspace path with every engine.
+    eps = f"norm_eps = {f64(1e-5)}"
+    for n, k, bias, both in [(296, 64, False, True), (37, 40, True, True),
+                             (520, 2048, False, False)]:
+        ops = [m.act(k), w(n, k), w(n) if bias else "unit", "unit", w(k)]
+        m.kernel("linear", ops, [m.act(n)], eps,
+                 entries=("prefill", "decode") if both else ("decode",))
+    m.kernel("linear", [m.act(128), w(64, 128), w(64), m.act(64), w(128)], [m.act(64)], eps)
+    m.kernel("linear", [m.act(64), w(296, 64), "unit", "unit", w(64)],
+             [m.act(p) for p in (128, 160, 8)], eps)
+    m.kernel("linear", [m.act(40), w(66, 40), w(66), "unit", w(40)], [m.act(33)],
+             f'glu = "silu", {eps}')
+    m.kernel("linear", [m.act(64), w(256, 64), "unit", "unit", w(64, dt="f32")], [m.act(128)],
+             f'glu = "silu", glu_gate = 1, {eps}')
+    m.kernel("linear", [m.act(2048), w(8512, 2048), "unit", "unit", w(2048)],
+             [m.act(p) for p in (4096, 4288, 128)], eps, entries=("decode",))
+    m.kernel("linear", [m.act(2048), w(11264, 2048), "unit", "unit", w(2048)], [m.act(5632)],
+             f'glu = "silu", {eps}', entries=("decode",))
+    m.kernel("linear", [m.act(2048), w(32000, 2048), "unit", "unit", w(2048)], [m.act(32000)],
+             eps, entries=("decode",))
     # The model's GEMMs (timed at M = 4096 in bf16).
     for n, k in [(8512, 2048), (2048, 2048), (4096, 2048), (11264, 2048), (2048, 4096),
                  (2048, 5632), (32000, 2048)]:

@@ -675,6 +675,27 @@ Engine pickGrouped(const Launch &l) {
 }
 
 //===----------------------------------------------------------------------===//
+// Row kernels (the norms, and the norm of a linear that folds one)
+//===----------------------------------------------------------------------===//
+
+/// Team size, threads per block and vector width of a row kernel over rows
+/// of `g` elements.
+struct RowShape {
+  int64_t v, team, threads;
+  int64_t teams() const { return threads / team; }
+};
+
+RowShape rowShape(int64_t g, int64_t limit) {
+  RowShape s;
+  s.v = vecWidth(g, limit);
+  int64_t chunks = (g + s.v - 1) / s.v;
+  // About four chunks per thread; at least 8 threads, at most a block.
+  s.team = std::clamp<int64_t>(nextPow2((chunks + 3) / 4), 8, 1024);
+  s.threads = std::max<int64_t>(s.team, 128);
+  return s;
+}
+
+//===----------------------------------------------------------------------===//
 // linear
 //===----------------------------------------------------------------------===//
 
@@ -687,6 +708,12 @@ llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
   // pieces of an absorbed split, a fourth operand is a residual to add.
   // With `glu`, a gated MLP: y = act(gate) * up of w = [gate; up].
   const Buf &res = l.in(3);
+  // Prologue fusion (passes/PrologueFusion.h): with `norm_eps` the rows of
+  // `input` are rms-normalized by a fifth operand first.
+  const Buf &normW = l.in(4);
+  const bool normed = static_cast<bool>(l.attr("norm_eps"));
+  const float normEps =
+      normed ? static_cast<float>(l.getFloat("norm_eps").value_or(0)) : 0.0f;
   const bool parts = l.outs.size() > 1;
   const std::string gluName = l.attr("glu") ? l.getString("glu") : "";
   const std::optional<std::string> glu =
@@ -731,6 +758,14 @@ llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
           l.require(!parts, "a residual needs exactly one result") &&
           l.require(res.type == y.type && res.shape() == y.shape(),
                     "'residual' must have the type and shape of 'result'");
+    if (normed)
+      l.require(normEps > 0, "attribute 'norm_eps' must be positive") &&
+          l.floatBuf(normW, "norm_weight") &&
+          l.require(normW.rank() == 1 && normW.dim(0) == w.dim(1),
+                    "'norm_weight' must be [in_features]");
+    else
+      l.require(!normW.present() && l.ins.size() <= 4,
+                "operand 4 (a norm's weight) needs attribute 'norm_eps'");
   }
   Count m = x.present() ? countOf(x.shape().drop_back()) : Count();
   l.countOk(m, "input");
@@ -742,34 +777,86 @@ llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
   std::string tb = bias.present() ? bias.type : x.type;
   std::string biasPtr =
       bias.present() ? bias.ptr() : "static_cast<const " + tb + " *>(nullptr)";
-  std::string ops;
-  if (glu) {
-    ops = "LinearGluOps<" + x.type + ", " + y.type + ", " + tb + ", " +
-          std::to_string(N / 2) + ", " + std::to_string(K) + ", " +
-          boolLit(bias.present()) + ", " + *glu + ", " +
-          boolLit(gluGate == 1) + "> ops{" + x.ptr() + ", " +
-          w.ptr() + ", " + biasPtr + ", " + y.ptr(false) + "};";
-  } else if (!parts && !res.present()) {
-    ops = "LinearOps<" + x.type + ", " + y.type + ", " + tb + ", " +
-          std::to_string(N) + ", " + std::to_string(K) + ", " +
-          boolLit(bias.present()) + "> ops{" + x.ptr() + ", " + w.ptr() +
-          ", " + y.ptr(false) + ", " + biasPtr + "};";
-  } else {
+  // The operand policy with A at `a` (the input, or a normalized copy).
+  auto opsWith = [&](const std::string &a) -> std::string {
+    if (glu)
+      return "LinearGluOps<" + x.type + ", " + y.type + ", " + tb + ", " +
+             std::to_string(N / 2) + ", " + std::to_string(K) + ", " +
+             boolLit(bias.present()) + ", " + *glu + ", " +
+             boolLit(gluGate == 1) + "> ops{" + a + ", " + w.ptr() + ", " +
+             biasPtr + ", " + y.ptr(false) + "};";
+    if (!parts && !res.present())
+      return "LinearOps<" + x.type + ", " + y.type + ", " + tb + ", " +
+             std::to_string(N) + ", " + std::to_string(K) + ", " +
+             boolLit(bias.present()) + "> ops{" + a + ", " + w.ptr() + ", " +
+             y.ptr(false) + ", " + biasPtr + "};";
     std::string widths, outs;
     for (const Buf &out : l.outs) {
       widths += ", " + std::to_string(out.dim(-1));
       outs += (outs.empty() ? "" : ", ") + out.ptr(false);
     }
-    ops = "LinearEpilogueOps<" + x.type + ", " + y.type + ", " + tb + ", " +
-          std::to_string(K) + ", " + boolLit(bias.present()) + ", " +
-          boolLit(res.present()) + widths + "> ops{" + x.ptr() + ", " +
-          w.ptr() + ", " + biasPtr + ", " +
-          (res.present() ? res.ptr()
-                         : "static_cast<const " + y.type + " *>(nullptr)") +
-          ", {" + outs + "}};";
-  }
+    return "LinearEpilogueOps<" + x.type + ", " + y.type + ", " + tb + ", " +
+           std::to_string(K) + ", " + boolLit(bias.present()) + ", " +
+           boolLit(res.present()) + widths + "> ops{" + a + ", " + w.ptr() +
+           ", " + biasPtr + ", " +
+           (res.present() ? res.ptr()
+                          : "static_cast<const " + y.type + " *>(nullptr)") +
+           ", {" + outs + "}};";
+  };
   KernelPlan plan;
-  addGemmKernels(l, src, plan, gemmVariants(l, N, K, K % 8 == 0), m, N, ops);
+  const auto variants = gemmVariants(l, N, K, K % 8 == 0);
+  if (!normed) {
+    addGemmKernels(l, src, plan, variants, m, N, opsWith(x.ptr()));
+  } else {
+    // The skinny engine normalizes as it streams the rows
+    // (skinnyNormGemm); the tile engines read rows that an rms_norm kernel
+    // (Norms.cuh, as the rms_norm launch) wrote into the workspace just
+    // before them, for the same rows.
+    src.text += "#include \"targets/common/kernels/Norms.cuh\"\n\n";
+    const RowShape s =
+        rowShape(K, std::min<int64_t>(16 / x.bytes(), 16 / normW.bytes()));
+    bool normKernel = false;
+    for (const GemmVariant &v : variants) {
+      const Engine &e = v.engine;
+      if (e.kind == Engine::Skinny) {
+        std::string body = "  const int M = static_cast<int>(" + m.expr() +
+                           ");\n  " + opsWith(x.ptr()) + "\n  skinnyNormGemm<" +
+                           e.config() + ">(ops, M, " + normW.ptr() + ", " +
+                           floatLit(normEps) + ");\n";
+        src.kernel(l.fn(v.suffix), e.threads(), e.minBlocks(), body);
+        KernelInvocation k =
+            invocation(l.fn(v.suffix), e.gridX(N), e.gridY(m),
+                       DimExpr::fixed(1), e.threads(), e.sharedBytes());
+        k.minRows = v.minRows;
+        k.maxRows = v.maxRows;
+        plan.invocations.push_back(std::move(k));
+        continue;
+      }
+      if (!normKernel) {
+        src.kernel(l.fn("norm"), s.threads, 1,
+                   "  rowNorm<NormKind::Rms, " + x.type + ", " + normW.type +
+                       ", " + x.type + ", " + std::to_string(K) + ", 1, " +
+                       std::to_string(s.team) + ", " + std::to_string(s.v) +
+                       ", true, false>(" + x.ptr() + ", static_cast<const " +
+                       x.type + " *>(nullptr), " + normW.ptr() +
+                       ", static_cast<const " + normW.type +
+                       " *>(nullptr), static_cast<" + x.type +
+                       " *>(p.workspace), " + m.expr() + ", " +
+                       floatLit(normEps) + ");\n");
+        normKernel = true;
+      }
+      KernelInvocation k =
+          invocation(l.fn("norm"), m.dim(s.teams()), DimExpr::fixed(1),
+                     DimExpr::fixed(1), s.threads, 0);
+      k.minRows = v.minRows;
+      k.maxRows = v.maxRows;
+      plan.invocations.push_back(std::move(k));
+      addGemmKernels(
+          l, src, plan, {v}, m, N,
+          opsWith("static_cast<const " + x.type + " *>(p.workspace)"));
+      plan.workspaceBytes = m.dim(1, K * x.bytes());
+    }
+  }
   plan.source = std::move(src.text);
   plan.hot = true;
   return plan;
@@ -1126,23 +1213,6 @@ llvm::Expected<KernelPlan> specializeScale(launch::KernelOp op,
 //===----------------------------------------------------------------------===//
 // Norms
 //===----------------------------------------------------------------------===//
-
-/// Team size, threads per block and vector width of a row kernel over rows
-/// of `g` elements.
-struct RowShape {
-  int64_t v, team, threads;
-  int64_t teams() const { return threads / team; }
-};
-
-RowShape rowShape(int64_t g, int64_t limit) {
-  RowShape s;
-  s.v = vecWidth(g, limit);
-  int64_t chunks = (g + s.v - 1) / s.v;
-  // About four chunks per thread; at least 8 threads, at most a block.
-  s.team = std::clamp<int64_t>(nextPow2((chunks + 3) / 4), 8, 1024);
-  s.threads = std::max<int64_t>(s.team, 128);
-  return s;
-}
 
 llvm::Expected<KernelPlan> specializeNorm(launch::KernelOp op,
                                           const Target &target,

@@ -87,8 +87,11 @@ Commands:
              passes (tokens after that point are not compared). The margin
              is the golden's own at the first new token, Braid's later (the
              golden has no logits there). --save-logits OUT writes the
-             prefill logits, the tokens and every decode step's logits
-             (decode_logits [N - 1, B, V]).
+             prefill logits, the new tokens, the prompt with them
+             (generated) and every decode step's logits (decode_logits
+             [N - 1, B, V]): a golden for check of another bundle; a golden that holds
+             decode_logits (another bundle's --save-logits) has every
+             decode step's logits compared too (rel-L2 per row).
              Exit status 1 when anything differs.
 
 Weights (run, generate, check):
@@ -851,6 +854,17 @@ int cmdCheck(const Args &a) {
   std::vector<int64_t> tokens(size_t(ids.batch * std::max<int64_t>(n, 0)));
   std::vector<double> margins(tokens.size(), 0.0);
   std::vector<float> decodeLogits; // [n - 1, B, V], for --save-logits
+  // A golden saved by --save-logits of another bundle also holds its decode
+  // steps' logits: compared per row like the prefill logits.
+  const braid::rt::StTensor *goldenDecode = golden->find("decode_logits");
+  if (goldenDecode &&
+      goldenDecode->shape !=
+          std::vector<int64_t>{std::max<int64_t>(n - 1, 0), ids.batch, V})
+    throw Error(ErrorCode::InvalidArgument,
+                *a.golden + ": 'decode_logits' has shape " +
+                    braid::formatShape(goldenDecode->shape) + ", expected [" +
+                    std::to_string(n - 1) + ", " + std::to_string(ids.batch) +
+                    ", " + std::to_string(V) + "]");
   auto top = [&](const float *row, double *margin) {
     int64_t best = std::max_element(row, row + V) - row;
     double second = -INFINITY, norm = 0;
@@ -873,7 +887,7 @@ int cmdCheck(const Args &a) {
     }
     for (int64_t step = 1; step < n; ++step) {
       std::vector<float> stepLogits = session.decode(next);
-      if (a.saveLogits)
+      if (a.saveLogits || goldenDecode)
         decodeLogits.insert(decodeLogits.end(), stepLogits.begin(),
                             stepLogits.end());
       for (int64_t b = 0; b < ids.batch; ++b) {
@@ -957,9 +971,37 @@ int cmdCheck(const Args &a) {
                         std::to_string(rel) + ")");
     }
   }
+  if (goldenDecode && n > 1) {
+    std::vector<float> want = braid::rt::readF32(*goldenDecode);
+    std::printf("\n%-4s %-14s (%lld decode steps)\n", "row", "decode rel-L2",
+                (long long)(n - 1));
+    for (int64_t b = 0; b < ids.batch; ++b) {
+      double num = 0, den = 0;
+      for (int64_t step = 0; step + 1 < n; ++step)
+        for (int64_t v = 0; v < V; ++v) {
+          size_t i = size_t((step * ids.batch + b) * V + v);
+          double d = double(decodeLogits[i]) - double(want[i]);
+          num += d * d;
+          den += double(want[i]) * double(want[i]);
+        }
+      double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+      bool rowOk = rel <= a.tolerance; // false for NaN
+      ok &= rowOk;
+      std::printf("%-4lld %-14.3e %s\n", (long long)b, rel,
+                  rowOk ? "ok" : "FAIL (decode logits)");
+    }
+  }
   for (const std::string &d : details)
     std::printf("%s\n", d.c_str());
   if (a.saveLogits) {
+    std::vector<int64_t> promptAndTokens;
+    for (int64_t b = 0; b < ids.batch; ++b) {
+      promptAndTokens.insert(promptAndTokens.end(),
+                             ids.values.begin() + b * ids.tokens,
+                             ids.values.begin() + (b + 1) * ids.tokens);
+      promptAndTokens.insert(promptAndTokens.end(), tokens.begin() + b * n,
+                             tokens.begin() + (b + 1) * n);
+    }
     std::vector<braid::rt::StOutTensor> out = {
         {"input_ids",
          braid::rt::StDType::I64,
@@ -969,14 +1011,19 @@ int cmdCheck(const Args &a) {
          braid::rt::StDType::F32,
          {ids.batch, ids.tokens, V},
          logits.data()},
-        {"tokens", braid::rt::StDType::I64, {ids.batch, n}, tokens.data()}};
+        {"tokens", braid::rt::StDType::I64, {ids.batch, n}, tokens.data()},
+        // The prompt and the new tokens: the file is a golden for check.
+        {"generated",
+         braid::rt::StDType::I64,
+         {ids.batch, ids.tokens + n},
+         promptAndTokens.data()}};
     if (n > 1)
       out.push_back({"decode_logits",
                      braid::rt::StDType::F32,
                      {n - 1, ids.batch, V},
                      decodeLogits.data()});
     braid::rt::writeSafetensors(*a.saveLogits, out, {{"bundle", a.bundle}});
-    std::printf("saved     %s (input_ids, logits, tokens%s)\n",
+    std::printf("saved     %s (input_ids, logits, tokens, generated%s)\n",
                 a.saveLogits->c_str(), n > 1 ? ", decode_logits" : "");
   }
   std::printf(

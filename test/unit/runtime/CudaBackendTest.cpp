@@ -962,7 +962,7 @@ TEST(BraidRunCheck, MarginRuleAndSavedDecodeLogits) {
   Result r =
       braidRun("", base + " --golden " + golden(std::vector<int64_t>(8, 0)) +
                        " --save-logits " + saved);
-  EXPECT_CONTAINS(r.output, "(input_ids, logits, tokens, decode_logits)");
+  EXPECT_CONTAINS(r.output, "(input_ids, logits, tokens, generated, decode_logits)");
   auto file = SafetensorsFile::open(saved);
   ASSERT_TRUE(file->find("tokens") && file->find("decode_logits"));
   EXPECT_EQ(file->find("decode_logits")->shape,

@@ -25,6 +25,8 @@
 //   width I = out_features / 2): y[..., j] = act(h[..., j]) * h[..., I + j];
 //   with also `glu_gate = 1` the gate is the second half:
 //   y[..., j] = act(h[..., I + j]) * h[..., j].
+// In the decode entry a launch may also normalize its input rows first
+// (PrologueFusion.h: attribute `norm_eps`, operands 3 and 4).
 //
 //===----------------------------------------------------------------------===//
 #ifndef BRAID_PASSES_EPILOGUEFUSION_H

@@ -9,6 +9,7 @@
 #include "passes/DecodeFusion.h"
 #include "passes/EpilogueFusion.h"
 #include "passes/Passes.h"
+#include "passes/PrologueFusion.h"
 
 #include "dialects/Braid/BraidOps.h"
 #include "dialects/Launch/LaunchOps.h"
@@ -114,10 +115,17 @@ private:
   const Mamba2Step *stepOf(Operation *op) const {
     return inDecode ? decodeSteps.stepOf(op) : nullptr;
   }
+  /// rms_norms that the decode entry's linear launches do
+  /// (fuse-decode-norms).
+  PrologueFusion decodeNorms;
+  const FoldedNorm *normOf(Operation *op) const {
+    return inDecode ? decodeNorms.normOf(op) : nullptr;
+  }
   /// Ops of the current entry that get no launch of their own.
   bool noLaunch(Operation *op) const {
     return isa<WeightOp, ReshapeOp>(op) || epilogues.absorbed.contains(op) ||
-           (inDecode && decodeSteps.absorbed.contains(op));
+           (inDecode && (decodeSteps.absorbed.contains(op) ||
+                         decodeNorms.absorbed.contains(op)));
   }
   /// The values a launch of `op` writes, and the values it reads.
   SmallVector<Value> launchResults(Operation *op) const;
@@ -243,6 +251,9 @@ SmallVector<Value> LowerToLaunchPass::launchReads(Operation *op) const {
   SmallVector<Value> reads(op->getOperands());
   if (Value residual = epilogues.residualOf(op))
     reads.push_back(residual);
+  // A folded norm's result has no buffer; its input and weight are read.
+  if (const FoldedNorm *norm = normOf(op))
+    reads.append({norm->input, norm->weight});
   if (const Mamba2Step *step = stepOf(op)) {
     reads.append(step->scan->getOperands().begin(),
                  step->scan->getOperands().end());
@@ -648,8 +659,12 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
   if (const Mamba2Step *step = stepOf(op))
     return emitMamba2Step(builder, flat, *step);
   SmallVector<Attribute> operands, results;
-  for (Value operand : op->getOperands()) {
-    FailureOr<BufferAttr> buffer = bufferFor(operand, loc);
+  const FoldedNorm *norm = normOf(op);
+  for (OpOperand &operand : op->getOpOperands()) {
+    // A linear folding its input's norm reads the norm's input instead.
+    Value value =
+        norm && operand.getOperandNumber() == 0 ? norm->input : operand.get();
+    FailureOr<BufferAttr> buffer = bufferFor(value, loc);
     if (failed(buffer))
       return failure();
     operands.push_back(*buffer);
@@ -686,6 +701,16 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
     operands.push_back(builder.getUnitAttr());
   if (Value residual = epilogues.residualOf(op)) {
     FailureOr<BufferAttr> buffer = bufferFor(residual, loc);
+    if (failed(buffer))
+      return failure();
+    operands.push_back(*buffer);
+  } else if (norm) {
+    operands.push_back(builder.getUnitAttr());
+  }
+  // The folded norm's weight after the (possibly absent) residual
+  // (PrologueFusion.h has the contract).
+  if (norm) {
+    FailureOr<BufferAttr> buffer = bufferFor(norm->weight, loc);
     if (failed(buffer))
       return failure();
     operands.push_back(*buffer);
@@ -765,6 +790,11 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
       list.set("glu_gate", builder.getI64IntegerAttr(epilogues.gluGateOf(op)));
     attrs = list.getDictionary(&getContext());
   }
+  if (norm) {
+    NamedAttrList list(attrs);
+    list.set("norm_eps", builder.getF64FloatAttr(norm->epsilon));
+    attrs = list.getDictionary(&getContext());
+  }
   StringRef family = op->getName().stripDialect();
   return launch::KernelOp::create(
       builder, loc, builder.getStringAttr(family),
@@ -835,6 +865,11 @@ void LowerToLaunchPass::runOnOperation() {
         llvm::to_vector(
             llvm::map_range(ops, [](const FlatOp &f) { return f.op; })),
         [this](Value v) { return resolve(v); }, returned);
+  if (fuseDecodeNorms)
+    decodeNorms = planPrologueFusion(
+        llvm::to_vector(
+            llvm::map_range(ops, [](const FlatOp &f) { return f.op; })),
+        [this](Value v) { return resolve(v); }, returned);
   if (failed(place(func)))
     return signalPassFailure();
   LLVM_DEBUG(llvm::dbgs() << ops.size() << " ops, " << intervals.size()
@@ -867,7 +902,8 @@ void LowerToLaunchPass::runOnOperation() {
   for (launch::EntryOp entry : entries) {
     OpBuilder inner = OpBuilder::atBlockEnd(&entry.getBody().front());
     bool last = entry.getName() == "prefill_last";
-    bool decode = entry.getName() == "decode" && !decodeSteps.steps.empty();
+    bool decode = entry.getName() == "decode" &&
+                  (!decodeSteps.steps.empty() || !decodeNorms.linears.empty());
     if (decode != inDecode) {
       inDecode = decode;
       if (failed(place(func)))

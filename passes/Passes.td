@@ -381,6 +381,14 @@ def BraidLowerToLaunch : Pass<"braid-lower-to-launch", "mlir::ModuleOp"> {
     The decode entry then plans its own buffers; the arena is the larger of
     the plans.
 
+    With `fuse-decode-norms` (braidc sets it when fusion is on), an
+    `rms_norm` of the decode entry whose result only `linear` launches read
+    as their input gets no launch and no buffer: each of those launches
+    reads the norm's input and weight and normalizes its rows itself
+    (attribute `norm_eps`; passes/PrologueFusion.h has the rules and the
+    launch contract). At one token per sequence the norm is a fixed launch
+    cost; prefill keeps it.
+
     With `greedy-entry` (braidc sets it), a fourth entry `decode_greedy` runs
     the decode launches and then one `greedy_next` launch: each sequence's
     argmax over its logits (the lowest index among equal maxima) becomes its
@@ -393,6 +401,7 @@ def BraidLowerToLaunch : Pass<"braid-lower-to-launch", "mlir::ModuleOp"> {
     braid-opt --braid-lower-to-launch model.mlir
     braid-opt --braid-lower-to-launch="fuse-epilogues=true" model.mlir
     braid-opt --braid-lower-to-launch="fuse-decode-steps=true" model.mlir
+    braid-opt --braid-lower-to-launch="fuse-decode-norms=true" model.mlir
     braid-opt --braid-lower-to-launch="greedy-entry=true" model.mlir
     ```
   }];
@@ -403,6 +412,9 @@ def BraidLowerToLaunch : Pass<"braid-lower-to-launch", "mlir::ModuleOp"> {
     Option<"fuseDecodeSteps", "fuse-decode-steps", "bool", /*default=*/"false",
            "in the decode entry, each Mamba2 mixer's conv, split, scan and "
            "gate run as one mamba2_step launch">,
+    Option<"fuseDecodeNorms", "fuse-decode-norms", "bool", /*default=*/"false",
+           "in the decode entry, linear launches normalize their input rows "
+           "themselves in place of an rms_norm that only they read">,
     Option<"greedyEntry", "greedy-entry", "bool", /*default=*/"false",
            "add the decode_greedy entry: decode, then each sequence's argmax "
            "becomes its next input id and its positions advance">

@@ -72,6 +72,7 @@ lowered(ModuleOp module, OwningOpRef<ModuleOp> &holder, bool fuseEpilogues) {
   BraidLowerToLaunchOptions options;
   options.fuseEpilogues = fuseEpilogues;
   options.fuseDecodeSteps = fuseEpilogues;
+  options.fuseDecodeNorms = fuseEpilogues;
   pm.addPass(createBraidLowerToLaunch(options));
   if (failed(pm.run(*holder)))
     return failure();

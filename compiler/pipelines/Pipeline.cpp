@@ -98,6 +98,7 @@ runBraidStages(ModuleOp module, const PipelineOptions &options,
     BraidLowerToLaunchOptions lowerOptions;
     lowerOptions.fuseEpilogues = options.fuseEpilogues;
     lowerOptions.fuseDecodeSteps = options.fuseDecodeSteps;
+    lowerOptions.fuseDecodeNorms = options.fuseDecodeNorms;
     lowerOptions.greedyEntry = options.greedyEntry;
     stages.push_back({"lower-to-launch", [lowerOptions](PassManager &pm) {
                         pm.addPass(createBraidLowerToLaunch(lowerOptions));

@@ -30,6 +30,9 @@ struct PipelineOptions {
   /// weight, so they also apply where `fusion` cannot run.
   bool fuseEpilogues = true;
   bool fuseDecodeSteps = true;
+  /// The decode entry's linears normalize their input rows in place of an
+  /// rms_norm launch (fuse-decode-norms).
+  bool fuseDecodeNorms = true;
   /// Add the decode_greedy entry (greedy generation without the host
   /// between steps; not a fusion: on with --no-fusion too).
   bool greedyEntry = true;

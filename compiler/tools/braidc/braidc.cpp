@@ -162,6 +162,13 @@ cl::opt<bool> noDecodeSteps(
              "for comparing the two"),
     cl::cat(braidcCategory));
 
+cl::opt<bool> noDecodeNorms(
+    "no-decode-norms",
+    cl::desc("Keep each rms_norm of the decode entry as its own launch "
+             "instead of folding it into the linear launches that read it; "
+             "for comparing the two"),
+    cl::cat(braidcCategory));
+
 // Registered as "braid-stats" and renamed to "stats" in main(), once LLVM's
 // own -stats (its statistics counters) has been moved to -llvm-stats.
 cl::opt<bool> printStats(
@@ -460,6 +467,7 @@ mlir::LogicalResult reportStats(mlir::ModuleOp module, bool lowered,
     BraidLowerToLaunchOptions lowerOptions;
     lowerOptions.fuseEpilogues = !noFusion;
     lowerOptions.fuseDecodeSteps = !noFusion && !noDecodeSteps;
+    lowerOptions.fuseDecodeNorms = !noFusion && !noDecodeNorms;
     pm.addPass(createBraidLowerToLaunch(lowerOptions));
     if (failed(pm.run(*copy)))
       return mlir::failure();
@@ -545,6 +553,7 @@ int run() {
   // Epilogue fusion rebinds no weight: packed weights keep it.
   options.fuseEpilogues = !noFusion;
   options.fuseDecodeSteps = !noFusion && !noDecodeSteps;
+  options.fuseDecodeNorms = !noFusion && !noDecodeNorms;
   mlir::OwningOpRef<mlir::ModuleOp> unfused;
   if (printStats)
     options.unfusedCopy = &unfused;

@@ -1,0 +1,73 @@
+//===- PrologueFusion.cpp - norms a decode GEMM launch absorbs ------------===//
+//
+// See PrologueFusion.h. Decisions are logged under
+// -debug-only=braid-prologue-fusion.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/PrologueFusion.h"
+
+#include "dialects/Braid/BraidOps.h"
+
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "braid-prologue-fusion"
+
+using namespace mlir;
+
+namespace braid {
+
+PrologueFusion planPrologueFusion(ArrayRef<Operation *> ops,
+                                  llvm::function_ref<Value(Value)> resolve,
+                                  Value returned) {
+  // Every reader of every (resolved) value, with the operand it reads.
+  llvm::DenseMap<Value, SmallVector<OpOperand *, 2>> readers;
+  for (Operation *op : ops)
+    for (OpOperand &operand : op->getOpOperands())
+      readers[resolve(operand.get())].push_back(&operand);
+  Value logits = returned ? resolve(returned) : Value();
+
+  PrologueFusion fusion;
+  for (Operation *op : ops) {
+    auto norm = dyn_cast<RMSNormOp>(op);
+    if (!norm)
+      continue;
+    Value result = norm.getResult();
+    SmallVector<Operation *, 2> linears;
+    auto why = [&]() -> std::string {
+      if (result == logits)
+        return "its result is the entry output";
+      auto it = readers.find(result);
+      if (it == readers.end())
+        return "its result has no reader";
+      for (OpOperand *use : it->second) {
+        auto linear = dyn_cast<LinearOp>(use->getOwner());
+        if (!linear)
+          return "'" + use->getOwner()->getName().getStringRef().str() +
+                 "' reads its result";
+        // Operand 0 is the input; as weight or bias the GEMM would need
+        // the normalized values themselves.
+        if (use->getOperandNumber() != 0)
+          return "a linear reads its result as its weight or bias";
+        if (!llvm::is_contained(linears, linear.getOperation()))
+          linears.push_back(linear);
+      }
+      return "";
+    }();
+    if (!why.empty()) {
+      LLVM_DEBUG(llvm::dbgs() << "rms_norm at " << norm.getLoc()
+                              << " keeps its launch: " << why << "\n");
+      continue;
+    }
+    fusion.absorbed.insert(norm);
+    for (Operation *linear : linears) {
+      fusion.linears[linear] = {norm, norm.getInput(), norm.getWeight(),
+                                norm.getEpsilon().convertToDouble()};
+      LLVM_DEBUG(llvm::dbgs()
+                 << "linear at " << linear->getLoc()
+                 << " folds the rms_norm at " << norm.getLoc() << "\n");
+    }
+  }
+  return fusion;
+}
+
+} // namespace braid

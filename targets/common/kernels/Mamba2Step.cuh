@@ -132,6 +132,26 @@ BRAID_DEVICE void stepConvShift(const BraidKernelParams &p, int64_t b, int ch,
     out[D::HIST - 1] = xin;
 }
 
+/// The SSM state is streamed once per step (read, updated, written, not
+/// touched again by this launch, 268 MB per layer at B = 64, far past L2):
+/// on CUDA its loads and stores are evict-first (ld/st.global.cs), 101 ->
+/// 97.5 us at B = 64 on H100 (test/gpu/SEQUENCE_NOTES.md); plain accesses
+/// on HIP.
+BRAID_DEVICE float4 stepStateLoad(const float4 *p) {
+#if defined(BRAID_CUDA)
+  return __ldcs(p);
+#else
+  return *p;
+#endif
+}
+BRAID_DEVICE void stepStateStore(float4 *p, float4 v) {
+#if defined(BRAID_CUDA)
+  __stcs(p, v);
+#else
+  *p = v;
+#endif
+}
+
 /// Kernel 1: conv, state update, D skip and gate for ROWS rows of head h.
 template <typename Cfg>
 BRAID_DEVICE void mamba2StepUpdate(BraidKernelParams p) {
@@ -190,8 +210,10 @@ BRAID_DEVICE void mamba2StepUpdate(BraidKernelParams p) {
     const int r = ps * D::RPP + rip;
 #pragma unroll
     for (int i = 0; i < D::V4; ++i)
-      st[ps][i] = r < D::ROWS ? stIn[(row0 + r) * (D::N / 4) + sub + D::TPR * i]
-                              : make_float4(0.f, 0.f, 0.f, 0.f);
+      st[ps][i] =
+          r < D::ROWS
+              ? stepStateLoad(stIn + (row0 + r) * (D::N / 4) + sub + D::TPR * i)
+              : make_float4(0.f, 0.f, 0.f, 0.f);
   }
   E *y = dev::buffer<E>(p, kStepY) + int64_t(b) * D::HP + h * D::P + row0;
   const E *z = Cfg::kGate != int(StepGate::None)
@@ -217,7 +239,7 @@ BRAID_DEVICE void mamba2StepUpdate(BraidKernelParams p) {
       s.w = s.w * decay + dx * sB[n + 3];
       acc += s.x * sC[n] + s.y * sC[n + 1] + s.z * sC[n + 2] + s.w * sC[n + 3];
       if (valid)
-        stOut[(row0 + r) * (D::N / 4) + sub + D::TPR * i] = s;
+        stepStateStore(stOut + (row0 + r) * (D::N / 4) + sub + D::TPR * i, s);
     }
     acc = dev::groupSum<D::TPR>(acc);
     if (!valid || sub != 0)

@@ -641,17 +641,24 @@ llvm::SmallVector<GemmVariant, 3> gemmVariants(const Launch &l, int64_t n,
 
 /// Adds the kernels of `variants` computing `ops` (a statement declaring
 /// `ops`) for M = `m` rows and N = `n` outputs to `src` and `plan`.
+/// `skinnyNorm`: the arguments after (ops, M) of a skinny variant that
+/// normalizes its input (skinnyNormGemm), empty for the plain GEMM.
 void addGemmKernels(const Launch &l, Source &src, KernelPlan &plan,
                     llvm::ArrayRef<GemmVariant> variants, const Count &m,
-                    int64_t n, const std::string &ops) {
+                    int64_t n, const std::string &ops,
+                    const std::string &skinnyNorm = "") {
   for (const GemmVariant &v : variants) {
     const Engine &e = v.engine;
     // Decode's split-K tiles request their first weight tiles before
     // waiting for the previous kernel (programmatic dependent launch).
     const bool weightsFirst = l.decode && e.kind == Engine::Tc && e.split > 1;
+    const bool normed = e.kind == Engine::Skinny && !skinnyNorm.empty();
     std::string body = "  const int M = static_cast<int>(" + m.expr() +
-                       ");\n  " + ops + "\n  " + e.gemmFn() + "<" + e.config() +
-                       (weightsFirst ? ", true" : "") + ">(ops, M);\n";
+                       ");\n  " + ops + "\n  " +
+                       (normed ? "skinnyNormGemm" : e.gemmFn()) + "<" +
+                       e.config() + (weightsFirst ? ", true" : "") +
+                       ">(ops, M" + (normed ? ", " + skinnyNorm : "") +
+                       ");\n";
     src.kernel(l.fn(v.suffix), e.threads(), e.minBlocks(), body, e.cluster(),
                weightsFirst);
     KernelInvocation k =
@@ -817,19 +824,9 @@ llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
         rowShape(K, std::min<int64_t>(16 / x.bytes(), 16 / normW.bytes()));
     bool normKernel = false;
     for (const GemmVariant &v : variants) {
-      const Engine &e = v.engine;
-      if (e.kind == Engine::Skinny) {
-        std::string body = "  const int M = static_cast<int>(" + m.expr() +
-                           ");\n  " + opsWith(x.ptr()) + "\n  skinnyNormGemm<" +
-                           e.config() + ">(ops, M, " + normW.ptr() + ", " +
-                           floatLit(normEps) + ");\n";
-        src.kernel(l.fn(v.suffix), e.threads(), e.minBlocks(), body);
-        KernelInvocation k =
-            invocation(l.fn(v.suffix), e.gridX(N), e.gridY(m),
-                       DimExpr::fixed(1), e.threads(), e.sharedBytes());
-        k.minRows = v.minRows;
-        k.maxRows = v.maxRows;
-        plan.invocations.push_back(std::move(k));
+      if (v.engine.kind == Engine::Skinny) {
+        addGemmKernels(l, src, plan, {v}, m, N, opsWith(x.ptr()),
+                       normW.ptr() + ", " + floatLit(normEps));
         continue;
       }
       if (!normKernel) {
@@ -854,8 +851,9 @@ llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
       addGemmKernels(
           l, src, plan, {v}, m, N,
           opsWith("static_cast<const " + x.type + " *>(p.workspace)"));
-      plan.workspaceBytes = m.dim(1, K * x.bytes());
     }
+    if (normKernel) // the normalized rows of the tile engines
+      plan.workspaceBytes = m.dim(1, K * x.bytes());
   }
   plan.source = std::move(src.text);
   plan.hot = true;

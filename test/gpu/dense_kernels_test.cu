@@ -23,10 +23,12 @@
 // tensor-core tiles and split-K clusters of other shapes).
 //
 // usage: dense_kernels_test CASES_DIR [--filter FAMILY] [--no-bench]
-//        [--bench-only] [--small] [--prefill-gemm-only] [--log FILE]
+//        [--bench-only] [--small] [--prefill-gemm-only]
+//        [--decode-gemm-only] [--log FILE]
 //   --small: only the cases without model-sized weights (for
 //   compute-sanitizer). --prefill-gemm-only: bench the prefill GEMMs only
 //   (M = 4096 with the alternatives, then the plan at M = 4095, 1000, 130).
+//   --decode-gemm-only: bench the decode GEMMs only (M = 1 .. 128).
 // Exit status: 0 when every comparison passes.
 //
 //===----------------------------------------------------------------------===//
@@ -1180,6 +1182,7 @@ int main(int argc, char **argv) {
   gDir = argv[1];
   std::string filter;
   bool bench = true, checks = true, small = false, prefillGemmOnly = false;
+  bool decodeGemmOnly = false;
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--filter" && i + 1 < argc)
@@ -1192,6 +1195,8 @@ int main(int argc, char **argv) {
       small = true;
     else if (a == "--prefill-gemm-only")
       prefillGemmOnly = true;
+    else if (a == "--decode-gemm-only")
+      decodeGemmOnly = true;
     else if (a == "--log" && i + 1 < argc)
       gLog = std::fopen(argv[++i], "w");
   }
@@ -1285,7 +1290,8 @@ int main(int argc, char **argv) {
     say("\nbf16 GEMM timings (median of 7 x 20 launches, CUDA events)\n");
     for (const Case &c : cases)
       if (c.source == "bench" && isBf16Case(c) && c.family == "linear" &&
-          (!prefillGemmOnly || c.entry == "prefill"))
+          (!prefillGemmOnly || c.entry == "prefill") &&
+          (!decodeGemmOnly || c.entry != "prefill"))
         for (int64_t M : c.entry == "prefill"
                              ? std::vector<int64_t>{4096}
                              : std::vector<int64_t>{1, 17, 32, 64, 128})
@@ -1301,7 +1307,7 @@ int main(int argc, char **argv) {
     say("\nmemory-bound families, bf16, prefill plans (median of 7 x 20)\n");
     for (const Case &c : cases)
       if (c.source == "bench" && isBf16Case(c) && c.family != "linear" &&
-          c.entry == "prefill" && !prefillGemmOnly)
+          c.entry == "prefill" && !prefillGemmOnly && !decodeGemmOnly)
         benchMemCase(c);
   }
   if (gLog)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The split-K decode GEMMs (Gemm.cuh tcGemmSplitK: the k-tiles of a 64 x 64
-# tile over a thread-block cluster, SpecializersDense.cpp
+# tile over a thread-block cluster, SpecializersGemm.cpp
 # decodeTensorCoreEngine) on an H100 / H200, from a pack made by the lines
 # below:
 #   1. --bench-only: bf16 GEMM timings; decode at M = 1, 17, 32, 64, 128 for

@@ -45,6 +45,7 @@ if [[ $MODE == prepare ]]; then
   g++ -std=c++17 -O1 -fno-exceptions -fno-rtti -D_GLIBCXX_USE_CXX11_ABI=1 \
     -I. -I"$BUILD" -isystem "$LLVM/include" \
     test/gpu/dense_kernel_gen.cpp targets/common/kernels/SpecializersDense.cpp \
+    targets/common/kernels/SpecializersGemm.cpp \
     "$BUILD/dialects/Launch/libLaunchDialect.a" \
     -L"$LLVM/lib" -lMLIR -lLLVM -Wl,-rpath,"$LLVM/lib" -o "$D/../gen"
   python3 test/gpu/make_dense_cases.py "$D/../cases-src"

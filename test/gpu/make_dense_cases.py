@@ -124,7 +124,7 @@ def build(dt):
         ops = [m.act(k), w(2 * i, k), w(2 * i) if bias else "unit"]
         m.kernel("linear", ops, [m.act(i)], 'glu = "silu", glu_gate = 1')
     # Decode GEMMs above 16 rows split K over a cluster on sm_90a when the
-    # output is narrow (SpecializersDense.cpp decodeTensorCoreEngine): each
+    # output is narrow (SpecializersGemm.cpp decodeTensorCoreEngine): each
     # epilogue at the model's narrow shapes (out_proj and down + residual,
     # qkv pieces with bias, a 2048-wide gated MLP with the gate second and
     # bias), uneven k-tile shares (K = 700: 11 k-tiles over 4 blocks), K not

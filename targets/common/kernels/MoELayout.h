@@ -1,7 +1,7 @@
 //===- MoELayout.h - workspace layout of the moe kernels --------*- C++ -*-===//
 //
 // Shared by the device kernels (MoE.cuh) and the host specializer
-// (SpecializersDense.cpp), so that both carve the launch's workspace the
+// (SpecializersGemm.cpp), so that both carve the launch's workspace the
 // same way. Plain C++; no CUDA or LLVM headers.
 //
 // Segments, each starting on a 256-byte boundary (tokens = B * T):

@@ -1,0 +1,828 @@
+//===- SpecializersGemm.cpp - GPU plans of the GEMM families -------------===//
+//
+// linear, moe, merge: the kernels of Gemm.cuh / GemmHopper.cuh / MoE.cuh
+// and the engine each launch gets (tensor-core tiles, wgmma, split-K
+// clusters for decode above 16 rows, the skinny kernel for decode up to
+// 16 rows, exact fp32 FMA in validation mode). The conventions of every
+// dense specializer (buffer contract, storage types) are in
+// SpecializersDense.cpp's header.
+//
+//===----------------------------------------------------------------------===//
+#include "targets/common/kernels/MoELayout.h"
+#include "targets/common/kernels/SpecializersDenseSupport.h"
+
+namespace braid::gpu::dense {
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// GEMM engines
+//===----------------------------------------------------------------------===//
+
+/// One of the engines of Gemm.cuh with its tile constants.
+struct Engine {
+  enum Kind { Tc, Wg, Ws, Mf, Simt, Skinny } kind = Tc;
+  int bm = 0, bn = 0, bk = 0, wm = 0, wn = 0, stages = 0; // Tc
+  int tm = 0, tn = 0;                                     // Simt
+  int warps = 0, cols = 0, rows = 0;                      // Skinny
+  int persistentBlocks = 0; // Wg, Ws: a fixed grid walking the tiles
+  bool pingPong = false;    // Ws: each consumer warpgroup on its own tiles
+  int split = 1;            // Tc: blocks (one cluster) sharing a tile's k-tiles
+  int lanes = 32;           // warp (NVIDIA) or wave (AMD: 64) size
+
+  /// The same engine for a target: on AMD (HIP) the tensor-core tiles run
+  /// on MFMA with waves of 64 lanes (no cp.async ring: two LDS buffers).
+  Engine on(const Target &target) const {
+    Engine e = *this;
+    e.lanes = target.warpSize();
+    if (target.isHip() && e.kind == Tc) {
+      e.kind = Mf;
+      e.split = 1;
+    }
+    return e;
+  }
+
+  static Engine tc(int bm, int bn, int bk, int wm, int wn, int stages) {
+    Engine e;
+    e.kind = Tc;
+    e.bm = bm, e.bn = bn, e.bk = bk, e.wm = wm, e.wn = wn, e.stages = stages;
+    return e;
+  }
+  /// tc tiles whose k-tiles `split` blocks of a cluster share (sm_90+).
+  static Engine tcSplitK(int bm, int bn, int bk, int wm, int wn, int stages,
+                         int split) {
+    Engine e = tc(bm, bn, bk, wm, wn, stages);
+    e.split = split;
+    return e;
+  }
+  static Engine mf(int bm, int bn, int bk, int wm, int wn) {
+    Engine e = tc(bm, bn, bk, wm, wn, 2);
+    e.kind = Mf;
+    return e;
+  }
+  static Engine wg(int bm, int bn, int stages, int persistentBlocks = 0) {
+    Engine e;
+    e.kind = Wg;
+    e.bm = bm, e.bn = bn, e.bk = 64, e.stages = stages;
+    e.persistentBlocks = persistentBlocks;
+    return e;
+  }
+  /// The warp-specialized wgmma engine (GemmHopper.cuh wsGemm): a producer
+  /// warpgroup and two consumer warpgroups on bm = 128 rows; ping-pong needs
+  /// persistent blocks.
+  static Engine ws(int bm, int bn, int stages, int persistentBlocks = 0,
+                   bool pingPong = false) {
+    Engine e = wg(bm, bn, stages, persistentBlocks);
+    e.kind = Ws;
+    e.pingPong = pingPong;
+    return e;
+  }
+  static Engine simt(int bm, int bn, int bk, int tm, int tn) {
+    Engine e;
+    e.kind = Simt;
+    e.bm = bm, e.bn = bn, e.bk = bk, e.tm = tm, e.tn = tn;
+    return e;
+  }
+  static Engine skinny(int warps, int cols, int rows) {
+    Engine e;
+    e.kind = Skinny;
+    e.warps = warps, e.cols = cols, e.rows = rows;
+    return e;
+  }
+
+  std::string config() const {
+    auto s = [](int v) { return std::to_string(v); };
+    switch (kind) {
+    case Tc: {
+      std::string tc = "TcConfig<" + s(bm) + ", " + s(bn) + ", " + s(bk) +
+                       ", " + s(wm) + ", " + s(wn) + ", " + s(stages) + ">";
+      return split > 1 ? "SplitKConfig<" + tc + ", " + s(split) + ">" : tc;
+    }
+    case Wg:
+      return "WgConfig<" + s(bm) + ", " + s(bn) + ", " + s(stages) + ">";
+    case Ws:
+      return "WsConfig<" + s(bm) + ", " + s(bn) + ", " + s(stages) +
+             (pingPong ? ", true>" : ">");
+    case Mf:
+      return "MfmaConfig<" + s(bm) + ", " + s(bn) + ", " + s(bk) + ", " +
+             s(wm) + ", " + s(wn) + ">";
+    case Simt:
+      return "SimtConfig<" + s(bm) + ", " + s(bn) + ", " + s(bk) + ", " +
+             s(tm) + ", " + s(tn) + ">";
+    case Skinny:
+      return "SkinnyConfig<" + s(warps) + ", " + s(cols) + ", " + s(rows) + ">";
+    }
+    return "";
+  }
+  /// The whole-GEMM entry of Gemm.cuh.
+  const char *gemmFn() const {
+    return kind == Tc     ? (split > 1 ? "tcGemmSplitK" : "tcGemm")
+           : kind == Mf   ? "mfmaGemm"
+           : kind == Wg   ? (persistentBlocks ? "wgGemmPersistent" : "wgGemm")
+           : kind == Ws   ? "wsGemm"
+           : kind == Simt ? "simtGemm"
+                          : "skinnyGemm";
+  }
+  int threads() const {
+    switch (kind) {
+    case Tc:
+    case Mf:
+      return wm * wn * lanes;
+    case Wg:
+      return bm / 64 * 128;
+    case Ws: // + the producer warpgroup
+      return (bm / 64 + 1) * 128;
+    case Simt:
+      return (bm / tm) * (bn / tn);
+    case Skinny:
+      return warps * lanes;
+    }
+    return 0;
+  }
+  int64_t sharedBytes() const {
+    switch (kind) {
+    case Tc: { // split: the ring, later the fp32 partial tile (padded rows)
+      const int64_t ring = static_cast<int64_t>(stages) * (bm + bn) * bk * 2;
+      return split > 1 ? std::max<int64_t>(ring, 4LL * bm * (bn + 8)) : ring;
+    }
+    case Mf: // two LDS buffers, rows padded by 8 elements
+      return 2LL * (bm + bn) * (bk + 8) * 2;
+    case Wg: // + 1 KiB to align the ring to 1024 bytes
+      return static_cast<int64_t>(stages) * (bm + bn) * bk * 2 + 1024;
+    case Ws: // as Wg, + a full and an empty mbarrier per stage, 2 turns
+      return static_cast<int64_t>(stages) * (bm + bn) * bk * 2 + 1024 +
+             16 * stages + 16;
+    case Simt:
+      return 2LL * bk * (bm + bn + 2 * 4) * 4;
+    case Skinny:
+      return 0;
+    }
+    return 0;
+  }
+  int minBlocks() const { return 1; }
+  /// Blocks of a thread-block cluster along x (1: no cluster).
+  int cluster() const { return kind == Tc ? split : 1; }
+  /// Blocks along x (output columns).
+  DimExpr gridX(int64_t n) const {
+    if (persistentBlocks)
+      return DimExpr::fixed(persistentBlocks);
+    int64_t per = kind == Skinny ? warps * cols : bn;
+    return DimExpr::fixed((n + per - 1) / per * cluster());
+  }
+  /// Blocks along y (rows) for `m` rows.
+  DimExpr gridY(const Count &m) const {
+    if (kind == Skinny || persistentBlocks)
+      return DimExpr::fixed(1);
+    return m.dim(bm);
+  }
+};
+
+/// The engine of a dense GEMM with N outputs for the launch's mode:
+/// decode (T = 1) streams the weights with the skinny kernel; f32 runs the
+/// exact SIMT kernel; bf16 takes wgmma on sm_90a (16-byte rows),
+/// mma.sync elsewhere on NVIDIA and MFMA on AMD, with tiles by N.
+Engine pickGemmEngine(const Launch &l, int64_t n, bool vecRows) {
+  if (l.decode)
+    return Engine::skinny(4, 2, 4);
+  if (!l.bf16())
+    return n >= 128 ? Engine::simt(128, 128, 8, 8, 8)
+                    : Engine::simt(64, 64, 8, 4, 4);
+  // sm_90a: one tile per block. (The persistent variant, wgGemmPersistent
+  // on 132 blocks -- Engine::wg(..., 132) -- is correct but measured 3-10%
+  // slower on an H100 at M = 4096: see test/gpu/dense_kernels_notes.md.)
+  // AMD: 256 threads (2 x 2 waves of 64 x 64, 16 MFMA blocks each) for
+  // wide outputs; 40 KiB of LDS leaves room for two workgroups per CU.
+  if (l.target.isHip())
+    return n >= 256 ? Engine::mf(128, 128, 32, 2, 2)
+                    : Engine::mf(64, 64, 32, 2, 2);
+  // (The warp-specialized engine, Engine::ws(128, 256, 4) -- a producer
+  // warpgroup feeding two wgmma warpgroups through mbarriers -- is correct
+  // but measured 430 TFLOP/s at 4096 x 8512 x 2048 on an H100, below
+  // wgGemm's ~470: see test/gpu/dense_kernels_notes.md.)
+  if (l.target.arch == "sm_90a" && vecRows && n >= 256)
+    return n >= 2048 ? Engine::wg(128, 256, 4) : Engine::wg(128, 128, 4);
+  if (n >= 2048)
+    return Engine::tc(128, 256, 32, 2, 4, 4);
+  if (n >= 256)
+    return Engine::tc(128, 128, 32, 2, 4, 4);
+  return Engine::tc(64, 64, 32, 2, 2, 4);
+}
+Engine pickGemm(const Launch &l, int64_t n, bool vecRows) {
+  return pickGemmEngine(l, n, vecRows).on(l.target);
+}
+
+/// Decode GEMMs have M = B rows, known only at run time. Up to this many
+/// the skinny kernel reads the weights once at full bandwidth; above it
+/// tensor-core tiles read them once too and do the math on tensor cores (at
+/// B = 64 the skinny kernel re-reads the weights per 4 rows: ~10x slower).
+constexpr int64_t kSkinnyMaxRows = 16;
+
+/// Whether the target runs thread-block clusters (NVIDIA sm_90 and later).
+bool hasClusters(const Target &target) {
+  llvm::StringRef arch = target.arch; // "sm_90a": 90
+  unsigned sm = 0;
+  return !target.isHip() && arch.consume_front("sm_") &&
+         !arch.consumeInteger(10, sm) && sm >= 90;
+}
+
+/// Decode tensor-core tiles have this many rows: batches up to it are one
+/// row of tiles, larger ones have twice the blocks or more.
+constexpr int64_t kDecodeTileRows = 64;
+
+/// The tensor-core engine of decode above kSkinnyMaxRows for N outputs of K
+/// inputs and `rowTiles` row tiles of 64 (1: up to 64 rows, 2: above). The
+/// prefill's 128 x 256 wgmma tiles would leave a 2048-wide output 8 blocks
+/// to stream all the weights, and even 64 x 64 tiles are only 32 blocks for
+/// 132 SMs (460-500 GB/s on an H100). With clusters (sm_90+) the k-tiles of
+/// each tile are split over up to 8 blocks until the grid has about two
+/// blocks per SM (>= 240), each block keeping >= 2 k-tiles of 64; outputs
+/// so wide that 64 x 128 tiles split in 2 still give >= 480 blocks
+/// (lm_head) take those (fewer re-reads of x per weight byte). Chosen from
+/// the alternatives dense_kernels_test times at M = 17 .. 128 (H100: each
+/// choice within about 1 % of the best measured for the bamba-1.5b shapes).
+/// sm_80 and AMD keep the plain 64 x 64 tiles (no clusters).
+Engine decodeTensorCoreEngine(const Launch &l, int64_t n, int64_t k,
+                              int64_t rowTiles) {
+  if (hasClusters(l.target)) {
+    const int64_t kTiles = (k + 63) / 64;
+    if (kTiles >= 4 && (n + 127) / 128 * 2 * rowTiles >= 480)
+      return Engine::tcSplitK(64, 128, 64, 2, 4, 4, 2);
+    const int64_t tiles = (n + 63) / 64 * rowTiles;
+    int split = 1;
+    while (split < 8 && tiles * split < 240 && kTiles >= 4 * split)
+      split *= 2;
+    if (split > 1)
+      return Engine::tcSplitK(64, 64, 64, 2, 2, 4, split);
+  }
+  return (l.target.isHip() ? Engine::mf(64, 64, 32, 2, 2)
+                           : Engine::tc(64, 64, 32, 2, 2, 4))
+      .on(l.target);
+}
+
+/// One kernel variant of a GEMM launch: its engine, the suffix of its
+/// function name and the rows (B * T) it runs for.
+struct GemmVariant {
+  Engine engine;
+  const char *suffix;
+  int64_t minRows = 0, maxRows = INT64_MAX;
+};
+
+/// The variants of a dense GEMM with N outputs of K inputs: one engine, or
+/// for bf16 decode the skinny kernel for <= kSkinnyMaxRows rows and tensor
+/// cores above, chosen by the runtime per call (f32 decode stays skinny);
+/// the tensor cores in two variants (one row tile, more) where their
+/// engines differ.
+llvm::SmallVector<GemmVariant, 3> gemmVariants(const Launch &l, int64_t n,
+                                               int64_t k, bool vecRows) {
+  if (!l.decode || !l.bf16())
+    return {{pickGemm(l, n, vecRows), "main"}};
+  const Engine one = decodeTensorCoreEngine(l, n, k, 1);
+  const Engine more = decodeTensorCoreEngine(l, n, k, 2);
+  const GemmVariant skinny{pickGemm(l, n, vecRows), "main", 1, kSkinnyMaxRows};
+  if (one.config() == more.config())
+    return {skinny, {one, "tc", kSkinnyMaxRows + 1, INT64_MAX}};
+  return {skinny,
+          {one, "tc", kSkinnyMaxRows + 1, kDecodeTileRows},
+          {more, "tc2", kDecodeTileRows + 1, INT64_MAX}};
+}
+
+/// Adds the kernels of `variants` computing `ops` (a statement declaring
+/// `ops`) for M = `m` rows and N = `n` outputs to `src` and `plan`.
+/// `skinnyNorm`: the arguments after (ops, M) of a skinny variant that
+/// normalizes its input (skinnyNormGemm), empty for the plain GEMM.
+void addGemmKernels(const Launch &l, Source &src, KernelPlan &plan,
+                    llvm::ArrayRef<GemmVariant> variants, const Count &m,
+                    int64_t n, const std::string &ops,
+                    const std::string &skinnyNorm = "") {
+  for (const GemmVariant &v : variants) {
+    const Engine &e = v.engine;
+    // Decode's split-K tiles request their first weight tiles before
+    // waiting for the previous kernel (programmatic dependent launch).
+    const bool weightsFirst = l.decode && e.kind == Engine::Tc && e.split > 1;
+    const bool normed = e.kind == Engine::Skinny && !skinnyNorm.empty();
+    std::string body = "  const int M = static_cast<int>(" + m.expr() +
+                       ");\n  " + ops + "\n  " +
+                       (normed ? "skinnyNormGemm" : e.gemmFn()) + "<" +
+                       e.config() + (weightsFirst ? ", true" : "") +
+                       ">(ops, M" + (normed ? ", " + skinnyNorm : "") +
+                       ");\n";
+    src.kernel(l.fn(v.suffix), e.threads(), e.minBlocks(), body, e.cluster(),
+               weightsFirst);
+    KernelInvocation k =
+        invocation(l.fn(v.suffix), e.gridX(n), e.gridY(m), DimExpr::fixed(1),
+                   e.threads(), e.sharedBytes());
+    k.minRows = v.minRows;
+    k.maxRows = v.maxRows;
+    plan.invocations.push_back(std::move(k));
+  }
+}
+
+/// The engine of the grouped expert GEMMs (rows per expert are few).
+Engine pickGrouped(const Launch &l) {
+  if (!l.bf16())
+    return (l.decode ? Engine::simt(16, 64, 8, 4, 4)
+                     : Engine::simt(64, 64, 8, 4, 4))
+        .on(l.target);
+  return (l.decode ? Engine::tc(16, 64, 32, 1, 2, 4)
+                   : Engine::tc(64, 128, 32, 2, 2, 4))
+      .on(l.target);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// linear
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
+                                            const Target &target,
+                                            llvm::StringRef name) {
+  Launch l(op, target, name);
+  const Buf &x = l.in(0), &w = l.in(1), &bias = l.in(2), &y = l.out(0);
+  // Epilogue fusion (passes/EpilogueFusion.h): several results are the
+  // pieces of an absorbed split, a fourth operand is a residual to add.
+  // With `glu`, a gated MLP: y = act(gate) * up of w = [gate; up].
+  const Buf &res = l.in(3);
+  // Prologue fusion (passes/PrologueFusion.h): with `norm_eps` the rows of
+  // `input` are rms-normalized by a fifth operand first.
+  const Buf &normW = l.in(4);
+  const bool normed = static_cast<bool>(l.attr("norm_eps"));
+  const float normEps =
+      normed ? static_cast<float>(l.getFloat("norm_eps").value_or(0)) : 0.0f;
+  const bool parts = l.outs.size() > 1;
+  const std::string gluName = l.attr("glu") ? l.getString("glu") : "";
+  const std::optional<std::string> glu =
+      gluName.empty() ? std::nullopt : activationEnum(gluName);
+  const int64_t gluGate =
+      l.attr("glu_gate") ? l.getInt("glu_gate").value_or(-1) : 0;
+  l.require(gluName.empty() || glu.has_value(),
+            "attribute 'glu' is '" + gluName + "', not an activation") &&
+      l.require(gluGate == 0 || gluGate == 1,
+                "attribute 'glu_gate' must be 0 or 1 (the half that is the "
+                "gate)") &&
+      l.require(gluName.empty() || (!parts && !l.in(3).present()),
+                "a 'glu' launch has one result and no residual");
+  int64_t columns = 0;
+  if (l.floatBuf(x, "input") && l.floatBuf(w, "weight") &&
+      l.require(!l.outs.empty(), "the launch has no result") &&
+      l.require(w.rank() == 2, "'weight' must have rank 2") &&
+      l.require(x.rank() >= 1 && x.dim(-1) == w.dim(1),
+                "'input' last dim must equal 'weight' dim 1 (in_features)") &&
+      l.require(x.type == w.type, "'input' and 'weight' must share a type") &&
+      l.staticDims(w, w.shape(), "weight")) {
+    for (auto [i, out] : llvm::enumerate(l.outs)) {
+      std::string what = parts ? "result #" + std::to_string(i) : "result";
+      if (!l.floatBuf(out, what) ||
+          !l.require(out.type == y.type && out.rank() == x.rank() &&
+                         out.shape().drop_back() == x.shape().drop_back(),
+                     "'" + what + "' must have the type of result #0 and " +
+                         "the leading dims of 'input'"))
+        break;
+      columns += out.dim(-1);
+    }
+    l.require(columns * (glu ? 2 : 1) == w.dim(0),
+              glu     ? "'weight' dim 0 must be 2 x the result's last dim"
+              : parts ? "the results' last dims must add up to 'weight' dim 0"
+                      : "'result' last dim must equal 'weight' dim 0");
+    if (bias.present())
+      l.floatBuf(bias, "bias") &&
+          l.require(bias.rank() == 1 && bias.dim(0) == w.dim(0),
+                    "'bias' must be [out_features]");
+    if (res.present())
+      l.floatBuf(res, "residual") &&
+          l.require(!parts, "a residual needs exactly one result") &&
+          l.require(res.type == y.type && res.shape() == y.shape(),
+                    "'residual' must have the type and shape of 'result'");
+    if (normed)
+      l.require(normEps > 0, "attribute 'norm_eps' must be positive") &&
+          l.floatBuf(normW, "norm_weight") &&
+          l.require(normW.rank() == 1 && normW.dim(0) == w.dim(1),
+                    "'norm_weight' must be [in_features]");
+    else
+      l.require(!normW.present() && l.ins.size() <= 4,
+                "operand 4 (a norm's weight) needs attribute 'norm_eps'");
+  }
+  Count m = x.present() ? countOf(x.shape().drop_back()) : Count();
+  l.countOk(m, "input");
+  if (!l.ok())
+    return l.error();
+
+  const int64_t N = w.dim(0), K = w.dim(1);
+  Source src(l, {"Gemm.cuh"});
+  std::string tb = bias.present() ? bias.type : x.type;
+  std::string biasPtr =
+      bias.present() ? bias.ptr() : "static_cast<const " + tb + " *>(nullptr)";
+  // The operand policy with A at `a` (the input, or a normalized copy).
+  auto opsWith = [&](const std::string &a) -> std::string {
+    if (glu)
+      return "LinearGluOps<" + x.type + ", " + y.type + ", " + tb + ", " +
+             std::to_string(N / 2) + ", " + std::to_string(K) + ", " +
+             boolLit(bias.present()) + ", " + *glu + ", " +
+             boolLit(gluGate == 1) + "> ops{" + a + ", " + w.ptr() + ", " +
+             biasPtr + ", " + y.ptr(false) + "};";
+    if (!parts && !res.present())
+      return "LinearOps<" + x.type + ", " + y.type + ", " + tb + ", " +
+             std::to_string(N) + ", " + std::to_string(K) + ", " +
+             boolLit(bias.present()) + "> ops{" + a + ", " + w.ptr() + ", " +
+             y.ptr(false) + ", " + biasPtr + "};";
+    std::string widths, outs;
+    for (const Buf &out : l.outs) {
+      widths += ", " + std::to_string(out.dim(-1));
+      outs += (outs.empty() ? "" : ", ") + out.ptr(false);
+    }
+    return "LinearEpilogueOps<" + x.type + ", " + y.type + ", " + tb + ", " +
+           std::to_string(K) + ", " + boolLit(bias.present()) + ", " +
+           boolLit(res.present()) + widths + "> ops{" + a + ", " + w.ptr() +
+           ", " + biasPtr + ", " +
+           (res.present() ? res.ptr()
+                          : "static_cast<const " + y.type + " *>(nullptr)") +
+           ", {" + outs + "}};";
+  };
+  KernelPlan plan;
+  const auto variants = gemmVariants(l, N, K, K % 8 == 0);
+  if (!normed) {
+    addGemmKernels(l, src, plan, variants, m, N, opsWith(x.ptr()));
+  } else {
+    // The skinny engine normalizes as it streams the rows
+    // (skinnyNormGemm); the tile engines read rows that an rms_norm kernel
+    // (Norms.cuh, as the rms_norm launch) wrote into the workspace just
+    // before them, for the same rows.
+    src.text += "#include \"targets/common/kernels/Norms.cuh\"\n\n";
+    const RowShape s =
+        rowShape(K, std::min<int64_t>(16 / x.bytes(), 16 / normW.bytes()));
+    bool normKernel = false;
+    for (const GemmVariant &v : variants) {
+      if (v.engine.kind == Engine::Skinny) {
+        addGemmKernels(l, src, plan, {v}, m, N, opsWith(x.ptr()),
+                       normW.ptr() + ", " + floatLit(normEps));
+        continue;
+      }
+      if (!normKernel) {
+        src.kernel(l.fn("norm"), s.threads, 1,
+                   "  rowNorm<NormKind::Rms, " + x.type + ", " + normW.type +
+                       ", " + x.type + ", " + std::to_string(K) + ", 1, " +
+                       std::to_string(s.team) + ", " + std::to_string(s.v) +
+                       ", true, false>(" + x.ptr() + ", static_cast<const " +
+                       x.type + " *>(nullptr), " + normW.ptr() +
+                       ", static_cast<const " + normW.type +
+                       " *>(nullptr), static_cast<" + x.type +
+                       " *>(p.workspace), " + m.expr() + ", " +
+                       floatLit(normEps) + ");\n");
+        normKernel = true;
+      }
+      KernelInvocation k =
+          invocation(l.fn("norm"), m.dim(s.teams()), DimExpr::fixed(1),
+                     DimExpr::fixed(1), s.threads, 0);
+      k.minRows = v.minRows;
+      k.maxRows = v.maxRows;
+      plan.invocations.push_back(std::move(k));
+      addGemmKernels(
+          l, src, plan, {v}, m, N,
+          opsWith("static_cast<const " + x.type + " *>(p.workspace)"));
+    }
+    if (normKernel) // the normalized rows of the tile engines
+      plan.workspaceBytes = m.dim(1, K * x.bytes());
+  }
+  plan.source = std::move(src.text);
+  plan.hot = true;
+  return plan;
+}
+
+//===----------------------------------------------------------------------===//
+// moe
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<KernelPlan> specializeMoE(launch::KernelOp op,
+                                         const Target &target,
+                                         llvm::StringRef name) {
+  Launch l(op, target, name);
+  const Buf &x = l.in(0), &router = l.in(1), &gateUp = l.in(2),
+            &down = l.in(3), &rbias = l.in(4), &sgu = l.in(5), &sdown = l.in(6);
+  const Buf &y = l.out(0);
+  std::string routing = l.getString("routing");
+  std::string actName = l.getString("activation");
+  std::optional<int64_t> E = l.getInt("num_experts"), topK = l.getInt("top_k");
+  bool normalize = l.getBool("normalize_topk");
+  std::optional<double> scaling = l.getFloat("routed_scaling", 1.0);
+  std::optional<std::string> act = activationEnum(actName);
+  bool shared = sgu.present() || sdown.present();
+  if (!l.ok())
+    return l.error();
+  l.require(routing == "softmax_topk" || routing == "topk_softmax" ||
+                routing == "sigmoid_topk",
+            "routing '" + routing + "' is not supported") &&
+      l.require(act.has_value(), "activation '" + actName + "' is unknown") &&
+      l.floatBuf(x, "input") && l.floatBuf(router, "router") &&
+      l.floatBuf(gateUp, "gate_up") && l.floatBuf(down, "down") &&
+      l.floatBuf(y, "result") &&
+      l.require(x.rank() == 3, "'input' must be [batch, seq, hidden]") &&
+      l.require(router.rank() == 2 && gateUp.rank() == 3 && down.rank() == 3,
+                "'router' must have rank 2, 'gate_up' and 'down' rank 3") &&
+      l.require(*topK >= 1 && *topK <= *E && *topK <= 32,
+                "top_k must be in [1, min(num_experts, 32)]") &&
+      l.require(router.dim(0) == *E && gateUp.dim(0) == *E &&
+                    down.dim(0) == *E,
+                "expert dims must equal num_experts") &&
+      l.require(router.dim(1) == x.dim(2) && gateUp.dim(2) == x.dim(2) &&
+                    down.dim(1) == x.dim(2),
+                "hidden dims of router / gate_up / down must match 'input'") &&
+      l.require(gateUp.dim(1) == 2 * down.dim(2),
+                "'gate_up' dim 1 must be 2 * expert_dim") &&
+      l.require(x.type == gateUp.type && x.type == down.type &&
+                    x.type == router.type,
+                "'input' and the expert weights must share a type");
+  if (l.ok() && rbias.present())
+    l.floatBuf(rbias, "router_bias") &&
+        l.require(rbias.rank() == 1 && rbias.dim(0) == *E,
+                  "'router_bias' must be [num_experts]");
+  if (l.ok() && shared)
+    l.floatBuf(sgu, "shared_gate_up") && l.floatBuf(sdown, "shared_down") &&
+        l.require(sgu.rank() == 2 && sdown.rank() == 2 &&
+                      sgu.dim(1) == x.dim(2) && sdown.dim(0) == x.dim(2) &&
+                      sgu.dim(0) == 2 * sdown.dim(1),
+                  "shared expert must be [2 * shared_dim, hidden] and "
+                  "[hidden, shared_dim]");
+  Count tokens = x.present() ? countOf(x.shape().drop_back()) : Count();
+  l.countOk(tokens, "input");
+  if (l.ok())
+    l.staticDims(gateUp, gateUp.shape(), "gate_up") &&
+        l.staticDims(down, down.shape(), "down") &&
+        l.require(x.dim(2) >= 0, "'input' hidden must be static");
+  if (!l.ok())
+    return l.error();
+
+  const int64_t H = x.dim(2), FF = down.dim(2), SFF = shared ? sdown.dim(1) : 0;
+  const int64_t k = *topK, nE = *E;
+  const std::string T = x.type;
+  const std::string S = [](int64_t v) { return std::to_string(v); }(0);
+  auto str = [](int64_t v) { return std::to_string(v); };
+  const std::string routingEnum =
+      routing == "softmax_topk"   ? "Routing::SoftmaxTopk"
+      : routing == "topk_softmax" ? "Routing::TopkSoftmax"
+                                  : "Routing::SigmoidTopk";
+
+  Engine rEng = (l.decode ? Engine::skinny(4, 2, 4)
+                          : (l.bf16() ? Engine::tc(64, 64, 32, 2, 2, 4)
+                                      : Engine::simt(64, 64, 8, 4, 4)))
+                     .on(l.target);
+  Engine gEng = pickGrouped(l);
+  // Shared expert: the plain engines (GatedUpOps / LinearOps), not wgmma.
+  Engine sEng = pickGemm(l, 2 * SFF, false);
+  Engine sdEng = pickGemm(l, H, false);
+
+  Source src(l, {"MoE.cuh"});
+  const std::string prologue =
+      "  const int tokens = static_cast<int>(" + tokens.expr() + ");\n" +
+      "  const braid::moe::Layout L = braid::moe::layout(tokens, " + str(nE) +
+      ", " + str(k) + ", " + str(H) + ", " + str(FF) + ", " + str(SFF) +
+      ", sizeof(" + T + "));\n  void *ws = p.workspace;\n  (void)L; (void)ws;\n";
+  auto wsp = [](const std::string &type, const char *seg) {
+    return "wsAt<" + type + ">(ws, L." + seg + ")";
+  };
+
+  KernelPlan plan;
+  plan.hot = true;
+
+  // 1. Router logits (fp32).
+  {
+    std::string ops = "LinearOps<" + T + ", float, " +
+                      (rbias.present() ? rbias.type : T) + ", " + str(nE) +
+                      ", " + str(H) + ", " + boolLit(rbias.present()) + "> ops{" +
+                      x.ptr() + ", " + router.ptr() + ", " +
+                      wsp("float", "logits") + ", " +
+                      (rbias.present() ? rbias.ptr()
+                                       : "static_cast<const " + T +
+                                             " *>(nullptr)") +
+                      "};\n";
+    std::string call = rEng.kind == Engine::Skinny
+                           ? "  skinnyGemm<" + rEng.config() + ">(ops, tokens);\n"
+                           : "  gemmGrid<" + rEng.config() + ">(ops, tokens);\n";
+    src.kernel(l.fn("router"), rEng.threads(), 1, prologue + "  " + ops + call);
+    plan.invocations.push_back(invocation(
+        l.fn("router"), rEng.gridX(nE), rEng.gridY(tokens), DimExpr::fixed(1),
+        rEng.threads(), rEng.sharedBytes()));
+  }
+  // 2. Top-k.
+  {
+    std::string body = prologue + "  moeTopK<" + str(nE) + ", " + str(k) + ", " +
+                       routingEnum + ", " + boolLit(normalize) + ">(" +
+                       wsp("float", "logits") + ", " + wsp("int", "topIdx") +
+                       ", " + wsp("float", "topW") + ", tokens, " +
+                       floatLit(static_cast<float>(*scaling)) + ");\n";
+    src.kernel(l.fn("topk"), 256, 1, body);
+    plan.invocations.push_back(invocation(l.fn("topk"), tokens.dim(8),
+                                          DimExpr::fixed(1), DimExpr::fixed(1),
+                                          256, 0));
+  }
+  // 3. Plan.
+  {
+    std::string body = prologue + "  moePlan<" + str(nE) + ", " + str(k) + ", " +
+                       str(gEng.bm) + ">(" + wsp("const int", "topIdx") + ", " +
+                       wsp("const float", "topW") + ", tokens, " +
+                       wsp("int", "offsets") + ", " + wsp("int", "tiles") + ", " +
+                       wsp("int", "sortedTok") + ", " + wsp("int", "sortedSlot") +
+                       ", " + wsp("float", "sortedW") + ");\n";
+    src.kernel(l.fn("plan"), 1024, 1, body);
+    plan.invocations.push_back(invocation(l.fn("plan"), DimExpr::fixed(1),
+                                          DimExpr::fixed(1), DimExpr::fixed(1),
+                                          1024, 0));
+  }
+  // Tiles of the grouped GEMMs: ceil((tokens * k + E * BM) / BM).
+  DimExpr tilesY = tokens.dim(gEng.bm, k);
+  tilesY.constant += nE * gEng.bm;
+  // 4. Grouped gate_up with act(gate) * up.
+  {
+    std::string body = prologue + "  moeGateUp<" + gEng.config() + ", " + T +
+                       ", " + str(H) + ", " + str(FF) + ", " + *act + ">(" +
+                       x.ptr() + ", " + gateUp.ptr() + ", " +
+                       wsp("const int", "offsets") + ", " +
+                       wsp("const int", "tiles") + ", " +
+                       wsp("const int", "sortedTok") + ", " + wsp(T, "mid") +
+                       ");\n";
+    src.kernel(l.fn("gateup"), gEng.threads(), 1, body);
+    plan.invocations.push_back(invocation(
+        l.fn("gateup"), DimExpr::fixed((2 * FF + gEng.bn - 1) / gEng.bn),
+        tilesY, DimExpr::fixed(1), gEng.threads(), gEng.sharedBytes()));
+  }
+  // 5. Grouped down, weighted, into the slots.
+  {
+    std::string body = prologue + "  moeDown<" + gEng.config() + ", " + T +
+                       ", " + str(H) + ", " + str(FF) + ">(" +
+                       wsp("const " + T, "mid") + ", " + down.ptr() + ", " +
+                       wsp("const int", "offsets") + ", " +
+                       wsp("const int", "tiles") + ", " +
+                       wsp("const int", "sortedSlot") + ", " +
+                       wsp("const float", "sortedW") + ", " +
+                       wsp("float", "slotOut") + ");\n";
+    src.kernel(l.fn("down"), gEng.threads(), 1, body);
+    plan.invocations.push_back(invocation(
+        l.fn("down"), DimExpr::fixed((H + gEng.bn - 1) / gEng.bn), tilesY,
+        DimExpr::fixed(1), gEng.threads(), gEng.sharedBytes()));
+  }
+  // 6.-7. Shared expert.
+  if (shared) {
+    std::string ops1 = "GatedUpOps<" + T + ", " + str(H) + ", " + str(SFF) +
+                       ", " + *act + ", false> ops{" + x.ptr() +
+                       ", nullptr, " + sgu.ptr() + ", " + wsp(T, "smid") +
+                       "};\n";
+    std::string call1 =
+        sEng.kind == Engine::Skinny
+            ? "  skinnyGemm<" + sEng.config() + ">(ops, tokens);\n"
+            : "  gemmGrid<" + sEng.config() + ">(ops, tokens);\n";
+    src.kernel(l.fn("sgateup"), sEng.threads(), 1, prologue + "  " + ops1 + call1);
+    plan.invocations.push_back(invocation(
+        l.fn("sgateup"), sEng.gridX(2 * SFF), sEng.gridY(tokens),
+        DimExpr::fixed(1), sEng.threads(), sEng.sharedBytes()));
+
+    std::string ops2 = "LinearOps<" + T + ", float, " + T + ", " + str(H) +
+                       ", " + str(SFF) + ", false> ops{" +
+                       wsp("const " + T, "smid") + ", " + sdown.ptr() + ", " +
+                       wsp("float", "sharedOut") + ", static_cast<const " + T +
+                       " *>(nullptr)};\n";
+    std::string call2 =
+        sdEng.kind == Engine::Skinny
+            ? "  skinnyGemm<" + sdEng.config() + ">(ops, tokens);\n"
+            : "  gemmGrid<" + sdEng.config() + ">(ops, tokens);\n";
+    src.kernel(l.fn("sdown"), sdEng.threads(), 1, prologue + "  " + ops2 + call2);
+    plan.invocations.push_back(invocation(
+        l.fn("sdown"), sdEng.gridX(H), sdEng.gridY(tokens), DimExpr::fixed(1),
+        sdEng.threads(), sdEng.sharedBytes()));
+  }
+  // 8. Combine.
+  {
+    std::string body = prologue + "  moeCombine<" + y.type + ", " + str(H) +
+                       ", " + str(k) + ", " + boolLit(shared) + ">(" +
+                       wsp("const float", "slotOut") + ", " +
+                       wsp("const float", "sharedOut") + ", " + y.ptr(false) +
+                       ", tokens);\n";
+    src.kernel(l.fn("combine"), 256, 1, body);
+    int64_t v = H % 4 == 0 ? 4 : 1;
+    plan.invocations.push_back(invocation(l.fn("combine"),
+                                          tokens.dim(256 * 4, H / v),
+                                          DimExpr::fixed(1), DimExpr::fixed(1),
+                                          256, 0));
+  }
+  (void)S;
+  moe::LinearSize ws = moe::linearSize(nE, k, H, FF, SFF, x.bytes());
+  plan.workspaceBytes = tokens.dim(1, ws.perToken);
+  plan.workspaceBytes.constant += ws.constant;
+  plan.source = std::move(src.text);
+  return plan;
+}
+
+//===----------------------------------------------------------------------===//
+// merge
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<KernelPlan> specializeMerge(launch::KernelOp op,
+                                           const Target &target,
+                                           llvm::StringRef name) {
+  Launch l(op, target, name);
+  const Buf &y = l.out(0);
+  std::string mode = l.getString("mode");
+  bool weighted = mode == "concat_proj" || mode == "attention";
+  l.require(mode == "sum" || mode == "mean" || weighted,
+            "mode '" + mode + "' is not a merge mode");
+  // Branches, then the weight (last operand; trailing absent ones dropped).
+  size_t count = l.ins.size();
+  while (count > 0 && !l.ins[count - 1].present())
+    --count;
+  Buf w;
+  if (weighted && count > 0)
+    w = l.ins[--count];
+  llvm::SmallVector<Buf> branches(l.ins.begin(), l.ins.begin() + count);
+  std::vector<double> mult(branches.size(), 1.0);
+  if (auto m = llvm::dyn_cast_or_null<mlir::DenseF64ArrayAttr>(
+          l.attr("multipliers"))) {
+    l.require(!weighted, "'multipliers' apply to sum and mean only") &&
+        l.require(m.size() == static_cast<int64_t>(branches.size()),
+                  "'multipliers' must have one entry per branch");
+    if (l.ok())
+      mult.assign(m.asArrayRef().begin(), m.asArrayRef().end());
+  }
+  l.require(!branches.empty(), "needs at least one branch") &&
+      l.floatBuf(y, "result") &&
+      l.require(y.rank() >= 1 && y.dim(-1) >= 0, "'result' last dim must be static");
+  for (size_t i = 0; i < branches.size() && l.ok(); ++i)
+    l.floatBuf(branches[i], "branch #" + std::to_string(i)) &&
+        l.require(branches[i].shape() == y.shape() &&
+                      branches[i].type == branches[0].type,
+                  "branch #" + std::to_string(i) +
+                      " must have the result's shape and the first branch's "
+                      "type");
+  const int64_t H = l.ok() ? y.dim(-1) : 0;
+  const int64_t nb = static_cast<int64_t>(branches.size());
+  if (l.ok() && mode == "concat_proj")
+    l.floatBuf(w, "weight") &&
+        l.require(w.rank() == 2 && w.dim(0) == H && w.dim(1) == nb * H,
+                  "'weight' must be [hidden, branches * hidden]") &&
+        l.require(w.type == branches[0].type, "'weight' must share the branches' type");
+  if (l.ok() && mode == "attention")
+    l.floatBuf(w, "weight") &&
+        l.require(w.rank() == 1 && w.dim(0) == H, "'weight' must be [hidden]");
+  Count n = y.present() ? countOf(y.shape()) : Count();
+  Count rows = y.present() ? countOf(y.shape().drop_back()) : Count();
+  l.countOk(n, "result");
+  if (!l.ok())
+    return l.error();
+  auto str = [](int64_t x) { return std::to_string(x); };
+  const std::string T = branches[0].type;
+
+  KernelPlan plan;
+  std::string brDecl = "  const " + T + " *br[" + str(nb) + "] = {";
+  for (int64_t i = 0; i < nb; ++i)
+    brDecl += (i ? ", " : "") + branches[i].ptr();
+  brDecl += "};\n";
+
+  if (mode == "concat_proj") {
+    Source src(l, {"Gemm.cuh"});
+    std::string ops = "ConcatProjOps<" + T + ", " + y.type + ", " + str(H) +
+                      ", " + str(nb) + "> ops{{";
+    for (int64_t i = 0; i < nb; ++i)
+      ops += (i ? ", " : "") + branches[i].ptr();
+    ops += "}, " + w.ptr() + ", " + y.ptr(false) + "};";
+    addGemmKernels(l, src, plan, gemmVariants(l, H, H * nb, H % 8 == 0), rows,
+                   H, ops);
+    plan.source = std::move(src.text);
+    plan.hot = true;
+    return plan;
+  }
+  int64_t limit = std::min<int64_t>(16 / y.bytes(), 16 / branches[0].bytes());
+  if (w.present())
+    limit = std::min<int64_t>(limit, 16 / w.bytes());
+  if (mode == "attention") {
+    RowShape s = rowShape(H, limit);
+    Source src(l, {"Structure.cuh"});
+    std::string body = brDecl + "  mergeAttention<" + str(nb) + ", " + str(H) +
+                       ", " + str(s.team) + ", " + str(s.v) + ">(br, " +
+                       w.ptr() + ", " + y.ptr(false) + ", " + rows.expr() +
+                       ");\n";
+    src.kernel(l.fn("main"), s.threads, 1, body);
+    plan.source = std::move(src.text);
+    plan.invocations.push_back(invocation(l.fn("main"), rows.dim(s.teams()),
+                                          DimExpr::fixed(1), DimExpr::fixed(1),
+                                          s.threads, 0));
+    return plan;
+  }
+  // sum / mean.
+  int64_t v = vecWidth(n.factor, limit);
+  float meanScale = mode == "mean" ? 1.0f / static_cast<float>(nb) : 1.0f;
+  std::string body = brDecl + "  " + y.type + " *y = " + y.ptr(false) +
+                     ";\n  elementMap<" + str(v) + ">(" + n.expr() +
+                     ", [&](int64_t i) {\n    float s[" + str(v) + "] = {};\n";
+  for (int64_t i = 0; i < nb; ++i)
+    body += "    addScaled<" + str(v) + ">(s, br[" + str(i) + "] + i, " +
+            floatLit(static_cast<float>(mult[i])) + ");\n";
+  body += "    for (int j = 0; j < " + str(v) + "; ++j)\n      s[j] = s[j] * " +
+          floatLit(meanScale) + ";\n    storeVec<" + str(v) +
+          ">(y + i, s);\n  });\n";
+  Source src(l, {"Structure.cuh"});
+  src.kernel(l.fn("main"), kMapThreads, 1, body);
+  plan.source = std::move(src.text);
+  plan.invocations.push_back(
+      invocation(l.fn("main"), mapBlocks(n, kMapThreads * v * kMapItems),
+                 DimExpr::fixed(1), DimExpr::fixed(1), kMapThreads, 0));
+  return plan;
+}
+
+} // namespace braid::gpu::dense

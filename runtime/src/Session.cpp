@@ -60,14 +60,6 @@ template <typename Fn> void parallelFor(size_t n, unsigned threads, Fn fn) {
 
 } // namespace
 
-int64_t argmax(const float *values, int64_t n) {
-  int64_t best = 0;
-  for (int64_t i = 1; i < n; ++i)
-    if (values[i] > values[best])
-      best = i;
-  return best;
-}
-
 Session::Session(std::shared_ptr<const Bundle> b, SessionOptions opts)
     : theBundle(std::move(b)), options(std::move(opts)) {
   const Manifest &m = manifest();

@@ -34,6 +34,7 @@
 #include "runtime/src/Bundle.h"
 #include "runtime/src/Executor.h"
 #include "runtime/src/Safetensors.h"
+#include "runtime/src/Sampling.h"
 
 #include <cstdint>
 #include <memory>
@@ -193,9 +194,6 @@ private:
   std::vector<int64_t> lengths;   ///< per slot; 0: no sequence
   std::vector<int64_t> hostPositions;
 };
-
-/// Index of the largest value (the first one on ties).
-int64_t argmax(const float *values, int64_t n);
 
 } // namespace braid::rt
 

@@ -567,27 +567,29 @@ void Session::decodeGreedy(const int64_t *next, int64_t batch, int64_t steps,
 
 GenerateStats Session::generate(const int64_t *prompt, int64_t batch,
                                 int64_t promptLength, int64_t newTokens,
-                                int64_t *out) {
+                                int64_t *out, const SamplingOptions &sampling) {
   return generateFrom(prompt, &promptLength, batch, newTokens, out,
-                      /*slots=*/false);
+                      /*slots=*/false, sampling);
 }
 
 GenerateStats Session::generateRagged(const int64_t *prompts,
                                       const int64_t *lengthsIn, int64_t batch,
-                                      int64_t newTokens, int64_t *out) {
+                                      int64_t newTokens, int64_t *out,
+                                      const SamplingOptions &sampling) {
   if (!lengthsIn)
     fail(ErrorCode::InvalidArgument, "generate: null prompt lengths");
   return generateFrom(prompts, lengthsIn, batch, newTokens, out,
-                      /*slots=*/true);
+                      /*slots=*/true, sampling);
 }
 
 GenerateStats Session::generateFrom(const int64_t *prompt,
                                     const int64_t *lengthsIn, int64_t batch,
-                                    int64_t newTokens, int64_t *out,
-                                    bool slots) {
+                                    int64_t newTokens, int64_t *out, bool slots,
+                                    const SamplingOptions &sampling) {
   using Clock = std::chrono::steady_clock;
   if (!out)
     fail(ErrorCode::InvalidArgument, "generate: null output pointer");
+  Sampler sampler(sampling); // checks the options first
   if (newTokens < 1)
     fail(ErrorCode::InvalidArgument,
          "generate needs at least one new token, got " +
@@ -637,13 +639,24 @@ GenerateStats Session::generateFrom(const int64_t *prompt,
   }
   stats.prefillSeconds =
       std::chrono::duration<double>(Clock::now() - t0).count();
+  // Sequence b draws from its own stream: its tokens do not depend on the
+  // batch's other rows.
+  std::vector<RandomStream> streams;
+  if (!sampling.greedy())
+    for (int64_t b = 0; b < batch; ++b)
+      streams.emplace_back(sampling.seed, uint64_t(b));
+  auto pick = [&](int64_t b) {
+    const float *row = logits.data() + b * V;
+    return sampling.greedy() ? argmax(row, V)
+                             : sampler.sample(row, V, streams[size_t(b)]);
+  };
   std::vector<int64_t> next(static_cast<size_t>(batch));
   for (int64_t b = 0; b < batch; ++b) {
-    next[size_t(b)] = argmax(logits.data() + b * V, V);
+    next[size_t(b)] = pick(b);
     out[b * newTokens] = next[size_t(b)];
   }
   auto t1 = Clock::now();
-  if (newTokens > 1 && greedyOnDevice()) {
+  if (newTokens > 1 && sampling.greedy() && greedyOnDevice()) {
     decodeGreedy(next.data(), batch, newTokens - 1, out + 1, newTokens);
     stats.decodeSteps = newTokens - 1;
     stats.decodeOnDevice = true;
@@ -654,7 +667,7 @@ GenerateStats Session::generateFrom(const int64_t *prompt,
   for (int64_t step = 1; step < newTokens; ++step) {
     decode(next.data(), batch, logits.data());
     for (int64_t b = 0; b < batch; ++b) {
-      next[size_t(b)] = argmax(logits.data() + b * V, V);
+      next[size_t(b)] = pick(b);
       out[b * newTokens + step] = next[size_t(b)];
     }
     ++stats.decodeSteps;

@@ -4,7 +4,7 @@
 // prepared weights, the persistent states (KV caches, conv and SSM states)
 // sized for the maximum batch and sequence length, the arena
 // (bytes_per_token x max batch x max length), and input buffers. It runs the
-// bundle's prefill and decode entries and greedy generation.
+// bundle's prefill and decode entries and generation (greedy or sampled).
 //
 // Sequences live in batch slots 0 .. max batch - 1; row b of every state
 // (KV caches, conv and SSM states all lead with B) belongs to slot b, and
@@ -24,7 +24,9 @@
 // copy of the ids aside after each, and waits once at the end: the host
 // does no work between steps (no logits copied back, no argmax, no upload).
 // BRAID_HOST_SAMPLING=1 keeps the loop on the host (decode, argmax, decode)
-// for comparison; both choose the same tokens.
+// for comparison; both choose the same tokens. Sampled generation
+// (temperature > 0) always runs the host loop: each step's logits come back
+// and Sampling.h's Sampler draws every row's token.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BRAID_RUNTIME_SRC_SESSION_H
@@ -63,7 +65,7 @@ struct GenerateStats {
   double prefillSeconds = 0;
   double decodeSeconds = 0;
   int64_t decodeSteps = 0;
-  bool decodeOnDevice = false; ///< decode_greedy ran the steps
+  bool decodeOnDevice = false; ///< decode_greedy ran the steps (greedy only)
 };
 
 class Session {
@@ -98,16 +100,21 @@ public:
   /// one of them holding a sequence), each at its own position:
   /// ids [B] -> logits [B, vocab].
   void decode(const int64_t *ids, int64_t batch, float *logits);
-  /// Greedy: prefillLast the prompt [B, T], then newTokens - 1 decodes; writes
-  /// the newTokens argmax tokens of each sequence to out [B, newTokens].
+  /// prefillLast the prompt [B, T], then newTokens - 1 decodes; writes the
+  /// newTokens tokens of each sequence to out [B, newTokens]. Greedy (the
+  /// argmax) by default; other options sample each token on the host
+  /// (Sampling.h), sequence b from stream (seed, b), so the decode steps
+  /// run the host loop even where the bundle has decode_greedy.
   GenerateStats generate(const int64_t *prompt, int64_t batch,
-                         int64_t promptLength, int64_t newTokens, int64_t *out);
-  /// Greedy over prompts of different lengths: prompt b has lengths[b] ids
+                         int64_t promptLength, int64_t newTokens, int64_t *out,
+                         const SamplingOptions &sampling = {});
+  /// generate over prompts of different lengths: prompt b has lengths[b] ids
   /// (prompts concatenated) and goes to slot b (consecutive prompts of one
   /// length share a prefill); then newTokens - 1 decodes of all B together.
   /// Slots from B on are forgotten. out [B, newTokens].
   GenerateStats generateRagged(const int64_t *prompts, const int64_t *lengths,
-                               int64_t batch, int64_t newTokens, int64_t *out);
+                               int64_t batch, int64_t newTokens, int64_t *out,
+                               const SamplingOptions &sampling = {});
 
   const Bundle &bundle() const { return *theBundle; }
   const Manifest &manifest() const { return theBundle->manifest(); }
@@ -141,7 +148,7 @@ private:
   /// length).
   GenerateStats generateFrom(const int64_t *prompt, const int64_t *lengths,
                              int64_t batch, int64_t newTokens, int64_t *out,
-                             bool slots);
+                             bool slots, const SamplingOptions &sampling);
   /// Runs `entry` on slots [first, first + batch): every state's view
   /// starts at row `first`.
   void runEntry(size_t entry, int64_t first, int64_t batch, int64_t tokens,

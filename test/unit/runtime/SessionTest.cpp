@@ -742,4 +742,82 @@ TEST(Generate, RaggedPromptsMatchEachPromptAlone) {
             "prompt 1 is empty");
 }
 
+SamplingOptions sampled(double temperature, int64_t topK, double topP,
+                        uint64_t seed) {
+  SamplingOptions o;
+  o.temperature = temperature;
+  o.topK = topK;
+  o.topP = topP;
+  o.seed = seed;
+  return o;
+}
+
+// Sampled generation: every token is the sampler's draw from the logits of
+// the sequence so far (recomputed by the reference), sequence b from stream
+// (seed, b), in the host loop.
+TEST(Generate, SampledTokensAreTheSamplersDraws) {
+  Fixture f(/*withState=*/true, "gensampled");
+  auto s = f.session(2, 8);
+  std::vector<int64_t> prompt{1, 2, 3, 4, 5, 6}; // [2, 3]
+  SamplingOptions o = sampled(3.0, 0, 0.95, 5);
+  std::vector<int64_t> out(2 * 4), greedy(2 * 4);
+  GenerateStats stats = s->generate(prompt.data(), 2, 3, 4, out.data(), o);
+  EXPECT_EQ(stats.decodeSteps, 3);
+  EXPECT_FALSE(stats.decodeOnDevice);
+  s->generate(prompt.data(), 2, 3, 4, greedy.data());
+  EXPECT_NE(out, greedy); // this seed's draws leave the argmax
+  for (int64_t b = 0; b < 2; ++b) {
+    Sampler sampler(o);
+    RandomStream stream(o.seed, uint64_t(b));
+    std::vector<int64_t> seq(prompt.begin() + b * 3,
+                             prompt.begin() + b * 3 + 3);
+    for (int64_t i = 0; i < 4; ++i) {
+      std::vector<float> l =
+          referenceLogits(f.weights, seq, 1, int64_t(seq.size()), true);
+      int64_t tok =
+          sampler.sample(l.data() + (seq.size() - 1) * kVocab, kVocab, stream);
+      EXPECT_EQ(out[size_t(b * 4 + i)], tok) << "row " << b << " token " << i;
+      seq.push_back(tok);
+    }
+  }
+  // The same seed again: the same tokens.
+  std::vector<int64_t> again(2 * 4);
+  s->generate(prompt.data(), 2, 3, 4, again.data(), o);
+  EXPECT_EQ(again, out);
+}
+
+// A sequence's draws depend on its index, not on the batch: prompt 0 of a
+// ragged batch generates what it generates alone; temperature 0 is greedy
+// whatever the other options; bad options fail before any work.
+TEST(Generate, SamplingPerSequenceGreedyAtZeroAndChecks) {
+  Fixture f(/*withState=*/true, "gensampled2");
+  auto s = f.session(2, 8);
+  std::vector<int64_t> prompts{1, 2, 3, 4, 5};
+  std::vector<int64_t> lengths{3, 2};
+  SamplingOptions o = sampled(1.5, 8, 1, 77);
+  std::vector<int64_t> out(2 * 4), one(4);
+  s->generateRagged(prompts.data(), lengths.data(), 2, 4, out.data(), o);
+  auto alone = f.session(1, 8);
+  alone->generate(prompts.data(), 1, 3, 4, one.data(), o);
+  EXPECT_EQ(std::vector<int64_t>(out.begin(), out.begin() + 4), one);
+
+  std::vector<int64_t> greedy(2 * 4), zero(2 * 4);
+  s->generateRagged(prompts.data(), lengths.data(), 2, 4, greedy.data());
+  s->generateRagged(prompts.data(), lengths.data(), 2, 4, zero.data(),
+                    sampled(0, 3, 0.5, 9));
+  EXPECT_EQ(zero, greedy);
+
+  ErrorCode code{};
+  EXPECT_EQ(errorOf(
+                [&] {
+                  s->generate(prompts.data(), 1, 2, 2, out.data(),
+                              sampled(1, 0, 1.5, 0));
+                },
+                &code),
+            "top_p must be in (0, 1] (1: off), got 1.5");
+  EXPECT_EQ(code, ErrorCode::InvalidArgument);
+  EXPECT_EQ(s->length(0), 6); // the last generate's sequences are kept
+  EXPECT_EQ(s->length(1), 5);
+}
+
 } // namespace

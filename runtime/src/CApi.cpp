@@ -11,6 +11,7 @@
 #include "runtime/src/Backend.h"
 #include "runtime/src/Bundle.h"
 #include "runtime/src/Error.h"
+#include "runtime/src/Sampling.h"
 #include "runtime/src/Session.h"
 
 #include <new>
@@ -99,6 +100,29 @@ void checkCapacity(size_t capacity, int64_t needed) {
     fail(ErrorCode::InvalidArgument,
          "logits buffer holds " + std::to_string(capacity) + " floats, " +
              std::to_string(needed) + " needed");
+}
+
+void fillStats(const GenerateStats &g, braid_generate_stats *stats) {
+  if (!stats)
+    return;
+  stats->prefill_seconds = g.prefillSeconds;
+  stats->decode_seconds = g.decodeSeconds;
+  stats->decode_steps = g.decodeSteps;
+  stats->decode_on_device = g.decodeOnDevice ? 1 : 0;
+}
+
+/// The options of `sampling` (NULL: greedy), checked before any work.
+SamplingOptions samplingOptions(const braid_sampling *sampling,
+                                const std::string &prefix) {
+  SamplingOptions o;
+  if (sampling) {
+    o.temperature = sampling->temperature;
+    o.topK = sampling->top_k;
+    o.topP = sampling->top_p;
+    o.seed = sampling->seed;
+  }
+  checkSamplingOptions(o, prefix);
+  return o;
 }
 
 } // namespace
@@ -412,14 +436,9 @@ braid_status braid_generate_greedy(braid_session *session,
                                    braid_generate_stats *stats) {
   return guarded([&] {
     require(session, "braid_generate_greedy: null session");
-    GenerateStats g = session->session->generate(prompt, batch, prompt_len,
-                                                 new_tokens, out_tokens);
-    if (stats) {
-      stats->prefill_seconds = g.prefillSeconds;
-      stats->decode_seconds = g.decodeSeconds;
-      stats->decode_steps = g.decodeSteps;
-      stats->decode_on_device = g.decodeOnDevice ? 1 : 0;
-    }
+    fillStats(session->session->generate(prompt, batch, prompt_len, new_tokens,
+                                         out_tokens),
+              stats);
   });
 }
 
@@ -433,14 +452,48 @@ braid_status braid_generate_greedy_ragged(braid_session *session,
     require(session, "braid_generate_greedy_ragged: null session");
     require(prompts && prompt_lens,
             "braid_generate_greedy_ragged: null prompts or prompt lengths");
-    GenerateStats g = session->session->generateRagged(
-        prompts, prompt_lens, batch, new_tokens, out_tokens);
-    if (stats) {
-      stats->prefill_seconds = g.prefillSeconds;
-      stats->decode_seconds = g.decodeSeconds;
-      stats->decode_steps = g.decodeSteps;
-      stats->decode_on_device = g.decodeOnDevice ? 1 : 0;
-    }
+    fillStats(session->session->generateRagged(prompts, prompt_lens, batch,
+                                               new_tokens, out_tokens),
+              stats);
+  });
+}
+
+void braid_sampling_init(braid_sampling *sampling) {
+  if (!sampling)
+    return;
+  SamplingOptions defaults;
+  sampling->temperature = defaults.temperature;
+  sampling->top_k = defaults.topK;
+  sampling->top_p = defaults.topP;
+  sampling->seed = defaults.seed;
+}
+
+braid_status braid_generate(braid_session *session, const int64_t *prompt,
+                            int64_t batch, int64_t prompt_len,
+                            int64_t new_tokens, const braid_sampling *sampling,
+                            int64_t *out_tokens, braid_generate_stats *stats) {
+  return guarded([&] {
+    require(session, "braid_generate: null session");
+    SamplingOptions o = samplingOptions(sampling, "braid_generate: ");
+    fillStats(session->session->generate(prompt, batch, prompt_len, new_tokens,
+                                         out_tokens, o),
+              stats);
+  });
+}
+
+braid_status
+braid_generate_ragged(braid_session *session, const int64_t *prompts,
+                      const int64_t *prompt_lens, int64_t batch,
+                      int64_t new_tokens, const braid_sampling *sampling,
+                      int64_t *out_tokens, braid_generate_stats *stats) {
+  return guarded([&] {
+    require(session, "braid_generate_ragged: null session");
+    require(prompts && prompt_lens,
+            "braid_generate_ragged: null prompts or prompt lengths");
+    SamplingOptions o = samplingOptions(sampling, "braid_generate_ragged: ");
+    fillStats(session->session->generateRagged(prompts, prompt_lens, batch,
+                                               new_tokens, out_tokens, o),
+              stats);
   });
 }
 

@@ -1,7 +1,7 @@
 /*===- braid.h - the Braid runtime C API ----------------------------------===*
  *
  * Load a bundle written by braidc, create a session on a backend, run the
- * bundle's prefill and decode entries, generate greedily.
+ * bundle's prefill and decode entries, generate (greedily or sampled).
  *
  *   braid_bundle *bundle;
  *   if (braid_bundle_open("model.bundle", &bundle, NULL) != BRAID_OK) {
@@ -44,7 +44,7 @@
 extern "C" {
 #endif
 
-#define BRAID_API_VERSION 2 /* 2: batch slots, ragged generation */
+#define BRAID_API_VERSION 3 /* 2: batch slots, ragged; 3: sampling */
 
 typedef enum braid_status {
   BRAID_OK = 0,
@@ -238,8 +238,9 @@ typedef struct braid_generate_stats {
   double decode_seconds;
   int64_t decode_steps;
   /* 1: the decode steps ran back to back on the device (the bundle's
-   * decode_greedy entry picks each token there); 0: the host took the
-   * argmax between steps (an older bundle, or BRAID_HOST_SAMPLING=1). */
+   * decode_greedy entry picks each token there); 0: the host picked each
+   * token between steps (sampled generation, an older bundle, or
+   * BRAID_HOST_SAMPLING=1). */
   int decode_on_device;
 } braid_generate_stats;
 
@@ -262,6 +263,48 @@ braid_status braid_generate_greedy_ragged(braid_session *session,
                                           int64_t batch, int64_t new_tokens,
                                           int64_t *out_tokens,
                                           braid_generate_stats *stats);
+
+/* How braid_generate picks each token, as transformers' generate with
+ * do_sample=True: the logits divided by `temperature`, then the `top_k`
+ * largest kept (with every token tied with the k-th), then the smallest set
+ * of the most likely tokens whose probability reaches `top_p` (at least one
+ * kept), then one draw from their softmax. NaN logits are never drawn.
+ *   temperature  0 (the default): greedy, exactly the argmax of
+ *                braid_generate_greedy (the first maximum wins; the other
+ *                fields are then ignored); > 0: sampled; finite.
+ *   top_k        0 (the default): off; otherwise >= 1.
+ *   top_p        1 (the default): off; otherwise in (0, 1).
+ *   seed         sequence b of a call draws from its own random stream,
+ *                made from (seed, b): the same seed, prompts and weights give
+ *                the same tokens on every run and standard library, and a
+ *                sequence's tokens do not depend on the other rows' draws.
+ * A bad value fails with BRAID_ERROR_INVALID_ARGUMENT naming it. Sampling
+ * runs on the host: every decode step's logits are copied back (the
+ * decode_greedy entry runs greedy generation only). */
+typedef struct braid_sampling {
+  double temperature;
+  int64_t top_k;
+  double top_p;
+  uint64_t seed;
+} braid_sampling;
+
+/* Fills the defaults above (greedy). */
+void braid_sampling_init(braid_sampling *sampling);
+
+/* braid_generate_greedy with the choice of each token given by `sampling`
+ * (NULL: greedy). out_tokens: [batch, new_tokens]. stats may be NULL. */
+braid_status braid_generate(braid_session *session, const int64_t *prompt,
+                            int64_t batch, int64_t prompt_len,
+                            int64_t new_tokens, const braid_sampling *sampling,
+                            int64_t *out_tokens, braid_generate_stats *stats);
+
+/* braid_generate_greedy_ragged with the choice of each token given by
+ * `sampling` (NULL: greedy); prompt b draws from stream (seed, b). */
+braid_status
+braid_generate_ragged(braid_session *session, const int64_t *prompts,
+                      const int64_t *prompt_lens, int64_t batch,
+                      int64_t new_tokens, const braid_sampling *sampling,
+                      int64_t *out_tokens, braid_generate_stats *stats);
 
 #ifdef __cplusplus
 }

@@ -156,6 +156,23 @@ struct SessionOptions {
   bool cudaGraph = false;             ///< cuda, hip: decode as a graph
 };
 
+/// braid_sampling: how generate picks each token (temperature 0: greedy).
+struct Sampling {
+  double temperature = 0;
+  int64_t topK = 0; ///< 0: off
+  double topP = 1;  ///< 1: off
+  uint64_t seed = 0;
+  braid_sampling get() const {
+    braid_sampling s;
+    braid_sampling_init(&s);
+    s.temperature = temperature;
+    s.top_k = topK;
+    s.top_p = topP;
+    s.seed = seed;
+    return s;
+  }
+};
+
 class Session {
 public:
   Session(const Bundle &bundle, const SessionOptions &options) {
@@ -253,6 +270,14 @@ public:
                                 int64_t batch, int64_t promptLen,
                                 int64_t newTokens,
                                 braid_generate_stats *stats = nullptr) {
+    return generate(prompt, batch, promptLen, newTokens, Sampling{}, stats);
+  }
+  /// Each token chosen as `sampling` says (braid_generate): [batch,
+  /// newTokens] generated tokens.
+  std::vector<int64_t> generate(const std::vector<int64_t> &prompt,
+                                int64_t batch, int64_t promptLen,
+                                int64_t newTokens, const Sampling &sampling,
+                                braid_generate_stats *stats = nullptr) {
     if (batch < 0 || promptLen < 0 ||
         prompt.size() != static_cast<size_t>(batch * promptLen))
       throw Error(BRAID_ERROR_INVALID_ARGUMENT,
@@ -261,9 +286,9 @@ public:
                       std::to_string(promptLen));
     std::vector<int64_t> out(static_cast<size_t>(
         batch > 0 && newTokens > 0 ? batch * newTokens : 0));
-    check(braid_generate_greedy(get(), prompt.data(), batch, promptLen,
-                                newTokens, out.empty() ? nullptr : out.data(),
-                                stats));
+    braid_sampling s = sampling.get();
+    check(braid_generate(get(), prompt.data(), batch, promptLen, newTokens, &s,
+                         out.empty() ? nullptr : out.data(), stats));
     return out;
   }
 
@@ -272,6 +297,12 @@ public:
   std::vector<int64_t>
   generate(const std::vector<std::vector<int64_t>> &prompts, int64_t newTokens,
            braid_generate_stats *stats = nullptr) {
+    return generate(prompts, newTokens, Sampling{}, stats);
+  }
+  /// The same, each token chosen as `sampling` says (braid_generate_ragged).
+  std::vector<int64_t>
+  generate(const std::vector<std::vector<int64_t>> &prompts, int64_t newTokens,
+           const Sampling &sampling, braid_generate_stats *stats = nullptr) {
     std::vector<int64_t> ids, lengths;
     for (const std::vector<int64_t> &p : prompts) {
       ids.insert(ids.end(), p.begin(), p.end());
@@ -280,9 +311,10 @@ public:
     int64_t batch = static_cast<int64_t>(prompts.size());
     std::vector<int64_t> out(static_cast<size_t>(
         batch > 0 && newTokens > 0 ? batch * newTokens : 0));
-    check(braid_generate_greedy_ragged(
-        get(), ids.data(), lengths.data(), batch, newTokens,
-        out.empty() ? nullptr : out.data(), stats));
+    braid_sampling s = sampling.get();
+    check(braid_generate_ragged(get(), ids.data(), lengths.data(), batch,
+                                newTokens, &s,
+                                out.empty() ? nullptr : out.data(), stats));
     return out;
   }
 

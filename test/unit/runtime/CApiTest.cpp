@@ -261,4 +261,93 @@ TEST(CApi, SessionCreationErrors) {
             BRAID_ERROR_UNSUPPORTED);
 }
 
+// braid_generate: NULL and temperature 0 are braid_generate_greedy's tokens,
+// a seed gives the same tokens again (and the C++ wrapper's), bad values fail
+// with their name, braid_sampling_init fills greedy.
+TEST(CApi, SampledGeneration) {
+  FakeKernels fake;
+  std::string dir = freshDir("capi-sample");
+  std::string path = writeTinyBundle(dir, /*withState=*/true);
+  std::string weights = writeTinyCheckpoint(dir);
+  braid::Bundle bundle(path);
+  braid::SessionOptions o;
+  o.maxBatch = 2;
+  o.maxSeqLen = 8;
+  o.weightsPath = weights;
+  braid::Session s(bundle, o);
+
+  braid_sampling init;
+  std::memset(&init, 0xff, sizeof init);
+  braid_sampling_init(&init);
+  EXPECT_EQ(init.temperature, 0.0);
+  EXPECT_EQ(init.top_k, 0);
+  EXPECT_EQ(init.top_p, 1.0);
+  EXPECT_EQ(init.seed, 0u);
+
+  int64_t prompt[4] = {1, 2, 3, 4};
+  int64_t greedy[8], none[8], zero[8], a[8], b[8];
+  ASSERT_EQ(braid_generate_greedy(s.get(), prompt, 2, 2, 4, greedy, nullptr),
+            BRAID_OK);
+  ASSERT_EQ(braid_generate(s.get(), prompt, 2, 2, 4, nullptr, none, nullptr),
+            BRAID_OK);
+  braid_sampling z = init;
+  z.top_k = 2;
+  z.top_p = 0.5;
+  z.seed = 3;
+  ASSERT_EQ(braid_generate(s.get(), prompt, 2, 2, 4, &z, zero, nullptr),
+            BRAID_OK);
+  EXPECT_EQ(std::memcmp(none, greedy, sizeof greedy), 0);
+  EXPECT_EQ(std::memcmp(zero, greedy, sizeof greedy), 0);
+
+  braid_sampling t = init;
+  t.temperature = 2.0;
+  t.seed = 11;
+  braid_generate_stats stats{};
+  stats.decode_on_device = 1;
+  ASSERT_EQ(braid_generate(s.get(), prompt, 2, 2, 4, &t, a, &stats), BRAID_OK);
+  EXPECT_EQ(stats.decode_steps, 3);
+  EXPECT_EQ(stats.decode_on_device, 0);
+  ASSERT_EQ(braid_generate(s.get(), prompt, 2, 2, 4, &t, b, nullptr), BRAID_OK);
+  EXPECT_EQ(std::memcmp(a, b, sizeof a), 0);
+  braid::Sampling cpp;
+  cpp.temperature = 2.0;
+  cpp.seed = 11;
+  EXPECT_EQ(s.generate({1, 2, 3, 4}, 2, 2, 4, cpp),
+            std::vector<int64_t>(a, a + 8));
+  // Ragged prompts of one length are the same sequences.
+  int64_t lens[2] = {2, 2};
+  ASSERT_EQ(braid_generate_ragged(s.get(), prompt, lens, 2, 4, &t, b, nullptr),
+            BRAID_OK);
+  EXPECT_EQ(std::memcmp(a, b, sizeof a), 0);
+
+  struct Bad {
+    braid_sampling value;
+    const char *message;
+  };
+  braid_sampling negT = init, negK = init, zeroP = init, bigP = init;
+  negT.temperature = -0.5;
+  negK.top_k = -1;
+  zeroP.top_p = 0;
+  bigP.top_p = 1.25;
+  for (const Bad &bad :
+       {Bad{negT, "braid_generate: temperature must be a finite number >= 0 "
+                  "(0: greedy), got -0.5"},
+        Bad{negK, "braid_generate: top_k must be >= 0 (0: off), got -1"},
+        Bad{zeroP, "braid_generate: top_p must be in (0, 1] (1: off), got 0"},
+        Bad{bigP,
+            "braid_generate: top_p must be in (0, 1] (1: off), got 1.25"}}) {
+    EXPECT_EQ(braid_generate(s.get(), prompt, 2, 2, 4, &bad.value, a, nullptr),
+              BRAID_ERROR_INVALID_ARGUMENT);
+    EXPECT_STREQ(braid_last_error(), bad.message);
+  }
+  EXPECT_EQ(
+      braid_generate_ragged(s.get(), prompt, lens, 2, 4, &bigP, a, nullptr),
+      BRAID_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(braid_last_error(), "braid_generate_ragged: top_p must be in "
+                                   "(0, 1] (1: off), got 1.25");
+  EXPECT_EQ(braid_generate(nullptr, prompt, 2, 2, 4, &t, a, nullptr),
+            BRAID_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(braid_last_error(), "braid_generate: null session");
+}
+
 } // namespace

@@ -1,9 +1,9 @@
 //===- braid-run.cpp - run, generate with and check Braid bundles ---------===//
 //
 // The command-line face of the runtime: inspect a bundle, run prefill on
-// given ids, generate greedily, compare against a golden file. Sessions go
-// through the C API's C++ wrapper (braid.hpp), files through the runtime's
-// safetensors reader.
+// given ids, generate (greedy or sampled), compare against a golden file.
+// Sessions go through the C API's C++ wrapper (braid.hpp), files through the
+// runtime's safetensors reader.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +13,7 @@
 #include "runtime/src/Error.h"
 #include "runtime/src/GpuPlan.h"
 #include "runtime/src/Safetensors.h"
+#include "runtime/src/Sampling.h"
 #ifdef BRAID_HAVE_CUDA_BACKEND
 #include "runtime/backends/cuda/CudaPlan.h"
 #endif
@@ -45,6 +46,7 @@ Usage:
                 [--repeat N]
   braid-run generate BUNDLE (--weights W | --random-weights SEED)
                 (--ids IDS | --ids-file F) -n N [--compare-alone]
+                [--temperature T [--top-k K] [--top-p P] [--seed S]]
   braid-run check BUNDLE [--weights W] --golden GOLDEN.safetensors
                 [--tolerance 1e-4] [--margin M] [--golden-tokens generated]
                 [--save-logits OUT.safetensors]
@@ -61,11 +63,12 @@ Commands:
              prints each time, then the fastest and the median: the first
              run also pays one-time costs (loading kernels, first-touch
              allocations), so time a prefill with N >= 3.
-  generate   greedy generation: prefill the ids, then N - 1 decode steps;
-             prints the tokens, prefill time, ms per decode step, tokens/s.
-             The steps run back to back on the device through the bundle's
+  generate   prefill the ids, then N - 1 decode steps; prints the tokens,
+             prefill time, ms per decode step, tokens/s. Greedy by default:
+             the steps run back to back on the device through the bundle's
              decode_greedy entry (its kernel picks each token);
              BRAID_HOST_SAMPLING=1 takes the argmax on the host instead.
+             --temperature T > 0 samples instead (see Sampling below).
              Rows may have different lengths: each prompt starts in its own
              batch slot (one prefill per run of rows of one length) and all
              rows decode together, each at its own position.
@@ -93,6 +96,21 @@ Commands:
              decode_logits (another bundle's --save-logits) has every
              decode step's logits compared too (rel-L2 per row).
              Exit status 1 when anything differs.
+
+Sampling (generate), as transformers' generate(do_sample=True):
+  --temperature T        divide the logits by T before the softmax: below 1
+                         sharpens, above 1 flattens. 0 (the default) is
+                         greedy, the argmax, and ignores the three below
+  --top-k K              draw only from the K most likely tokens (and any
+                         tied with the K-th); 0 (the default): all
+  --top-p P              then only from the smallest set of the most likely
+                         tokens whose probability reaches P, in (0, 1]; 1
+                         (the default): all
+  --seed S               sequence b draws from its own random stream made
+                         from (S, b): the same seed gives the same tokens on
+                         every run (default 0)
+  Top-k applies before top-p. Sampling runs on the host: each step's logits
+  are copied back, also where the bundle has decode_greedy.
 
 Weights (run, generate, check):
   --weights W            a safetensors checkpoint file, or a folder (its
@@ -126,6 +144,8 @@ Examples:
   braid-run run bamba.bundle --random-weights 7 --ids-file prompt.txt \
       --save-logits logits.safetensors
   braid-run generate bamba.bundle --random-weights 7 --ids "1,2,3,4" -n 32
+  braid-run generate bamba.bundle --random-weights 7 --ids "1,2,3,4" -n 32 \
+      --temperature 0.8 --top-p 0.95 --seed 1
   braid-run check bamba.bundle --weights goldens/bamba_tiny/model.safetensors \
       --golden goldens/bamba_tiny/golden.safetensors
 
@@ -154,6 +174,8 @@ struct Args {
   std::optional<double> margin;
   bool cudaGraph = false;
   bool compareAlone = false;
+  braid::Sampling sampling;
+  bool samplingFlags = false; ///< any of --temperature, --top-k, ...
   std::string backend = "cpu";
   uint32_t threads = 0;
   std::optional<int64_t> maxBatch, maxSeq;
@@ -221,6 +243,35 @@ Args parseArgs(int argc, char **argv) {
       if (v.empty() || *end || !(m >= 0))
         usage("--margin: '" + v + "' is not a non-negative number");
       a.margin = m;
+    } else if (arg == "--temperature") {
+      std::string v = value();
+      char *end = nullptr;
+      double t = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end || !(t >= 0) || std::isinf(t))
+        usage("--temperature: '" + v +
+              "' is not a finite non-negative number (0: greedy)");
+      a.sampling.temperature = t;
+      a.samplingFlags = true;
+    } else if (arg == "--top-k") {
+      a.sampling.topK = parseInt(arg, value(), 0);
+      a.samplingFlags = true;
+    } else if (arg == "--top-p") {
+      std::string v = value();
+      char *end = nullptr;
+      double p = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end || !(p > 0 && p <= 1))
+        usage("--top-p: '" + v + "' is not a number in (0, 1] (1: off)");
+      a.sampling.topP = p;
+      a.samplingFlags = true;
+    } else if (arg == "--seed") {
+      std::string v = value();
+      char *end = nullptr;
+      errno = 0;
+      unsigned long long seed = std::strtoull(v.c_str(), &end, 10);
+      if (v.empty() || *end || v[0] == '-' || errno)
+        usage("--seed: '" + v + "' is not a non-negative integer");
+      a.sampling.seed = seed;
+      a.samplingFlags = true;
     } else if (arg == "--cuda-graph" || arg == "--graph")
       a.cudaGraph = true;
     else if (arg == "--compare-alone")
@@ -266,6 +317,8 @@ Args parseArgs(int argc, char **argv) {
     usage("generate needs -n N (how many tokens to generate)");
   if (a.compareAlone && a.command != "generate")
     usage("--compare-alone is an option of generate");
+  if (a.samplingFlags && a.command != "generate")
+    usage("--temperature, --top-k, --top-p and --seed are options of generate");
   if (a.command == "check") {
     if (!a.golden)
       usage("check needs --golden GOLDEN.safetensors");
@@ -735,6 +788,17 @@ bool compareAlone(const Args &a, const braid::Bundle &bundle,
   return ok;
 }
 
+/// "greedy" or "temperature 0.8, top-k 40, top-p 0.95, seed 7" (top-k and
+/// top-p only when on), as the runtime's describeSampling.
+std::string describe(const braid::Sampling &s) {
+  braid::rt::SamplingOptions o;
+  o.temperature = s.temperature;
+  o.topK = s.topK;
+  o.topP = s.topP;
+  o.seed = s.seed;
+  return braid::rt::describeSampling(o);
+}
+
 int cmdGenerate(const Args &a) {
   Ids ids = loadIds(a);
   int64_t n = *a.newTokens;
@@ -753,9 +817,10 @@ int cmdGenerate(const Args &a) {
       prompts.emplace_back(it, it + len);
       it += len;
     }
-    out = session.generate(prompts, n, &stats);
+    out = session.generate(prompts, n, a.sampling, &stats);
   } else {
-    out = session.generate(ids.values, ids.batch, ids.tokens, n, &stats);
+    out = session.generate(ids.values, ids.batch, ids.tokens, n, a.sampling,
+                           &stats);
   }
   const int64_t *prompt = ids.values.data();
   for (int64_t b = 0; b < ids.batch; ++b) {
@@ -781,12 +846,15 @@ int cmdGenerate(const Args &a) {
                 stats.decode_seconds * 1e3 / double(stats.decode_steps),
                 double(stats.decode_steps * ids.batch) / stats.decode_seconds,
                 (long long)ids.batch);
-  if (stats.decode_steps > 0)
-    std::printf("sampling  greedy, %s\n",
-                stats.decode_on_device
-                    ? "on the device (decode_greedy: no host work between "
-                      "steps)"
-                    : "on the host (logits copied back every step)");
+  const bool greedy = a.sampling.temperature == 0;
+  const char *where = stats.decode_on_device
+                          ? "on the device (decode_greedy: no host work "
+                            "between steps)"
+                          : "on the host (logits copied back every step)";
+  if (!greedy || stats.decode_steps > 0)
+    std::printf("sampling  %s%s%s\n", describe(a.sampling).c_str(),
+                stats.decode_steps > 0 ? ", " : "",
+                stats.decode_steps > 0 ? where : "");
   double total = stats.prefill_seconds + stats.decode_seconds;
   std::printf("total     %lld new tokens in %.2f ms (%.1f tokens/s)\n",
               (long long)(n * ids.batch), total * 1e3,

@@ -68,6 +68,42 @@ TEST(BraidRun, HelpAndUsageErrors) {
   EXPECT_EQ(braidRun("info x.bundle --threads many").status, 2);
 }
 
+// The sampling flags: bad values name the flag and the value (exit status
+// 2), and they belong to generate only.
+TEST(BraidRun, SamplingFlagErrors) {
+  const std::string gen = "generate x.bundle --random-weights 1 --ids 1 -n 2 ";
+  struct Case {
+    const char *flags, *message;
+  };
+  for (Case c : {
+           Case{"--temperature -1",
+                "--temperature: '-1' is not a finite non-negative number "
+                "(0: greedy)"},
+           Case{"--temperature inf", "--temperature: 'inf' is not a finite"},
+           Case{"--temperature warm", "--temperature: 'warm' is not a finite"},
+           Case{"--top-k -3", "--top-k: must be at least 0, got -3"},
+           Case{"--top-k 2.5", "--top-k: '2.5' is not an integer"},
+           Case{"--top-p 0", "--top-p: '0' is not a number in (0, 1] (1: off)"},
+           Case{"--top-p 1.01", "--top-p: '1.01' is not a number in (0, 1]"},
+           Case{"--seed -4", "--seed: '-4' is not a non-negative integer"},
+           Case{"--seed 99999999999999999999999",
+                "--seed: '99999999999999999999999' is not a non-negative "
+                "integer"},
+           Case{"--temperature", "--temperature needs a value"},
+       }) {
+    Result r = braidRun(gen + c.flags);
+    EXPECT_EQ(r.status, 2) << c.flags;
+    EXPECT_OUTPUT(r, c.message);
+  }
+  Result run = braidRun("run x.bundle --random-weights 1 --ids 1 --seed 3");
+  EXPECT_EQ(run.status, 2);
+  EXPECT_OUTPUT(run, "--temperature, --top-k, --top-p and --seed are options "
+                     "of generate");
+  Result help = braidRun("--help");
+  EXPECT_OUTPUT(help, "--temperature T");
+  EXPECT_OUTPUT(help, "--top-p P");
+}
+
 TEST(BraidRun, InfoDescribesTheBundle) {
   std::string path = writeTinyBundle(freshDir("run-info"), /*withState=*/true);
   Result r = braidRun("info " + path + " -v");

@@ -699,6 +699,39 @@ TEST(CudaBackendFake, GreedyDecodeRunsOnTheDeviceWithoutWaiting) {
       << trace;
 }
 
+// Sampled generation keeps the host loop even where the bundle has
+// decode_greedy (the logits come back every step, decode_greedy never runs);
+// temperature 0 is the device's greedy run, token for token.
+TEST(CudaBackendFake, SampledGenerationRunsTheHostLoop) {
+  FakeRun f = fakeSetup(
+      "cuda-fake-sampled",
+      withGreedyEntry(gpuManifest(true), "cuda", cudaCode("fake_greedy_next")));
+  std::string args = "generate " + f.bundle + " --backend cuda --weights " +
+                     f.weights + " --ids '1,2,3;4,5,15' -n 6";
+  Result greedy = braidRun(fakeEnv(), args);
+  ASSERT_EQ(greedy.status, 0) << greedy.output;
+  Result zero = braidRun(fakeEnv(), args + " --temperature 0 --seed 4");
+  ASSERT_EQ(zero.status, 0) << zero.output;
+  EXPECT_EQ(generatedLines(zero.output), generatedLines(greedy.output));
+  EXPECT_CONTAINS(zero.output, "sampling  greedy, on the device");
+  Result sampled = braidRun(fakeEnv(f.trace),
+                            args + " --temperature 0.7 --top-k 5 --seed 4");
+  ASSERT_EQ(sampled.status, 0) << sampled.output;
+  EXPECT_CONTAINS(sampled.output, "sampling  temperature 0.7, top-k 5, seed 4, "
+                                  "on the host (logits copied back every "
+                                  "step)");
+  EXPECT_EQ(count(generatedLines(sampled.output), "generated:"), 2)
+      << sampled.output;
+  Result again = braidRun(fakeEnv(), args + " --temperature 0.7 --top-k 5 "
+                                            "--seed 4");
+  EXPECT_EQ(generatedLines(again.output), generatedLines(sampled.output));
+  // No decode_greedy step (its 5 launches) and no copy of the ids aside.
+  std::string trace = readFile(f.trace);
+  EXPECT_EQ(count(trace, "copy on stream 16"), 0) << trace;
+  EXPECT_EQ(count(trace, "launch fake_greedy_next"), 0) << trace;
+  EXPECT_NE(count(trace, "launch "), 0) << trace;
+}
+
 // A launch with variants by rows runs exactly one of them per call, the one
 // whose range holds B * T, also inside a captured decode graph; the tokens
 // equal those of the single-kernel plan.

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <limits>
 
 namespace braid::rt {
@@ -18,11 +19,51 @@ std::string number(double v) {
   return text;
 }
 
-/// Larger scaled logit first, then the lower token: a strict total order,
-/// so every sort below has one result whatever the standard library.
-bool before(const std::pair<double, int64_t> &a,
-            const std::pair<double, int64_t> &b) {
-  return a.first > b.first || (a.first == b.first && a.second < b.second);
+using Candidate = Sampler::Candidate;
+
+/// Larger scaled logit first, then the lower token: a strict total order.
+bool before(const Candidate &a, const Candidate &b) {
+  return a.scaled > b.scaled || (a.scaled == b.scaled && a.token < b.token);
+}
+
+/// Top-p: reorders `c` so that its first `return value` entries are the
+/// most likely tokens, in `before` order, up to the first whose preceding
+/// mass reaches `need` (that one excluded): the tokens transformers' top-p
+/// keeps, without sorting the row. A quickselect on the cumulative mass,
+/// with this file's own partition, so the arrangement (and the order of the
+/// draw over it) is the same with every standard library; expected O(n).
+size_t topPCount(std::vector<Candidate> &c, double need) {
+  size_t lo = 0, hi = c.size();
+  double above = 0; // the mass of [0, lo), all before [lo, hi)
+  while (hi - lo > 1) {
+    // Median of three as the pivot, moved to hi - 1.
+    size_t mid = lo + (hi - lo) / 2, last = hi - 1;
+    if (before(c[mid], c[lo]))
+      std::swap(c[mid], c[lo]);
+    if (before(c[last], c[lo]))
+      std::swap(c[last], c[lo]);
+    if (before(c[mid], c[last]))
+      std::swap(c[mid], c[last]);
+    size_t pos = lo;
+    double upper = 0;
+    for (size_t i = lo; i < last; ++i)
+      if (before(c[i], c[last])) {
+        upper += c[i].weight;
+        std::swap(c[i], c[pos++]);
+      }
+    std::swap(c[pos], c[last]);
+    if (above + upper >= need) {
+      hi = pos; // the cut is before the pivot
+    } else if (above + upper + c[pos].weight >= need) {
+      return pos + 1; // the pivot is the last one kept
+    } else {
+      above += upper + c[pos].weight;
+      lo = pos + 1;
+    }
+  }
+  // One left, kept (the mass before it is below `need`), or none left: the
+  // rounding of partial sums went past the end.
+  return hi - lo == 1 ? lo + 1 : lo;
 }
 
 } // namespace
@@ -74,7 +115,7 @@ Sampler::Sampler(SamplingOptions options) : opts(options) {
 }
 
 int64_t Sampler::sample(const float *logits, int64_t vocab,
-                        RandomStream &stream) {
+                        RandomStream &stream) const {
   if (opts.greedy() || vocab < 1)
     return argmax(logits, std::max<int64_t>(vocab, 1));
   constexpr float inf = std::numeric_limits<float>::infinity();
@@ -89,9 +130,12 @@ int64_t Sampler::sample(const float *logits, int64_t vocab,
   if (!any)
     return argmax(logits, vocab);
 
+  // Reused between calls on one thread: a row of 128k tokens is 3 MiB.
+  thread_local std::vector<Candidate> candidates;
+  thread_local std::vector<double> scratch;
   // Scaled logits relative to the largest: (l - max) / T <= 0 stays finite
   // or goes to -inf (probability 0) for any temperature, where l / T could
-  // overflow. +inf logits take all the mass, equally.
+  // overflow. +inf logits take all the mass, equally. Token order.
   candidates.clear();
   const bool infinite = top == inf;
   for (int64_t i = 0; i < vocab; ++i) {
@@ -100,65 +144,51 @@ int64_t Sampler::sample(const float *logits, int64_t vocab,
       continue;
     double x = infinite ? 0.0 : (double(v) - double(top)) / opts.temperature;
     if (x > -std::numeric_limits<double>::infinity())
-      candidates.emplace_back(x, i);
+      candidates.push_back({x, std::exp(x), i});
   }
-  auto begin = candidates.begin();
 
   // Top-k: every token at least as large as the k-th largest stays (ties
-  // with it included, as transformers' threshold keeps them), sorted.
+  // with it included, as transformers' threshold keeps them), in token
+  // order. The k-th largest value is one number whatever the selection.
   if (opts.topK > 0 && size_t(opts.topK) < candidates.size()) {
-    auto kth = begin + (opts.topK - 1);
-    std::nth_element(begin, kth, candidates.end(), before);
-    const double threshold = kth->first;
-    auto kept = std::partition(kth + 1, candidates.end(), [&](const auto &c) {
-      return c.first >= threshold;
-    });
-    candidates.erase(kept, candidates.end());
-    std::sort(begin, candidates.end(), before);
+    scratch.clear();
+    for (const Candidate &c : candidates)
+      scratch.push_back(c.scaled);
+    auto kth = scratch.begin() + (opts.topK - 1);
+    std::nth_element(scratch.begin(), kth, scratch.end(),
+                     std::greater<double>());
+    const double threshold = *kth;
+    candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
+                                    [&](const Candidate &c) {
+                                      return c.scaled < threshold;
+                                    }),
+                     candidates.end());
   }
 
   // Top-p: the most likely tokens while the mass before each is below
-  // top_p of the total (the first is always kept). Sorts a prefix that
-  // doubles until it holds them: the set is usually small.
+  // top_p of the total (the first always kept).
   if (opts.topP < 1) {
     double total = 0;
-    for (const auto &c : candidates)
-      total += std::exp(c.first);
-    const double need = opts.topP * total;
-    const size_t n = candidates.size();
-    size_t keep = n, sorted = 0;
-    double mass = 0;
-    while (keep == n && sorted < n) {
-      size_t upTo = std::min(n, std::max<size_t>(64, 2 * sorted));
-      std::partial_sort(begin + sorted, begin + upTo, candidates.end(), before);
-      for (; sorted < upTo; ++sorted) {
-        if (mass >= need) {
-          keep = sorted;
-          break;
-        }
-        mass += std::exp(candidates[sorted].first);
-      }
-    }
-    candidates.resize(keep);
+    for (const Candidate &c : candidates)
+      total += c.weight;
+    candidates.resize(topPCount(candidates, opts.topP * total));
   }
 
-  // The draw: the softmax's numerator of each kept token, a uniform number
-  // times their sum, the token whose interval holds it.
+  // The draw: a uniform number times the kept weights' sum, the token whose
+  // interval holds it.
   double sum = 0;
-  for (auto &c : candidates) {
-    c.first = std::exp(c.first);
-    sum += c.first;
-  }
+  for (const Candidate &c : candidates)
+    sum += c.weight;
   const double target = stream.uniform() * sum;
   double acc = 0;
-  int64_t last = candidates.front().second;
-  for (const auto &c : candidates) {
-    if (c.first <= 0)
+  int64_t last = candidates.front().token;
+  for (const Candidate &c : candidates) {
+    if (c.weight <= 0)
       continue;
-    acc += c.first;
-    last = c.second;
+    acc += c.weight;
+    last = c.token;
     if (target < acc)
-      return c.second;
+      return c.token;
   }
   return last; // rounding left the target at the sum's end
 }

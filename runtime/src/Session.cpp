@@ -640,21 +640,31 @@ GenerateStats Session::generateFrom(const int64_t *prompt,
   stats.prefillSeconds =
       std::chrono::duration<double>(Clock::now() - t0).count();
   // Sequence b draws from its own stream: its tokens do not depend on the
-  // batch's other rows.
+  // batch's other rows, nor on which thread samples it.
   std::vector<RandomStream> streams;
   if (!sampling.greedy())
     for (int64_t b = 0; b < batch; ++b)
       streams.emplace_back(sampling.seed, uint64_t(b));
-  auto pick = [&](int64_t b) {
-    const float *row = logits.data() + b * V;
-    return sampling.greedy() ? argmax(row, V)
-                             : sampler.sample(row, V, streams[size_t(b)]);
-  };
+  const unsigned threads =
+      options.threads ? options.threads
+                      : std::max(1u, std::thread::hardware_concurrency());
   std::vector<int64_t> next(static_cast<size_t>(batch));
-  for (int64_t b = 0; b < batch; ++b) {
-    next[size_t(b)] = pick(b);
-    out[b * newTokens] = next[size_t(b)];
-  }
+  // Each row's next token, written to column `step` of out.
+  auto pick = [&](int64_t step) {
+    auto one = [&](size_t b) {
+      const float *row = logits.data() + int64_t(b) * V;
+      next[b] = sampling.greedy() ? argmax(row, V)
+                                  : sampler.sample(row, V, streams[b]);
+    };
+    if (sampling.greedy() || batch == 1)
+      for (size_t b = 0; b < size_t(batch); ++b)
+        one(b);
+    else
+      parallelFor(size_t(batch), threads, one);
+    for (int64_t b = 0; b < batch; ++b)
+      out[b * newTokens + step] = next[size_t(b)];
+  };
+  pick(0);
   auto t1 = Clock::now();
   if (newTokens > 1 && sampling.greedy() && greedyOnDevice()) {
     decodeGreedy(next.data(), batch, newTokens - 1, out + 1, newTokens);
@@ -666,10 +676,7 @@ GenerateStats Session::generateFrom(const int64_t *prompt,
   }
   for (int64_t step = 1; step < newTokens; ++step) {
     decode(next.data(), batch, logits.data());
-    for (int64_t b = 0; b < batch; ++b) {
-      next[size_t(b)] = pick(b);
-      out[b * newTokens + step] = next[size_t(b)];
-    }
+    pick(step);
     ++stats.decodeSteps;
   }
   stats.decodeSeconds =

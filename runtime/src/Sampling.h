@@ -9,8 +9,8 @@
 //
 // Temperature 0 is greedy: exactly argmax() below, the rule of the greedy
 // host loop and of the greedy_next kernel (the first maximum wins; a NaN is
-// never chosen unless it sits at index 0). A NaN logit is never drawn; +inf logits share all the
-// mass equally (the limit of the softmax). A row with no finite or +inf
+// never chosen unless it sits at index 0). A NaN logit is never drawn; +inf
+// logits share all the mass equally (the limit of the softmax). A row with no finite or +inf
 // value (all NaN or -inf) has nothing to draw from and gets the argmax rule
 // too (index 0 for such a row).
 //

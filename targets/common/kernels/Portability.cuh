@@ -683,11 +683,22 @@ BRAID_DEVICE float2 loadClusterShared2(const float *p, int rank) {
     braid::dev::allowDependentLaunch();                                        \
   } while (0)
 
-/// The other first statement: an entry whose body requests weights -- which
-/// no kernel writes -- before it calls waitForPrerequisiteGrids() itself
-/// (decode's split-K GEMMs, tcGemmSplitK<Cfg, true>), so that they stream
-/// in while the previous kernel finishes. Nothing but weights may be read,
-/// and nothing written, before that wait.
-#define BRAID_KERNEL_PROLOGUE_WEIGHTS_FIRST() braid::dev::allowDependentLaunch()
+/// The other first statement: an entry that reads some of its inputs before
+/// it waits for the previous kernel, so that they stream in while that
+/// kernel finishes. It only lets dependents launch; the entry's body then
+/// calls waitForPrerequisiteGrids() itself, in every thread, before any
+/// global write and before any read other than
+///   - weights, which no kernel writes (decode's split-K GEMMs,
+///     tcGemmSplitK<Cfg, true>, request their first weight tiles);
+///   - data whose last writer is followed, still before this kernel, by a
+///     kernel that begins with BRAID_KERNEL_PROLOGUE().
+/// Why the second is safe: a kernel starts only once every block of the
+/// previous one has allowed dependents (or exited); a kernel with the plain
+/// prologue allows them only after its wait, i.e. once its own predecessor
+/// has completed; and every kernel waits before it completes. So when any
+/// kernel starts, every kernel before the last plain-prologue one ahead of
+/// it has completed and its writes are visible; only the kernels from there
+/// on may still run (docs/cuda.md).
+#define BRAID_KERNEL_PROLOGUE_READS_FIRST() braid::dev::allowDependentLaunch()
 
 #endif // BRAID_TARGETS_COMMON_KERNELS_PORTABILITY_CUH

@@ -331,7 +331,7 @@ struct Source {
             "__launch_bounds__(" + std::to_string(threads) + ", " +
             std::to_string(minBlocks) + ")\n" + fname +
             "(BraidKernelParams p) {\n" +
-            (bodyWaits ? "  BRAID_KERNEL_PROLOGUE_WEIGHTS_FIRST();\n"
+            (bodyWaits ? "  BRAID_KERNEL_PROLOGUE_READS_FIRST();\n"
                        : "  BRAID_KERNEL_PROLOGUE();\n") +
             "  using namespace braid::dev;\n" + body + "}\n\n";
   }

@@ -7,11 +7,13 @@ NAME(BraidKernelParams ...) {` (also inside a multi-line macro, whose line
 continuations are joined first) and prints one line per entry whose body does
 not begin with `BRAID_KERNEL_PROLOGUE();`, then a summary:
 
-    N entries, M without BRAID_KERNEL_PROLOGUE, W weights first
+    N entries, M without BRAID_KERNEL_PROLOGUE, R reads first
 
-An entry may begin with `BRAID_KERNEL_PROLOGUE_WEIGHTS_FIRST();` instead only
-when its body calls a GEMM that waits itself (`..., true>(ops, M);`): counted
-in W; without that call it is reported as missing the prologue.
+An entry may begin with `BRAID_KERNEL_PROLOGUE_READS_FIRST();` instead only
+when its body (up to the matching closing brace) waits for the previous
+kernel itself: it calls `waitForPrerequisiteGrids();`, or a GEMM instantiated
+to wait (`..., true>(ops, M);`). Those are counted in R; one that does neither
+is reported as missing the prologue.
 """
 import re
 import sys
@@ -19,30 +21,42 @@ import sys
 ENTRY = re.compile(r'extern\s+"C"\s+__global__\s+void\b[^;{]*?'
                    r'([A-Za-z_][A-Za-z_0-9#]*)\s*\(\s*BraidKernelParams\s+\w+\s*\)'
                    r'\s*\{')
-# A GEMM instantiated to wait for the previous kernel itself.
-WAITING_GEMM = re.compile(r'\w+<.*,\s*true>\(ops, M\);')
+READS_FIRST = "BRAID_KERNEL_PROLOGUE_READS_FIRST();"
+# The entry waits itself: an explicit wait, or a GEMM instantiated to wait.
+WAITS = re.compile(r'\bwaitForPrerequisiteGrids\(\);|\w+<.*,\s*true>\(ops, M\);')
+
+
+def body_of(text, start):
+    """The entry's body from `start` (just after its `{`) to the matching
+    closing brace."""
+    depth = 1
+    for i in range(start, len(text)):
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[start:i]
+    return text[start:]
 
 
 def main(paths):
-    entries = missing = weights_first = 0
+    entries = missing = reads_first = 0
     for path in paths:
         with open(path, encoding="utf-8") as f:
             text = f.read().replace("\\\n", "\n")
         for m in ENTRY.finditer(text):
             entries += 1
-            body = text[m.end():].lstrip()
-            if body.startswith("BRAID_KERNEL_PROLOGUE_WEIGHTS_FIRST();"):
-                # The body up to the entry's closing brace at column 0.
-                end = body.find("\n}")
-                if WAITING_GEMM.search(body[:end if end >= 0 else len(body)]):
-                    weights_first += 1
-                    continue
+            body = body_of(text, m.end()).lstrip()
+            if body.startswith(READS_FIRST) and WAITS.search(body):
+                reads_first += 1
+                continue
             if not body.startswith("BRAID_KERNEL_PROLOGUE();"):
                 missing += 1
                 first = body.split("\n", 1)[0].strip()
                 print(f"{path}: {m.group(1)} starts with: {first}")
     print(f"{entries} entries, {missing} without BRAID_KERNEL_PROLOGUE, "
-          f"{weights_first} weights first")
+          f"{reads_first} reads first")
     return 0
 
 

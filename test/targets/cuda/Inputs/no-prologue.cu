@@ -1,6 +1,8 @@
 // For kernel-prologue.test: the checker must flag an entry whose body does
 // not begin with the prologue, in plain code and inside a macro, and one
-// that begins with the weights-first prologue but calls no GEMM that waits.
+// that begins with the reads-first prologue but never waits itself (no
+// waitForPrerequisiteGrids() call, no GEMM that waits), in plain code and
+// inside a macro whose next entry does wait.
 extern "C" __global__ void __launch_bounds__(128, 1)
 braid_good(BraidKernelParams p) {
   BRAID_KERNEL_PROLOGUE();
@@ -13,13 +15,13 @@ braid_bad(BraidKernelParams p) {
 }
 extern "C" __global__ void __launch_bounds__(128, 1)
 braid_weights_then_wait(BraidKernelParams p) {
-  BRAID_KERNEL_PROLOGUE_WEIGHTS_FIRST();
+  BRAID_KERNEL_PROLOGUE_READS_FIRST();
   using namespace braid::dev;
   tcGemmSplitK<SplitKConfig<TcConfig<64, 64, 64, 2, 2, 4>, 2>, true>(ops, M);
 }
 extern "C" __global__ void __launch_bounds__(128, 1)
 braid_weights_never_wait(BraidKernelParams p) {
-  BRAID_KERNEL_PROLOGUE_WEIGHTS_FIRST();
+  BRAID_KERNEL_PROLOGUE_READS_FIRST();
   using namespace braid::dev;
   tcGemmSplitK<SplitKConfig<TcConfig<64, 64, 64, 2, 2, 4>, 2>>(ops, M);
 }
@@ -27,4 +29,19 @@ braid_weights_never_wait(BraidKernelParams p) {
   extern "C" __global__ void __launch_bounds__(128)                            \
       PREFIX##_late(BraidKernelParams p) {                                     \
     p.batch = 0;                                                               \
+  }                                                                            \
+  extern "C" __global__ void __launch_bounds__(128)                            \
+      PREFIX##_state_never_wait(BraidKernelParams p) {                         \
+    BRAID_KERNEL_PROLOGUE_READS_FIRST();                                       \
+    if (p.batch) {                                                             \
+      loadState(p);                                                            \
+    }                                                                          \
+    update(p);                                                                 \
+  }                                                                            \
+  extern "C" __global__ void __launch_bounds__(128)                            \
+      PREFIX##_state_then_wait(BraidKernelParams p) {                          \
+    BRAID_KERNEL_PROLOGUE_READS_FIRST();                                       \
+    loadState(p);                                                              \
+    braid::dev::waitForPrerequisiteGrids();                                    \
+    update(p);                                                                 \
   }

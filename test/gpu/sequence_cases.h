@@ -341,6 +341,7 @@ inline std::vector<SeqCase> sequenceCases() {
     // states (two lanes per row, three float4s each: 64 rows per pass for
     // 32 rows, half the lanes idle), head_dim 48 (16 rows per block), and
     // norm groups of 96 that straddle the finishing blocks' 1024 channels.
+    const size_t firstStep = all.size();
     all.push_back(mamba2Step("step_bamba_b1", bf16, 1, 64, 64, 1, 128, 4, 1,
                              4096, {1, 1, 1}));
     all.push_back(mamba2Step("step_bamba_b5", bf16, 5, 64, 64, 1, 128, 4, 1,
@@ -379,6 +380,14 @@ inline std::vector<SeqCase> sequenceCases() {
       c = mamba2Step("step_bamba_b3_rows8", bf16, 3, 64, 64, 1, 128, 4, 1, 4096,
                      {1, 1, 1});
       c.step.rows = 8;
+      all.push_back(c);
+    }
+    // Each again with the update that copies its state rows into shared
+    // memory before it waits (the plan's choice from 17 rows).
+    for (size_t i = firstStep, n = all.size(); i < n; ++i) {
+      SeqCase c = all[i];
+      c.name += "_tile";
+      c.step.tileMinRows = 1;
       all.push_back(c);
     }
 
@@ -494,6 +503,16 @@ inline std::vector<SeqCase> sequenceCases() {
     c = mamba2Step("bench_step_b64_bamba", true, 64, 64, 64, 1, 128, 4, 1, 4096,
                    {1, 1, 1});
     c.bench = true;
+    all.push_back(c);
+    // Each with the other update kernel: B = 1 with the state tile, B = 64
+    // waiting first.
+    c = all[all.size() - 2];
+    c.name += "_tile";
+    c.step.tileMinRows = 1;
+    all.push_back(c);
+    c = all[all.size() - 2];
+    c.name += "_notile";
+    c.step.tileMinRows = 65;
     all.push_back(c);
     // Fewer rows per update block (more blocks: B = 1 parallelism, more
     // redundant B/C conv per block at B = 64).

@@ -10,7 +10,10 @@
 //                    conv state) and of its group's B and C channels (read
 //                    only), the state update of its rows, y = C.h + D x, the
 //                    gate; with a norm, y and the block's sum of squares
-//                    (into the workspace) for the second kernel.
+//                    (into the workspace) for the second kernel. From 17
+//                    rows (B * T) `<prefix>_update_tile` instead, the same
+//                    with its state rows copied into shared memory before
+//                    it waits for the previous kernel.
 //   <prefix>_finish  grid (ceil(max(H*P, 2*G*N) / 256), B)  the norm of
 //                    the gated output, and the new conv state of the B and
 //                    C channels.
@@ -70,6 +73,8 @@ template <typename Cfg> struct StepDims {
   // State rows: TPR lanes per row, each holding N / TPR states as float4s.
   static constexpr int TPR = Cfg::kLanesPerRow, V4 = N / (4 * TPR);
   static constexpr int RPP = kThreads / TPR, PASSES = dev::ceilDiv(ROWS, RPP);
+  // The conv: ROWS x channels and the group's 2 N B and C channels.
+  static constexpr int CONV_PASSES = dev::ceilDiv(ROWS + 2 * N, kThreads);
   // The finishing kernel: 256 threads, one channel each.
   static constexpr int kFinishThreads = 256;
   static constexpr int NORM_GROUP = Cfg::kNormGroup;
@@ -79,40 +84,53 @@ template <typename Cfg> struct StepDims {
                 "a block's rows must not straddle two norm groups");
 };
 
-/// dt' = clamp(softplus(dt + dt_bias)) as the scan computes it.
-template <typename Cfg>
-BRAID_DEVICE float stepDt(const BraidKernelParams &p, int b, int h) {
-  using D = StepDims<Cfg>;
-  float d = dev::toFloat(
-      dev::buffer<const typename D::E>(p, kStepDt)[int64_t(b) * D::H + h]);
+/// dt' = clamp(softplus(dt + dt_bias)) as the scan computes it, from the
+/// loaded dt and dt_bias.
+template <typename Cfg> BRAID_DEVICE float stepDt(float dt, float dtBias) {
+  float d = dt;
   if (Cfg::kHasDtBias)
-    d += dev::toFloat(dev::buffer<const typename D::W>(p, kStepDtBias)[h]);
+    d += dtBias;
   return ssdDtLimits<Cfg>(d);
 }
 
-/// Conv output of channel `ch` of sequence `b` (one token), rounded to the
-/// activation type as the conv kernel stores it; the old state in `old`.
+/// What the conv of one channel reads: its old state, its input, its
+/// weights and bias.
+template <typename Cfg> struct StepConvIn {
+  using D = StepDims<Cfg>;
+  float old[D::HIST > 0 ? D::HIST : 1], xin, w[D::K], bias;
+};
+
+/// Loads the conv inputs of channel `ch` of sequence `b` (one token).
 template <typename Cfg>
-BRAID_DEVICE float
-stepConv(const BraidKernelParams &p, int64_t b, int ch,
-         float (&old)[StepDims<Cfg>::HIST > 0 ? StepDims<Cfg>::HIST : 1],
-         float &xin) {
+BRAID_DEVICE void stepConvLoad(const BraidKernelParams &p, int64_t b, int ch,
+                               StepConvIn<Cfg> &in) {
   using D = StepDims<Cfg>;
   using W = typename D::W;
   const W *w = dev::buffer<const W>(p, kStepConvW) + int64_t(ch) * D::K;
   const float *state =
       dev::buffer<const float>(p, kStepConvState) + (b * D::CH + ch) * D::HIST;
-  xin = dev::toFloat(
+  in.xin = dev::toFloat(
       dev::buffer<const typename D::E>(p, kStepXbc)[b * D::CH + ch]);
-  float acc = Cfg::kHasConvBias
-                  ? dev::toFloat(dev::buffer<const W>(p, kStepConvBias)[ch])
-                  : 0.0f;
+  in.bias = Cfg::kHasConvBias
+                ? dev::toFloat(dev::buffer<const W>(p, kStepConvBias)[ch])
+                : 0.0f;
 #pragma unroll
-  for (int j = 0; j < D::HIST; ++j) {
-    old[j] = state[j];
-    acc += dev::toFloat(w[j]) * old[j];
-  }
-  acc += dev::toFloat(w[D::HIST]) * xin;
+  for (int j = 0; j < D::HIST; ++j)
+    in.old[j] = state[j];
+#pragma unroll
+  for (int j = 0; j < D::K; ++j)
+    in.w[j] = dev::toFloat(w[j]);
+}
+
+/// The conv output of one channel, rounded to the activation type as the
+/// conv kernel stores it.
+template <typename Cfg> BRAID_DEVICE float stepConv(const StepConvIn<Cfg> &in) {
+  using D = StepDims<Cfg>;
+  float acc = in.bias;
+#pragma unroll
+  for (int j = 0; j < D::HIST; ++j)
+    acc += in.w[j] * in.old[j];
+  acc += in.w[D::HIST] * in.xin;
   if (Cfg::kConvSilu)
     acc = dev::siluF(acc);
   return dev::toFloat(dev::fromFloat<typename D::E>(acc));
@@ -134,9 +152,9 @@ BRAID_DEVICE void stepConvShift(const BraidKernelParams &p, int64_t b, int ch,
 
 /// The SSM state is streamed once per step (read, updated, written, not
 /// touched again by this launch, 268 MB per layer at B = 64, far past L2):
-/// on CUDA its loads and stores are evict-first (ld/st.global.cs), 101 ->
-/// 97.5 us at B = 64 on H100 (test/gpu/SEQUENCE_NOTES.md); plain accesses
-/// on HIP.
+/// on CUDA its accesses are evict-first (ld/st.global.cs; the tile's copies
+/// below with an evict-first L2 policy), 101 -> 97.5 us at B = 64 on H100
+/// (test/gpu/SEQUENCE_NOTES.md); plain accesses on HIP.
 BRAID_DEVICE float4 stepStateLoad(const float4 *p) {
 #if defined(BRAID_CUDA)
   return __ldcs(p);
@@ -152,13 +170,70 @@ BRAID_DEVICE void stepStateStore(float4 *p, float4 v) {
 #endif
 }
 
-/// Kernel 1: conv, state update, D skip and gate for ROWS rows of head h.
+/// The SSM state rows of one update block in shared memory (ROWS x N
+/// floats, 16 KB in bamba-1.5b) for the `_update_tile` kernel, copied there
+/// before its wait without passing through registers: held in registers
+/// through the conv they raised the kernel from 55 to 72 registers, 9 -> 7
+/// blocks per SM, 7 % slower at B = 64 (test/gpu/SEQUENCE_NOTES.md).
+template <typename Cfg> struct StepStateTile {
+  float4 v[StepDims<Cfg>::ROWS * (StepDims<Cfg>::N / 4)];
+};
+
+/// Kernel 1, before its wait for the previous kernel: requests the block's
+/// SSM state rows into `st` (cp.async: each thread copies the float4s that
+/// it updates later). Only the
+/// previous decode step's update of this layer (or the prefill, or a host
+/// copy) wrote them, and that launch's finishing kernel, which begins with
+/// BRAID_KERNEL_PROLOGUE, ran in between: they are complete and visible
+/// even while the previous kernel of the stream still runs (docs/cuda.md,
+/// reads first). They stream in while the previous kernel finishes and
+/// then during the conv, instead of after the conv's round trips.
 template <typename Cfg>
-BRAID_DEVICE void mamba2StepUpdate(BraidKernelParams p) {
+BRAID_DEVICE void mamba2StepLoadState(const BraidKernelParams &p,
+                                      StepStateTile<Cfg> &st) {
+  using D = StepDims<Cfg>;
+  const int blk = dev::blockIdX(), b = dev::blockIdY();
+  const int h = blk / D::TILES, row0 = (blk % D::TILES) * D::ROWS;
+  const int sub = dev::threadId() % D::TPR, rip = dev::threadId() / D::TPR;
+  const float4 *stIn = reinterpret_cast<const float4 *>(
+      dev::buffer<const float>(p, kStepSsmState) +
+      (int64_t(b) * D::H + h) * D::P * D::N + int64_t(row0) * D::N);
+#if defined(BRAID_HAS_CP_ASYNC)
+  uint64_t policy;
+  asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n"
+               : "=l"(policy));
+#endif
+#pragma unroll
+  for (int ps = 0; ps < D::PASSES; ++ps) {
+    const int r = ps * D::RPP + rip;
+    if (r >= D::ROWS) // uniform per row: never read
+      continue;
+#pragma unroll
+    for (int i = 0; i < D::V4; ++i) {
+      const int k = r * (D::N / 4) + sub + D::TPR * i;
+#if defined(BRAID_HAS_CP_ASYNC)
+      asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, "
+                   "%2;\n" ::"r"(dev::sharedAddress(&st.v[k])),
+                   "l"(stIn + k), "l"(policy));
+#else
+      dev::cpAsync16(&st.v[k], stIn + k, true);
+#endif
+    }
+  }
+  dev::cpAsyncCommit();
+}
+
+/// Kernel 1 after the wait: conv, state update, D skip and gate for ROWS
+/// rows of head h. kTile: the state rows were requested into `tile` before
+/// the wait (mamba2StepLoadState); otherwise they are loaded into registers
+/// once the conv is done.
+template <typename Cfg, bool kTile>
+BRAID_DEVICE void mamba2StepUpdate(BraidKernelParams p,
+                                   const StepStateTile<Cfg> *tile) {
   using D = StepDims<Cfg>;
   using E = typename D::E;
   using W = typename D::W;
-  __shared__ float sX[D::ROWS], sB[D::N], sC[D::N];
+  __shared__ float sX[D::ROWS], sZ[D::ROWS], sB[D::N], sC[D::N];
   __shared__ float scratch[dev::kWarpSize];
   const int blk = dev::blockIdX(), b = dev::blockIdY();
   const int h = blk / D::TILES, row0 = (blk % D::TILES) * D::ROWS;
@@ -173,53 +248,79 @@ BRAID_DEVICE void mamba2StepUpdate(BraidKernelParams p) {
 
   // Conv of this block's x channels (their state is this block's alone)
   // and of its group's B and C channels (state read only: kernel 2 shifts
-  // it once every head has read it).
-  for (int i = dev::threadId(); i < D::ROWS + 2 * D::N; i += D::kThreads) {
+  // it once every head has read it). Every pass's loads come first, with
+  // no branch or store (which might alias) between them, so that they are
+  // all in flight at once: one round trip instead of one per pass. A thread
+  // past the last channel loads the last channel's inputs and drops them.
+  static_assert(D::ROWS <= D::kThreads, "x channels in the first conv pass");
+  constexpr int CHANNELS = D::ROWS + 2 * D::N;
+  StepConvIn<Cfg> in[D::CONV_PASSES];
+#pragma unroll
+  for (int pass = 0; pass < D::CONV_PASSES; ++pass) {
+    const int i = min(dev::threadId() + pass * D::kThreads, CHANNELS - 1);
     const int ch = i < D::ROWS ? h * D::P + row0 + i
                    : i < D::ROWS + D::N
                        ? D::HP + g * D::N + (i - D::ROWS)
                        : D::HP + D::GN + g * D::N + (i - D::ROWS - D::N);
-    float old[D::HIST > 0 ? D::HIST : 1], xin;
-    const float v = stepConv<Cfg>(p, b, ch, old, xin);
-    if (i < D::ROWS) {
-      sX[i] = v;
-      stepConvShift<Cfg>(p, b, ch, old, xin);
-    } else if (i < D::ROWS + D::N) {
-      sB[i - D::ROWS] = v;
-    } else {
-      sC[i - D::ROWS - D::N] = v;
-    }
+    stepConvLoad<Cfg>(p, b, ch, in[pass]);
   }
-  const float dt = stepDt<Cfg>(p, b, h);
-  const float decay =
-      expf(dt * dev::toFloat(dev::buffer<const W>(p, kStepA)[h]));
+  // With them: the head's dt, dt_bias, A and D, and z of the block's rows
+  // (for the gate, after the state update).
+  const float dtIn =
+      dev::toFloat(dev::buffer<const E>(p, kStepDt)[int64_t(b) * D::H + h]);
+  const float dtBias =
+      Cfg::kHasDtBias ? dev::toFloat(dev::buffer<const W>(p, kStepDtBias)[h])
+                      : 0.0f;
+  const float aH = dev::toFloat(dev::buffer<const W>(p, kStepA)[h]);
   const float dskip =
       Cfg::kHasD ? dev::toFloat(dev::buffer<const W>(p, kStepD)[h]) : 0.0f;
+  const float zIn = Cfg::kGate != int(StepGate::None)
+                        ? dev::toFloat(dev::buffer<const E>(
+                              p, kStepZ)[int64_t(b) * D::HP + h * D::P + row0 +
+                                         min(dev::threadId(), D::ROWS - 1)])
+                        : 0.0f;
+#pragma unroll
+  for (int pass = 0; pass < D::CONV_PASSES; ++pass) {
+    const int i = dev::threadId() + pass * D::kThreads;
+    const float v = stepConv<Cfg>(in[pass]);
+    if (i < D::ROWS)
+      sX[i] = v;
+    else if (i < D::ROWS + D::N)
+      sB[i - D::ROWS] = v;
+    else if (i < CHANNELS)
+      sC[i - D::ROWS - D::N] = v;
+  }
+  if (dev::threadId() < D::ROWS) {
+    sZ[dev::threadId()] = zIn;
+    stepConvShift<Cfg>(p, b, h * D::P + row0 + dev::threadId(), in[0].old,
+                       in[0].xin);
+  }
+  const float dt = stepDt<Cfg>(dtIn, dtBias);
+  const float decay = expf(dt * aH);
+  if constexpr (kTile)
+    dev::cpAsyncWait<0>(); // the state rows; the barrier orders their reads
   dev::syncThreads();
 
   // State rows: lanes `sub` of a row hold states 4*sub + 4*TPR*i + 0..3.
   const int sub = dev::threadId() % D::TPR, rip = dev::threadId() / D::TPR;
   const int64_t stateBase = (int64_t(b) * D::H + h) * D::P * D::N;
-  const float4 *stIn = reinterpret_cast<const float4 *>(
-      dev::buffer<const float>(p, kStepSsmState) + stateBase);
   float4 *stOut = reinterpret_cast<float4 *>(
       dev::buffer<float>(p, kStepSsmStateOut) + stateBase);
   float4 st[D::PASSES][D::V4];
+  if constexpr (!kTile) {
+    const float4 *stIn = reinterpret_cast<const float4 *>(
+        dev::buffer<const float>(p, kStepSsmState) + stateBase);
 #pragma unroll
-  for (int ps = 0; ps < D::PASSES; ++ps) {
-    const int r = ps * D::RPP + rip;
+    for (int ps = 0; ps < D::PASSES; ++ps) {
+      const int r = ps * D::RPP + rip;
 #pragma unroll
-    for (int i = 0; i < D::V4; ++i)
-      st[ps][i] =
-          r < D::ROWS
-              ? stepStateLoad(stIn + (row0 + r) * (D::N / 4) + sub + D::TPR * i)
-              : make_float4(0.f, 0.f, 0.f, 0.f);
+      for (int i = 0; i < D::V4; ++i)
+        st[ps][i] = r < D::ROWS ? stepStateLoad(stIn + (row0 + r) * (D::N / 4) +
+                                                sub + D::TPR * i)
+                                : make_float4(0.f, 0.f, 0.f, 0.f);
+    }
   }
   E *y = dev::buffer<E>(p, kStepY) + int64_t(b) * D::HP + h * D::P + row0;
-  const E *z = Cfg::kGate != int(StepGate::None)
-                   ? dev::buffer<const E>(p, kStepZ) + int64_t(b) * D::HP +
-                         h * D::P + row0
-                   : nullptr;
   float sumSq = 0.0f;
 #pragma unroll
   for (int ps = 0; ps < D::PASSES; ++ps) {
@@ -232,7 +333,12 @@ BRAID_DEVICE void mamba2StepUpdate(BraidKernelParams p) {
 #pragma unroll
     for (int i = 0; i < D::V4; ++i) {
       const int n = 4 * (sub + D::TPR * i);
-      float4 &s = st[ps][i];
+      float4 s;
+      if constexpr (kTile)
+        s = valid ? tile->v[r * (D::N / 4) + sub + D::TPR * i]
+                  : make_float4(0.f, 0.f, 0.f, 0.f);
+      else
+        s = st[ps][i];
       s.x = s.x * decay + dx * sB[n];
       s.y = s.y * decay + dx * sB[n + 1];
       s.z = s.z * decay + dx * sB[n + 2];
@@ -247,13 +353,11 @@ BRAID_DEVICE void mamba2StepUpdate(BraidKernelParams p) {
     // y as the scan stores it, then the gate as the unfused kernels do.
     const float yv = dev::toFloat(dev::fromFloat<E>(acc + dskip * xv));
     if constexpr (Cfg::kGate == int(StepGate::Silu)) {
-      const float gate =
-          dev::toFloat(dev::fromFloat<E>(dev::siluF(dev::toFloat(z[r]))));
+      const float gate = dev::toFloat(dev::fromFloat<E>(dev::siluF(sZ[r])));
       y[r] = dev::fromFloat<E>(yv * gate);
     } else if constexpr (Cfg::kGate == int(StepGate::Norm)) {
       y[r] = dev::fromFloat<E>(yv);
-      const float u =
-          Cfg::kNormFirst ? yv : yv * dev::siluF(dev::toFloat(z[r]));
+      const float u = Cfg::kNormFirst ? yv : yv * dev::siluF(sZ[r]);
       sumSq = fmaf(u, u, sumSq);
     } else {
       y[r] = dev::fromFloat<E>(yv);
@@ -335,12 +439,25 @@ BRAID_DEVICE void mamba2StepFinish(BraidKernelParams p) {
 } // namespace kern
 } // namespace braid
 
+// Two update kernels (the plan picks one by B * T, SequencePlans.h):
+// `_update` waits first and loads its state rows after the conv;
+// `_update_tile` copies them into shared memory before it waits, which
+// relies on the finishing kernel keeping the plain prologue.
 #define BRAID_MAMBA2_STEP_ENTRIES(PREFIX, CFG)                                 \
   extern "C" __global__ void __launch_bounds__(                                \
       braid::kern::StepDims<CFG>::kThreads)                                    \
       PREFIX##_update(BraidKernelParams p) {                                   \
     BRAID_KERNEL_PROLOGUE();                                                   \
-    braid::kern::mamba2StepUpdate<CFG>(p);                                     \
+    braid::kern::mamba2StepUpdate<CFG, false>(p, nullptr);                     \
+  }                                                                            \
+  extern "C" __global__ void __launch_bounds__(                                \
+      braid::kern::StepDims<CFG>::kThreads)                                    \
+      PREFIX##_update_tile(BraidKernelParams p) {                              \
+    BRAID_KERNEL_PROLOGUE_READS_FIRST();                                       \
+    __shared__ braid::kern::StepStateTile<CFG> tile;                           \
+    braid::kern::mamba2StepLoadState<CFG>(p, tile);                            \
+    braid::dev::waitForPrerequisiteGrids();                                    \
+    braid::kern::mamba2StepUpdate<CFG, true>(p, &tile);                        \
   }                                                                            \
   extern "C" __global__ void __launch_bounds__(                                \
       braid::kern::StepDims<CFG>::kFinishThreads)                              \

@@ -691,7 +691,10 @@ BRAID_DEVICE float2 loadClusterShared2(const float *p, int rank) {
 ///   - weights, which no kernel writes (decode's split-K GEMMs,
 ///     tcGemmSplitK<Cfg, true>, request their first weight tiles);
 ///   - data whose last writer is followed, still before this kernel, by a
-///     kernel that begins with BRAID_KERNEL_PROLOGUE().
+///     kernel that begins with BRAID_KERNEL_PROLOGUE() (mamba2_step's
+///     `_update_tile` copies its SSM state rows: only the same launch a
+///     decode step earlier wrote them, and its finishing kernel has the
+///     plain prologue).
 /// Why the second is safe: a kernel starts only once every block of the
 /// previous one has allowed dependents (or exited); a kernel with the plain
 /// prologue allows them only after its wait, i.e. once its own predecessor

@@ -454,7 +454,20 @@ struct Mamba2StepShape {
   double eps = 1e-6;
   /// Tuning knob: rows of head_dim per update block (0: the planner's).
   int64_t rows = 0;
+  /// Tuning knob: the fewest B * T rows that run `_update_tile` (the state
+  /// rows copied before the wait) rather than `_update` (0: the planner's,
+  /// kStepTileMinRows).
+  int64_t tileMinRows = 0;
 };
+
+/// From 17 rows (where a bf16 decode GEMM leaves the skinny kernel for the
+/// tensor-core one, SpecializersDense.cpp) the update copies its state rows
+/// into shared memory before it waits: bamba-1.5b decode on H100, B = 64,
+/// 4.060 -> 4.004-4.015 ms/step. At B = 1 the same kernel made the step
+/// slower in the graph (1.428-1.434 -> 1.464-1.466 ms), although it is
+/// faster alone (test/gpu/SEQUENCE_NOTES.md); B = 1 keeps the update that
+/// waits first.
+constexpr int64_t kStepTileMinRows = 17;
 
 inline std::string planMamba2Step(const Mamba2StepShape &s, const Target &t,
                                   const std::string &name, Plan &plan) {
@@ -487,6 +500,10 @@ inline std::string planMamba2Step(const Mamba2StepShape &s, const Target &t,
              " must divide head_dim and the norm group";
     rows = s.rows;
   }
+  // The update's first conv pass covers the x channels (Mamba2Step.cuh).
+  if (rows > 4 * t.warpSize)
+    return "rows " + std::to_string(rows) + " must be at most " +
+           std::to_string(4 * t.warpSize) + " (the update block's threads)";
   // Lanes per state row: N / 4 float4s spread over at most a warp.
   int64_t lanes = 1;
   while (lanes * 2 <= t.warpSize && N % (4 * lanes * 2) == 0)
@@ -522,6 +539,12 @@ inline std::string planMamba2Step(const Mamba2StepShape &s, const Target &t,
   update.grid[1] = Dim::batch();
   update.grid[2] = Dim::fixed(1);
   update.block[0] = 4 * t.warpSize;
+  const int64_t tileMin = s.tileMinRows > 0 ? s.tileMinRows : kStepTileMinRows;
+  update.maxRows = tileMin - 1;
+  Launch tile = update;
+  tile.function = name + "_update_tile";
+  tile.minRows = tileMin;
+  tile.maxRows = INT64_MAX;
   Launch finish;
   finish.function = name + "_finish";
   const int64_t channels = std::max(s.gate == 1 ? HP : 0, 2 * s.groups * N);
@@ -529,7 +552,9 @@ inline std::string planMamba2Step(const Mamba2StepShape &s, const Target &t,
   finish.grid[1] = Dim::batch();
   finish.grid[2] = Dim::fixed(1);
   finish.block[0] = 256;
-  plan.launches = {update, finish};
+  plan.launches = {tile, finish};
+  if (tileMin > 1)
+    plan.launches.insert(plan.launches.begin(), update);
   // The update blocks' sums of squares, one float per block.
   if (s.gate == 1)
     plan.workspace = {0, 4 * (HP / rows), 0, 0, 1};

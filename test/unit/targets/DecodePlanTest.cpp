@@ -114,6 +114,38 @@ TEST(DecodePlan, Mamba2StepRowsKnob) {
   s.rows = 3;
   EXPECT_EQ(planMamba2Step(s, Target(), "k", p),
             "rows 3 must divide head_dim and the norm group");
+  // The update's first conv pass covers the block's x channels.
+  s = bambaStep();
+  s.headDim = 256;
+  s.normGroup = 16384;
+  s.rows = 256;
+  EXPECT_EQ(planMamba2Step(s, Target(), "k", p),
+            "rows 256 must be at most 128 (the update block's threads)");
+}
+
+// Up to 16 rows the update that waits first, from 17 the one that copies
+// its state rows into shared memory before it waits; the knob moves the
+// bound (1: the tile kernel alone).
+TEST(DecodePlan, Mamba2StepTileVariant) {
+  Plan p;
+  ASSERT_EQ(planMamba2Step(bambaStep(), Target(), "k", p), "");
+  ASSERT_EQ(p.launches.size(), 3u);
+  EXPECT_EQ(p.launches[0].function, "k_update");
+  EXPECT_TRUE(p.launches[0].runsFor(16));
+  EXPECT_FALSE(p.launches[0].runsFor(17));
+  EXPECT_EQ(p.launches[1].function, "k_update_tile");
+  EXPECT_FALSE(p.launches[1].runsFor(16));
+  EXPECT_TRUE(p.launches[1].runsFor(17));
+  EXPECT_EQ(p.launches[1].grid[0].eval(64, 1), 128);
+  EXPECT_EQ(p.launches[2].function, "k_finish");
+  EXPECT_TRUE(p.launches[2].runsFor(1));
+  EXPECT_TRUE(p.launches[2].runsFor(64));
+  Mamba2StepShape s = bambaStep();
+  s.tileMinRows = 1;
+  ASSERT_EQ(planMamba2Step(s, Target(), "k", p), "");
+  ASSERT_EQ(p.launches.size(), 2u);
+  EXPECT_EQ(p.launches[0].function, "k_update_tile");
+  EXPECT_TRUE(p.launches[0].runsFor(1));
 }
 
 } // namespace

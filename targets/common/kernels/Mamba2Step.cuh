@@ -10,10 +10,11 @@
 //                    conv state) and of its group's B and C channels (read
 //                    only), the state update of its rows, y = C.h + D x, the
 //                    gate; with a norm, y and the block's sum of squares
-//                    (into the workspace) for the second kernel. From 17
-//                    rows (B * T) `<prefix>_update_tile` instead, the same
-//                    with its state rows copied into shared memory before
-//                    it waits for the previous kernel.
+//                    (into the workspace) for the second kernel. Its state
+//                    rows are loaded into registers before it waits for the
+//                    previous kernel; from 17 rows (B * T)
+//                    `<prefix>_update_tile` runs instead, the same with its
+//                    state rows copied into shared memory before the wait.
 //   <prefix>_finish  grid (ceil(max(H*P, 2*G*N) / 256), B)  the norm of
 //                    the gated output, and the new conv state of the B and
 //                    C channels.
@@ -223,13 +224,47 @@ BRAID_DEVICE void mamba2StepLoadState(const BraidKernelParams &p,
   dev::cpAsyncCommit();
 }
 
+/// The SSM state rows of one update block in the registers of the threads
+/// that update them (the `_update` kernel, below kStepTileMinRows rows).
+template <typename Cfg> struct StepStateRegs {
+  float4 v[StepDims<Cfg>::PASSES][StepDims<Cfg>::V4];
+};
+
+/// Kernel 1, before its wait (the `_update` kernel): loads the block's SSM
+/// state rows into registers, each thread the float4s it updates, for the
+/// same reason and under the same rule as mamba2StepLoadState. At B = 1 the
+/// block's 16 KB arrive while the previous kernel (in_proj) finishes; the
+/// 32 extra registers a thread cost nothing there, where the grid is one
+/// block per SM (test/gpu/SEQUENCE_NOTES.md).
+template <typename Cfg>
+BRAID_DEVICE void mamba2StepLoadRegs(const BraidKernelParams &p,
+                                     StepStateRegs<Cfg> &st) {
+  using D = StepDims<Cfg>;
+  const int blk = dev::blockIdX(), b = dev::blockIdY();
+  const int h = blk / D::TILES, row0 = (blk % D::TILES) * D::ROWS;
+  const int sub = dev::threadId() % D::TPR, rip = dev::threadId() / D::TPR;
+  const float4 *stIn = reinterpret_cast<const float4 *>(
+      dev::buffer<const float>(p, kStepSsmState) +
+      (int64_t(b) * D::H + h) * D::P * D::N + int64_t(row0) * D::N);
+#pragma unroll
+  for (int ps = 0; ps < D::PASSES; ++ps) {
+    const int r = ps * D::RPP + rip;
+#pragma unroll
+    for (int i = 0; i < D::V4; ++i)
+      st.v[ps][i] =
+          r < D::ROWS ? stepStateLoad(stIn + r * (D::N / 4) + sub + D::TPR * i)
+                      : make_float4(0.f, 0.f, 0.f, 0.f);
+  }
+}
+
 /// Kernel 1 after the wait: conv, state update, D skip and gate for ROWS
-/// rows of head h. kTile: the state rows were requested into `tile` before
-/// the wait (mamba2StepLoadState); otherwise they are loaded into registers
-/// once the conv is done.
+/// rows of head h. The state rows were requested before the wait: into
+/// shared memory `tile` (kTile, mamba2StepLoadState) or into registers
+/// `regs` (mamba2StepLoadRegs).
 template <typename Cfg, bool kTile>
 BRAID_DEVICE void mamba2StepUpdate(BraidKernelParams p,
-                                   const StepStateTile<Cfg> *tile) {
+                                   const StepStateTile<Cfg> *tile,
+                                   const StepStateRegs<Cfg> *regs) {
   using D = StepDims<Cfg>;
   using E = typename D::E;
   using W = typename D::W;
@@ -308,17 +343,11 @@ BRAID_DEVICE void mamba2StepUpdate(BraidKernelParams p,
       dev::buffer<float>(p, kStepSsmStateOut) + stateBase);
   float4 st[D::PASSES][D::V4];
   if constexpr (!kTile) {
-    const float4 *stIn = reinterpret_cast<const float4 *>(
-        dev::buffer<const float>(p, kStepSsmState) + stateBase);
 #pragma unroll
-    for (int ps = 0; ps < D::PASSES; ++ps) {
-      const int r = ps * D::RPP + rip;
+    for (int ps = 0; ps < D::PASSES; ++ps)
 #pragma unroll
       for (int i = 0; i < D::V4; ++i)
-        st[ps][i] = r < D::ROWS ? stepStateLoad(stIn + (row0 + r) * (D::N / 4) +
-                                                sub + D::TPR * i)
-                                : make_float4(0.f, 0.f, 0.f, 0.f);
-    }
+        st[ps][i] = regs->v[ps][i];
   }
   E *y = dev::buffer<E>(p, kStepY) + int64_t(b) * D::HP + h * D::P + row0;
   float sumSq = 0.0f;
@@ -439,16 +468,19 @@ BRAID_DEVICE void mamba2StepFinish(BraidKernelParams p) {
 } // namespace kern
 } // namespace braid
 
-// Two update kernels (the plan picks one by B * T, SequencePlans.h):
-// `_update` waits first and loads its state rows after the conv;
-// `_update_tile` copies them into shared memory before it waits, which
-// relies on the finishing kernel keeping the plain prologue.
+// Two update kernels (the plan picks one by B * T, SequencePlans.h), both
+// requesting their state rows before they wait, which relies on the
+// finishing kernel keeping the plain prologue: `_update` into registers,
+// `_update_tile` into shared memory.
 #define BRAID_MAMBA2_STEP_ENTRIES(PREFIX, CFG)                                 \
   extern "C" __global__ void __launch_bounds__(                                \
       braid::kern::StepDims<CFG>::kThreads)                                    \
       PREFIX##_update(BraidKernelParams p) {                                   \
-    BRAID_KERNEL_PROLOGUE();                                                   \
-    braid::kern::mamba2StepUpdate<CFG, false>(p, nullptr);                     \
+    BRAID_KERNEL_PROLOGUE_READS_FIRST();                                       \
+    braid::kern::StepStateRegs<CFG> regs;                                      \
+    braid::kern::mamba2StepLoadRegs<CFG>(p, regs);                             \
+    braid::dev::waitForPrerequisiteGrids();                                    \
+    braid::kern::mamba2StepUpdate<CFG, false>(p, nullptr, &regs);              \
   }                                                                            \
   extern "C" __global__ void __launch_bounds__(                                \
       braid::kern::StepDims<CFG>::kThreads)                                    \
@@ -457,7 +489,7 @@ BRAID_DEVICE void mamba2StepFinish(BraidKernelParams p) {
     __shared__ braid::kern::StepStateTile<CFG> tile;                           \
     braid::kern::mamba2StepLoadState<CFG>(p, tile);                            \
     braid::dev::waitForPrerequisiteGrids();                                    \
-    braid::kern::mamba2StepUpdate<CFG, true>(p, &tile);                        \
+    braid::kern::mamba2StepUpdate<CFG, true>(p, &tile, nullptr);               \
   }                                                                            \
   extern "C" __global__ void __launch_bounds__(                                \
       braid::kern::StepDims<CFG>::kFinishThreads)                              \

@@ -180,6 +180,25 @@ template <typename Cfg> struct StepStateTile {
   float4 v[StepDims<Cfg>::ROWS * (StepDims<Cfg>::N / 4)];
 };
 
+/// Where an update block's SSM state rows start (this sequence, head and
+/// row range: ROWS rows of N / 4 float4s) and this thread's place in them:
+/// lanes `sub` of row `rip` (+ RPP a pass) hold states 4 * sub + 4 * TPR * i
+/// + 0..3.
+template <typename Cfg> struct StepStateRows {
+  const float4 *first;
+  int sub, rip;
+};
+template <typename Cfg>
+BRAID_DEVICE StepStateRows<Cfg> stepStateRows(const BraidKernelParams &p) {
+  using D = StepDims<Cfg>;
+  const int blk = dev::blockIdX(), b = dev::blockIdY();
+  const int h = blk / D::TILES, row0 = (blk % D::TILES) * D::ROWS;
+  return {reinterpret_cast<const float4 *>(
+              dev::buffer<const float>(p, kStepSsmState) +
+              (int64_t(b) * D::H + h) * D::P * D::N + int64_t(row0) * D::N),
+          dev::threadId() % D::TPR, dev::threadId() / D::TPR};
+}
+
 /// Kernel 1, before its wait for the previous kernel: requests the block's
 /// SSM state rows into `st` (cp.async: each thread copies the float4s that
 /// it updates later). Only the
@@ -193,12 +212,9 @@ template <typename Cfg>
 BRAID_DEVICE void mamba2StepLoadState(const BraidKernelParams &p,
                                       StepStateTile<Cfg> &st) {
   using D = StepDims<Cfg>;
-  const int blk = dev::blockIdX(), b = dev::blockIdY();
-  const int h = blk / D::TILES, row0 = (blk % D::TILES) * D::ROWS;
-  const int sub = dev::threadId() % D::TPR, rip = dev::threadId() / D::TPR;
-  const float4 *stIn = reinterpret_cast<const float4 *>(
-      dev::buffer<const float>(p, kStepSsmState) +
-      (int64_t(b) * D::H + h) * D::P * D::N + int64_t(row0) * D::N);
+  const StepStateRows<Cfg> in = stepStateRows<Cfg>(p);
+  const float4 *stIn = in.first;
+  const int sub = in.sub, rip = in.rip;
 #if defined(BRAID_HAS_CP_ASYNC)
   uint64_t policy;
   asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n"
@@ -240,12 +256,9 @@ template <typename Cfg>
 BRAID_DEVICE void mamba2StepLoadRegs(const BraidKernelParams &p,
                                      StepStateRegs<Cfg> &st) {
   using D = StepDims<Cfg>;
-  const int blk = dev::blockIdX(), b = dev::blockIdY();
-  const int h = blk / D::TILES, row0 = (blk % D::TILES) * D::ROWS;
-  const int sub = dev::threadId() % D::TPR, rip = dev::threadId() / D::TPR;
-  const float4 *stIn = reinterpret_cast<const float4 *>(
-      dev::buffer<const float>(p, kStepSsmState) +
-      (int64_t(b) * D::H + h) * D::P * D::N + int64_t(row0) * D::N);
+  const StepStateRows<Cfg> in = stepStateRows<Cfg>(p);
+  const float4 *stIn = in.first;
+  const int sub = in.sub, rip = in.rip;
 #pragma unroll
   for (int ps = 0; ps < D::PASSES; ++ps) {
     const int r = ps * D::RPP + rip;

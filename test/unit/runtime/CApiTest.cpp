@@ -148,19 +148,31 @@ TEST(CApi, SessionRunsAndReportsLimits) {
   braid_session_destroy(s);
 }
 
+/// The C++ wrapper's session over a tiny bundle with a state and its
+/// checkpoint, two slots of 8 tokens (the caller holds the FakeKernels).
+struct TinyStateSession {
+  explicit TinyStateSession(const std::string &tag)
+      : dir(freshDir(tag)), bundle(writeTinyBundle(dir, /*withState=*/true)),
+        options(twoSlots(writeTinyCheckpoint(dir))), session(bundle, options) {}
+  static braid::SessionOptions twoSlots(const std::string &weights) {
+    braid::SessionOptions o;
+    o.maxBatch = 2;
+    o.maxSeqLen = 8;
+    o.weightsPath = weights;
+    return o;
+  }
+  std::string dir;
+  braid::Bundle bundle;
+  braid::SessionOptions options;
+  braid::Session session;
+};
+
 // Batch slots through the C API and its C++ wrapper: a slot prefill leaves
 // the other slot alone, ragged generation equals each prompt alone.
 TEST(CApi, SlotsAndRaggedGeneration) {
   FakeKernels fake;
-  std::string dir = freshDir("capi-slots");
-  std::string path = writeTinyBundle(dir, /*withState=*/true);
-  std::string weights = writeTinyCheckpoint(dir);
-  braid::Bundle bundle(path);
-  braid::SessionOptions o;
-  o.maxBatch = 2;
-  o.maxSeqLen = 8;
-  o.weightsPath = weights;
-  braid::Session s(bundle, o);
+  TinyStateSession t("capi-slots");
+  braid::Session &s = t.session;
   TinyWeights w = tinyWeights();
 
   std::vector<float> last = s.prefillSlots(1, {4, 5, 6}, 1, 3);
@@ -198,9 +210,9 @@ TEST(CApi, SlotsAndRaggedGeneration) {
   braid_generate_stats stats{};
   std::vector<int64_t> out = s.generate({{1, 2, 3, 4, 5}, {6, 7}}, 3, &stats);
   EXPECT_EQ(stats.decode_steps, 2);
-  braid::SessionOptions one = o;
+  braid::SessionOptions one = t.options;
   one.maxBatch = 1;
-  braid::Session alone(bundle, one);
+  braid::Session alone(t.bundle, one);
   EXPECT_EQ(std::vector<int64_t>(out.begin(), out.begin() + 3),
             alone.generate({1, 2, 3, 4, 5}, 1, 5, 3));
   EXPECT_EQ(std::vector<int64_t>(out.begin() + 3, out.end()),
@@ -266,15 +278,8 @@ TEST(CApi, SessionCreationErrors) {
 // with their name, braid_sampling_init fills greedy.
 TEST(CApi, SampledGeneration) {
   FakeKernels fake;
-  std::string dir = freshDir("capi-sample");
-  std::string path = writeTinyBundle(dir, /*withState=*/true);
-  std::string weights = writeTinyCheckpoint(dir);
-  braid::Bundle bundle(path);
-  braid::SessionOptions o;
-  o.maxBatch = 2;
-  o.maxSeqLen = 8;
-  o.weightsPath = weights;
-  braid::Session s(bundle, o);
+  TinyStateSession tiny("capi-sample");
+  braid::Session &s = tiny.session;
 
   braid_sampling init;
   std::memset(&init, 0xff, sizeof init);

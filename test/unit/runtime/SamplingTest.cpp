@@ -24,16 +24,6 @@ namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-SamplingOptions options(double temperature, int64_t topK = 0, double topP = 1,
-                        uint64_t seed = 0) {
-  SamplingOptions o;
-  o.temperature = temperature;
-  o.topK = topK;
-  o.topP = topP;
-  o.seed = seed;
-  return o;
-}
-
 /// softmax(logits / T) over the non-NaN values, then the top-k (ties with
 /// the k-th kept) and top-p (smallest most-likely set reaching p) filters,
 /// renormalized: the distribution the sampler must follow.
@@ -121,7 +111,7 @@ TEST(Sampling, TemperatureZeroIsTheArgmax) {
       {-kInf, -kInf, -kInf}, {kNaN, kNaN},    {-kInf, kNaN, -kInf},
       {-1, -kInf, -0.5f},    {kInf, 2, kInf}, {-7}};
   std::vector<int64_t> want{1, 0, 2, 0, 0, 0, 2, 0, 0};
-  Sampler greedy(options(0, 3, 0.5, 11));
+  Sampler greedy(SamplingOptions{0, 3, 0.5, 11});
   RandomStream used(11, 0), fresh(11, 0);
   for (size_t r = 0; r < rows.size(); ++r) {
     int64_t n = int64_t(rows[r].size());
@@ -134,7 +124,7 @@ TEST(Sampling, TemperatureZeroIsTheArgmax) {
 // With sampling on, a row with nothing to draw from (all NaN or -inf) gets
 // the argmax rule too; a NaN is never drawn.
 TEST(Sampling, RowsWithoutFiniteValuesFallBackToTheArgmax) {
-  Sampler s(options(1));
+  Sampler s(SamplingOptions{1});
   RandomStream stream(3, 0);
   std::vector<float> nan{kNaN, kNaN, kNaN}, ninf{-kInf, -kInf},
       mixed{-kInf, kNaN, -kInf}, oneFinite{kNaN, -kInf, 4, kNaN};
@@ -162,10 +152,10 @@ TEST(Sampling, TopKOneAndTinyTopPAreTheArgmax) {
     double t = 0.1 + 3 * values.uniform();
     RandomStream stream(uint64_t(trial), 0);
     if (trial % 5 != 0) {
-      Sampler topK(options(t, 1, 1, uint64_t(trial)));
+      Sampler topK(SamplingOptions{t, 1, 1, uint64_t(trial)});
       EXPECT_EQ(topK.sample(row.data(), 37, stream), want) << trial;
     }
-    Sampler topP(options(t, 0, 1e-9, uint64_t(trial)));
+    Sampler topP(SamplingOptions{t, 0, 1e-9, uint64_t(trial)});
     EXPECT_EQ(topP.sample(row.data(), 37, stream), want) << trial;
   }
 }
@@ -174,7 +164,7 @@ TEST(Sampling, TopKOneAndTinyTopPAreTheArgmax) {
 // logits: no overflow, the argmax.
 TEST(Sampling, TinyTemperatureIsTheArgmax) {
   std::vector<float> row{3e38f, 1, -3e38f, 3.1e38f, 0};
-  Sampler s(options(1e-300));
+  Sampler s(SamplingOptions{1e-300});
   RandomStream stream(1, 0);
   for (int i = 0; i < 20; ++i)
     EXPECT_EQ(s.sample(row.data(), 5, stream), 3);
@@ -187,7 +177,7 @@ TEST(Sampling, FrequenciesFollowTheSoftmax) {
   std::vector<float> logits{1.0f, 2.0f, 0.5f, -1.0f, 3.0f, kNaN, -kInf, 2.5f};
   for (double t : {0.7, 1.0, 2.5}) {
     SCOPED_TRACE(t);
-    SamplingOptions o = options(t, 0, 1, 1234);
+    SamplingOptions o = SamplingOptions{t, 0, 1, 1234};
     std::vector<double> got = frequencies(logits, o, draws);
     std::vector<double> want = expected(logits, o);
     EXPECT_EQ(got[5], 0);
@@ -195,7 +185,7 @@ TEST(Sampling, FrequenciesFollowTheSoftmax) {
     expectFrequencies(got, want, draws);
   }
   // The test's own softmax, checked by hand at T = 1.
-  std::vector<double> p = expected({0, std::log(3.0f)}, options(1));
+  std::vector<double> p = expected({0, std::log(3.0f)}, SamplingOptions{1});
   EXPECT_NEAR(p[0], 0.25, 1e-7);
   EXPECT_NEAR(p[1], 0.75, 1e-7);
 }
@@ -210,9 +200,9 @@ TEST(Sampling, TopKAndTopPRenormalizeTheKeptTokens) {
     size_t keptCount;
   };
   for (Case c :
-       {Case{options(1, 3, 1, 5), 3}, Case{options(1, 0, 0.8, 6), 3},
-        Case{options(0.5, 0, 0.9, 7), 3}, Case{options(1, 4, 0.95, 8), 4},
-        Case{options(1.5, 2, 0.99, 9), 2}}) {
+       {Case{SamplingOptions{1, 3, 1, 5}, 3}, Case{SamplingOptions{1, 0, 0.8, 6}, 3},
+        Case{SamplingOptions{0.5, 0, 0.9, 7}, 3}, Case{SamplingOptions{1, 4, 0.95, 8}, 4},
+        Case{SamplingOptions{1.5, 2, 0.99, 9}, 2}}) {
     SCOPED_TRACE(describeSampling(c.o));
     std::vector<double> want = expected(logits, c.o);
     EXPECT_EQ(size_t(std::count_if(want.begin(), want.end(),
@@ -232,13 +222,13 @@ TEST(Sampling, TopPOnLongRowsAndTies) {
   std::vector<float> row(500);
   for (float &v : row)
     v = float(values.uniform() * 8);
-  for (SamplingOptions o : {options(1, 0, 0.3, 1), options(0.5, 0, 0.9, 2),
-                            options(2, 200, 0.8, 3)}) {
+  for (SamplingOptions o : {SamplingOptions{1, 0, 0.3, 1}, SamplingOptions{0.5, 0, 0.9, 2},
+                            SamplingOptions{2, 200, 0.8, 3}}) {
     SCOPED_TRACE(describeSampling(o));
     expectFrequencies(frequencies(row, o, draws), expected(row, o), draws);
   }
   std::vector<float> flat(100, 0.25f);
-  std::vector<double> got = frequencies(flat, options(1, 0, 0.5, 4), draws);
+  std::vector<double> got = frequencies(flat, SamplingOptions{1, 0, 0.5, 4}, draws);
   for (size_t i = 0; i < 100; ++i) {
     if (i < 50)
       EXPECT_GT(got[i], 0) << i;
@@ -252,12 +242,12 @@ TEST(Sampling, TopPOnLongRowsAndTies) {
 TEST(Sampling, TiesAtTheKthAndInfinitiesAreKept) {
   const int draws = 20000;
   std::vector<float> tied{5, 3, 3, 1};
-  SamplingOptions o = options(1, 2, 1, 17);
+  SamplingOptions o = SamplingOptions{1, 2, 1, 17};
   std::vector<double> want = expected(tied, o);
   EXPECT_GT(want[2], 0);
   expectFrequencies(frequencies(tied, o, draws), want, draws);
   std::vector<float> inf{1, kInf, 2, kInf, kNaN};
-  std::vector<double> got = frequencies(inf, options(0.8, 0, 1, 3), draws);
+  std::vector<double> got = frequencies(inf, SamplingOptions{0.8, 0, 1, 3}, draws);
   expectFrequencies(got, {0, 0.5, 0, 0.5, 0}, draws);
 }
 
@@ -266,7 +256,7 @@ TEST(Sampling, TiesAtTheKthAndInfinitiesAreKept) {
 TEST(Sampling, StreamsAreSeededBySeedAndSequence) {
   std::vector<float> flat(16, 0.0f);
   auto tokens = [&](uint64_t seed, uint64_t sequence) {
-    Sampler s(options(1, 0, 1, seed));
+    Sampler s(SamplingOptions{1, 0, 1, seed});
     RandomStream stream(seed, sequence);
     std::vector<int64_t> t;
     for (int i = 0; i < 64; ++i)
@@ -293,24 +283,24 @@ TEST(Sampling, StreamsAreSeededBySeedAndSequence) {
 
 // Bad options are refused with the value named.
 TEST(Sampling, InvalidOptionsAreRejected) {
-  EXPECT_EQ(errorOf(options(-1)),
+  EXPECT_EQ(errorOf(SamplingOptions{-1}),
             "temperature must be a finite number >= 0 (0: greedy), got -1");
-  EXPECT_EQ(errorOf(options(NAN)),
+  EXPECT_EQ(errorOf(SamplingOptions{NAN}),
             "temperature must be a finite number >= 0 (0: greedy), got nan");
-  EXPECT_EQ(errorOf(options(INFINITY)),
+  EXPECT_EQ(errorOf(SamplingOptions{INFINITY}),
             "temperature must be a finite number >= 0 (0: greedy), got inf");
-  EXPECT_EQ(errorOf(options(1, -2)), "top_k must be >= 0 (0: off), got -2");
-  EXPECT_EQ(errorOf(options(1, 0, 0)),
+  EXPECT_EQ(errorOf(SamplingOptions{1, -2}), "top_k must be >= 0 (0: off), got -2");
+  EXPECT_EQ(errorOf(SamplingOptions{1, 0, 0}),
             "top_p must be in (0, 1] (1: off), got 0");
-  EXPECT_EQ(errorOf(options(1, 0, 1.5)),
+  EXPECT_EQ(errorOf(SamplingOptions{1, 0, 1.5}),
             "top_p must be in (0, 1] (1: off), got 1.5");
-  EXPECT_EQ(errorOf(options(1, 0, NAN)),
+  EXPECT_EQ(errorOf(SamplingOptions{1, 0, NAN}),
             "top_p must be in (0, 1] (1: off), got nan");
   // Greedy options are checked too.
-  EXPECT_EQ(errorOf(options(0, -1)), "top_k must be >= 0 (0: off), got -1");
-  EXPECT_EQ(errorOf(options(0.5, 3, 0.9, 1)), "");
+  EXPECT_EQ(errorOf(SamplingOptions{0, -1}), "top_k must be >= 0 (0: off), got -1");
+  EXPECT_EQ(errorOf(SamplingOptions{0.5, 3, 0.9, 1}), "");
   try {
-    checkSamplingOptions(options(1, 0, 2), "braid_generate: ");
+    checkSamplingOptions(SamplingOptions{1, 0, 2}, "braid_generate: ");
     ADD_FAILURE() << "top_p 2 accepted";
   } catch (const Error &e) {
     EXPECT_STREQ(e.what(),
@@ -319,9 +309,9 @@ TEST(Sampling, InvalidOptionsAreRejected) {
 }
 
 TEST(Sampling, Description) {
-  EXPECT_EQ(describeSampling(options(0, 5, 0.5, 3)), "greedy");
-  EXPECT_EQ(describeSampling(options(0.8, 0, 1, 7)), "temperature 0.8, seed 7");
-  EXPECT_EQ(describeSampling(options(1, 40, 0.95, 0)),
+  EXPECT_EQ(describeSampling(SamplingOptions{0, 5, 0.5, 3}), "greedy");
+  EXPECT_EQ(describeSampling(SamplingOptions{0.8, 0, 1, 7}), "temperature 0.8, seed 7");
+  EXPECT_EQ(describeSampling(SamplingOptions{1, 40, 0.95, 0}),
             "temperature 1, top-k 40, top-p 0.95, seed 0");
 }
 

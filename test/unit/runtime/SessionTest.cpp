@@ -742,16 +742,6 @@ TEST(Generate, RaggedPromptsMatchEachPromptAlone) {
             "prompt 1 is empty");
 }
 
-SamplingOptions sampled(double temperature, int64_t topK, double topP,
-                        uint64_t seed) {
-  SamplingOptions o;
-  o.temperature = temperature;
-  o.topK = topK;
-  o.topP = topP;
-  o.seed = seed;
-  return o;
-}
-
 // Sampled generation: every token is the sampler's draw from the logits of
 // the sequence so far (recomputed by the reference), sequence b from stream
 // (seed, b), in the host loop.
@@ -759,7 +749,7 @@ TEST(Generate, SampledTokensAreTheSamplersDraws) {
   Fixture f(/*withState=*/true, "gensampled");
   auto s = f.session(2, 8);
   std::vector<int64_t> prompt{1, 2, 3, 4, 5, 6}; // [2, 3]
-  SamplingOptions o = sampled(3.0, 0, 0.95, 5);
+  SamplingOptions o = SamplingOptions{3.0, 0, 0.95, 5};
   std::vector<int64_t> out(2 * 4), greedy(2 * 4);
   GenerateStats stats = s->generate(prompt.data(), 2, 3, 4, out.data(), o);
   EXPECT_EQ(stats.decodeSteps, 3);
@@ -794,7 +784,7 @@ TEST(Generate, SamplingPerSequenceGreedyAtZeroAndChecks) {
   auto s = f.session(2, 8);
   std::vector<int64_t> prompts{1, 2, 3, 4, 5};
   std::vector<int64_t> lengths{3, 2};
-  SamplingOptions o = sampled(1.5, 8, 1, 77);
+  SamplingOptions o = SamplingOptions{1.5, 8, 1, 77};
   std::vector<int64_t> out(2 * 4), one(4);
   s->generateRagged(prompts.data(), lengths.data(), 2, 4, out.data(), o);
   auto alone = f.session(1, 8);
@@ -804,14 +794,14 @@ TEST(Generate, SamplingPerSequenceGreedyAtZeroAndChecks) {
   std::vector<int64_t> greedy(2 * 4), zero(2 * 4);
   s->generateRagged(prompts.data(), lengths.data(), 2, 4, greedy.data());
   s->generateRagged(prompts.data(), lengths.data(), 2, 4, zero.data(),
-                    sampled(0, 3, 0.5, 9));
+                    SamplingOptions{0, 3, 0.5, 9});
   EXPECT_EQ(zero, greedy);
 
   ErrorCode code{};
   EXPECT_EQ(errorOf(
                 [&] {
                   s->generate(prompts.data(), 1, 2, 2, out.data(),
-                              sampled(1, 0, 1.5, 0));
+                              SamplingOptions{1, 0, 1.5, 0});
                 },
                 &code),
             "top_p must be in (0, 1] (1: off), got 1.5");

@@ -195,12 +195,15 @@ void Session::releaseAll() {
     theBackend->release(tokenLog);
 }
 
+unsigned Session::workerThreads() const {
+  return options.threads ? options.threads
+                         : std::max(1u, std::thread::hardware_concurrency());
+}
+
 void Session::loadWeights() {
   const Manifest &m = manifest();
   weightPtrs.assign(m.weights.size(), nullptr);
-  unsigned threads = options.threads
-                         ? options.threads
-                         : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned threads = workerThreads();
   Backend &be = *theBackend;
   auto place = [&](size_t i, const std::function<void(float *)> &fill) {
     const WeightDecl &w = m.weights[i];
@@ -645,9 +648,8 @@ GenerateStats Session::generateFrom(const int64_t *prompt,
   if (!sampling.greedy())
     for (int64_t b = 0; b < batch; ++b)
       streams.emplace_back(sampling.seed, uint64_t(b));
-  const unsigned threads =
-      options.threads ? options.threads
-                      : std::max(1u, std::thread::hardware_concurrency());
+  if (!sampling.greedy() && batch > 1 && !samplingPool)
+    samplingPool = std::make_unique<ThreadPool>(workerThreads());
   std::vector<int64_t> next(static_cast<size_t>(batch));
   // Each row's next token, written to column `step` of out.
   auto pick = [&](int64_t step) {
@@ -660,7 +662,10 @@ GenerateStats Session::generateFrom(const int64_t *prompt,
       for (size_t b = 0; b < size_t(batch); ++b)
         one(b);
     else
-      parallelFor(size_t(batch), threads, one);
+      samplingPool->parallelFor(batch, [&](int64_t begin, int64_t end) {
+        for (int64_t b = begin; b < end; ++b)
+          one(size_t(b));
+      });
     for (int64_t b = 0; b < batch; ++b)
       out[b * newTokens + step] = next[size_t(b)];
   };

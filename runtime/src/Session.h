@@ -141,6 +141,9 @@ private:
   void checkMemory(uint64_t statesAndArena, uint64_t weights) const;
   void releaseAll();
   void loadWeights();
+  /// Host threads for the session's own work (weights, sampling):
+  /// options.threads, or the hardware concurrency.
+  unsigned workerThreads() const;
   void checkIds(const int64_t *ids, int64_t batch, int64_t tokens,
                 bool decoding) const;
   /// generate (`slots` false: one prefill of every prompt, all of
@@ -198,6 +201,9 @@ private:
   std::optional<size_t> prefillLastEntry;
   std::optional<size_t> decodeGreedyEntry;
   std::vector<int64_t> slotBytes; ///< bytes of one batch row, per state
+  /// Samples a batch's rows (made on the first sampled generate): its
+  /// threads outlive the decode steps, and so do their scratch rows.
+  std::unique_ptr<ThreadPool> samplingPool;
   std::vector<int64_t> lengths;   ///< per slot; 0: no sequence
   std::vector<int64_t> hostPositions;
 };

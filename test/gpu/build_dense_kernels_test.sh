@@ -41,12 +41,8 @@ if [[ ! -f "$BUILD/build.ninja" ]]; then
 fi
 ninja -C "$BUILD" LaunchDialect BraidCpuBackend >/dev/null
 GEN=$OUT/dense-kernel-gen
-g++ -std=c++17 -O1 -fno-exceptions -fno-rtti -D_GLIBCXX_USE_CXX11_ABI=1 \
-  -I. -I"$BUILD" -isystem "$LLVM/include" \
-  test/gpu/dense_kernel_gen.cpp targets/common/kernels/SpecializersDense.cpp \
-  targets/common/kernels/SpecializersGemm.cpp \
-  "$BUILD/dialects/Launch/libLaunchDialect.a" \
-  -L"$LLVM/lib" -lMLIR -lLLVM -Wl,-rpath,"$LLVM/lib" -o "$GEN"
+. test/gpu/dense_gen.sh
+build_dense_gen "$BUILD" "$GEN"
 
 NVFLAGS=(-std=c++17 -O3 -lineinfo -I"$ROOT" -I"$ROOT/runtime/include")
 

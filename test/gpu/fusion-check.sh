@@ -41,13 +41,8 @@ if [[ $MODE == prepare ]]; then
   # The dense test with the linear cases only (build_dense_kernels_test.sh's
   # steps, restricted with the generator's --only).
   D=$PACK/tests/dense
-  LLVM=${LLVM:-/usr/lib/llvm-22}
-  g++ -std=c++17 -O1 -fno-exceptions -fno-rtti -D_GLIBCXX_USE_CXX11_ABI=1 \
-    -I. -I"$BUILD" -isystem "$LLVM/include" \
-    test/gpu/dense_kernel_gen.cpp targets/common/kernels/SpecializersDense.cpp \
-    targets/common/kernels/SpecializersGemm.cpp \
-    "$BUILD/dialects/Launch/libLaunchDialect.a" \
-    -L"$LLVM/lib" -lMLIR -lLLVM -Wl,-rpath,"$LLVM/lib" -o "$D/../gen"
+  . test/gpu/dense_gen.sh
+  build_dense_gen "$BUILD" "$D/../gen"
   python3 test/gpu/make_dense_cases.py "$D/../cases-src"
   # Keep the launches with a fused epilogue: more than one result, four
   # operands, or `glu` (the plain linears are dense_kernels_test's own).

@@ -14,17 +14,9 @@ PACK=$1
 BUILD=${BUILD:-build/hgemm}
 GEN=${GEN:-$(dirname "$PACK")/dense-kernel-gen}
 # The generator (host, MLIR), rebuilt when a source it compiles is newer.
-LLVM=${LLVM:-/usr/lib/llvm-22}
-if [[ ! -x "$GEN" || targets/common/kernels/SpecializersDense.cpp -nt "$GEN" ||
-      targets/common/kernels/SpecializersGemm.cpp -nt "$GEN" ||
-      test/gpu/dense_kernel_gen.cpp -nt "$GEN" ]]; then
-  mkdir -p "$(dirname "$GEN")"
-  g++ -std=c++17 -O1 -fno-exceptions -fno-rtti -D_GLIBCXX_USE_CXX11_ABI=1 \
-    -I. -I"$BUILD" -isystem "$LLVM/include" \
-    test/gpu/dense_kernel_gen.cpp targets/common/kernels/SpecializersDense.cpp \
-    targets/common/kernels/SpecializersGemm.cpp \
-    "$BUILD/dialects/Launch/libLaunchDialect.a" \
-    -L"$LLVM/lib" -lMLIR -lLLVM -Wl,-rpath,"$LLVM/lib" -o "$GEN"
+. test/gpu/dense_gen.sh
+if dense_gen_stale "$GEN"; then
+  build_dense_gen "$BUILD" "$GEN"
 fi
 rm -rf "$PACK"
 mkdir -p "$PACK/src" "$PACK/src-norm"

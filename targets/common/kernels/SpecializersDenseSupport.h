@@ -172,23 +172,20 @@ class Launch {
 public:
   Launch(launch::KernelOp op, const Target &target, llvm::StringRef name)
       : op(op), target(target), name(name.str()) {
+    // Operands, then results: their indices in BraidKernelParams::buffers.
     int index = 0;
-    for (mlir::Attribute a : op.getOperands()) {
-      Buf b;
-      b.attr = llvm::dyn_cast<BufferAttr>(a);
-      b.index = index++;
-      if (b.present())
-        b.type = storageType(b.attr, target);
-      ins.push_back(b);
-    }
-    for (mlir::Attribute a : op.getResults()) {
-      Buf b;
-      b.attr = llvm::dyn_cast<BufferAttr>(a);
-      b.index = index++;
-      if (b.present())
-        b.type = storageType(b.attr, target);
-      outs.push_back(b);
-    }
+    auto read = [&](mlir::ArrayAttr attrs, llvm::SmallVector<Buf> &bufs) {
+      for (mlir::Attribute a : attrs) {
+        Buf b;
+        b.attr = llvm::dyn_cast<BufferAttr>(a);
+        b.index = index++;
+        if (b.present())
+          b.type = storageType(b.attr, target);
+        bufs.push_back(b);
+      }
+    };
+    read(op.getOperands(), ins);
+    read(op.getResults(), outs);
     if (auto entry = op->getParentOfType<launch::EntryOp>())
       decode = launch::isDecodeEntry(entry.getName());
     tooMany = index > BRAID_MAX_KERNEL_BUFFERS_HOST;

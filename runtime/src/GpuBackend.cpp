@@ -198,7 +198,7 @@ std::vector<gpu::KernelOp> GpuBackend::buildOps(size_t entry) {
   gpu::PendingCall::Sizes need = pending.sizes(prepared[entry]);
   ensureBuffer(workspace, workspaceBytes, need.workspace,
                "the kernels' workspace");
-  return pending.ops(prepared[entry], workspace);
+  return pending.ops(prepared[entry], workspace, tensorMapEncoder());
 }
 
 void GpuBackend::runOps(size_t entry, const std::vector<gpu::KernelOp> &ops,

@@ -117,7 +117,12 @@ protected:
   /// wait); hasStreamCopy() is false where the driver lacks it.
   virtual bool hasStreamCopy() const = 0;
   virtual int copyOnStream(void *dst, const void *src, size_t bytes) = 0;
+  /// Launches `op`, with op.maps as its second parameter when it has tensor
+  /// maps.
   virtual int launchKernel(const gpu::KernelOp &op) = 0;
+  /// Encodes the tensor maps of kernels that load through them; none where
+  /// the vendor has no such unit (kernels needing one then fail to build).
+  virtual gpu::TensorMapEncoder tensorMapEncoder() { return nullptr; }
   virtual int streamSync() = 0;
   virtual int beginCapture() = 0;
   virtual int endCapture(void **graph) = 0;

@@ -187,6 +187,36 @@ public:
     e.divisor = integer(need(v, at, "divisor"), at + ".divisor", 1);
     return e;
   }
+  TensorMapSpec tensorMap(const json &v, const std::string &at) {
+    TensorMapSpec m;
+    m.buffer = int(integer(need(v, at, "buffer"), at + ".buffer", -1,
+                           BRAID_MAX_KERNEL_BUFFERS - 1));
+    m.rows = dimExpr(need(v, at, "rows"), at + ".rows");
+    m.cols = integer(need(v, at, "cols"), at + ".cols", 1, INT32_MAX);
+    m.elementBytes =
+        integer(need(v, at, "element_bytes"), at + ".element_bytes", 1, 8);
+    if (m.elementBytes != 1 && m.elementBytes != 2 && m.elementBytes != 4 &&
+        m.elementBytes != 8)
+      bad(at + ".element_bytes",
+          std::to_string(m.elementBytes) + " is not 1, 2, 4 or 8");
+    const json &box = need(v, at, "box");
+    if (!box.is_array() || box.size() != 2)
+      bad(at + ".box", "expected 2 integers (columns, rows)");
+    for (int d = 0; d < 2; ++d) // the TMA unit's limit per box dimension
+      m.box[d] =
+          integer(box[d], at + ".box[" + std::to_string(d) + "]", 1, 256);
+    m.swizzle = integer(need(v, at, "swizzle"), at + ".swizzle", 0, 128);
+    if (m.swizzle != 0 && m.swizzle != 32 && m.swizzle != 64 &&
+        m.swizzle != 128)
+      bad(at + ".swizzle",
+          std::to_string(m.swizzle) + " is not 0, 32, 64 or 128 (bytes)");
+    if (m.swizzle && m.box[0] * m.elementBytes > m.swizzle)
+      bad(at + ".box[0]", "a row of the box is " +
+                              std::to_string(m.box[0] * m.elementBytes) +
+                              " bytes, more than the " +
+                              std::to_string(m.swizzle) + "-byte swizzle");
+    return m;
+  }
   LaunchCode launchCode(const json &v, const std::string &at) {
     LaunchCode code;
     const json &module = need(v, at, "module");
@@ -234,6 +264,17 @@ public:
           bad(kat + ".rows", "the range [" + std::to_string(spec.minRows) +
                                  ", " + std::to_string(spec.maxRows) +
                                  "] is empty");
+      }
+      if (auto maps = kernels[k].find("tensor_maps");
+          maps != kernels[k].end()) {
+        if (!maps->is_array() || maps->empty() ||
+            maps->size() > BRAID_MAX_TENSOR_MAPS)
+          bad(kat + ".tensor_maps", "expected 1 to " +
+                                        std::to_string(BRAID_MAX_TENSOR_MAPS) +
+                                        " tensor maps");
+        for (size_t i = 0; i < maps->size(); ++i)
+          spec.tensorMaps.push_back(tensorMap(
+              (*maps)[i], kat + ".tensor_maps[" + std::to_string(i) + "]"));
       }
       code.kernels.push_back(std::move(spec));
     }
@@ -454,7 +495,9 @@ bool KernelOp::sameAs(const KernelOp &o) const {
          std::equal(block, block + 3, o.block) &&
          sharedBytes == o.sharedBytes && launch == o.launch &&
          kernel == o.kernel &&
-         std::memcmp(&params, &o.params, sizeof params) == 0;
+         std::memcmp(&params, &o.params, sizeof params) == 0 &&
+         tensorMaps == o.tensorMaps &&
+         std::memcmp(&maps, &o.maps, tensorMaps * sizeof(BraidTensorMap)) == 0;
 }
 
 bool sameOps(const std::vector<KernelOp> &a, const std::vector<KernelOp> &b) {
@@ -519,9 +562,43 @@ PendingCall::sizes(const std::vector<PreparedLaunch> &launches) const {
   return s;
 }
 
+namespace {
+/// Encodes the tensor maps of kernel `k` of `p` into `op`.
+void encodeMaps(const PreparedLaunch &p, size_t k, KernelOp &op,
+                void *workspace, int64_t B, int64_t T,
+                const TensorMapEncoder &encode) {
+  const std::vector<TensorMapSpec> &maps = p.code.kernels[k].tensorMaps;
+  std::memset(&op.maps, 0, sizeof op.maps);
+  op.tensorMaps = unsigned(maps.size());
+  for (size_t i = 0; i < maps.size(); ++i) {
+    const TensorMapSpec &m = maps[i];
+    std::string label = kernelLabel(p, k) + ", tensor map " +
+                        std::to_string(i) + " (" +
+                        (m.buffer < 0 ? std::string("the workspace")
+                                      : "buffer " + std::to_string(m.buffer)) +
+                        ")";
+    if (!encode)
+      fail(ErrorCode::Unsupported,
+           label + ": this backend cannot encode tensor maps (TMA is NVIDIA "
+                   "sm_90+); compile the bundle for this target");
+    void *base = m.buffer < 0 ? workspace : op.params.buffers[m.buffer];
+    std::optional<int64_t> rows = m.rows.evaluate(B, T);
+    if (!base || !rows || *rows < 1)
+      fail(ErrorCode::Kernel,
+           label + ": " +
+               (!base ? std::string("the buffer is absent")
+                      : "rows = " + m.rows.str() + " is " +
+                            (rows ? std::to_string(*rows) : "invalid") +
+                            " for B = " + std::to_string(B) +
+                            ", T = " + std::to_string(T)));
+    encode(m, base, *rows, op.maps.maps[i], label);
+  }
+}
+} // namespace
+
 std::vector<KernelOp>
-PendingCall::ops(const std::vector<PreparedLaunch> &launches,
-                 void *workspace) const {
+PendingCall::ops(const std::vector<PreparedLaunch> &launches, void *workspace,
+                 const TensorMapEncoder &encode) const {
   const int64_t B = symbols_.dims[0], T = symbols_.dims[1];
   std::vector<KernelOp> ops;
   for (const Pending &rec : pending) {
@@ -556,6 +633,7 @@ PendingCall::ops(const std::vector<PreparedLaunch> &launches,
         op.grid[d] = unsigned(*g);
         op.block[d] = unsigned(spec.block[d]);
       }
+      encodeMaps(p, k, op, workspace, B, T, encode);
       ops.push_back(op);
     }
   }

@@ -75,6 +75,20 @@ struct DimExpr {
   std::string str() const;
 };
 
+/// A tensor map (NVIDIA TMA) a kernel takes in its BraidTensorMaps
+/// parameter: buffers[buffer] (-1: the workspace) seen as `rows` rows of
+/// `cols` elements of `elementBytes`, row-major and dense, copied in boxes of
+/// box[0] columns by box[1] rows with a `swizzle`-byte shared-memory swizzle
+/// (0, 32, 64 or 128). The manifest's "tensor_maps" (docs/cuda.md).
+struct TensorMapSpec {
+  int buffer = 0;
+  DimExpr rows;
+  int64_t cols = 0;
+  int64_t elementBytes = 2;
+  std::array<int64_t, 2> box{{0, 0}};
+  int64_t swizzle = 128;
+};
+
 struct KernelSpec {
   std::string function;
   std::array<DimExpr, 3> grid;
@@ -87,6 +101,8 @@ struct KernelSpec {
   bool runsFor(int64_t rows) const {
     return rows >= minRows && rows <= maxRows;
   }
+  /// At most BRAID_MAX_TENSOR_MAPS; none: the kernel has one parameter.
+  std::vector<TensorMapSpec> tensorMaps;
 };
 
 struct LaunchCode {
@@ -165,11 +181,22 @@ struct KernelOp {
   unsigned block[3] = {1, 1, 1};
   unsigned sharedBytes = 0;
   BraidKernelParams params;
+  /// The encoded maps[0, tensorMaps) of a kernel that takes them (its
+  /// second parameter); 0: it takes BraidKernelParams only.
+  unsigned tensorMaps = 0;
+  BraidTensorMaps maps;
   size_t launch = 0; ///< index into the entry's launches
   size_t kernel = 0; ///< index into its code.kernels
   /// Same function, geometry and parameters (graph replay is valid).
   bool sameAs(const KernelOp &other) const;
 };
+
+/// Fills `out` for the map `spec` of buffer `base` at `rows` rows (B and T
+/// resolved); throws naming `label` (the kernel) and the map when the
+/// backend cannot encode it.
+using TensorMapEncoder =
+    std::function<void(const TensorMapSpec &spec, void *base, int64_t rows,
+                       BraidTensorMap &out, const std::string &label)>;
 
 /// "launch 3 (linear at layers.0.mixer), kernel 'braid_linear_main' of module
 /// k3f2..., grid [4, 1, 1], block [256, 1, 1], 0 bytes of shared memory"
@@ -204,10 +231,12 @@ public:
   Sizes sizes(const std::vector<PreparedLaunch> &launches) const;
 
   /// The kernels to enqueue, in order, with the workspace address given:
-  /// those whose row range holds the call's B * T. Throws Error(Kernel)
-  /// naming the kernel for a grid out of range.
+  /// those whose row range holds the call's B * T, their tensor maps
+  /// encoded by `encode`. Throws Error(Kernel) naming the kernel for a grid
+  /// out of range, Error(Unsupported) for tensor maps without an encoder.
   std::vector<KernelOp> ops(const std::vector<PreparedLaunch> &launches,
-                            void *workspace) const;
+                            void *workspace,
+                            const TensorMapEncoder &encode = nullptr) const;
 
 private:
   struct Pending {

@@ -297,8 +297,37 @@ int CudaBackend::memZero(void *dst, size_t bytes) {
 int CudaBackend::copyOnStream(void *dst, const void *src, size_t bytes) {
   return driver.memcpyDtoDAsync(dptr(dst), dptr(src), bytes, stream);
 }
+gpu::TensorMapEncoder CudaBackend::tensorMapEncoder() {
+  return [this](const gpu::TensorMapSpec &m, void *base, int64_t rows,
+                BraidTensorMap &out, const std::string &label) {
+    if (!driver.tensorMapEncodeTiled)
+      fail(ErrorCode::Unsupported,
+           label + ": the CUDA driver (" + driver.versionText() +
+               ") lacks cuTensorMapEncodeTiled (CUDA 12.0 or later)");
+    cu::TensorMapRequest request =
+        cu::tensorMapRequest(m.cols, rows, m.elementBytes, m.box, m.swizzle);
+    CUresult r = driver.tensorMapEncodeTiled(
+        reinterpret_cast<cu::CUtensorMap *>(&out), request.dataType, 2, base,
+        request.globalDim, request.globalStrides, request.boxDim,
+        request.elementStrides, cu::CU_TENSOR_MAP_INTERLEAVE_NONE,
+        request.swizzle, cu::CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+        cu::CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+    if (r != cu::CUDA_SUCCESS)
+      fail(ErrorCode::Kernel,
+           label + ": cuTensorMapEncodeTiled failed (" + driver.errorText(r) +
+               ") for " + std::to_string(rows) + " x " +
+               std::to_string(m.cols) + " elements of " +
+               std::to_string(m.elementBytes) + " bytes at " +
+               std::to_string(reinterpret_cast<uintptr_t>(base)) + ", box " +
+               std::to_string(m.box[0]) + " x " + std::to_string(m.box[1]) +
+               ", swizzle " + std::to_string(m.swizzle));
+  };
+}
+
 int CudaBackend::launchKernel(const gpu::KernelOp &op) {
-  void *args[] = {const_cast<BraidKernelParams *>(&op.params)};
+  // Kernels with tensor maps take them as a second parameter.
+  void *args[] = {const_cast<BraidKernelParams *>(&op.params),
+                  const_cast<BraidTensorMaps *>(&op.maps)};
   if (pdl) {
     CUlaunchAttribute attribute = {};
     attribute.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;

@@ -92,6 +92,7 @@ private:
   }
   int copyOnStream(void *dst, const void *src, size_t bytes) override;
   int launchKernel(const gpu::KernelOp &op) override;
+  gpu::TensorMapEncoder tensorMapEncoder() override;
   int streamSync() override;
   int beginCapture() override;
   int endCapture(void **graph) override;

@@ -15,7 +15,9 @@
 #ifndef BRAID_RUNTIME_BACKENDS_CUDA_CUDADRIVER_H
 #define BRAID_RUNTIME_BACKENDS_CUDA_CUDADRIVER_H
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -97,6 +99,66 @@ struct CUlaunchConfig {
   unsigned numAttrs;
 };
 
+/// cuTensorMapEncodeTiled's types (cuda.h's, same sizes and values;
+/// CudaDriverCheck.cpp compares them): the map is 128 opaque bytes, aligned
+/// to 128 as cuda.h 13 declares it (the unit itself needs 64).
+struct alignas(128) CUtensorMap {
+  unsigned long long opaque[16];
+};
+using cuuint32_t = uint32_t;
+using cuuint64_t = uint64_t;
+using CUtensorMapDataType = int;
+using CUtensorMapInterleave = int;
+using CUtensorMapSwizzle = int;
+using CUtensorMapL2promotion = int;
+using CUtensorMapFloatOOBfill = int;
+constexpr CUtensorMapDataType CU_TENSOR_MAP_DATA_TYPE_UINT8 = 0;
+constexpr CUtensorMapDataType CU_TENSOR_MAP_DATA_TYPE_UINT16 = 1;
+constexpr CUtensorMapDataType CU_TENSOR_MAP_DATA_TYPE_UINT32 = 2;
+constexpr CUtensorMapDataType CU_TENSOR_MAP_DATA_TYPE_UINT64 = 4;
+constexpr CUtensorMapInterleave CU_TENSOR_MAP_INTERLEAVE_NONE = 0;
+constexpr CUtensorMapSwizzle CU_TENSOR_MAP_SWIZZLE_NONE = 0;
+constexpr CUtensorMapSwizzle CU_TENSOR_MAP_SWIZZLE_32B = 1;
+constexpr CUtensorMapSwizzle CU_TENSOR_MAP_SWIZZLE_64B = 2;
+constexpr CUtensorMapSwizzle CU_TENSOR_MAP_SWIZZLE_128B = 3;
+constexpr CUtensorMapL2promotion CU_TENSOR_MAP_L2_PROMOTION_L2_256B = 3;
+constexpr CUtensorMapFloatOOBfill CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE = 0;
+
+/// The arguments of cuTensorMapEncodeTiled for a dense row-major 2-D view of
+/// `rows` x `cols` elements of `elementBytes` (innermost dimension first,
+/// as the driver wants them), copied in boxes of box[0] x box[1] with a
+/// `swizzle`-byte swizzle (0, 32, 64, 128). Elements are copied as unsigned
+/// integers of their width: the unit only moves bytes, and out-of-range
+/// parts of a box arrive as zeros.
+struct TensorMapRequest {
+  CUtensorMapDataType dataType = CU_TENSOR_MAP_DATA_TYPE_UINT16;
+  cuuint64_t globalDim[2] = {0, 0};
+  cuuint64_t globalStrides[1] = {0}; ///< bytes between rows
+  cuuint32_t boxDim[2] = {0, 0};
+  cuuint32_t elementStrides[2] = {1, 1};
+  CUtensorMapSwizzle swizzle = CU_TENSOR_MAP_SWIZZLE_NONE;
+};
+inline TensorMapRequest tensorMapRequest(int64_t cols, int64_t rows,
+                                         int64_t elementBytes,
+                                         const std::array<int64_t, 2> &box,
+                                         int64_t swizzle) {
+  TensorMapRequest r;
+  r.dataType = elementBytes == 1   ? CU_TENSOR_MAP_DATA_TYPE_UINT8
+               : elementBytes == 2 ? CU_TENSOR_MAP_DATA_TYPE_UINT16
+               : elementBytes == 4 ? CU_TENSOR_MAP_DATA_TYPE_UINT32
+                                   : CU_TENSOR_MAP_DATA_TYPE_UINT64;
+  r.globalDim[0] = cuuint64_t(cols);
+  r.globalDim[1] = cuuint64_t(rows);
+  r.globalStrides[0] = cuuint64_t(cols * elementBytes);
+  r.boxDim[0] = cuuint32_t(box[0]);
+  r.boxDim[1] = cuuint32_t(box[1]);
+  r.swizzle = swizzle == 128  ? CU_TENSOR_MAP_SWIZZLE_128B
+              : swizzle == 64 ? CU_TENSOR_MAP_SWIZZLE_64B
+              : swizzle == 32 ? CU_TENSOR_MAP_SWIZZLE_32B
+                              : CU_TENSOR_MAP_SWIZZLE_NONE;
+  return r;
+}
+
 //===----------------------------------------------------------------------===//
 // The symbol table
 //===----------------------------------------------------------------------===//
@@ -170,7 +232,16 @@ struct CUlaunchConfig {
 // on sm_90+ (CudaBackend.h); without it kernels go through cuLaunchKernel.
 // cuMemcpyDtoDAsync: greedy generation on the device (runtime/src/
 // Session.h); without it generation samples on the host.
+// cuTensorMapEncodeTiled: kernels that load through TMA (sm_90+ GEMMs);
+// without it such a bundle fails to run, naming the kernel.
 #define BRAID_CUDA_OPTIONAL_SYMBOLS(X)                                         \
+  X(tensorMapEncodeTiled, cuTensorMapEncodeTiled, CUresult,                    \
+    (CUtensorMap * map, CUtensorMapDataType dataType, cuuint32_t rank,         \
+     void *globalAddress, const cuuint64_t *globalDim,                         \
+     const cuuint64_t *globalStrides, const cuuint32_t *boxDim,                \
+     const cuuint32_t *elementStrides, CUtensorMapInterleave interleave,       \
+     CUtensorMapSwizzle swizzle, CUtensorMapL2promotion l2Promotion,           \
+     CUtensorMapFloatOOBfill oobFill))                                         \
   X(memcpyDtoDAsync, cuMemcpyDtoDAsync_v2, CUresult,                           \
     (CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUstream stream))         \
   X(launchKernelEx, cuLaunchKernelEx, CUresult,                                \

@@ -12,6 +12,8 @@
 #include "runtime/backends/cuda/CudaDriver.h"
 #include "runtime/src/DriverCheck.h"
 
+#include "braid/kernel_abi.h"
+
 #include <cstddef>
 #include <type_traits>
 
@@ -43,6 +45,11 @@ constexpr bool compatible<braid::rt::cu::CUlaunchConfig, ::CUlaunchConfig>() {
              offsetof(BA, value.programmaticStreamSerializationAllowed);
 }
 #undef BRAID_SAME_FIELD
+template <>
+constexpr bool compatible<braid::rt::cu::CUtensorMap, ::CUtensorMap>() {
+  return sizeof(braid::rt::cu::CUtensorMap) == sizeof(::CUtensorMap) &&
+         alignof(braid::rt::cu::CUtensorMap) == alignof(::CUtensorMap);
+}
 } // namespace braid::rt::check
 
 namespace {
@@ -94,5 +101,27 @@ static_assert(cu::CU_STREAM_DEFAULT == ::CU_STREAM_DEFAULT);
 static_assert(cu::CU_EVENT_DEFAULT == ::CU_EVENT_DEFAULT);
 static_assert(cu::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION ==
               ::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
+static_assert(std::is_same_v<cu::cuuint32_t, ::cuuint32_t>);
+static_assert(std::is_same_v<cu::cuuint64_t, ::cuuint64_t>);
+static_assert(cu::CU_TENSOR_MAP_DATA_TYPE_UINT8 ==
+              ::CU_TENSOR_MAP_DATA_TYPE_UINT8);
+static_assert(cu::CU_TENSOR_MAP_DATA_TYPE_UINT16 ==
+              ::CU_TENSOR_MAP_DATA_TYPE_UINT16);
+static_assert(cu::CU_TENSOR_MAP_DATA_TYPE_UINT32 ==
+              ::CU_TENSOR_MAP_DATA_TYPE_UINT32);
+static_assert(cu::CU_TENSOR_MAP_DATA_TYPE_UINT64 ==
+              ::CU_TENSOR_MAP_DATA_TYPE_UINT64);
+static_assert(cu::CU_TENSOR_MAP_INTERLEAVE_NONE ==
+              ::CU_TENSOR_MAP_INTERLEAVE_NONE);
+static_assert(cu::CU_TENSOR_MAP_SWIZZLE_NONE == ::CU_TENSOR_MAP_SWIZZLE_NONE);
+static_assert(cu::CU_TENSOR_MAP_SWIZZLE_32B == ::CU_TENSOR_MAP_SWIZZLE_32B);
+static_assert(cu::CU_TENSOR_MAP_SWIZZLE_64B == ::CU_TENSOR_MAP_SWIZZLE_64B);
+static_assert(cu::CU_TENSOR_MAP_SWIZZLE_128B == ::CU_TENSOR_MAP_SWIZZLE_128B);
+static_assert(cu::CU_TENSOR_MAP_L2_PROMOTION_L2_256B ==
+              ::CU_TENSOR_MAP_L2_PROMOTION_L2_256B);
+static_assert(cu::CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE ==
+              ::CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+static_assert(sizeof(BraidTensorMap) == sizeof(::CUtensorMap) &&
+              alignof(BraidTensorMap) == alignof(::CUtensorMap));
 
 } // namespace

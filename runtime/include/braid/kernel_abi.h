@@ -23,6 +23,16 @@
  * kernels that need it without an explicit operand; `workspace` is scratch
  * memory of the size the manifest asks for (docs/cuda.md), valid for the
  * duration of the launch only.
+ *
+ * A kernel whose manifest entry lists "tensor_maps" (NVIDIA sm_90+: loads
+ * through the tensor memory accelerator) takes a second parameter,
+ *
+ *   extern "C" __global__ void <name>(BraidKernelParams params,
+ *       const __grid_constant__ BraidTensorMaps maps);
+ *
+ * whose maps[i] the runtime encodes (cuTensorMapEncodeTiled) for the i-th
+ * entry of that list, on the buffer and extents it names, before each
+ * launch (docs/cuda.md, "Tensor maps").
  *===----------------------------------------------------------------------===*/
 #ifndef BRAID_KERNEL_ABI_H
 #define BRAID_KERNEL_ABI_H
@@ -39,5 +49,22 @@ typedef struct BraidKernelParams {
   int64_t tokens;  /* T */
   int64_t max_seq; /* S */
 } BraidKernelParams;
+
+#define BRAID_MAX_TENSOR_MAPS 4
+
+/* One CUtensorMap: 128 opaque bytes (aligned to 128 as cuda.h 13 declares
+ * it; the TMA unit needs 64). */
+typedef struct BraidTensorMap {
+#if defined(__cplusplus)
+  alignas(128)
+#else
+  _Alignas(128)
+#endif
+      uint64_t words[16];
+} BraidTensorMap;
+
+typedef struct BraidTensorMaps {
+  BraidTensorMap maps[BRAID_MAX_TENSOR_MAPS];
+} BraidTensorMaps;
 
 #endif /* BRAID_KERNEL_ABI_H */

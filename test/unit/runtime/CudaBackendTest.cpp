@@ -964,6 +964,106 @@ TEST(CudaBackendFake, RaisesTheDynamicSharedMemoryLimitAbove48KiB) {
                             "memory exceed the 232448 a block may use");
 }
 
+/// A tensor map of the launch's first operand as [B*T, 8] elements of 2
+/// bytes in boxes of 8 x 2 (the tiny model's linear: the fake driver only
+/// checks the rules and traces the numbers).
+json tinyTensorMap(json swizzle = 0) {
+  return {{"buffer", 0},   {"rows", dimExpr(0, 0, 0, 1, 1)},
+          {"cols", 8},     {"element_bytes", 2},
+          {"box", {8, 2}}, {"swizzle", std::move(swizzle)}};
+}
+
+TEST(CudaBackendFake, EncodesTensorMapsForEachCall) {
+  FakeRun f =
+      fakeSetup("cuda-fake-tma", gpuManifest(false, [](json &l) {
+                  if (l["kernel"] == "linear")
+                    l["cuda"]["kernels"][0]["tensor_maps"] = {tinyTensorMap()};
+                }));
+  // The prompt (2 tokens) and a decode step (1): the map follows the
+  // call's rows.
+  Result r = braidRun(fakeEnv(f.trace), "generate " + f.bundle +
+                                            " --backend cuda --weights " +
+                                            f.weights + " --ids 1,2 -n 2");
+  EXPECT_EQ(r.status, 0) << r.output;
+  std::string trace = readFile(f.trace);
+  EXPECT_CONTAINS(trace, "tensor-map rows 2 cols 8 stride 16 box 8,2 swizzle 0 "
+                         "type 1");
+  EXPECT_CONTAINS(trace, "tensor-map rows 1 cols 8 stride 16 box 8,2 swizzle 0 "
+                         "type 1");
+  // Only the linear's kernel gets maps.
+  EXPECT_GE(count(trace, ", maps 1)"), 2) << trace;
+  EXPECT_EQ(count(trace, ", maps 1)"),
+            count(trace, "fake_linear (") + count(trace, "fake_linear grid"))
+      << trace;
+}
+
+TEST(CudaBackendFake, RejectsMalformedTensorMaps) {
+  struct Case {
+    json map;
+    const char *message;
+  } cases[] = {
+      {tinyTensorMap(100), "tensor_maps[0].swizzle: 100 is not 0, 32, 64 or "
+                           "128 (bytes)"},
+      {tinyTensorMap(8), "tensor_maps[0].swizzle: 8 is not 0, 32, 64 or 128"},
+      {[] {
+         json m = tinyTensorMap(32);
+         m["box"] = {64, 2};
+         return m;
+       }(),
+       "tensor_maps[0].box[0]: a row of the box is 128 bytes, more than the "
+       "32-byte swizzle"},
+      {[] {
+         json m = tinyTensorMap();
+         m["box"] = {8, 512};
+         return m;
+       }(),
+       "tensor_maps[0].box[1]: 512 is outside [1, 256]"},
+      {[] {
+         json m = tinyTensorMap();
+         m["buffer"] = 24;
+         return m;
+       }(),
+       "tensor_maps[0].buffer: 24 is outside [-1, 23]"},
+      {[] {
+         json m = tinyTensorMap();
+         m.erase("cols");
+         return m;
+       }(),
+       "tensor_maps[0]: missing field 'cols'"},
+  };
+  for (const Case &c : cases) {
+    FakeRun f = fakeSetup("cuda-fake-tma-bad", gpuManifest(false, [&](json &l) {
+                            if (l["kernel"] == "linear")
+                              l["cuda"]["kernels"][0]["tensor_maps"] = {c.map};
+                          }));
+    Result r = braidRun(fakeEnv(), "run " + f.bundle +
+                                       " --backend cuda "
+                                       "--weights " +
+                                       f.weights + " --ids 1,2");
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_CONTAINS(r.output, "('fake_linear')." + std::string(c.message));
+  }
+  // The driver refuses a row stride that is not a multiple of 16 bytes: the
+  // error names the kernel, the map and what was asked.
+  FakeRun f = fakeSetup("cuda-fake-tma-stride", gpuManifest(false, [](json &l) {
+                          if (l["kernel"] == "linear") {
+                            json m = tinyTensorMap();
+                            m["cols"] = 7;
+                            m["box"] = {7, 2};
+                            l["cuda"]["kernels"][0]["tensor_maps"] = {m};
+                          }
+                        }));
+  Result r = braidRun(fakeEnv(), "run " + f.bundle +
+                                     " --backend cuda "
+                                     "--weights " +
+                                     f.weights + " --ids 1,2");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_CONTAINS(r.output, "kernel 'fake_linear'");
+  EXPECT_CONTAINS(r.output, "tensor map 0 (buffer 0): cuTensorMapEncodeTiled "
+                            "failed");
+  EXPECT_CONTAINS(r.output, "for 2 x 7 elements of 2 bytes");
+}
+
 //===----------------------------------------------------------------------===//
 // braid-run check: the margin rule and saved decode logits (CPU backend)
 //===----------------------------------------------------------------------===//

@@ -28,6 +28,11 @@
 //             pair times the fake kernel between them); recording while a
 //             stream captures is an error, as nothing should; with
 //             FAKE_CUDA_EVENTS=fail, cuEventCreate fails
+//   TMA       cuTensorMapEncodeTiled checks the driver's alignment and box
+//             rules, traces "tensor-map rows 2 cols 8 stride 16 box 8,2
+//             swizzle 0 type 1" and writes those numbers into the map; a
+//             launch traces " maps N" for the N maps its second parameter
+//             carries
 //
 //===----------------------------------------------------------------------===//
 
@@ -72,6 +77,7 @@ struct Op {
   unsigned grid[3], block[3], shared;
   BraidKernelParams params;
   std::string via; ///< "cuLaunchKernel", "cuLaunchKernelEx, programmatic"
+  BraidTensorMaps maps; ///< the second parameter (zeros: none)
 };
 } // namespace
 struct CUgraph_st {
@@ -237,6 +243,13 @@ namespace {
 /// Both launch entry points: captured into the stream's graph, or run now.
 CUresult launch(Op op, CUstream stream, void **params) {
   std::memcpy(&op.params, params[0], sizeof op.params);
+  // The backend passes its tensor maps second (zeros for kernels without).
+  std::memcpy(&op.maps, params[1], sizeof op.maps);
+  int maps = 0;
+  for (const BraidTensorMap &m : op.maps.maps)
+    maps += m.words[0] != 0;
+  if (maps)
+    op.via += ", maps " + std::to_string(maps);
   if (stream && stream->capturing) {
     trace("capture node " + op.function->name + " (" + op.via + ")");
     stream->graph->ops.push_back(op);
@@ -285,6 +298,34 @@ CUresult cuLaunchKernelEx(const CUlaunchConfig *c, CUfunction f, void **params,
                 c->hStream, params);
 }
 #endif
+CUresult cuTensorMapEncodeTiled(
+    CUtensorMap *map, CUtensorMapDataType type, cuuint32_t rank, void *address,
+    const cuuint64_t *dims, const cuuint64_t *strides, const cuuint32_t *box,
+    const cuuint32_t *, CUtensorMapInterleave, CUtensorMapSwizzle swizzle,
+    CUtensorMapL2promotion, CUtensorMapFloatOOBfill) {
+  // The real driver's rules for what the backend asks: 2-D, a 16-byte
+  // aligned address and row stride, boxes of 1..256.
+  if (!map || rank != 2 || reinterpret_cast<uintptr_t>(address) % 16 ||
+      strides[0] % 16 || !dims[0] || !dims[1] || !box[0] || !box[1] ||
+      box[0] > 256 || box[1] > 256)
+    return kInvalidValue;
+  std::memset(map, 0, sizeof *map);
+  const unsigned long long fields[] = {reinterpret_cast<uintptr_t>(address),
+                                       dims[0],
+                                       dims[1],
+                                       strides[0],
+                                       box[0],
+                                       box[1],
+                                       static_cast<unsigned long long>(swizzle),
+                                       static_cast<unsigned long long>(type)};
+  std::memcpy(map->opaque, fields, sizeof fields);
+  trace("tensor-map rows " + std::to_string(dims[1]) + " cols " +
+        std::to_string(dims[0]) + " stride " + std::to_string(strides[0]) +
+        " box " + std::to_string(box[0]) + "," + std::to_string(box[1]) +
+        " swizzle " + std::to_string(swizzle) + " type " +
+        std::to_string(type));
+  return CUDA_SUCCESS;
+}
 CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
   if (bytes > (size_t(1) << 34))
     return CUDA_ERROR_OUT_OF_MEMORY;

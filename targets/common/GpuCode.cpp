@@ -19,24 +19,22 @@ using namespace llvm;
 
 namespace braid::gpu {
 
+bool TensorMapSpec::operator==(const TensorMapSpec &other) const {
+  return buffer == other.buffer && rows == other.rows && cols == other.cols &&
+         elementBytes == other.elementBytes && box == other.box &&
+         swizzle == other.swizzle;
+}
+
 bool LaunchCode::operator==(const LaunchCode &other) const {
-  auto sameDim = [](const DimExpr &a, const DimExpr &b) {
-    return a.constant == b.constant && a.perBatch == b.perBatch &&
-           a.perToken == b.perToken && a.perBatchToken == b.perBatchToken &&
-           a.divisor == b.divisor;
-  };
-  if (module != other.module || !sameDim(workspace, other.workspace) ||
+  if (module != other.module || !(workspace == other.workspace) ||
       kernels.size() != other.kernels.size())
     return false;
-  for (auto [a, b] : llvm::zip(kernels, other.kernels)) {
+  for (auto [a, b] : llvm::zip(kernels, other.kernels))
     if (a.function != b.function || a.block != b.block ||
         a.sharedBytes != b.sharedBytes || a.minRows != b.minRows ||
-        a.maxRows != b.maxRows)
+        a.maxRows != b.maxRows || a.grid != b.grid ||
+        a.tensorMaps != b.tensorMaps)
       return false;
-    for (int i = 0; i < 3; ++i)
-      if (!sameDim(a.grid[i], b.grid[i]))
-        return false;
-  }
   return true;
 }
 
@@ -216,6 +214,18 @@ static json::Value launchCodeToJSON(const LaunchCode &code) {
     // Only variants chosen by size carry a range (docs/cuda.md).
     if (invocation.rowsBounded())
       kernel["rows"] = json::Array{invocation.minRows, invocation.maxRows};
+    // Only kernels loading through TMA take a second parameter.
+    if (!invocation.tensorMaps.empty()) {
+      json::Array maps;
+      for (const TensorMapSpec &m : invocation.tensorMaps)
+        maps.push_back(json::Object{{"buffer", m.buffer},
+                                    {"rows", dimExprToJSON(m.rows)},
+                                    {"cols", m.cols},
+                                    {"element_bytes", m.elementBytes},
+                                    {"box", json::Array{m.box[0], m.box[1]}},
+                                    {"swizzle", m.swizzle}});
+      kernel["tensor_maps"] = std::move(maps);
+    }
     kernels.push_back(std::move(kernel));
   }
   return json::Object{{"module", code.module},

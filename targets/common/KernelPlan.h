@@ -38,6 +38,28 @@ struct DimExpr {
                 perBatchToken * batch * tokens;
     return (n + divisor - 1) / divisor;
   }
+  bool operator==(const DimExpr &o) const {
+    return constant == o.constant && perBatch == o.perBatch &&
+           perToken == o.perToken && perBatchToken == o.perBatchToken &&
+           divisor == o.divisor;
+  }
+};
+
+/// A tensor map (NVIDIA TMA, sm_90+) the runtime encodes for one launch of a
+/// kernel and passes as its BraidTensorMaps parameter (kernel_abi.h): a
+/// row-major 2-D view of a buffer, `cols` elements of `elementBytes` per row
+/// and `rows` rows (B and T resolved at run time), copied in boxes of
+/// box[0] columns by box[1] rows with a `swizzle`-byte shared-memory swizzle.
+/// Out-of-range parts of a box arrive as zeros.
+struct TensorMapSpec {
+  int buffer = 0; ///< index into BraidKernelParams.buffers; -1: the workspace
+  DimExpr rows;
+  int64_t cols = 0;
+  int64_t elementBytes = 2;
+  std::array<int64_t, 2> box{{0, 0}};
+  int64_t swizzle = 128;
+
+  bool operator==(const TensorMapSpec &other) const;
 };
 
 /// One device kernel to launch.
@@ -53,6 +75,8 @@ struct KernelInvocation {
   int64_t minRows = 0;
   int64_t maxRows = INT64_MAX;
   bool rowsBounded() const { return minRows > 0 || maxRows != INT64_MAX; }
+  /// Its second parameter's maps, in order (empty: no second parameter).
+  std::vector<TensorMapSpec> tensorMaps;
 };
 
 /// What a specializer returns for one launch.

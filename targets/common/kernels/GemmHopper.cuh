@@ -13,6 +13,14 @@
 //     barrier in the main loop. With a fixed grid it is persistent: the
 //     producer runs ahead into the next tile during the epilogue; ping-pong
 //     gives the two consumers whole tiles in turn.
+//   * tmaGemm: wsGemm whose producer is one thread issuing tensor-memory-
+//     accelerator copies (cp.async.bulk.tensor, 128-byte swizzle) of whole
+//     A and B tiles through the tensor maps the runtime encodes for the
+//     launch (kernel_abi.h BraidTensorMaps: maps[0] = A rows [M, K],
+//     maps[1] = B rows [N, K]), completing on the stage's full mbarrier by
+//     transaction bytes. Edges (rows >= M, columns >= N or K) arrive as
+//     zeros. A gated MLP's B tile is its gate rows over its up rows (two
+//     copies), and the epilogue pairs column c with c + BN / 2.
 //
 // Included by Gemm.cuh (CUDA only) after the mma.sync engine, whose swizzle
 // and rasterizeId it uses; not a header of its own.
@@ -408,6 +416,43 @@ template <int Regs> BRAID_DEVICE void warpgroupRegsInc() {
 #endif
 }
 
+/// One arrival on `bar` that also expects `bytes` more transaction bytes
+/// in its current phase (the TMA copies complete them).
+BRAID_DEVICE void mbarArriveExpectTx(uint64_t *bar, uint32_t bytes) {
+#if defined(BRAID_HAS_WGMMA)
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(
+                   sharedAddress(bar)),
+               "r"(bytes)
+               : "memory");
+#endif
+}
+/// Brings the tensor map at `map` (a kernel parameter) into the TMA unit's
+/// cache before its first use.
+BRAID_DEVICE void prefetchTensorMap(const void *map) {
+#if defined(BRAID_HAS_WGMMA)
+  asm volatile("prefetch.tensormap [%0];\n" ::"l"(map) : "memory");
+#endif
+}
+/// Copies the box of `map` at (inner, outer) = (c0, c1) into shared `dst`
+/// (1024-byte aligned for the 128-byte swizzle) and completes its bytes on
+/// `bar`.
+BRAID_DEVICE void tmaLoad2d(void *dst, const void *map, int c0, int c1,
+                            uint64_t *bar) {
+#if defined(BRAID_HAS_WGMMA)
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.tile"
+      ".mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::"r"(
+          sharedAddress(dst)),
+      "l"(map), "r"(c0), "r"(c1), "r"(sharedAddress(bar))
+      : "memory");
+#endif
+}
+
+/// Whether `Ops` is a gated MLP (LinearGluOps: B row pairs gate / up).
+template <class Ops, class = void> struct IsGluOps : std::false_type {};
+template <class Ops>
+struct IsGluOps<Ops, std::void_t<decltype(Ops::kGate)>> : std::true_type {};
+
 /// BM = 128 rows, BN = 128 or 256, BK = 64; one producer and two consumer
 /// warpgroups: 384 threads. Cooperative (PINGPONG = false): both consumers
 /// work on every tile, 64 rows each. Ping-pong: each consumer computes
@@ -417,10 +462,12 @@ template <int Regs> BRAID_DEVICE void warpgroupRegsInc() {
 /// the schedule: one block per tile, or fewer blocks that each walk tiles
 /// with the grid's stride (persistent).
 template <int BM_, int BN_, int STAGES_, bool PINGPONG_ = false,
-          bool SETMAXNREG_ = false>
+          bool SETMAXNREG_ = false, bool TMA_ = false>
 struct WsConfig {
   static constexpr int BM = BM_, BN = BN_, BK = 64, STAGES = STAGES_;
   static constexpr bool kPingPong = PINGPONG_, kSetMaxNReg = SETMAXNREG_;
+  /// The producer is one thread issuing TMA copies (tmaGemm).
+  static constexpr bool kTma = TMA_;
   static constexpr int kConsumers = 2;
   static constexpr int kThreads = (kConsumers + 1) * kWarpgroupSize;
   /// 64-row wgmma blocks per consumer and tile, and the warps that read
@@ -449,6 +496,10 @@ struct WsConfig {
                     65536,
                 "setmaxnreg over the register file");
 };
+
+/// tmaGemm's configuration: cooperative 128 x BN tiles, TMA producer.
+template <int BN, int STAGES>
+using TmaConfig = WsConfig<128, BN, STAGES, false, false, true>;
 
 /// The producer warpgroup: thread t copies 16-byte chunk t % 8 of rows
 /// t / 8 + 16 i of the A and B tiles of every k-tile of the block's tiles.
@@ -518,6 +569,79 @@ BRAID_DEVICE void wsProduce(const Ops &ops, int M, int tilesM, int first,
   cpAsyncWait<0>();
 }
 
+/// The TMA producer: thread 0 of the producer warpgroup alone waits for
+/// each stage to come back and requests its A and B tiles (maps[0] and
+/// maps[1]: one copy each, a gated MLP's B in two halves), announcing the
+/// stage's bytes on its full barrier. Copies still in flight when it
+/// returns complete on the barriers the consumers wait for.
+template <class Cfg, class Ops>
+BRAID_DEVICE void tmaProduce(const BraidTensorMaps &maps, int tilesM, int first,
+                             int stride, typename Ops::T *sA,
+                             typename Ops::T *sB, uint64_t *full,
+                             uint64_t *empty) {
+  constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK, STAGES = Cfg::STAGES;
+  constexpr int KT = ceilDiv(Ops::K, BK);
+  constexpr int tilesN = ceilDiv(Ops::N, BN);
+  if (threadId() % kWarpgroupSize != 0)
+    return;
+  const void *mapA = &maps.maps[0], *mapB = &maps.maps[1];
+  prefetchTensorMap(mapA);
+  prefetchTensorMap(mapB);
+  const int numTiles = tilesN * tilesM;
+  int stage = 0;
+  uint32_t phase = 0;
+#pragma unroll 1
+  for (int tile = first; tile < numTiles; tile += stride) {
+    int tm, tn;
+    rasterizeId<8>(tile, tilesN, tilesM, tm, tn);
+    const int m0 = tm * BM, n0 = tn * BN;
+#pragma unroll 1
+    for (int kt = 0; kt < KT; ++kt) {
+      mbarWait(&empty[stage], phase ^ 1);
+      mbarArriveExpectTx(&full[stage], Cfg::kStageBytes);
+      typename Ops::T *b = sB + stage * BN * BK;
+      tmaLoad2d(sA + stage * BM * BK, mapA, kt * BK, m0, &full[stage]);
+      if constexpr (IsGluOps<Ops>::value) {
+        tmaLoad2d(b, mapB, kt * BK, Ops::kGate + n0 / 2, &full[stage]);
+        tmaLoad2d(b + BN / 2 * BK, mapB, kt * BK, Ops::kUp + n0 / 2,
+                  &full[stage]);
+      } else {
+        tmaLoad2d(b, mapB, kt * BK, n0, &full[stage]);
+      }
+      if (++stage == STAGES) {
+        stage = 0;
+        phase ^= 1;
+      }
+    }
+  }
+}
+
+/// tmaGemm's gated-MLP epilogue: columns c < BN / 2 of the tile are gate
+/// j0 + c and columns c + BN / 2 its up, both in the same thread's
+/// registers (4 (j + BN / 16) + e holds column c + BN / 2 when 4 j + e holds
+/// c); `row` is the thread's first row.
+template <int BN, class Ops>
+BRAID_DEVICE void wsStoreGluHalves(const Ops &ops, int M, int row, int j0,
+                                   const float (&acc)[WgMma<BN>::R]) {
+  constexpr int I = Ops::N / 2, UP = 4 * (BN / 16);
+  const int lane = laneId();
+#pragma unroll
+  for (int j = 0; j < BN / 16; ++j)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int r = row + h * 8;
+      if (r >= M)
+        continue;
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int gj = j0 + j * 8 + (lane & 3) * 2 + e;
+        if (gj < I)
+          ops.store2(r, 2 * gj, acc[4 * j + 2 * h + e],
+                     acc[UP + 4 * j + 2 * h + e]);
+      }
+    }
+}
+
 /// A consumer warpgroup (cw = 0, 1): rows 64 cw .. 64 cw + 63 of each
 /// tile (cooperative) or every row of the block's tiles cw, cw + 2, ...
 /// (ping-pong). k-tile kt of the block's tile `local` is number
@@ -566,9 +690,10 @@ BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
     for (int kt = 0; kt < KT; ++kt, ++g) {
       const int stage = g % STAGES;
       mbarWait(&full[stage], (g / STAGES) & 1);
-      // The copies were generic-proxy writes; wgmma reads through the
-      // async proxy.
-      fenceProxyAsyncShared();
+      // cp.async copies are generic-proxy writes and wgmma reads through
+      // the async proxy (TMA writes through it already).
+      if constexpr (!Cfg::kTma)
+        fenceProxyAsyncShared();
       const T *a = sA + stage * BM * BK + aRows * BK;
       const T *b = sB + stage * BN * BK;
       wgmmaFence();
@@ -593,7 +718,12 @@ BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
     if (lane == 0)
       mbarArrive(&empty[held]);
 
-      // Epilogue; the producer is already loading the next tile.
+    // Epilogue; the producer is already loading the next tile.
+    if constexpr (Cfg::kTma && IsGluOps<Ops>::value) {
+      static_assert(MI == 1, "TMA tiles are cooperative");
+      wsStoreGluHalves<BN>(ops, M, m0 + aRows + rowInBlock, n0 / 2, acc[0]);
+      continue;
+    }
 #pragma unroll
     for (int mi = 0; mi < MI; ++mi)
 #pragma unroll
@@ -621,7 +751,8 @@ BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
 /// b, b + G, ... Grid (ceil(N / BN), ceil(M / BM)) is one tile per block; a
 /// fixed grid of about one block per SM is persistent. sm_90a only.
 template <class Cfg, class Ops>
-BRAID_DEVICE void wsGemm(const Ops &ops, int M) {
+BRAID_DEVICE void wsGemm(const Ops &ops, int M,
+                         const BraidTensorMaps *maps = nullptr) {
 #if defined(BRAID_HAS_WGMMA)
   using T = typename Ops::T;
   static_assert(std::is_same<T, bf16>::value, "wgmma path takes bf16");
@@ -646,7 +777,7 @@ BRAID_DEVICE void wsGemm(const Ops &ops, int M) {
   const int wg = threadId() / kWarpgroupSize;
   if (threadId() == 0) {
     for (int s = 0; s < STAGES; ++s) {
-      mbarInit(&full[s], kWarpgroupSize);
+      mbarInit(&full[s], Cfg::kTma ? 1 : kWarpgroupSize);
       mbarInit(&empty[s], Cfg::kStageReaders);
     }
     mbarInit(&turn[0], kWarpgroupSize);
@@ -656,7 +787,10 @@ BRAID_DEVICE void wsGemm(const Ops &ops, int M) {
   if (wg == 0) {
     if constexpr (Cfg::kSetMaxNReg)
       warpgroupRegsDec<Cfg::kProducerRegs>();
-    wsProduce<Cfg>(ops, M, tilesM, first, stride, sA, sB, full, empty);
+    if constexpr (Cfg::kTma)
+      tmaProduce<Cfg, Ops>(*maps, tilesM, first, stride, sA, sB, full, empty);
+    else
+      wsProduce<Cfg>(ops, M, tilesM, first, stride, sA, sB, full, empty);
   } else {
     if constexpr (Cfg::kSetMaxNReg)
       warpgroupRegsInc<Cfg::kConsumerRegs>();
@@ -666,6 +800,16 @@ BRAID_DEVICE void wsGemm(const Ops &ops, int M) {
 #else
   __trap();
 #endif
+}
+
+/// wsGemm on TmaConfig: maps[0] holds A as [M, K] (rows = the call's M,
+/// box 64 x 128), maps[1] B as [N, K] (box 64 x BN, a gated MLP's 64 x
+/// BN / 2), both bf16 with the 128-byte swizzle. The specializer lists them
+/// in the launch's "tensor_maps".
+template <class Cfg, class Ops>
+BRAID_DEVICE void tmaGemm(const Ops &ops, int M, const BraidTensorMaps &maps) {
+  static_assert(Cfg::kTma, "tmaGemm takes a TmaConfig");
+  wsGemm<Cfg>(ops, M, &maps);
 }
 
 } // namespace dev

@@ -23,6 +23,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -317,20 +318,23 @@ struct Source {
   /// `cluster` > 1: blocks run in thread-block clusters of (cluster, 1, 1)
   /// (sm_90+; the grid's x is a multiple of it). `bodyWaits`: the entry only
   /// allows dependents and the body calls waitForPrerequisiteGrids() itself,
-  /// after requesting what no kernel writes (weights).
+  /// after requesting what no kernel writes (weights). `tensorMaps`: the
+  /// entry takes the launch's BraidTensorMaps as `maps` (kernel_abi.h).
   void kernel(const std::string &fname, int64_t threads, int64_t minBlocks,
               const std::string &body, int64_t cluster = 1,
-              bool bodyWaits = false) {
-    text += "extern \"C\" __global__ void " +
-            (cluster > 1
-                 ? "__cluster_dims__(" + std::to_string(cluster) + ", 1, 1) "
-                 : std::string()) +
-            "__launch_bounds__(" + std::to_string(threads) + ", " +
-            std::to_string(minBlocks) + ")\n" + fname +
-            "(BraidKernelParams p) {\n" +
-            (bodyWaits ? "  BRAID_KERNEL_PROLOGUE_READS_FIRST();\n"
-                       : "  BRAID_KERNEL_PROLOGUE();\n") +
-            "  using namespace braid::dev;\n" + body + "}\n\n";
+              bool bodyWaits = false, bool tensorMaps = false) {
+    text +=
+        "extern \"C\" __global__ void " +
+        (cluster > 1
+             ? "__cluster_dims__(" + std::to_string(cluster) + ", 1, 1) "
+             : std::string()) +
+        "__launch_bounds__(" + std::to_string(threads) + ", " +
+        std::to_string(minBlocks) + ")\n" + fname + "(BraidKernelParams p" +
+        (tensorMaps ? ", const __grid_constant__ BraidTensorMaps maps" : "") +
+        ") {\n" +
+        (bodyWaits ? "  BRAID_KERNEL_PROLOGUE_READS_FIRST();\n"
+                   : "  BRAID_KERNEL_PROLOGUE();\n") +
+        "  using namespace braid::dev;\n" + body + "}\n\n";
   }
 };
 

@@ -21,7 +21,7 @@ namespace {
 
 /// One of the engines of Gemm.cuh with its tile constants.
 struct Engine {
-  enum Kind { Tc, Wg, Ws, Mf, Simt, Skinny } kind = Tc;
+  enum Kind { Tc, Wg, Ws, Tma, Mf, Simt, Skinny } kind = Tc;
   int bm = 0, bn = 0, bk = 0, wm = 0, wn = 0, stages = 0; // Tc
   int tm = 0, tn = 0;                                     // Simt
   int warps = 0, cols = 0, rows = 0;                      // Skinny
@@ -77,6 +77,13 @@ struct Engine {
     e.pingPong = pingPong;
     return e;
   }
+  /// wsGemm with a TMA producer (GemmHopper.cuh tmaGemm): 128 x bn tiles,
+  /// one per block; the launch passes tensor maps of A and B.
+  static Engine tma(int bn, int stages) {
+    Engine e = ws(128, bn, stages);
+    e.kind = Tma;
+    return e;
+  }
   static Engine simt(int bm, int bn, int bk, int tm, int tn) {
     Engine e;
     e.kind = Simt;
@@ -103,6 +110,8 @@ struct Engine {
     case Ws:
       return "WsConfig<" + s(bm) + ", " + s(bn) + ", " + s(stages) +
              (pingPong ? ", true>" : ">");
+    case Tma:
+      return "TmaConfig<" + s(bn) + ", " + s(stages) + ">";
     case Mf:
       return "MfmaConfig<" + s(bm) + ", " + s(bn) + ", " + s(bk) + ", " +
              s(wm) + ", " + s(wn) + ">";
@@ -120,6 +129,7 @@ struct Engine {
            : kind == Mf   ? "mfmaGemm"
            : kind == Wg   ? (persistentBlocks ? "wgGemmPersistent" : "wgGemm")
            : kind == Ws   ? "wsGemm"
+           : kind == Tma  ? "tmaGemm"
            : kind == Simt ? "simtGemm"
                           : "skinnyGemm";
   }
@@ -131,6 +141,7 @@ struct Engine {
     case Wg:
       return bm / 64 * 128;
     case Ws: // + the producer warpgroup
+    case Tma:
       return (bm / 64 + 1) * 128;
     case Simt:
       return (bm / tm) * (bn / tn);
@@ -150,6 +161,7 @@ struct Engine {
     case Wg: // + 1 KiB to align the ring to 1024 bytes
       return static_cast<int64_t>(stages) * (bm + bn) * bk * 2 + 1024;
     case Ws: // as Wg, + a full and an empty mbarrier per stage, 2 turns
+    case Tma:
       return static_cast<int64_t>(stages) * (bm + bn) * bk * 2 + 1024 +
              16 * stages + 16;
     case Simt:
@@ -179,9 +191,12 @@ struct Engine {
 
 /// The engine of a dense GEMM with N outputs for the launch's mode:
 /// decode (T = 1) streams the weights with the skinny kernel; f32 runs the
-/// exact SIMT kernel; bf16 takes wgmma on sm_90a (16-byte rows),
-/// mma.sync elsewhere on NVIDIA and MFMA on AMD, with tiles by N.
-Engine pickGemmEngine(const Launch &l, int64_t n, bool vecRows) {
+/// exact SIMT kernel; bf16 takes wgmma on sm_90a (16-byte rows), loaded by
+/// TMA where the caller can describe A and B as plain row-major matrices
+/// (`tmaRows`: linear), mma.sync elsewhere on NVIDIA and MFMA on AMD, with
+/// tiles by N.
+Engine pickGemmEngine(const Launch &l, int64_t n, bool vecRows,
+                      bool tmaRows = false) {
   if (l.decode)
     return Engine::skinny(4, 2, 4);
   if (!l.bf16())
@@ -199,6 +214,11 @@ Engine pickGemmEngine(const Launch &l, int64_t n, bool vecRows) {
   // warpgroup feeding two wgmma warpgroups through mbarriers -- is correct
   // but measured 430 TFLOP/s at 4096 x 8512 x 2048 on an H100, below
   // wgGemm's ~470: see test/gpu/dense_kernels_notes.md.)
+  // TMA: one thread requests whole tiles, so the 128 threads that issued
+  // wsGemm's (or all threads wgGemm's) 16-byte copies are free, and the
+  // consumers' registers hold the accumulators only.
+  if (l.target.arch == "sm_90a" && vecRows && n >= 256 && tmaRows)
+    return n >= 2048 ? Engine::tma(256, 4) : Engine::tma(128, 4);
   if (l.target.arch == "sm_90a" && vecRows && n >= 256)
     return n >= 2048 ? Engine::wg(128, 256, 4) : Engine::wg(128, 128, 4);
   if (n >= 2048)
@@ -207,8 +227,9 @@ Engine pickGemmEngine(const Launch &l, int64_t n, bool vecRows) {
     return Engine::tc(128, 128, 32, 2, 4, 4);
   return Engine::tc(64, 64, 32, 2, 2, 4);
 }
-Engine pickGemm(const Launch &l, int64_t n, bool vecRows) {
-  return pickGemmEngine(l, n, vecRows).on(l.target);
+Engine pickGemm(const Launch &l, int64_t n, bool vecRows,
+                bool tmaRows = false) {
+  return pickGemmEngine(l, n, vecRows, tmaRows).on(l.target);
 }
 
 /// Decode GEMMs have M = B rows, known only at run time. Up to this many
@@ -273,9 +294,10 @@ struct GemmVariant {
 /// the tensor cores in two variants (one row tile, more) where their
 /// engines differ.
 llvm::SmallVector<GemmVariant, 3> gemmVariants(const Launch &l, int64_t n,
-                                               int64_t k, bool vecRows) {
+                                               int64_t k, bool vecRows,
+                                               bool tmaRows = false) {
   if (!l.decode || !l.bf16())
-    return {{pickGemm(l, n, vecRows), "main"}};
+    return {{pickGemm(l, n, vecRows, tmaRows), "main"}};
   const Engine one = decodeTensorCoreEngine(l, n, k, 1);
   const Engine more = decodeTensorCoreEngine(l, n, k, 2);
   const GemmVariant skinny{pickGemm(l, n, vecRows), "main", 1, kSkinnyMaxRows};
@@ -286,33 +308,62 @@ llvm::SmallVector<GemmVariant, 3> gemmVariants(const Launch &l, int64_t n,
           {more, "tc2", kDecodeTileRows + 1, INT64_MAX}};
 }
 
+/// Where a TMA engine finds its operands: A = buffers[a] (-1: the
+/// workspace) as [M, k] rows, B = buffers[b] as [bRows, k]; a gated MLP's
+/// B tile is two boxes of half the tile's columns (gate and up rows).
+struct TmaOperands {
+  int a = -1, b = -1;
+  int64_t k = 0, bRows = 0;
+  bool glu = false;
+};
+
+/// The tensor maps of tmaGemm (GemmHopper.cuh): maps[0] A in 64 x 128
+/// boxes, maps[1] B in 64 x bn boxes (64 x bn / 2 for a gated MLP).
+std::vector<TensorMapSpec> tmaMaps(const Engine &e, const TmaOperands &t,
+                                   const Count &m) {
+  TensorMapSpec a, b;
+  a.buffer = t.a;
+  a.rows = m.dim(1);
+  a.cols = b.cols = t.k;
+  a.box = {64, e.bm};
+  b.buffer = t.b;
+  b.rows = DimExpr::fixed(t.bRows);
+  b.box = {64, t.glu ? e.bn / 2 : e.bn};
+  return {a, b};
+}
+
 /// Adds the kernels of `variants` computing `ops` (a statement declaring
 /// `ops`) for M = `m` rows and N = `n` outputs to `src` and `plan`.
 /// `skinnyNorm`: the arguments after (ops, M) of a skinny variant that
 /// normalizes its input (skinnyNormGemm), empty for the plain GEMM.
+/// `tma`: the operands of a TMA engine (required when a variant has one).
 void addGemmKernels(const Launch &l, Source &src, KernelPlan &plan,
                     llvm::ArrayRef<GemmVariant> variants, const Count &m,
                     int64_t n, const std::string &ops,
-                    const std::string &skinnyNorm = "") {
+                    const std::string &skinnyNorm = "",
+                    const TmaOperands *tma = nullptr) {
   for (const GemmVariant &v : variants) {
     const Engine &e = v.engine;
+    const bool maps = e.kind == Engine::Tma;
+    assert((!maps || tma) && "a TMA engine needs its operands");
     // Decode's split-K tiles request their first weight tiles before
     // waiting for the previous kernel (programmatic dependent launch).
     const bool weightsFirst = l.decode && e.kind == Engine::Tc && e.split > 1;
     const bool normed = e.kind == Engine::Skinny && !skinnyNorm.empty();
-    std::string body = "  const int M = static_cast<int>(" + m.expr() +
-                       ");\n  " + ops + "\n  " +
-                       (normed ? "skinnyNormGemm" : e.gemmFn()) + "<" +
-                       e.config() + (weightsFirst ? ", true" : "") +
-                       ">(ops, M" + (normed ? ", " + skinnyNorm : "") +
-                       ");\n";
+    std::string body =
+        "  const int M = static_cast<int>(" + m.expr() + ");\n  " + ops +
+        "\n  " + (normed ? "skinnyNormGemm" : e.gemmFn()) + "<" + e.config() +
+        (weightsFirst ? ", true" : "") + ">(ops, M" +
+        (normed ? ", " + skinnyNorm : "") + (maps ? ", maps" : "") + ");\n";
     src.kernel(l.fn(v.suffix), e.threads(), e.minBlocks(), body, e.cluster(),
-               weightsFirst);
+               weightsFirst, maps);
     KernelInvocation k =
         invocation(l.fn(v.suffix), e.gridX(n), e.gridY(m), DimExpr::fixed(1),
                    e.threads(), e.sharedBytes());
     k.minRows = v.minRows;
     k.maxRows = v.maxRows;
+    if (maps)
+      k.tensorMaps = tmaMaps(e, *tma, m);
     plan.invocations.push_back(std::move(k));
   }
 }
@@ -439,9 +490,12 @@ llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
            ", {" + outs + "}};";
   };
   KernelPlan plan;
-  const auto variants = gemmVariants(l, N, K, K % 8 == 0);
+  // A (the input, or its normalized copy in the workspace) and the weight
+  // are plain row-major matrices: TMA can load them on sm_90a.
+  TmaOperands tma{x.index, w.index, K, N, glu.has_value()};
+  const auto variants = gemmVariants(l, N, K, K % 8 == 0, /*tmaRows=*/true);
   if (!normed) {
-    addGemmKernels(l, src, plan, variants, m, N, opsWith(x.ptr()));
+    addGemmKernels(l, src, plan, variants, m, N, opsWith(x.ptr()), "", &tma);
   } else {
     // The skinny engine normalizes as it streams the rows
     // (skinnyNormGemm); the tile engines read rows that an rms_norm kernel
@@ -476,9 +530,12 @@ llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
       k.minRows = v.minRows;
       k.maxRows = v.maxRows;
       plan.invocations.push_back(std::move(k));
+      TmaOperands normedTma = tma;
+      normedTma.a = -1;
       addGemmKernels(
           l, src, plan, {v}, m, N,
-          opsWith("static_cast<const " + x.type + " *>(p.workspace)"));
+          opsWith("static_cast<const " + x.type + " *>(p.workspace)"), "",
+          &normedTma);
     }
     if (normKernel) // the normalized rows of the tile engines
       plan.workspaceBytes = m.dim(1, K * x.bytes());

@@ -323,6 +323,73 @@ TEST_F(CudaEmitterTest, LaunchJSONOverridesDifferingArchitectures) {
       << same;
 }
 
+// The bf16 prefill linears of sm_90a load through TMA (GemmHopper.cuh
+// tmaGemm): the launch lists the input as [B*T, K] in 64 x 128 boxes and the
+// weight as [N, K] in 64 x 256 boxes (a gated MLP's in two 64 x 128 halves);
+// sm_80's plan has no maps, so sm_90a's is a by_arch override.
+TEST_F(CudaEmitterTest, PrefillLinearsListTheirTensorMaps) {
+  mlir::ModuleOp m = parse(moduleText(
+      "    launch.kernel \"linear\" \"layers.0.ffn\" "
+      "[#launch.buffer<arena 0 : [B, T, 2048] x bf16>, "
+      "#launch.buffer<weight \"w\" : [11264, 2048] x bf16>, unit] -> "
+      "[#launch.buffer<arena 8192 : [B, T, 5632] x bf16>] attrs {glu = "
+      "\"silu\"}\n"
+      "    launch.kernel \"linear\" \"layers.0.mixer\" "
+      "[#launch.buffer<arena 0 : [B, T, 2048] x bf16>, "
+      "#launch.buffer<weight \"w\" : [4096, 2048] x bf16>, unit] -> "
+      "[#launch.buffer<arena 8192 : [B, T, 4096] x bf16>] attrs {}\n"));
+  GpuCodeOptions options = planOptions();
+  options.lookup = nullptr; // the real specializers
+  options.bf16 = true;
+  Expected<GpuCode> code = planGpuCode(m, options);
+  ASSERT_TRUE(bool(code)) << toString(code.takeError());
+  std::vector<launch::KernelOp> kernels = kernelsOf(m);
+  ASSERT_EQ(kernels.size(), 2u);
+  auto mapsOf = [&](launch::KernelOp k, StringRef arch) -> std::string {
+    json::Value v = code->launchToJSON(k);
+    json::Object *o = v.getAsObject();
+    if (arch != "sm_80")
+      o = o->getObject("by_arch")->getObject(arch);
+    json::Value *maps =
+        (*o->getArray("kernels"))[0].getAsObject()->get("tensor_maps");
+    return maps ? formatv("{0}", *maps).str() : "none";
+  };
+  const std::string rowsBT = "\"rows\":{\"constant\":0,\"divisor\":1,"
+                             "\"per_batch\":0,\"per_batch_token\":1,"
+                             "\"per_token\":0}";
+  auto weightRows = [](int64_t n) {
+    return "\"rows\":{\"constant\":" + std::to_string(n) +
+           ",\"divisor\":1,\"per_batch\":0,\"per_batch_token\":0,"
+           "\"per_token\":0}";
+  };
+  EXPECT_EQ(mapsOf(kernels[0], "sm_80"), "none");
+  EXPECT_EQ(mapsOf(kernels[0], "sm_90a"),
+            "[{\"box\":[64,128],\"buffer\":0,\"cols\":2048,\"element_bytes\":"
+            "2," +
+                rowsBT +
+                ",\"swizzle\":128},{\"box\":[64,128],\"buffer\":1,"
+                "\"cols\":2048,\"element_bytes\":2," +
+                weightRows(11264) + ",\"swizzle\":128}]");
+  EXPECT_EQ(mapsOf(kernels[1], "sm_90a"),
+            "[{\"box\":[64,128],\"buffer\":0,\"cols\":2048,\"element_bytes\":"
+            "2," +
+                rowsBT +
+                ",\"swizzle\":128},{\"box\":[64,256],\"buffer\":1,"
+                "\"cols\":2048,\"element_bytes\":2," +
+                weightRows(4096) + ",\"swizzle\":128}]");
+  // The entry takes the maps as its second parameter.
+  const TranslationUnit *unit =
+      code->findUnit(code->launches[kernels[1]][1].module);
+  ASSERT_TRUE(unit);
+  EXPECT_NE(unit->source.find("braid_linear_main(BraidKernelParams p, const "
+                              "__grid_constant__ BraidTensorMaps maps)"),
+            std::string::npos)
+      << unit->source;
+  EXPECT_NE(unit->source.find("tmaGemm<TmaConfig<256, 4>>(ops, M, maps);"),
+            std::string::npos)
+      << unit->source;
+}
+
 TEST_F(CudaEmitterTest, ManifestCarriesTheCudaObject) {
   mlir::ModuleOp m = parse(moduleText(kernelLine("scale", "layers.0", 64),
                                       kernelLine("scale", "layers.0", 64)));

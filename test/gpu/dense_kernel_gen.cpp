@@ -138,15 +138,16 @@ struct WsOverride {
   int64_t bm = 0, bn = 0, stages = 0;
 };
 
-/// Replaces wgGemm<WgConfig<128, 256, 4>> in `plan` by `ws`; false when the
-/// plan does not run it (one kernel of 256 threads).
+/// Replaces tmaGemm<TmaConfig<256, 4>> in `plan` by wsGemm on `ws` (its
+/// cp.async producer; the entry keeps its tensor maps, unused); false when
+/// the plan does not run it (one kernel of 384 threads).
 bool overrideGemm(gpu::KernelPlan &plan, const WsOverride &ws) {
-  const std::string call = "wgGemm<WgConfig<128, 256, 4>>(ops, M);";
-  const std::string bounds = "__launch_bounds__(256, 1)";
+  const std::string call = "tmaGemm<TmaConfig<256, 4>>(ops, M, maps);";
+  const std::string bounds = "__launch_bounds__(384, 1)";
   std::string &src = plan.source;
   size_t at = src.find(call);
   if (at == std::string::npos || src.find(call, at + 1) != std::string::npos ||
-      plan.invocations.size() != 1 || plan.invocations[0].block[0] != 256)
+      plan.invocations.size() != 1 || plan.invocations[0].block[0] != 384)
     return false;
   size_t b = src.find(bounds);
   if (b == std::string::npos || src.find(bounds, b + 1) != std::string::npos)
@@ -295,12 +296,17 @@ int main(int argc, char **argv) {
       for (mlir::Attribute a : op.getResults())
         cases << "result " << bufferRecord(llvm::cast<launch::BufferAttr>(a))
               << "\n";
-      for (const gpu::KernelInvocation &k : plan->invocations)
+      for (const gpu::KernelInvocation &k : plan->invocations) {
         cases << "kernel " << fix(k.function) << " " << dimRecord(k.grid[0])
               << " " << dimRecord(k.grid[1]) << " " << dimRecord(k.grid[2])
               << " " << k.block[0] << " " << k.block[1] << " " << k.block[2]
               << " " << k.sharedBytes << " " << k.minRows << " " << k.maxRows
               << "\n";
+        for (const gpu::TensorMapSpec &m : k.tensorMaps)
+          cases << "tmap " << m.buffer << " " << dimRecord(m.rows) << " "
+                << m.cols << " " << m.elementBytes << " " << m.box[0] << " "
+                << m.box[1] << " " << m.swizzle << "\n";
+      }
       cases << "workspace " << dimRecord(plan->workspaceBytes) << "\n";
       cases << "end\n";
     });

@@ -33,6 +33,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/backends/cpu/CpuKernels.h"
+#include "runtime/backends/cuda/CudaDriver.h"
 #include "runtime/include/braid/kernel_abi.h"
 #include "targets/common/kernels/Gemm.cuh"
 
@@ -40,6 +41,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdarg>
@@ -105,12 +107,23 @@ struct BufDesc {
   std::vector<int64_t> shape; // -1 B, -2 T, -3 S
 };
 
+/// A tensor map the kernel takes (cases.txt "tmap"; GpuPlan.h
+/// TensorMapSpec): buffers[buffer] (-1: the workspace) as rows x cols.
+struct TMap {
+  int buffer = 0;
+  Dim rows;
+  int64_t cols = 0, elementBytes = 2;
+  std::array<int64_t, 2> box{{0, 0}};
+  int64_t swizzle = 128;
+};
+
 struct Invocation {
   std::string function;
   Dim grid[3];
   int block[3] = {1, 1, 1};
   int64_t shared = 0;
   int64_t minRows = 0, maxRows = INT64_MAX; // runs for B*T in the range
+  std::vector<TMap> maps; // its second parameter, when not empty
 };
 
 struct Attr {
@@ -188,6 +201,12 @@ std::vector<Case> loadCases(const std::string &path) {
       is >> k.block[0] >> k.block[1] >> k.block[2] >> k.shared >> k.minRows >>
           k.maxRows;
       c.kernels.push_back(k);
+    } else if (tag == "tmap" && !c.kernels.empty()) {
+      TMap m;
+      is >> m.buffer;
+      m.rows = parseDim(is);
+      is >> m.cols >> m.elementBytes >> m.box[0] >> m.box[1] >> m.swizzle;
+      c.kernels.back().maps.push_back(m);
     } else if (tag == "workspace") {
       c.workspace = parseDim(is);
     } else if (tag == "end") {
@@ -336,7 +355,26 @@ std::string launchPlan(const Case &c, const BraidKernelParams &params,
     if (!g[0] || !g[1] || !g[2])
       continue;
     BraidKernelParams p = params;
-    void *args[] = {&p};
+    BraidTensorMaps maps;
+    std::memset(&maps, 0, sizeof maps);
+    for (size_t i = 0; i < k.maps.size(); ++i) {
+      const TMap &t = k.maps[i];
+      void *base = t.buffer < 0 ? p.workspace : p.buffers[t.buffer];
+      braid::rt::cu::TensorMapRequest q = braid::rt::cu::tensorMapRequest(
+          t.cols, t.rows.eval(B, T), t.elementBytes, t.box, t.swizzle);
+      CUresult r = cuTensorMapEncodeTiled(
+          reinterpret_cast<CUtensorMap *>(&maps.maps[i]),
+          static_cast<CUtensorMapDataType>(q.dataType), 2, base, q.globalDim,
+          q.globalStrides, q.boxDim, q.elementStrides,
+          CU_TENSOR_MAP_INTERLEAVE_NONE,
+          static_cast<CUtensorMapSwizzle>(q.swizzle),
+          CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+          CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+      if (r != CUDA_SUCCESS)
+        return k.function + ": tensor map " + std::to_string(i) +
+               " cannot be encoded: " + cuErr(r);
+    }
+    void *args[] = {&p, &maps};
     CUresult r = cuLaunchKernel(f, g[0], g[1], g[2], k.block[0], k.block[1],
                                 k.block[2], static_cast<unsigned>(k.shared),
                                 stream, args, nullptr);
@@ -645,15 +683,16 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
 }
 template <class Cfg, int N, int K>
 __global__ void __launch_bounds__(Cfg::kThreads, 1)
-    benchWgP(const bf16 *x, const bf16 *w, bf16 *y, int M) {
-  braid::dev::LinearOps<bf16, bf16, bf16, N, K, false> ops{x, w, y, nullptr};
-  braid::dev::wgGemmPersistent<Cfg>(ops, M);
-}
-template <class Cfg, int N, int K>
-__global__ void __launch_bounds__(Cfg::kThreads, 1)
     benchWs(const bf16 *x, const bf16 *w, bf16 *y, int M) {
   braid::dev::LinearOps<bf16, bf16, bf16, N, K, false> ops{x, w, y, nullptr};
   braid::dev::wsGemm<Cfg>(ops, M);
+}
+template <class Cfg, int N, int K>
+__global__ void __launch_bounds__(Cfg::kThreads, 1)
+    benchTma(const bf16 *x, const bf16 *w, bf16 *y, int M,
+             const __grid_constant__ BraidTensorMaps maps) {
+  braid::dev::LinearOps<bf16, bf16, bf16, N, K, false> ops{x, w, y, nullptr};
+  braid::dev::wsGemm<Cfg>(ops, M, &maps);
 }
 template <class Cfg, int N, int K>
 __global__ void __launch_bounds__(Cfg::kThreads, 1)
@@ -728,20 +767,6 @@ double diffFromPlan(const bf16 *y) {
 }
 
 template <class Cfg, int N, int K>
-AltResult runAltTc(const char *name, const bf16 *x, const bf16 *w, bf16 *y,
-                   int M) {
-  auto kern = benchTc<Cfg, N, K>;
-  CUDA_OK(cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                               Cfg::kSharedBytes));
-  dim3 grid((N + Cfg::BN - 1) / Cfg::BN, (M + Cfg::BM - 1) / Cfg::BM);
-  CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
-  float ms = timeIt([&] {
-    kern<<<grid, Cfg::kThreads, Cfg::kSharedBytes>>>(x, w, y, M);
-  });
-  return {name, ms, diffFromPlan(y)};
-}
-
-template <class Cfg, int N, int K>
 AltResult runAltWg(const char *name, const bf16 *x, const bf16 *w, bf16 *y,
                    int M) {
   auto kern = benchWg<Cfg, N, K>;
@@ -751,19 +776,6 @@ AltResult runAltWg(const char *name, const bf16 *x, const bf16 *w, bf16 *y,
   CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
   float ms = timeIt([&] {
     kern<<<grid, Cfg::kThreads, Cfg::kSharedBytes>>>(x, w, y, M);
-  });
-  return {name, ms, diffFromPlan(y)};
-}
-
-template <class Cfg, int N, int K>
-AltResult runAltWgP(const char *name, const bf16 *x, const bf16 *w, bf16 *y,
-                    int M, int blocks) {
-  auto kern = benchWgP<Cfg, N, K>;
-  CUDA_OK(cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                               Cfg::kSharedBytes));
-  CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
-  float ms = timeIt([&] {
-    kern<<<blocks, Cfg::kThreads, Cfg::kSharedBytes>>>(x, w, y, M);
   });
   return {name, ms, diffFromPlan(y)};
 }
@@ -782,6 +794,59 @@ AltResult runAltWs(const char *name, const bf16 *x, const bf16 *w, bf16 *y,
   CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
   float ms = timeIt(
       [&] { kern<<<grid, Cfg::kThreads, Cfg::kSharedBytes>>>(x, w, y, M); });
+  return {name, ms, diffFromPlan(y)};
+}
+
+/// tmaGemm's maps for x [M, K] and w [N, K] (GemmHopper.cuh): 64 x BM and
+/// 64 x BN boxes, 128-byte swizzle.
+template <class Cfg, int N, int K>
+BraidTensorMaps tmaMapsFor(const bf16 *x, const bf16 *w, int M) {
+  BraidTensorMaps maps;
+  std::memset(&maps, 0, sizeof maps);
+  const void *base[2] = {x, w};
+  const int64_t rows[2] = {M, N}, box[2] = {Cfg::BM, Cfg::BN};
+  for (int i = 0; i < 2; ++i) {
+    braid::rt::cu::TensorMapRequest q =
+        braid::rt::cu::tensorMapRequest(K, rows[i], 2, {64, box[i]}, 128);
+    CUresult r = cuTensorMapEncodeTiled(
+        reinterpret_cast<CUtensorMap *>(&maps.maps[i]),
+        static_cast<CUtensorMapDataType>(q.dataType), 2,
+        const_cast<void *>(base[i]), q.globalDim, q.globalStrides, q.boxDim,
+        q.elementStrides, CU_TENSOR_MAP_INTERLEAVE_NONE,
+        static_cast<CUtensorMapSwizzle>(q.swizzle),
+        CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+    if (r != CUDA_SUCCESS) {
+      say("tensor map %d: %s\n", i, cuErr(r).c_str());
+      std::exit(2);
+    }
+  }
+  return maps;
+}
+
+/// The TMA engine on one block per tile (blocks = 0) or a fixed grid of
+/// `blocks` (persistent; with Cfg::kPingPong, the two consumers take whole
+/// tiles in turn).
+template <class Cfg, int N, int K>
+AltResult runAltTma(const char *name, const bf16 *x, const bf16 *w, bf16 *y,
+                    int M, int blocks, bool timed = true) {
+  auto kern = benchTma<Cfg, N, K>;
+  CUDA_OK(cudaFuncSetAttribute(
+      kern, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSharedBytes));
+  dim3 grid =
+      blocks ? dim3(blocks)
+             : dim3((N + Cfg::BN - 1) / Cfg::BN, (M + Cfg::BM - 1) / Cfg::BM);
+  BraidTensorMaps maps = tmaMapsFor<Cfg, N, K>(x, w, M);
+  CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
+  auto launch = [&] {
+    kern<<<grid, Cfg::kThreads, Cfg::kSharedBytes>>>(x, w, y, M, maps);
+  };
+  float ms = 0.0f;
+  if (timed)
+    ms = timeIt(launch);
+  else {
+    launch();
+    CUDA_OK(cudaDeviceSynchronize());
+  }
   return {name, ms, diffFromPlan(y)};
 }
 
@@ -813,6 +878,16 @@ std::vector<AltResult> altWsChecks(const bf16 *x, const bf16 *w, bf16 *y,
       "check ws-PP 128x128 s6 x132");
   one(benchWs<P, N, K>, P::kThreads, P::kSharedBytes, dim3(7),
       "check ws-PP 128x128 s6 x7");
+  using T = TmaConfig<256, 4>;
+  using TP = WsConfig<128, 128, 6, true, false, true>;
+  r.push_back(runAltTma<T, N, K>("check tma-P 128x256 s4 x132", x, w, y, M, 132,
+                                 false));
+  r.push_back(
+      runAltTma<T, N, K>("check tma-P 128x256 s4 x5", x, w, y, M, 5, false));
+  r.push_back(runAltTma<TP, N, K>("check tma-PP 128x128 s6 x132", x, w, y, M,
+                                  132, false));
+  r.push_back(
+      runAltTma<TP, N, K>("check tma-PP 128x128 s6 x7", x, w, y, M, 7, false));
   return r.v;
 }
 
@@ -824,21 +899,29 @@ std::vector<AltResult> altConfigs(const bf16 *x, const bf16 *w, bf16 *y, int M) 
   CUDA_OK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
   // The old default first, the ping-pong schedules last (a hang there
   // loses nothing before it: each result is printed when measured).
+  // The plan before TMA (wgmma, cp.async by every thread) and the cp.async
+  // warp-specialized engine, then the TMA schedules: the plan's own
+  // (tma 128x256 s4, one block per tile), persistent, ping-pong; the
+  // ping-pong ones last (a hang there loses nothing before it: each result
+  // is printed when measured).
   r.push_back(runAltWg<WgConfig<128, 256, 4>, N, K>("wgmma 128x256 s4", x, w, y, M));
   r.push_back(runAltWs<WsConfig<128, 256, 4>, N, K>("ws 128x256 s4", x, w, y, M, 0));
-  r.push_back(runAltWs<WsConfig<128, 256, 4, false, true>, N, K>("ws-nreg 128x256 s4", x, w, y, M, 0));
-  r.push_back(runAltWs<WsConfig<128, 256, 4>, N, K>("ws-P 128x256 s4 xSM", x, w, y, M, sms));
-  r.push_back(runAltWs<WsConfig<128, 256, 3>, N, K>("ws 128x256 s3", x, w, y, M, 0));
-  r.push_back(runAltWs<WsConfig<128, 128, 6>, N, K>("ws 128x128 s6", x, w, y, M, 0));
-  r.push_back(runAltWs<WsConfig<128, 128, 6>, N, K>("ws-P 128x128 s6 xSM", x, w, y, M, sms));
-  r.push_back(runAltWgP<WgConfig<128, 256, 4>, N, K>("wgmma-P 128x256 s4 xSM", x, w, y, M, sms));
-  r.push_back(runAltWg<WgConfig<128, 256, 3>, N, K>("wgmma 128x256 s3", x, w, y, M));
-  r.push_back(runAltWg<WgConfig<128, 128, 4>, N, K>("wgmma 128x128 s4", x, w, y, M));
-  r.push_back(runAltWg<WgConfig<256, 128, 3>, N, K>("wgmma 256x128 s3", x, w, y, M));
-  r.push_back(runAltTc<TcConfig<128, 256, 32, 2, 4, 4>, N, K>("128x256x32 s4 w2x4", x, w, y, M));
-  r.push_back(runAltTc<TcConfig<128, 128, 32, 2, 2, 5>, N, K>("128x128x32 s5 w2x2", x, w, y, M));
-  r.push_back(runAltWs<WsConfig<128, 128, 6, true>, N, K>("ws-PP 128x128 s6 xSM", x, w, y, M, sms));
-  r.push_back(runAltWs<WsConfig<128, 128, 5, true>, N, K>("ws-PP 128x128 s5 xSM", x, w, y, M, sms));
+  r.push_back(
+      runAltTma<TmaConfig<256, 4>, N, K>("tma 128x256 s4", x, w, y, M, 0));
+  r.push_back(
+      runAltTma<TmaConfig<256, 3>, N, K>("tma 128x256 s3", x, w, y, M, 0));
+  r.push_back(runAltTma<TmaConfig<256, 4>, N, K>("tma-P 128x256 s4 xSM", x, w,
+                                                 y, M, sms));
+  r.push_back(runAltTma<TmaConfig<256, 4>, N, K>("tma-P 128x256 s4 x2SM", x, w,
+                                                 y, M, 2 * sms));
+  r.push_back(
+      runAltTma<TmaConfig<128, 6>, N, K>("tma 128x128 s6", x, w, y, M, 0));
+  r.push_back(runAltTma<TmaConfig<128, 6>, N, K>("tma-P 128x128 s6 xSM", x, w,
+                                                 y, M, sms));
+  r.push_back(runAltTma<WsConfig<128, 128, 6, true, false, true>, N, K>(
+      "tma-PP 128x128 s6 xSM", x, w, y, M, sms));
+  r.push_back(runAltTma<WsConfig<128, 128, 5, true, false, true>, N, K>(
+      "tma-PP 128x128 s5 xSM", x, w, y, M, sms));
   return r.v;
 }
 

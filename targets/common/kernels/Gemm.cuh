@@ -156,6 +156,24 @@ struct LinearEpilogueOps {
       store(m, n + 1, v1);
     }
   }
+  /// The residual pair (n, n + 1) of row m (n even) read ahead of the
+  /// stores, for engines that batch these reads (GemmHopper.cuh): the
+  /// result may be the residual's own buffer, so the compiler cannot move a
+  /// read above an earlier store, and each store2 above waits for its read.
+  static constexpr bool kEpilogueLoads = HasRes && kEvenParts;
+  struct Loaded {
+    float a, b;
+  };
+  BRAID_DEVICE Loaded load2(int m, int n) const {
+    const TOut *p = residual + static_cast<int64_t>(m) * N + n;
+    return {toFloat(p[0]), toFloat(p[1])};
+  }
+  /// store2 with the residual pair `r` read by load2 (the same bits).
+  BRAID_DEVICE void store2(int m, int n, float v0, float v1, Loaded r) const {
+    v0 = toFloat(fromFloat<TOut>(v0 + biasAt(n))) + r.a;
+    v1 = toFloat(fromFloat<TOut>(v1 + biasAt(n + 1))) + r.b;
+    storePair(at(m, n), v0, v1, true);
+  }
 };
 
 /// y[m, j] = act(h[m, j]) * h[m, I + j], h = x @ w^T (+ bias) with w =

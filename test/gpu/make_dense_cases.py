@@ -258,9 +258,12 @@ def build(dt):
              'mode = "concat_proj"')
 
     # causal_conv1d.
+    # Channel counts with 8, 4 (36, 4100) and 1 (37) channels per access;
+    # kernel sizes 2 to 5.
     for c, k, bias, state, act in [(160, 4, True, True, "silu"), (37, 3, False, False, "identity"),
                                    (37, 3, True, True, "identity"), (4352, 4, True, True, "silu"),
-                                   (64, 2, True, False, "silu")]:
+                                   (64, 2, True, False, "silu"), (36, 4, True, True, "silu"),
+                                   (4100, 5, False, True, "identity"), (8, 4, True, False, "silu")]:
         uid[0] += 1
         ops = [m.act(c), w(c, k), w(c) if bias else "unit"]
         res = [m.act(c)]

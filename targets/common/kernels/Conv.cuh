@@ -3,14 +3,17 @@
 // x [B, T, C], weight [C, W], bias [C], conv_state [B, C, W - 1] (the last
 // W - 1 inputs of the previous call, oldest first).
 //
-// One thread per channel and chunk of TT tokens (grid: C / block, T / TT,
-// B): loads are coalesced across the channels of a warp; the thread keeps
-// the last W - 1 inputs in registers and slides along its tokens, so every
-// input is read once per chunk plus W - 1 halo reads. TT >= W - 1, so only
-// the first chunk ever reads the old state, and the same threads write the
-// new state after reading it: the in-place update (conv_state and
-// updated_state alias) needs no barrier between blocks. Decode (T = 1) is
-// the same kernel with one chunk.
+// One thread per group of V adjacent channels (one 16-byte access: 8 bf16
+// or 4 floats when C allows) and chunk of TT tokens (grid: C / V / block,
+// T / TT, B). A warp's loads of one token are 32 consecutive vectors; the
+// thread loads U tokens at a time before it computes them (U loads in
+// flight per thread), keeps the last W - 1 inputs in registers and slides
+// along its tokens, so every input is read once per chunk plus W - 1 halo
+// rows (from L2: the neighbouring chunk reads them too). TT >= W - 1, so
+// only the first chunk ever reads the old state, and the same threads
+// write the new state after reading it: the in-place update (conv_state
+// and updated_state alias) needs no barrier between blocks. Decode (T = 1)
+// is the same kernel with one chunk.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BRAID_TARGETS_COMMON_KERNELS_CONV_CUH
@@ -21,55 +24,96 @@
 namespace braid {
 namespace dev {
 
+/// V inputs as stored (one access of V * sizeof(T) bytes, a power of two):
+/// the window holds inputs unconverted, half the registers of fp32 for bf16.
+template <typename T, int V> struct alignas(sizeof(T) * V) ConvVec { T e[V]; };
+
+/// Input t - HIST + k of the sliding window: win (fp32) below HIST, then
+/// the U loaded vectors (k and v are constants after unrolling).
+template <int HIST, int U, int V, typename TX>
+BRAID_DEVICE float convInput(const float (&win)[HIST > 0 ? HIST : 1][V],
+                             const ConvVec<TX, V> (&raw)[U], int k, int v) {
+  return k < HIST ? win[k][v] : toFloat(raw[k - HIST].e[v]);
+}
+
 template <typename TX, typename TW, typename TS, typename TO, int C, int W,
-          int TT, bool HasBias, bool HasState, Act A>
+          int V, int TT, int U, bool HasBias, bool HasState, Act A>
 BRAID_DEVICE void causalConv1d(const TX *x, const TW *weight, const TW *bias,
                                const TS *stateIn, TS *stateOut, TO *y,
                                int seq) {
   constexpr int HIST = W - 1;
   static_assert(TT >= HIST, "a chunk must cover the state");
-  const int c = blockIdX() * blockSize() + threadId();
-  if (c >= C)
+  static_assert(C % V == 0 && TT % U == 0, "V must divide C, U divide TT");
+  const int g = blockIdX() * blockSize() + threadId();
+  if (g >= C / V)
     return;
+  const int c0 = g * V;
   const int64_t b = blockIdZ();
   const int t0 = blockIdY() * TT;
   const int t1 = min(seq, t0 + TT);
   if (t0 >= seq)
     return;
 
-  float w[W];
+  float w[W][V], bv[V];
 #pragma unroll
-  for (int j = 0; j < W; ++j)
-    w[j] = toFloat(weight[c * W + j]);
-  const float bv = HasBias ? toFloat(bias[c]) : 0.0f;
-
-  const TX *xc = x + b * seq * C + c; // x[b, t, c] = xc[t * C]
-  float old[HIST > 0 ? HIST : 1];
-  float win[HIST > 0 ? HIST : 1]; // inputs t - HIST .. t - 1
+  for (int v = 0; v < V; ++v) {
 #pragma unroll
-  for (int j = 0; j < HIST; ++j) {
-    old[j] = 0.0f;
-    if constexpr (HasState)
-      if (t0 == 0)
-        old[j] = toFloat(stateIn[(b * C + c) * HIST + j]);
-    const int src = t0 - HIST + j;
-    win[j] = src >= 0 ? toFloat(xc[static_cast<int64_t>(src) * C]) : old[j];
+    for (int j = 0; j < W; ++j)
+      w[j][v] = toFloat(weight[(c0 + v) * W + j]);
+    bv[v] = HasBias ? toFloat(bias[c0 + v]) : 0.0f;
   }
 
-#pragma unroll 4
-  for (int t = t0; t < t1; ++t) {
-    const float xt = toFloat(xc[static_cast<int64_t>(t) * C]);
-    float acc = bv;
+  const TX *xb = x + b * seq * C + c0; // x[b, t, c0 + v] = xb[t * C + v]
+  TO *yb = y + b * seq * C + c0;
+  using In = ConvVec<TX, V>;
+  // win: inputs t - HIST .. t - 1 in fp32 (the old state may not be
+  // representable in TX); raw: the U inputs t .. t + U - 1 as stored.
+  float win[HIST > 0 ? HIST : 1][V];
+  In raw[U];
+#pragma unroll
+  for (int j = 0; j < HIST; ++j) {
+    const int src = t0 - HIST + j; // < 0 only in the first chunk
+    if (src >= 0) {
+      const In r =
+          *reinterpret_cast<const In *>(xb + static_cast<int64_t>(src) * C);
+#pragma unroll
+      for (int v = 0; v < V; ++v)
+        win[j][v] = toFloat(r.e[v]);
+    } else {
+#pragma unroll
+      for (int v = 0; v < V; ++v)
+        win[j][v] =
+            HasState ? toFloat(stateIn[(b * C + c0 + v) * HIST + j]) : 0.0f;
+    }
+  }
+
+  const TX *xp = xb + static_cast<int64_t>(t0) * C;
+  TO *yp = yb + static_cast<int64_t>(t0) * C;
+  for (int t = t0; t < t1; t += U, xp += U * C, yp += U * C) {
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+      if (t + u < t1)
+        raw[u] = *reinterpret_cast<const In *>(xp + u * C);
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      float out[V];
+#pragma unroll
+      for (int v = 0; v < V; ++v) {
+        float acc = bv[v];
+#pragma unroll
+        for (int j = 0; j < W; ++j)
+          acc += w[j][v] * convInput<HIST, U>(win, raw, u + j, v);
+        out[v] = activate<A>(acc);
+      }
+      if (t + u < t1)
+        storeVec<V>(yp + u * C, out);
+    }
+    // Ascending j reads input U + j before anything at or above it changes.
 #pragma unroll
     for (int j = 0; j < HIST; ++j)
-      acc += w[j] * win[j];
-    acc += w[HIST] * xt;
-    y[(b * seq + t) * C + c] = fromFloat<TO>(activate<A>(acc));
 #pragma unroll
-    for (int j = 0; j + 1 < HIST; ++j)
-      win[j] = win[j + 1];
-    if (HIST > 0)
-      win[HIST > 0 ? HIST - 1 : 0] = xt;
+      for (int v = 0; v < V; ++v)
+        win[j][v] = convInput<HIST, U>(win, raw, U + j, v);
   }
 
   if constexpr (HasState) {
@@ -78,16 +122,18 @@ BRAID_DEVICE void causalConv1d(const TX *x, const TW *weight, const TW *bias,
 #pragma unroll
       for (int k = 0; k < HIST; ++k) {
         const int src = seq - HIST + k;
-        float v = 0.0f;
+        float nv[V];
         if (src >= 0) {
-          v = toFloat(xc[static_cast<int64_t>(src) * C]);
+          loadVec<V>(xb + static_cast<int64_t>(src) * C, nv);
         } else {
+          // old[seq + k]: not yet overwritten, as seq + k > k.
 #pragma unroll
-          for (int j = 0; j < HIST; ++j) // old[seq + k], constant indices
-            if (j == seq + k)
-              v = old[j];
+          for (int v = 0; v < V; ++v)
+            nv[v] = toFloat(stateIn[(b * C + c0 + v) * HIST + seq + k]);
         }
-        stateOut[(b * C + c) * HIST + k] = fromFloat<TS>(v);
+#pragma unroll
+        for (int v = 0; v < V; ++v)
+          stateOut[(b * C + c0 + v) * HIST + k] = fromFloat<TS>(nv[v]);
       }
     }
   }

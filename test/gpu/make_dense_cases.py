@@ -223,8 +223,11 @@ def build(dt):
 
     # rope.
     pos = m.inp("positions", ["B", "T"], "i64")
+    # (5, 18, 6) and (2, 9, 6): one channel per access (an odd rotary half,
+    # an odd head_dim with interleaved pairs), no head grouping for 5 heads.
     for heads, d, rot, inter in [(4, 16, 8, False), (16, 128, 64, False), (2, 10, 6, True),
-                                 (8, 64, 64, False), (3, 32, 32, True)]:
+                                 (8, 64, 64, False), (3, 32, 32, True), (5, 18, 6, False),
+                                 (2, 9, 6, True)]:
         attrs = (("interleaved, " if inter else "") +
                  f"rotary_dim = {rot} : i64, theta = {f64(10000.0)}")
         m.kernel("rope", [m.act(heads, d), pos], [m.act(heads, d)], attrs)

@@ -25,6 +25,8 @@
 //===----------------------------------------------------------------------===//
 #include "targets/common/kernels/SpecializersDenseSupport.h"
 
+#include <numeric>
+
 namespace braid::gpu {
 
 namespace dense {
@@ -280,19 +282,29 @@ llvm::Expected<KernelPlan> specializeRope(launch::KernelOp op,
     table += (i ? ", " : "") + floatLit(inv);
   }
   table += "};\n\n";
+  // V channels per access: 16 bytes where D and the rotary halves (pairs of
+  // neighbours when interleaved) allow, so no vector straddles a half. HG
+  // heads per thread share the V angles.
+  const int64_t v = vecWidth(std::gcd(D, interleaved ? R : half),
+                             std::min(16 / x.bytes(), 16 / y.bytes()));
+  int64_t hg = 1;
+  for (int64_t g = 2; g <= 4; ++g)
+    if (H % g == 0)
+      hg = g;
+  auto str = [](int64_t n) { return std::to_string(n); };
   Source src(l, {"Rope.cuh"});
   src.text += table;
   src.kernel(l.fn("main"), kMapThreads, 1,
-             "  ropeMap<" + x.type + ", " + y.type + ", " + std::to_string(H) +
-                 ", " + std::to_string(D) + ", " + std::to_string(R) + ", " +
-                 boolLit(interleaved) + ">(" + x.ptr() + ", " + pos.ptr() +
+             "  ropeMap<" + x.type + ", " + y.type + ", " + str(H) + ", " +
+                 str(D) + ", " + str(R) + ", " + boolLit(interleaved) + ", " +
+                 str(v) + ", " + str(hg) + ">(" + x.ptr() + ", " + pos.ptr() +
                  ", " + y.ptr(false) + ", " + tokens.expr() + ", " +
                  l.fn("inv_freq") + ");\n");
   KernelPlan plan;
   plan.source = std::move(src.text);
-  plan.invocations.push_back(invocation(
-      l.fn("main"), tokens.dim(kMapThreads * 2, H * (half + D - R)),
-      DimExpr::fixed(1), DimExpr::fixed(1), kMapThreads, 0));
+  plan.invocations.push_back(
+      invocation(l.fn("main"), tokens.dim(kMapThreads, H / hg * (D / v)),
+                 DimExpr::fixed(1), DimExpr::fixed(1), kMapThreads, 0));
   return plan;
 }
 

@@ -10,10 +10,10 @@
 // workspace are poisoned with NaN before each run, and every result is
 // compared with the fp32 CPU reference kernels (findCpuKernel) by relative
 // L2 error: <= 1e-5 for f32, <= 1e-2 for bf16. Prefill launches run at
-// (B, T) = (2, 37), (1, 1) and, for the GEMM families, (1, 300); decode
-// launches at (3, 1) and (1, 1), the GEMM families also at B = 16, 17, 33, 64
-// and 128 (a kernel with a row range runs only for B*T in it, as in the
-// runtime).
+// (B, T) = (2, 37), (1, 1) and, for the GEMM families, conv and rope,
+// (1, 300); decode launches at (3, 1) and (1, 1), the GEMM families also at
+// B = 16, 17, 33, 64 and 128 (a kernel with a row range runs only for B*T
+// in it, as in the runtime).
 //
 // Then, on the launches marked "bench", it times the bf16 GEMM at M = 4096
 // (and the decode GEMMs at M = 1, 17, 32, 64 and 128) with CUDA events,
@@ -29,6 +29,8 @@
 //   compute-sanitizer). --prefill-gemm-only: bench the prefill GEMMs only
 //   (M = 4096 with the alternatives, then the plan at M = 4095, 1000, 130).
 //   --decode-gemm-only: bench the decode GEMMs only (M = 1 .. 128).
+//   --filter FAMILY with the benches on: that family's memory-bound bench
+//   cases only (no GEMM timings).
 // Exit status: 0 when every comparison passes.
 //
 //===----------------------------------------------------------------------===//
@@ -1319,7 +1321,9 @@ int main(int argc, char **argv) {
         shapes = {{2, 37}, {1, 1}};
       bool gemm = c.family == "linear" || c.family == "moe" ||
                   c.family == "merge";
-      if (c.entry == "prefill" && gemm)
+      // Conv and rope: many token chunks and a ragged last one.
+      if (c.entry == "prefill" &&
+          (gemm || c.family == "causal_conv1d" || c.family == "rope"))
         shapes.push_back({1, 300});
       // Decode GEMMs switch from the skinny kernel to tensor cores above 16
       // rows (bf16): both sides of the switch, typical batches and two row
@@ -1369,6 +1373,7 @@ int main(int argc, char **argv) {
     say("\n%d runs, %d failed\n", runs, failed);
   }
 
+  // With --filter, only that family's memory-bound benches.
   if (bench && filter.empty()) {
     say("\nbf16 GEMM timings (median of 7 x 20 launches, CUDA events)\n");
     for (const Case &c : cases)
@@ -1387,10 +1392,12 @@ int main(int argc, char **argv) {
             c.entry == "prefill")
           for (int64_t M : {4095, 1000, 130})
             benchCase(c, M, true, /*alternatives=*/false);
+  }
+  if (bench && filter != "linear" && !prefillGemmOnly && !decodeGemmOnly) {
     say("\nmemory-bound families, bf16, prefill plans (median of 7 x 20)\n");
     for (const Case &c : cases)
       if (c.source == "bench" && isBf16Case(c) && c.family != "linear" &&
-          c.entry == "prefill" && !prefillGemmOnly && !decodeGemmOnly)
+          c.entry == "prefill" && (filter.empty() || c.family == filter))
         benchMemCase(c);
   }
   if (gLog)

@@ -272,6 +272,10 @@ inline int64_t product(ArrayRef<int64_t> dims) {
 /// A float32 tensor holding `data`.
 Tensor floatTensor(std::vector<int64_t> shape, const std::vector<float> &data);
 
+/// Whether a runtime value's layout is a MatMul/Gemm activation operand
+/// (Natural or FlatTokens).
+bool isTokenLayout(Layout layout);
+
 } // namespace detail
 } // namespace onnx
 } // namespace braid

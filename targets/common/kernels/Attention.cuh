@@ -36,6 +36,16 @@
 // Visible keys: [p - window + 1, p] with causal masking, clipped to [0, keys).
 // A query that sees no key yields zeros (as the CPU reference).
 //
+// sm_90a prefill: AttentionHopper.cuh (included below, CUDA only) adds
+// <prefix>_wg, a wgmma kernel of 64 rows per warpgroup. The choice is made
+// in planAttention (SequencePlans.h, the `wg` condition): the target has
+// wgmma (seq::Target::wgmma, set by seqTarget in SpecializersSequence.cpp
+// for --target=cuda:sm_90a only) and the launch is bf16 with head dim =
+// value dim = 128, no cache or a bf16 one, no window and no softcap. Its
+// launch then runs instead of _main for calls of at least kAttnWgMinRows
+// rows (B * T). The kernels above keep decode and short calls, f32 caches,
+// windows, softcap, other head dims, f32, sm_80, PTX and HIP.
+//
 //===----------------------------------------------------------------------===//
 #ifndef BRAID_TARGETS_COMMON_KERNELS_ATTENTION_CUH
 #define BRAID_TARGETS_COMMON_KERNELS_ATTENTION_CUH
@@ -736,5 +746,9 @@ BRAID_DEVICE void attentionCombine(const BraidKernelParams &p) {
     BRAID_KERNEL_PROLOGUE();                                                   \
     braid::kern::attentionCombine<CFG>(p);                                     \
   }
+
+#if defined(BRAID_CUDA)
+#include "targets/common/kernels/AttentionHopper.cuh"
+#endif
 
 #endif // BRAID_TARGETS_COMMON_KERNELS_ATTENTION_CUH

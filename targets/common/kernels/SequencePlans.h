@@ -67,6 +67,9 @@ struct Target {
   /// Largest dynamic shared memory a block may ask for on every
   /// architecture the code object is built for (sm_80: 163 KB).
   int64_t maxShared = 166912;
+  /// sm_90a (arch-specific features): the wgmma kernels may be planned,
+  /// with up to 227 KiB of shared memory for them.
+  bool wgmma = false;
 };
 
 /// C++ spellings of the element types in the generated sources.
@@ -130,10 +133,27 @@ struct AttentionShape {
   int rowTiles = 0;
   int keyStep = 0;
   int qInRegs = -1;
+  /// The sm_90a wgmma prefill kernel (AttentionHopper.cuh) where it
+  /// applies: -1 the planner's choice (on), 0 off; its schedule (-1: the
+  /// default, ping-pong; 0: both warpgroups side by side) and key/value
+  /// stages (0: the default, 3 for ping-pong, else 2).
+  int wgmma = -1;
+  int wgPingPong = -1;
+  int wgStages = 0;
   /// Buffer indices (operands then results); -1: absent.
   int q = 0, k = 1, v = 2, kCache = -1, vCache = -1, pos = -1, out = 3,
       kCacheOut = -1, vCacheOut = -1;
 };
+
+/// The sm_90a wgmma prefill kernel (AttentionHopper.cuh): warpgroups of
+/// 64 rows per block, keys per tile, and the fewest rows (B * T) of a call
+/// it runs for (below, a 128-row tile would mostly hold padding or decode
+/// rows that the split-KV kernel serves better).
+constexpr int kAttnWgWarpgroups = 2;
+constexpr int kAttnWgBlockN = 128;
+constexpr int64_t kAttnWgMinRows = 256;
+/// Largest dynamic shared memory of a block on sm_90a (227 KiB).
+constexpr int64_t kMaxSharedSm90 = 232448;
 
 /// "" on success, else what is not supported.
 inline std::string planAttention(const AttentionShape &s, const Target &t,
@@ -224,8 +244,26 @@ inline std::string planAttention(const AttentionShape &s, const Target &t,
          line("int", "kVCache", s.vCache) + line("int", "kPos", s.pos) +
          line("int", "kOut", s.out) + line("int", "kKCacheOut", s.kCacheOut) +
          line("int", "kVCacheOut", s.vCacheOut);
+  // sm_90a prefill (AttentionHopper.cuh): bf16, head dims of 128, no
+  // cache or a bf16 one, no window or softcap; two warpgroups of 64 rows
+  // in ping-pong, 128-key tiles in `wgStages` buffers.
+  const bool wgPingPong = s.wgPingPong != 0;
+  const int wgStages = s.wgStages > 0 ? s.wgStages : wgPingPong ? 3 : 2;
+  if (wgPingPong && wgStages < 3)
+    return "the wgmma attention's ping-pong schedule needs three stages";
+  const bool wg = t.wgmma && s.wgmma != 0 && bf16 && s.headDim == 128 &&
+                  s.valueDim == 128 && s.window == 0 && s.softcap == 0.0 &&
+                  (!s.cached || s.cacheElem == s.elem) &&
+                  attentionWgSmemBytes(128, kAttnWgWarpgroups, kAttnWgBlockN,
+                                       wgStages) <= kMaxSharedSm90;
+  if (wg)
+    src += line("int", "kWgWarpgroups", kAttnWgWarpgroups) +
+           line("int", "kWgBlockN", kAttnWgBlockN) +
+           line("int", "kWgStages", wgStages) + flag("kWgPingPong", wgPingPong);
   src += "};\n} // namespace\n\nBRAID_ATTENTION_ENTRIES(" + name + ", " + cfg +
          ")\n";
+  if (wg)
+    src += "BRAID_ATTENTION_WG_ENTRY(" + name + ", " + cfg + ")\n";
 
   plan = Plan();
   plan.source = src;
@@ -254,6 +292,23 @@ inline std::string planAttention(const AttentionShape &s, const Target &t,
   combine.block[0] = 128;
   combine.maxRows = splitMaxRows;
   plan.launches = {main, whole, combine};
+  if (wg) {
+    // From kAttnWgMinRows rows (B * T) on, the wgmma kernel replaces the
+    // grid without split blocks; the grid is ranked longest tiles first
+    // over all (sequence, KV head) pairs by the kernel itself.
+    const int wbm = 64 * kAttnWgWarpgroups;
+    Launch w;
+    w.function = name + "_wg";
+    w.grid[0] = {0, 0, group, 0, wbm};
+    w.grid[1] = Dim::fixed(s.kvHeads);
+    w.grid[2] = Dim::batch();
+    w.block[0] = kAttnWgWarpgroups * 128;
+    w.sharedBytes =
+        attentionWgSmemBytes(128, kAttnWgWarpgroups, kAttnWgBlockN, wgStages);
+    w.minRows = std::max<int64_t>(kAttnWgMinRows, splitMaxRows + 1);
+    plan.launches[1].maxRows = w.minRows - 1;
+    plan.launches.push_back(w);
+  }
   plan.workspace =
       Dim::fixed(attentionWorkspaceBytes(int(s.kvHeads), int(splits), int(s.valueDim)));
   return "";

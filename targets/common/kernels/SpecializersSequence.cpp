@@ -111,6 +111,7 @@ seq::Target seqTarget(const Target &target) {
     return t;
   }
   StringRef arch = target.arch;
+  t.wgmma = arch == "sm_90a"; // the attention prefill's wgmma kernel
   if (arch.consume_front("sm_")) {
     unsigned sm = 0;
     if (!arch.take_while([](char c) { return c >= '0' && c <= '9'; })

@@ -1,0 +1,404 @@
+//===- AttentionHopper.cuh - sm_90a (wgmma) attention prefill ------------===//
+//
+// braid.attention prefill on Hopper: one block per BM = 64 * warpgroups
+// "rows" of a KV head (the GQA packing of Attention.cuh: row r = t * G + j),
+// every warpgroup owning 64 rows against whole key tiles of BN keys:
+//
+//   S  = Q K^T    wgmma m64nBNk16, Q and K from shared memory (K-major,
+//                 128-byte swizzle: a 64-column block of 128-byte rows per
+//                 64 head-dim columns)
+//   softmax       online, fp32 in registers, log2 domain; the mask only on
+//                 the tiles that cross a row's last visible key (causal:
+//                 the diagonal tiles); tiles past the warpgroup's last
+//                 visible key are skipped
+//   O += P V      P rounded to bf16 in registers: an accumulator of S is,
+//                 re-paired, the A fragment of the register-A wgmma (the
+//                 m16n8k16 placement per warp); V is [keys][D] in shared
+//                 memory, i.e. MN-major for this product, read through the
+//                 descriptor with the transpose-B bit (same swizzled layout
+//                 as K)
+//
+// Every thread loads: the query tile once, key and value tiles through a
+// `stages`-deep cp.async ring, one __syncthreads per tile (the stage that
+// is refilled is the one the warpgroups finished before the barrier).
+// Row tiles run longest first (causal), ranked over every (sequence, KV
+// head) so that the heavy tiles of all heads start in the first wave.
+//
+// KV cache (bf16 only): as Attention.cuh, the block appends the new tokens
+// of its rows to the caches and reads keys below cache_position from the
+// cache, the new ones straight from k / v.
+//
+// Scope (SequencePlans.h picks it, see planAttention): sm_90a, bf16,
+// head dim = value dim = 128 (Cfg::kHeadDim), no cache or a bf16 one, no
+// window, no softcap, and calls of at least kWgMinRows rows (B * T); the
+// plan keeps Attention.cuh's kernels for the rest. Elsewhere (sm_80, PTX) the
+// entry traps; HIP never includes this header.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BRAID_TARGETS_COMMON_KERNELS_ATTENTIONHOPPER_CUH
+#define BRAID_TARGETS_COMMON_KERNELS_ATTENTIONHOPPER_CUH
+
+#ifndef BRAID_TARGETS_COMMON_KERNELS_ATTENTION_CUH
+#error "AttentionHopper.cuh is included by Attention.cuh"
+#endif
+
+namespace braid {
+namespace kern {
+
+template <typename Cfg> struct AttnWgDims {
+  static constexpr int D = Cfg::kHeadDim;
+  static constexpr int H = Cfg::kHeads, HKV = Cfg::kKvHeads, G = H / HKV;
+  static constexpr int WG = Cfg::kWgWarpgroups, BM = 64 * WG;
+  static constexpr int BN = Cfg::kWgBlockN, ST = Cfg::kWgStages;
+  static constexpr int KB = D / 64; // 64-column swizzle blocks
+  static constexpr int CPR = D / 8; // 16-byte chunks per row
+  static constexpr int THREADS = WG * dev::kWarpgroupSize;
+  static constexpr int NACC = BN / 2; // S accumulators per thread
+  static_assert(std::is_same<typename Cfg::E, bf16>::value,
+                "wgmma attention takes bf16");
+  static_assert(Cfg::kHeadDim == 128 && Cfg::kValueDim == 128,
+                "wgmma attention: head dims of 128");
+  static_assert(BN == 128, "wgmma attention: key tiles of 128");
+  static_assert(ST >= 2, "wgmma attention: at least two stages");
+  static_assert(!Cfg::kCached || std::is_same<typename Cfg::EC, bf16>::value,
+                "wgmma attention: a cache of bf16 (copied as is)");
+  static_assert(Cfg::kWindow == 0 && Cfg::kSoftcap == 0.f,
+                "wgmma attention: no window or softcap");
+  static_assert((BM * CPR) % THREADS == 0 && (BN * CPR) % THREADS == 0,
+                "wgmma attention: tile chunks must divide over the block");
+};
+
+/// Element offset of 16-byte chunk c (0 .. D/8) of row r in a tile of
+/// `rows` rows stored as D/64 swizzled 64-column blocks.
+template <int ROWS> BRAID_DEVICE int attnWgSwizzle(int r, int c) {
+  return (c >> 3) * ROWS * 64 + r * 64 + (((c & 7) ^ (r & 7)) << 3);
+}
+
+template <typename Cfg>
+BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
+#if defined(BRAID_HAS_WGMMA)
+  using W = AttnWgDims<Cfg>;
+  constexpr int BM = W::BM, BN = W::BN, D = W::D, ST = W::ST, G = W::G;
+  constexpr int THREADS = W::THREADS, CPR = W::CPR, NACC = W::NACC;
+  extern __shared__ __align__(128) unsigned char attnWgSmem[];
+  bf16 *sQ = reinterpret_cast<bf16 *>(
+      (reinterpret_cast<uintptr_t>(attnWgSmem) + 1023) & ~uintptr_t(1023));
+  bf16 *sK = sQ + BM * D;
+  bf16 *sV = sK + ST * BN * D;
+
+  // Longest row tiles first over all (sequence, KV head) pairs: rank the
+  // linear block id by row tile, then head, then sequence.
+  const int mTiles = dev::gridDimX();
+  const int heads = W::HKV * int(p.batch);
+  const int lin =
+      dev::blockIdX() + mTiles * (dev::blockIdY() + W::HKV * dev::blockIdZ());
+  int mt = lin / heads;
+  const int g = (lin % heads) % W::HKV, b = (lin % heads) / W::HKV;
+  if (Cfg::kCausal)
+    mt = mTiles - 1 - mt;
+  const AttnSeq s = attnSequence<Cfg>(p, b);
+  const int rows = s.tokens * G;
+  const int r0 = mt * BM, rowsHere = min(BM, rows - r0);
+  if (rowsHere <= 0)
+    return;
+  // The new tokens of this tile go to the caches (attention reads them
+  // from k / v: no block waits for another).
+  if constexpr (Cfg::kCached)
+    attnAppendCache<Cfg>(p, s, b, g, r0, rowsHere);
+  int lo, hi;
+  attnTileRange<Cfg>(s, r0, rowsHere, lo, hi); // lo = 0: no window
+  const int nTiles = hi > lo ? ceilDiv(hi - lo, BN) : 0;
+
+  const int tid = dev::threadId();
+  const bf16 *q = dev::buffer<const bf16>(p, Cfg::kQ);
+  const bf16 *k = dev::buffer<const bf16>(p, Cfg::kK);
+  const bf16 *v = dev::buffer<const bf16>(p, Cfg::kV);
+
+  // Query tile: thread tid copies chunk tid % CPR of rows tid / CPR + i *
+  // (THREADS / CPR).
+  constexpr int RSTEP = THREADS / CPR;
+  const int cc = tid % CPR, rr = tid / CPR;
+#pragma unroll
+  for (int i = 0; i < BM / RSTEP; ++i) {
+    const int r = rr + i * RSTEP, row = r0 + r;
+    const bool ok = r < rowsHere;
+    const int t = ok ? row / G : 0, j = ok ? row % G : 0;
+    const bf16 *src =
+        q + ((int64_t(b) * s.tokens + t) * W::H + g * G + j) * D + cc * 8;
+    dev::cpAsync16(sQ + attnWgSwizzle<BM>(r, cc), src, ok);
+  }
+  // Key/value row j of this (sequence, KV head): below s.cached in the
+  // caches ([B][HKV][maxSeq][D]), from there on the new rows of k / v
+  // ([B][rows][HKV][D]).
+  const int rowsPerSeq = Cfg::kCached ? s.tokens : s.keys;
+  const int64_t kvBase = (int64_t(b) * rowsPerSeq * W::HKV + g) * D + cc * 8;
+  constexpr int64_t kvStride = int64_t(W::HKV) * D;
+  const bf16 *kc = nullptr, *vc = nullptr;
+  int64_t cacheBase = 0;
+  if constexpr (Cfg::kCached) {
+    const int maxSeq = Cfg::kMaxSeq > 0 ? Cfg::kMaxSeq : int(p.max_seq);
+    kc = dev::buffer<const bf16>(p, Cfg::kKCache);
+    vc = dev::buffer<const bf16>(p, Cfg::kVCache);
+    cacheBase = (int64_t(b) * W::HKV + g) * maxSeq * D + cc * 8;
+  }
+  auto loadTile = [&](int it, int stage) {
+    const int j0 = lo + it * BN;
+    bf16 *dk = sK + stage * BN * D, *dv = sV + stage * BN * D;
+#pragma unroll
+    for (int i = 0; i < BN / RSTEP; ++i) {
+      const int r = rr + i * RSTEP, j = j0 + r;
+      const bool ok = j < hi;
+      const int o = attnWgSwizzle<BN>(r, cc);
+      if (Cfg::kCached && j < s.cached) {
+        const int64_t off = cacheBase + int64_t(j) * D;
+        dev::cpAsync16(dk + o, kc + off, ok);
+        dev::cpAsync16(dv + o, vc + off, ok);
+      } else {
+        const int64_t off = kvBase + int64_t(ok ? j - s.cached : 0) * kvStride;
+        dev::cpAsync16(dk + o, k + off, ok);
+        dev::cpAsync16(dv + o, v + off, ok);
+      }
+    }
+  };
+  // Tiles loaded ahead: ST - 1, or one in the ping-pong schedule (below).
+  constexpr int AHEAD = Cfg::kWgPingPong ? 1 : ST - 1;
+#pragma unroll
+  for (int st = 0; st < AHEAD; ++st) {
+    if (st < nTiles)
+      loadTile(st, st);
+    dev::cpAsyncCommit(); // the query joins the first group
+  }
+
+  // This thread's rows (accumulator layout: warp w of the warpgroup holds
+  // rows 16 w + lane / 4 and + 8; register 4 n + {0, 1} holds columns
+  // 8 n + 2 (lane % 4) + {0, 1} of the first, 4 n + {2, 3} of the second).
+  const int wg = tid / dev::kWarpgroupSize, lane = dev::laneId();
+  const int wr0 = wg * 64; // the warpgroup's first row in the tile
+  const int rowA =
+      wr0 + ((tid % dev::kWarpgroupSize) / dev::kWarpSize) * 16 + (lane >> 2);
+  const int colT = 2 * (lane & 3);
+  int hiRow[2];
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const int r = min(rowA + 8 * h, rowsHere - 1);
+    int l0;
+    attnVisible<Cfg>(s, (r0 + r) / G, l0, hiRow[h]);
+  }
+  // Warpgroup-uniform: the keys its rows see at most, and the keys every
+  // one of its rows sees (no mask below them).
+  const bool wgLive = wr0 < rowsHere;
+  int wgHi = 0, wgFull = 0;
+  if (wgLive) {
+    int l0;
+    attnVisible<Cfg>(s, (r0 + min(wr0 + 63, rowsHere - 1)) / G, l0, wgHi);
+    attnVisible<Cfg>(s, (r0 + wr0) / G, l0, wgFull);
+  }
+
+  constexpr float kLog2e = 1.4426950408889634f;
+  constexpr float kScaleLog2 = Cfg::kScale * kLog2e;
+  float mRow[2] = {-INFINITY, -INFINITY}, lRow[2] = {0.f, 0.f};
+  float o[64];
+#pragma unroll
+  for (int i = 0; i < 64; ++i)
+    o[i] = 0.f;
+  float sc[NACC];          // scores, then P (fp32), of the current tile
+  uint32_t pf[BN / 16][4]; // P (bf16) as the A fragments of 16-key steps
+
+  // S = Q K^T of the tile at kT (issued, not waited for). The first step
+  // ignores the accumulators' old values (scale-d 0) rather than zeroing
+  // them: a register write between two wgmma of a burst makes ptxas
+  // serialize them (C7513).
+  auto issueScores = [&](const bf16 *kT) {
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+      const int blk = kk / 4, ko = (kk % 4) * 16;
+      dev::wgmmaBf16_m64n128k16(
+          sc, dev::wgmmaDescSw128(sQ + blk * BM * 64 + wr0 * 64 + ko),
+          dev::wgmmaDescSw128(kT + blk * BN * 64 + ko), kk > 0);
+    }
+  };
+  // O += P V of the tile at vT (issued, not waited for).
+  auto issueValues = [&](const bf16 *vT) {
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk)
+      dev::wgmmaBf16_m64n128k16_rsT(
+          o, pf[kk], dev::wgmmaDescSw128Mn(vT + kk * 16 * 64, BN * 128), 1);
+  };
+  // Online softmax of the scores of keys j0 .. j0 + BN: O and l rescaled,
+  // P into pf. On raw scores: max first, then exp2(x c - m c) with c =
+  // scale * log2(e) > 0 (one FFMA per score).
+  auto softmax = [&](int j0) {
+    if (j0 + BN > wgFull) { // some row of the warpgroup needs the mask
+#pragma unroll
+      for (int n = 0; n < NACC / 4; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int key = j0 + 8 * n + colT + (e & 1);
+          if (key >= hiRow[e >> 1])
+            sc[4 * n + e] = -INFINITY;
+        }
+    }
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float mx = -INFINITY;
+#pragma unroll
+      for (int n = 0; n < NACC / 4; ++n)
+        mx = fmaxf(mx, fmaxf(sc[4 * n + 2 * h], sc[4 * n + 2 * h + 1]));
+      mx = fmaxf(mx, dev::shflXor(mx, 1));
+      mx = fmaxf(mx, dev::shflXor(mx, 2));
+      const float mNew = fmaxf(mRow[h], mx);
+      const float mUse = mNew == -INFINITY ? 0.f : mNew * kScaleLog2;
+      const float corr = dev::exp2Fast(mRow[h] * kScaleLog2 - mUse);
+      mRow[h] = mNew;
+      float sum = 0.f;
+#pragma unroll
+      for (int n = 0; n < NACC / 4; ++n)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const float pv =
+              dev::exp2Fast(fmaf(sc[4 * n + 2 * h + e], kScaleLog2, -mUse));
+          sc[4 * n + 2 * h + e] = pv;
+          sum += pv;
+        }
+      lRow[h] = lRow[h] * corr + sum;
+#pragma unroll
+      for (int n = 0; n < 16; ++n) {
+        o[4 * n + 2 * h] *= corr;
+        o[4 * n + 2 * h + 1] *= corr;
+      }
+    }
+    // Keys 16 kk .. 16 kk + 15 are accumulator column blocks 2 kk
+    // (registers a0, a1) and 2 kk + 1 (a2, a3), rows lane / 4 (a0, a2)
+    // and + 8 (a1, a3): the m16n8k16 A placement that wgmma's register A
+    // takes per warp.
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk) {
+      pf[kk][0] = dev::packBf16x2(sc[8 * kk + 0], sc[8 * kk + 1]);
+      pf[kk][1] = dev::packBf16x2(sc[8 * kk + 2], sc[8 * kk + 3]);
+      pf[kk][2] = dev::packBf16x2(sc[8 * kk + 4], sc[8 * kk + 5]);
+      pf[kk][3] = dev::packBf16x2(sc[8 * kk + 6], sc[8 * kk + 7]);
+    }
+  };
+
+  if constexpr (!Cfg::kWgPingPong) {
+    // Each tile: S, softmax, P V in turn; the two warpgroups side by side.
+#pragma unroll 1
+    for (int it = 0; it < nTiles; ++it) {
+      dev::cpAsyncWait<ST - 2>(); // tile it (and the query) have landed
+      dev::fenceProxyAsyncShared();
+      dev::syncThreads(); // ... for every thread; tile it - 1 is done
+      if (it + ST - 1 < nTiles)
+        loadTile(it + ST - 1, (it + ST - 1) % ST);
+      dev::cpAsyncCommit();
+
+      const int j0 = lo + it * BN;
+      if (!wgLive || j0 >= wgHi)
+        continue; // no row of this warpgroup sees a key of the tile
+      const int stage = it % ST;
+      dev::wgmmaFence();
+      issueScores(sK + stage * BN * D);
+      dev::wgmmaCommit();
+      dev::wgmmaWait<0>();
+      softmax(j0);
+      dev::wgmmaFence();
+      issueValues(sV + stage * BN * D);
+      dev::wgmmaCommit();
+      dev::wgmmaWait<0>();
+    }
+  } else {
+    // Ping-pong: a warpgroup issues P V of the previous tile and S of this
+    // one as one burst, then runs this tile's softmax while the other
+    // warpgroup's burst (issued after its own: named barrier 1) keeps the
+    // tensor cores busy. The V of tile it - 1 is read during iteration it,
+    // so the ring refills the stage of tile it - 2 (ST >= 3, one tile
+    // ahead).
+    static_assert(!Cfg::kWgPingPong || (ST >= 3 && W::WG == 2),
+                  "wgmma attention ping-pong: two warpgroups, three stages");
+    // The bursts are issued unconditionally (ptxas serializes wgmma issued
+    // on a path it cannot prove uniform): a tile past the warpgroup's
+    // keys still gets its S (discarded) and contributes P = 0, as does the
+    // first burst's P V.
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        pf[kk][e] = 0u;
+    // The stage of the tile whose P V is pending (at first tile 0's, with
+    // P = 0).
+    int prevStage = 0;
+#pragma unroll 1
+    for (int it = 0; it < nTiles; ++it) {
+      dev::cpAsyncWait<0>(); // tile it (and the query) have landed
+      dev::fenceProxyAsyncShared();
+      dev::syncThreads(); // ... for every thread; P V of tile it - 2 done
+      if (it + 1 < nTiles)
+        loadTile(it + 1, (it + 1) % ST);
+      dev::cpAsyncCommit();
+
+      const int j0 = lo + it * BN;
+      const int stage = it % ST;
+      if (wg == 1)
+        dev::namedBarrierSync(1, 2 * dev::kWarpgroupSize);
+      dev::wgmmaFence();
+      issueValues(sV + prevStage * BN * D);
+      issueScores(sK + stage * BN * D);
+      dev::wgmmaCommit();
+      if (wg == 0)
+        dev::namedBarrierArrive(1, 2 * dev::kWarpgroupSize);
+      dev::wgmmaWait<0>();
+      if (wgLive && j0 < wgHi) {
+        softmax(j0);
+      } else {
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; ++kk)
+#pragma unroll
+          for (int e = 0; e < 4; ++e)
+            pf[kk][e] = 0u;
+      }
+      prevStage = stage;
+    }
+    if (nTiles > 0) {
+      dev::wgmmaFence();
+      issueValues(sV + prevStage * BN * D);
+      dev::wgmmaCommit();
+      dev::wgmmaWait<0>();
+    }
+  }
+  dev::cpAsyncWait<0>();
+
+  // Epilogue: the 4 lanes of a row hold its partial sums.
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    float l = lRow[h];
+    l += dev::shflXor(l, 1);
+    l += dev::shflXor(l, 2);
+    const int r = rowA + 8 * h;
+    if (r >= rowsHere)
+      continue;
+    const float inv = l > 0.f ? 1.f / l : 0.f;
+    bf16 *out = attnOutRow<Cfg>(p, s, b, g, r0 + r);
+#pragma unroll
+    for (int n = 0; n < 16; ++n)
+      *reinterpret_cast<uint32_t *>(out + 8 * n + colT) =
+          dev::packBf16x2(o[4 * n + 2 * h] * inv, o[4 * n + 2 * h + 1] * inv);
+  }
+#else
+  (void)p;
+  __trap();
+#endif
+}
+
+} // namespace kern
+} // namespace braid
+
+/// The wgmma prefill entry of one attention specialization (next to
+/// BRAID_ATTENTION_ENTRIES' _main and _combine).
+#define BRAID_ATTENTION_WG_ENTRY(PREFIX, CFG)                                  \
+  extern "C" __global__ void __launch_bounds__(                                \
+      CFG::kWgWarpgroups * braid::dev::kWarpgroupSize, 1)                      \
+      PREFIX##_wg(BraidKernelParams p) {                                       \
+    BRAID_KERNEL_PROLOGUE();                                                   \
+    braid::kern::attentionWgMain<CFG>(p);                                      \
+  }
+
+#endif // BRAID_TARGETS_COMMON_KERNELS_ATTENTIONHOPPER_CUH

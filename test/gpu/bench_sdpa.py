@@ -32,20 +32,36 @@ def main():
     ms = bench(lambda: a @ b)
     res["bf16_gemm_8192_TFLOPs"] = round(2 * 8192**3 / ms / 1e9, 1)
     del a, b
-    for (B, H, S, D) in [(1, 32, 4096, 128), (4, 16, 4096, 128)]:
-        q, k, v = (torch.randn(B, S, H, D, dtype=torch.bfloat16, device=dev)
-                   .transpose(1, 2) for _ in range(3))
+    # (B, H, KV heads, S, D); bamba-1.5b is H16/KV8: GQA by enable_gqa
+    # where the backend takes it, else with K/V expanded to H heads.
+    for (B, H, HKV, S, D) in [(1, 32, 32, 4096, 128), (4, 16, 16, 4096, 128),
+                              (1, 16, 8, 4096, 128), (1, 16, 8, 16384, 128)]:
+        q = torch.randn(B, S, H, D, dtype=torch.bfloat16,
+                        device=dev).transpose(1, 2)
+        kv = [torch.randn(B, S, HKV, D, dtype=torch.bfloat16,
+                          device=dev).transpose(1, 2) for _ in range(2)]
+        tag = f"B{B}_H{H}" + (f"_KV{HKV}" if HKV != H else "") + f"_S{S}_D{D}"
         for name, backend in [("flash", SDPBackend.FLASH_ATTENTION),
                               ("cudnn", SDPBackend.CUDNN_ATTENTION)]:
-            try:
-                with sdpa_kernel(backend):
-                    ms = bench(lambda: F.scaled_dot_product_attention(
-                        q, k, v, is_causal=True))
-                res[f"sdpa_{name}_causal_B{B}_H{H}_S{S}_D{D}"] = {
-                    "ms": round(ms, 4),
-                    "TFLOPs(2BHS^2D)": round(2 * B * H * S * S * D / ms / 1e9, 1)}
-            except Exception as e:  # a backend may be unavailable
-                res[f"sdpa_{name}_causal_B{B}_H{H}_S{S}_D{D}"] = f"failed: {e}"
+            err = None
+            for gqa in ((True, False) if HKV != H else (False,)):
+                k, v = kv if gqa or HKV == H else [
+                    t.repeat_interleave(H // HKV, dim=1) for t in kv]
+                try:
+                    with sdpa_kernel(backend):
+                        fn = lambda: F.scaled_dot_product_attention(
+                            q, k, v, is_causal=True, enable_gqa=gqa)
+                        fn()
+                        ms = bench(fn)
+                    res[f"sdpa_{name}_causal_{tag}"] = {
+                        "ms": round(ms, 4), "gqa": gqa,
+                        "TFLOPs(2BHS^2D)": round(2 * B * H * S * S * D / ms / 1e9, 1)}
+                    err = None
+                    break
+                except Exception as e:  # a backend may refuse the shape
+                    err = str(e).splitlines()[0] if str(e) else repr(e)
+            if err is not None:
+                res[f"sdpa_{name}_causal_{tag}"] = f"failed: {err}"
     print(json.dumps(res, indent=1))
 
 

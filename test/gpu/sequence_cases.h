@@ -46,7 +46,16 @@ struct SeqCase {
   std::string prefix(size_t index) const { return "sq" + std::to_string(index); }
 };
 
-inline gpu::seq::Target testTarget() { return gpu::seq::Target(); }
+/// The cases are compiled for sm_90a (build_sequence_kernels_test.sh):
+/// the attention plans take the wgmma prefill kernel where it applies,
+/// unless the build targets another architecture (BRAID_TEST_NO_WGMMA).
+inline gpu::seq::Target testTarget() {
+  gpu::seq::Target t;
+#if !defined(BRAID_TEST_NO_WGMMA)
+  t.wgmma = true;
+#endif
+  return t;
+}
 
 /// Plans the case's kernels (what the specializer would for its launch).
 inline std::string planCase(const SeqCase &c, const std::string &prefix,
@@ -254,6 +263,41 @@ inline std::vector<SeqCase> sequenceCases() {
       all.push_back(c);
     }
 
+    // The sm_90a wgmma prefill kernel (AttentionHopper.cuh; bf16, head
+    // dims 128, B * T >= 256): bamba's heads with a bf16 cache at ragged
+    // starts, then decode steps on the cache it appended; a prefill in two
+    // chunks (the second reads 300 keys from the cache); GQA and MHA
+    // without a cache at T with a partial last tile; non-causal (the mask
+    // on the last tile only); and the old kernel at the same shape.
+    if (bf16) {
+      all.push_back(attention("attn_wg_bamba_bf16cache", bf16, 2, 16, 8, 128,
+                              true, {300, 1, 1, 7, 1}, {0, 17}, true, 0, 0.0,
+                              true));
+      all.push_back(attention("attn_wg_two_chunks_bf16cache", bf16, 1, 16, 8,
+                              128, true, {300, 300, 1}, {5}, true, 0, 0.0,
+                              true));
+      all.push_back(attention("attn_wg_gqa_nocache_t1000", bf16, 1, 16, 8, 128,
+                              false, {1000}));
+      all.push_back(
+          attention("attn_wg_mha_b3_t333", bf16, 3, 4, 4, 128, false, {333}));
+      all.push_back(attention("attn_wg_noncausal_t700", bf16, 1, 8, 2, 128,
+                              false, {700}, {}, false));
+      SeqCase c = attention("attn_wg_gqa_nocache_t1000_old", bf16, 1, 16, 8,
+                            128, false, {1000});
+      c.attn.wgmma = 0;
+      all.push_back(c);
+      // The side-by-side schedule (not the default) in two and three stages.
+      c = attention("attn_wg_sidebyside_bf16cache", bf16, 2, 16, 8, 128, true,
+                    {300, 1, 7}, {0, 17}, true, 0, 0.0, true);
+      c.attn.wgPingPong = 0;
+      all.push_back(c);
+      c = attention("attn_wg_sidebyside_st3_t1000", bf16, 1, 16, 8, 128, false,
+                    {1000});
+      c.attn.wgPingPong = 0;
+      c.attn.wgStages = 3;
+      all.push_back(c);
+    }
+
     // ssd_scan: goldens' shapes, bamba-1.5b, groups + dt clamp, forced
     // chunked path for tiny T, head_dim 8, no optional operands, long
     // head_dim, 256 states.
@@ -408,6 +452,9 @@ inline std::vector<SeqCase> sequenceCases() {
     SeqCase c = attention("bench_attn_prefill_b1_h32_s4096", true, 1, 32, 32,
                           128, false, {4096});
     c.bench = true;
+    all.push_back(c); // the wgmma kernel (sm_90a)
+    c.attn.wgmma = 0; // the mma.sync kernels (Attention.cuh) from here on
+    c.name = "bench_attn_prefill_b1_h32_s4096_old";
     all.push_back(c);
     c.name = "bench_attn_prefill_b1_h32_s4096_rows16";
     c.attn.rowTiles = 1;
@@ -417,6 +464,32 @@ inline std::vector<SeqCase> sequenceCases() {
     c.attn.keyStep = 16;
     c.attn.qInRegs = 1;
     all.push_back(c);
+    // bamba-1.5b prefill attention (16 q / 8 kv heads x 128): the layer as
+    // the bundle runs it (bf16 cache appended) and without a cache, S =
+    // 4096 and 16384; each on the wgmma kernel, its stage variant, and the
+    // old kernel.
+    for (int S : {4096, 16384})
+      for (bool cached : {true, false}) {
+        if (S == 16384 && cached)
+          continue;
+        const std::string base = std::string("bench_attn_prefill_bamba_") +
+                                 (cached ? "bf16cache_" : "") + "s" +
+                                 std::to_string(S);
+        c = attention(base, true, 1, 16, 8, 128, cached, {S}, {}, true, 0, 0.0,
+                      true);
+        c.bench = true;
+        all.push_back(c);
+        c.name = base + "_sidebyside";
+        c.attn.wgPingPong = 0;
+        all.push_back(c);
+        c.name = base + "_sidebyside_st3";
+        c.attn.wgStages = 3;
+        all.push_back(c);
+        c.name = base + "_old";
+        c.attn.wgStages = 0;
+        c.attn.wgmma = 0;
+        all.push_back(c);
+      }
     c = attention("bench_attn_prefill_cached_b1_h32_s4096", true, 1, 32, 32,
                   128, true, {4096});
     c.bench = true;

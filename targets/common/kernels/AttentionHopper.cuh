@@ -74,6 +74,23 @@ template <int ROWS> BRAID_DEVICE int attnWgSwizzle(int r, int c) {
   return (c >> 3) * ROWS * 64 + r * 64 + (((c & 7) ^ (r & 7)) << 3);
 }
 
+/// Pins registers at this point of the program (an empty asm that reads
+/// and writes them): around the wgmma fence and wait, so that the compiler
+/// neither moves their definitions into a burst (ptxas would then
+/// serialize it, C7513) nor their uses above the wait.
+template <int N> BRAID_DEVICE void attnWgPin(float (&r)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i)
+    asm volatile("" : "+f"(r[i])::"memory");
+}
+template <int N, int M> BRAID_DEVICE void attnWgPin(uint32_t (&r)[N][M]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i)
+#pragma unroll
+    for (int j = 0; j < M; ++j)
+      asm volatile("" : "+r"(r[i][j])::"memory");
+}
+
 template <typename Cfg>
 BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
 #if defined(BRAID_HAS_WGMMA)
@@ -207,7 +224,8 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
   // S = Q K^T of the tile at kT (issued, not waited for). The first step
   // ignores the accumulators' old values (scale-d 0) rather than zeroing
   // them: a register write between two wgmma of a burst makes ptxas
-  // serialize them (C7513).
+  // serialize them (C7513). For the same reason a burst starts with S (the
+  // scale-d 0 predicate then precedes every wgmma of the burst).
   auto issueScores = [&](const bf16 *kT) {
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk) {
@@ -295,18 +313,23 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
       if (!wgLive || j0 >= wgHi)
         continue; // no row of this warpgroup sees a key of the tile
       const int stage = it % ST;
+      attnWgPin(sc);
       dev::wgmmaFence();
       issueScores(sK + stage * BN * D);
       dev::wgmmaCommit();
       dev::wgmmaWait<0>();
+      attnWgPin(sc);
       softmax(j0);
+      attnWgPin(o);
+      attnWgPin(pf);
       dev::wgmmaFence();
       issueValues(sV + stage * BN * D);
       dev::wgmmaCommit();
       dev::wgmmaWait<0>();
+      attnWgPin(o);
     }
   } else {
-    // Ping-pong: a warpgroup issues P V of the previous tile and S of this
+    // Ping-pong: a warpgroup issues S of this tile and P V of the previous
     // one as one burst, then runs this tile's softmax while the other
     // warpgroup's burst (issued after its own: named barrier 1) keeps the
     // tensor cores busy. The V of tile it - 1 is read during iteration it,
@@ -337,15 +360,20 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
 
       const int j0 = lo + it * BN;
       const int stage = it % ST;
+      attnWgPin(o);
+      attnWgPin(sc);
+      attnWgPin(pf);
       if (wg == 1)
         dev::namedBarrierSync(1, 2 * dev::kWarpgroupSize);
       dev::wgmmaFence();
-      issueValues(sV + prevStage * BN * D);
       issueScores(sK + stage * BN * D);
+      issueValues(sV + prevStage * BN * D);
       dev::wgmmaCommit();
       if (wg == 0)
         dev::namedBarrierArrive(1, 2 * dev::kWarpgroupSize);
       dev::wgmmaWait<0>();
+      attnWgPin(o);
+      attnWgPin(sc);
       if (wgLive && j0 < wgHi) {
         softmax(j0);
       } else {
@@ -358,10 +386,13 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
       prevStage = stage;
     }
     if (nTiles > 0) {
+      attnWgPin(o);
+      attnWgPin(pf);
       dev::wgmmaFence();
       issueValues(sV + prevStage * BN * D);
       dev::wgmmaCommit();
       dev::wgmmaWait<0>();
+      attnWgPin(o);
     }
   }
   dev::cpAsyncWait<0>();

@@ -208,14 +208,24 @@ struct LinearGluOps {
     return toFloat(fromFloat<TOut>(v));
   }
   BRAID_DEVICE void store(int, int, float) const {} // N is even: unused
-  BRAID_DEVICE void store2(int m, int n, float g, float u) const {
-    const int j = n >> 1;
+  BRAID_DEVICE float gated(int j, float g, float u) const {
     if constexpr (HasBias) {
       g += toFloat(bias[kGate + j]);
       u += toFloat(bias[kUp + j]);
     }
-    y[static_cast<int64_t>(m) * I + j] =
-        fromFloat<TOut>(round(activate<A>(round(g))) * round(u));
+    return round(activate<A>(round(g))) * round(u);
+  }
+  BRAID_DEVICE void store2(int m, int n, float g, float u) const {
+    const int j = n >> 1;
+    y[static_cast<int64_t>(m) * I + j] = fromFloat<TOut>(gated(j, g, u));
+  }
+  /// Outputs j and j + 1 of row m (j even) from their gate and up sums in
+  /// one store where the pair is aligned (an engine whose thread holds
+  /// both: tmaGemm's halves epilogue).
+  BRAID_DEVICE void storeGluPair(int m, int j, float g0, float u0, float g1,
+                                 float u1) const {
+    storePair(y + static_cast<int64_t>(m) * I + j, gated(j, g0, u0),
+              gated(j + 1, g1, u1), I % 2 == 0);
   }
 };
 

@@ -70,6 +70,73 @@ template <> struct WgMma<128> {
   }
 };
 
+/// Whether `Ops` reads an input of its own in the epilogue (a residual)
+/// through load2 / store2(..., Loaded).
+template <class Ops, class = void> struct EpilogueLoads : std::false_type {};
+template <class Ops>
+struct EpilogueLoads<Ops, std::void_t<decltype(Ops::kEpilogueLoads)>>
+    : std::integral_constant<bool, Ops::kEpilogueLoads> {};
+
+/// The epilogue of one 64-row wgmma block: `row` is the thread's first row
+/// (it also holds row + 8), columns n0 + 8 j + 2 (lane % 4) + {0, 1} are
+/// registers 4 j + 2 h + {0, 1}. An Ops with epilogue loads gets the reads
+/// of a chunk of columns issued together before their stores (one round
+/// trip per chunk instead of one per store).
+template <int BN, class Ops>
+BRAID_DEVICE void wgStoreRows(const Ops &ops, int M, int row, int n0,
+                              const float (&acc)[WgMma<BN>::R]) {
+  constexpr int N = Ops::N;
+  const int lane = laneId();
+  if constexpr (EpilogueLoads<Ops>::value) {
+    constexpr int CH = 4; // column groups per chunk: 8 pairs in flight
+    static_assert((BN / 8) % CH == 0, "whole chunks");
+#pragma unroll
+    for (int j0 = 0; j0 < BN / 8; j0 += CH) {
+      typename Ops::Loaded in[CH][2];
+#pragma unroll
+      for (int j = 0; j < CH; ++j)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const int col = n0 + (j0 + j) * 8 + (lane & 3) * 2;
+          const int r = row + h * 8;
+          if (col + 1 < N && r < M)
+            in[j][h] = ops.load2(r, col);
+        }
+#pragma unroll
+      for (int j = 0; j < CH; ++j)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const int col = n0 + (j0 + j) * 8 + (lane & 3) * 2;
+          const int r = row + h * 8;
+          const float *v = &acc[4 * (j0 + j) + 2 * h];
+          if (r >= M || col >= N)
+            continue;
+          if (col + 1 < N)
+            ops.store2(r, col, v[0], v[1], in[j][h]);
+          else
+            ops.store(r, col, v[0]);
+        }
+    }
+    return;
+  }
+#pragma unroll
+  for (int j = 0; j < BN / 8; ++j) {
+    const int col = n0 + j * 8 + (lane & 3) * 2;
+    if (col >= N)
+      continue;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int r = row + h * 8;
+      if (r >= M)
+        continue;
+      if (col + 1 < N)
+        ops.store2(r, col, acc[4 * j + 2 * h], acc[4 * j + 2 * h + 1]);
+      else
+        ops.store(r, col, acc[4 * j + 2 * h]);
+    }
+  }
+}
+
 /// One BM x BN tile at (m0, n0) with rows [m0, mEnd). Every thread loads
 /// (cp.async into the swizzled ring); each warpgroup multiplies its 64 rows
 /// by the whole B tile with wgmma, keeping one k-tile of wgmma in flight
@@ -173,25 +240,9 @@ BRAID_DEVICE void wgGemmTile(const Ops &ops, int m0, int mEnd, int n0,
   // Accumulator layout: warp w of the warpgroup holds rows 16 w + g and
   // 16 w + g + 8 (g = lane / 4); register 4 j + {0, 1} columns 8 j +
   // 2 (lane % 4) + {0, 1} of the first row, 4 j + {2, 3} of the second.
-  const int lane = laneId();
   const int row0 = m0 + wg * 64 + ((tid % kWarpgroupSize) / kWarpSize) * 16 +
-                   (lane >> 2);
-#pragma unroll
-  for (int j = 0; j < BN / 8; ++j) {
-    const int c = n0 + j * 8 + (lane & 3) * 2;
-    if (c >= N)
-      continue;
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int r = row0 + h * 8;
-      if (r >= mEnd)
-        continue;
-      if (c + 1 < N)
-        ops.store2(r, c, acc[4 * j + 2 * h], acc[4 * j + 2 * h + 1]);
-      else
-        ops.store(r, c, acc[4 * j + 2 * h]);
-    }
-  }
+                   (laneId() >> 2);
+  wgStoreRows<BN>(ops, mEnd, row0, n0, acc);
 }
 
 /// Grid (ceil(N / BN), ceil(M / BM)), Cfg::kThreads threads,
@@ -322,22 +373,7 @@ BRAID_DEVICE void wgGemmPersistent(const Ops &ops, int M) {
     wgmmaWait<0>();
 
     // Epilogue (the next tile's first k-tiles are already loading).
-#pragma unroll
-    for (int j = 0; j < BN / 8; ++j) {
-      const int c = n0 + j * 8 + (lane & 3) * 2;
-      if (c >= N)
-        continue;
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int r = m0 + rowInTile + h * 8;
-        if (r >= M)
-          continue;
-        if (c + 1 < N)
-          ops.store2(r, c, acc[4 * j + 2 * h], acc[4 * j + 2 * h + 1]);
-        else
-          ops.store(r, c, acc[4 * j + 2 * h]);
-      }
-    }
+    wgStoreRows<BN>(ops, M, m0 + rowInTile, n0, acc);
   }
   cpAsyncWait<0>();
 #else
@@ -616,73 +652,6 @@ BRAID_DEVICE void tmaProduce(const BraidTensorMaps &maps, int tilesM, int first,
   }
 }
 
-/// Whether `Ops` reads an input of its own in the epilogue (a residual)
-/// through load2 / store2(..., Loaded).
-template <class Ops, class = void> struct EpilogueLoads : std::false_type {};
-template <class Ops>
-struct EpilogueLoads<Ops, std::void_t<decltype(Ops::kEpilogueLoads)>>
-    : std::integral_constant<bool, Ops::kEpilogueLoads> {};
-
-/// The epilogue of one 64-row wgmma block: `row` is the thread's first row
-/// (it also holds row + 8), columns n0 + 8 j + 2 (lane % 4) + {0, 1} are
-/// registers 4 j + 2 h + {0, 1}. An Ops with epilogue loads gets the reads
-/// of a chunk of columns issued together before their stores (one round
-/// trip per chunk instead of one per store).
-template <int BN, class Ops>
-BRAID_DEVICE void wsStoreRows(const Ops &ops, int M, int row, int n0,
-                              const float (&acc)[WgMma<BN>::R]) {
-  constexpr int N = Ops::N;
-  const int lane = laneId();
-  if constexpr (EpilogueLoads<Ops>::value) {
-    constexpr int CH = 4; // column groups per chunk: 8 pairs in flight
-    static_assert((BN / 8) % CH == 0, "whole chunks");
-#pragma unroll
-    for (int j0 = 0; j0 < BN / 8; j0 += CH) {
-      typename Ops::Loaded in[CH][2];
-#pragma unroll
-      for (int j = 0; j < CH; ++j)
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          const int col = n0 + (j0 + j) * 8 + (lane & 3) * 2;
-          const int r = row + h * 8;
-          if (col + 1 < N && r < M)
-            in[j][h] = ops.load2(r, col);
-        }
-#pragma unroll
-      for (int j = 0; j < CH; ++j)
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          const int col = n0 + (j0 + j) * 8 + (lane & 3) * 2;
-          const int r = row + h * 8;
-          const float *v = &acc[4 * (j0 + j) + 2 * h];
-          if (r >= M || col >= N)
-            continue;
-          if (col + 1 < N)
-            ops.store2(r, col, v[0], v[1], in[j][h]);
-          else
-            ops.store(r, col, v[0]);
-        }
-    }
-    return;
-  }
-#pragma unroll
-  for (int j = 0; j < BN / 8; ++j) {
-    const int col = n0 + j * 8 + (lane & 3) * 2;
-    if (col >= N)
-      continue;
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int r = row + h * 8;
-      if (r >= M)
-        continue;
-      if (col + 1 < N)
-        ops.store2(r, col, acc[4 * j + 2 * h], acc[4 * j + 2 * h + 1]);
-      else
-        ops.store(r, col, acc[4 * j + 2 * h]);
-    }
-  }
-}
-
 /// tmaGemm's gated-MLP epilogue: columns c < BN / 2 of the tile are gate
 /// j0 + c and columns c + BN / 2 its up, both in the same thread's
 /// registers (4 (j + BN / 16) + e holds column c + BN / 2 when 4 j + e holds
@@ -699,13 +668,13 @@ BRAID_DEVICE void wsStoreGluHalves(const Ops &ops, int M, int row, int j0,
       const int r = row + h * 8;
       if (r >= M)
         continue;
-#pragma unroll
-      for (int e = 0; e < 2; ++e) {
-        const int gj = j0 + j * 8 + (lane & 3) * 2 + e;
-        if (gj < I)
-          ops.store2(r, 2 * gj, acc[4 * j + 2 * h + e],
-                     acc[UP + 4 * j + 2 * h + e]);
-      }
+      // j0 is a multiple of BN / 2: gj is even, the pair one store.
+      const int gj = j0 + j * 8 + (lane & 3) * 2;
+      const float *g = &acc[4 * j + 2 * h], *u = &acc[UP + 4 * j + 2 * h];
+      if (gj + 1 < I)
+        ops.storeGluPair(r, gj, g[0], u[0], g[1], u[1]);
+      else if (gj < I)
+        ops.store2(r, 2 * gj, g[0], u[0]);
     }
 }
 
@@ -793,7 +762,7 @@ BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
     }
 #pragma unroll
     for (int mi = 0; mi < MI; ++mi)
-      wsStoreRows<BN>(ops, M, m0 + aRows + mi * 64 + rowInBlock, n0, acc[mi]);
+      wgStoreRows<BN>(ops, M, m0 + aRows + mi * 64 + rowInBlock, n0, acc[mi]);
   }
 }
 

@@ -38,6 +38,7 @@
 #include "runtime/backends/cuda/CudaDriver.h"
 #include "runtime/include/braid/kernel_abi.h"
 #include "targets/common/kernels/Gemm.cuh"
+#include "test/gpu/GpuTestLog.h"
 
 #include <cuda.h>
 #include <cuda_runtime.h>
@@ -58,32 +59,6 @@
 #include <vector>
 
 namespace {
-
-FILE *gLog = nullptr;
-
-void say(const char *fmt, ...) {
-  va_list a;
-  va_start(a, fmt);
-  vprintf(fmt, a);
-  va_end(a);
-  fflush(stdout);
-  if (gLog) {
-    va_start(a, fmt);
-    vfprintf(gLog, fmt, a);
-    va_end(a);
-    fflush(gLog);
-  }
-}
-
-#define CUDA_OK(expr)                                                          \
-  do {                                                                         \
-    cudaError_t e_ = (expr);                                                   \
-    if (e_ != cudaSuccess) {                                                   \
-      say("CUDA error %s at %s:%d: %s\n", cudaGetErrorString(e_), __FILE__,    \
-          __LINE__, #expr);                                                    \
-      std::exit(2);                                                            \
-    }                                                                          \
-  } while (0)
 
 std::string cuErr(CUresult r) {
   const char *s = nullptr;

@@ -27,6 +27,7 @@
 #include "targets/common/kernels/Conv.cuh"
 #include "targets/common/kernels/Norms.cuh"
 #include "targets/common/kernels/Rope.cuh"
+#include "test/gpu/GpuTestLog.h"
 
 // The older tree's kernels under other names (same guards: undefined).
 #undef BRAID_TARGETS_COMMON_KERNELS_CONV_CUH
@@ -55,32 +56,7 @@ using braid::dev::bf16;
 
 namespace {
 
-FILE *gLog = nullptr;
 int gFailures = 0;
-
-void say(const char *fmt, ...) {
-  va_list a;
-  va_start(a, fmt);
-  vprintf(fmt, a);
-  va_end(a);
-  fflush(stdout);
-  if (gLog) {
-    va_start(a, fmt);
-    vfprintf(gLog, fmt, a);
-    va_end(a);
-    fflush(gLog);
-  }
-}
-
-#define CUDA_OK(expr)                                                          \
-  do {                                                                         \
-    cudaError_t e_ = (expr);                                                   \
-    if (e_ != cudaSuccess) {                                                   \
-      say("CUDA error %s at %s:%d: %s\n", cudaGetErrorString(e_), __FILE__,    \
-          __LINE__, #expr);                                                    \
-      std::exit(2);                                                            \
-    }                                                                          \
-  } while (0)
 
 constexpr int kT = 4096;
 constexpr size_t kRotateBytes = 160u << 20; // > 3 x L2

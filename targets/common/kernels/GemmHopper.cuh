@@ -117,22 +117,22 @@ BRAID_DEVICE void wgStoreRows(const Ops &ops, int M, int row, int n0,
             ops.store(r, col, v[0]);
         }
     }
-    return;
-  }
+  } else {
 #pragma unroll
-  for (int j = 0; j < BN / 8; ++j) {
-    const int col = n0 + j * 8 + (lane & 3) * 2;
-    if (col >= N)
-      continue;
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int r = row + h * 8;
-      if (r >= M)
+    for (int j = 0; j < BN / 8; ++j) {
+      const int col = n0 + j * 8 + (lane & 3) * 2;
+      if (col >= N)
         continue;
-      if (col + 1 < N)
-        ops.store2(r, col, acc[4 * j + 2 * h], acc[4 * j + 2 * h + 1]);
-      else
-        ops.store(r, col, acc[4 * j + 2 * h]);
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int r = row + h * 8;
+        if (r >= M)
+          continue;
+        if (col + 1 < N)
+          ops.store2(r, col, acc[4 * j + 2 * h], acc[4 * j + 2 * h + 1]);
+        else
+          ops.store(r, col, acc[4 * j + 2 * h]);
+      }
     }
   }
 }
@@ -247,7 +247,8 @@ BRAID_DEVICE void wgGemmTile(const Ops &ops, int m0, int mEnd, int n0,
 
 /// Grid (ceil(N / BN), ceil(M / BM)), Cfg::kThreads threads,
 /// Cfg::kSharedBytes of dynamic shared memory. sm_90a only.
-template <class Cfg, class Ops> BRAID_DEVICE void wgGemm(const Ops &ops, int M) {
+template <class Cfg, class Ops>
+BRAID_DEVICE void wgGemm(const Ops &ops, int M) {
 #if defined(BRAID_HAS_WGMMA)
   extern __shared__ __align__(128) char braidGemmSmem[];
   const int tilesN = ceilDiv(Ops::N, Cfg::BN);
@@ -758,11 +759,12 @@ BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
     if constexpr (Cfg::kTma && IsGluOps<Ops>::value) {
       static_assert(MI == 1, "TMA tiles are cooperative");
       wsStoreGluHalves<BN>(ops, M, m0 + aRows + rowInBlock, n0 / 2, acc[0]);
-      continue;
-    }
+    } else {
 #pragma unroll
-    for (int mi = 0; mi < MI; ++mi)
-      wgStoreRows<BN>(ops, M, m0 + aRows + mi * 64 + rowInBlock, n0, acc[mi]);
+      for (int mi = 0; mi < MI; ++mi)
+        wgStoreRows<BN>(ops, M, m0 + aRows + mi * 64 + rowInBlock, n0,
+                        acc[mi]);
+    }
   }
 }
 

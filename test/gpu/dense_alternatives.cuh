@@ -1,0 +1,410 @@
+//===- dense_alternatives.cuh - GEMM alternatives of dense_kernels_test ---===//
+//
+// The tile configurations and schedules timed (or checked) next to a GEMM
+// plan: prefill (wgGemm, the cp.async wsGemm, the TMA schedules), decode
+// above 16 rows (unsplit tiles, split-K clusters, a plain weight stream)
+// and at one row (skinny variants), and the ragged-M checks of the
+// persistent and ping-pong schedules against the plan's result. Part of
+// dense_kernels_test.cu: included once, after its timing helpers (timeIt,
+// medianOf, say, CUDA_OK, cuErr, bf16), whose anonymous namespace it
+// shares.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BRAID_TEST_GPU_DENSE_ALTERNATIVES_CUH
+#define BRAID_TEST_GPU_DENSE_ALTERNATIVES_CUH
+
+namespace {
+
+/// Alternative tile configurations, instantiated here for tuning.
+template <class Cfg, int N, int K>
+__global__ void __launch_bounds__(Cfg::kThreads, 1)
+    benchTc(const bf16 *x, const bf16 *w, bf16 *y, int M) {
+  braid::dev::LinearOps<bf16, bf16, bf16, N, K, false> ops{x, w, y, nullptr};
+  braid::dev::tcGemm<Cfg>(ops, M);
+}
+template <class Cfg, int N, int K>
+__global__ void __launch_bounds__(Cfg::kThreads, 1)
+    benchWg(const bf16 *x, const bf16 *w, bf16 *y, int M) {
+  braid::dev::LinearOps<bf16, bf16, bf16, N, K, false> ops{x, w, y, nullptr};
+  braid::dev::wgGemm<Cfg>(ops, M);
+}
+template <class Cfg, int N, int K>
+__global__ void __launch_bounds__(Cfg::kThreads, 1)
+    benchWs(const bf16 *x, const bf16 *w, bf16 *y, int M) {
+  braid::dev::LinearOps<bf16, bf16, bf16, N, K, false> ops{x, w, y, nullptr};
+  braid::dev::wsGemm<Cfg>(ops, M);
+}
+template <class Cfg, int N, int K>
+__global__ void __launch_bounds__(Cfg::kThreads, 1)
+    benchTma(const bf16 *x, const bf16 *w, bf16 *y, int M,
+             const __grid_constant__ BraidTensorMaps maps) {
+  braid::dev::LinearOps<bf16, bf16, bf16, N, K, false> ops{x, w, y, nullptr};
+  braid::dev::wsGemm<Cfg>(ops, M, &maps);
+}
+template <class Cfg, int N, int K>
+__global__ void __launch_bounds__(Cfg::kThreads, 1)
+    benchSplitK(const bf16 *x, const bf16 *w, bf16 *y, int M) {
+  braid::dev::LinearOps<bf16, bf16, bf16, N, K, false> ops{x, w, y, nullptr};
+  braid::dev::tcGemmSplitK<Cfg>(ops, M);
+}
+template <class Cfg, int N, int K>
+__global__ void __launch_bounds__(Cfg::kThreads)
+    benchSkinny(const bf16 *x, const bf16 *w, bf16 *y, int M) {
+  braid::dev::LinearOps<bf16, bf16, bf16, N, K, false> ops{x, w, y, nullptr};
+  braid::dev::skinnyGemm<Cfg>(ops, M);
+}
+
+struct AltResult {
+  std::string name;
+  float ms;
+  double rel = -1; // against the plan's result (nonfinite: inf)
+};
+
+/// Bench runs whose sampled rows differ from the host (rel-L2 > 1e-2 or
+/// not finite): a failure of the plan; and warp-specialized alternatives
+/// whose result differs from the plan's.
+int gBenchFailures = 0;
+
+/// The current bench's rows and work, for printing its alternatives.
+int64_t gBenchM = 0;
+double gBenchFlops = 0, gBenchBytes = 0;
+
+/// Prints an alternative's result as soon as it is measured (a later one
+/// that hangs cannot hide it).
+void sayAlt(const AltResult &a) {
+  const bool ws = a.name.rfind("ws", 0) == 0 || a.name.rfind("check", 0) == 0;
+  const bool differs = !(a.rel <= 1e-2);
+  if (ws && differs)
+    ++gBenchFailures;
+  if (a.ms == 0.0f)
+    say("  alt %-22s M=%-5lld vs plan relL2 %.2e%s\n", a.name.c_str(),
+        (long long)gBenchM, a.rel, differs ? " DIFFERS" : "");
+  else
+    say("  alt %-22s %8.4f ms  %7.1f TFLOP/s  %7.1f GB/s  vs plan relL2 "
+        "%.2e%s\n",
+        a.name.c_str(), a.ms, gBenchFlops / a.ms / 1e9,
+        gBenchBytes / a.ms / 1e6, a.rel, differs ? " DIFFERS" : "");
+}
+
+/// The alternatives of one bench, printed as they are added.
+struct AltList {
+  std::vector<AltResult> v;
+  void push_back(const AltResult &a) {
+    sayAlt(a);
+    v.push_back(a);
+  }
+};
+
+/// The plan's result of the current bench, for checking the alternatives.
+std::vector<uint16_t> gPlanY;
+
+/// Relative L2 difference of y (M x N bf16, device) from gPlanY.
+double diffFromPlan(const bf16 *y) {
+  std::vector<uint16_t> h(gPlanY.size());
+  CUDA_OK(cudaMemcpy(h.data(), y, h.size() * 2, cudaMemcpyDeviceToHost));
+  double num = 0, den = 0;
+  for (size_t k = 0; k < h.size(); ++k) {
+    float a = fromBf16Bits(h[k]), b = fromBf16Bits(gPlanY[k]);
+    if (!std::isfinite(a))
+      return INFINITY;
+    num += (double(a) - b) * (double(a) - b);
+    den += double(b) * b;
+  }
+  return std::sqrt(num / den);
+}
+
+template <class Cfg, int N, int K>
+AltResult runAltWg(const char *name, const bf16 *x, const bf16 *w, bf16 *y,
+                   int M) {
+  auto kern = benchWg<Cfg, N, K>;
+  CUDA_OK(cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               Cfg::kSharedBytes));
+  dim3 grid((N + Cfg::BN - 1) / Cfg::BN, (M + Cfg::BM - 1) / Cfg::BM);
+  CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
+  float ms = timeIt([&] {
+    kern<<<grid, Cfg::kThreads, Cfg::kSharedBytes>>>(x, w, y, M);
+  });
+  return {name, ms, diffFromPlan(y)};
+}
+
+/// The warp-specialized engine on one block per tile (blocks = 0) or a
+/// fixed grid of `blocks` (persistent).
+template <class Cfg, int N, int K>
+AltResult runAltWs(const char *name, const bf16 *x, const bf16 *w, bf16 *y,
+                   int M, int blocks) {
+  auto kern = benchWs<Cfg, N, K>;
+  CUDA_OK(cudaFuncSetAttribute(
+      kern, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSharedBytes));
+  dim3 grid =
+      blocks ? dim3(blocks)
+             : dim3((N + Cfg::BN - 1) / Cfg::BN, (M + Cfg::BM - 1) / Cfg::BM);
+  CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
+  float ms = timeIt(
+      [&] { kern<<<grid, Cfg::kThreads, Cfg::kSharedBytes>>>(x, w, y, M); });
+  return {name, ms, diffFromPlan(y)};
+}
+
+/// tmaGemm's maps for x [M, K] and w [N, K] (GemmHopper.cuh): 64 x BM and
+/// 64 x BN boxes, 128-byte swizzle.
+template <class Cfg, int N, int K>
+BraidTensorMaps tmaMapsFor(const bf16 *x, const bf16 *w, int M) {
+  BraidTensorMaps maps;
+  std::memset(&maps, 0, sizeof maps);
+  const void *base[2] = {x, w};
+  const int64_t rows[2] = {M, N}, box[2] = {Cfg::BM, Cfg::BN};
+  for (int i = 0; i < 2; ++i) {
+    braid::rt::cu::TensorMapRequest q =
+        braid::rt::cu::tensorMapRequest(K, rows[i], 2, {64, box[i]}, 128);
+    CUresult r = cuTensorMapEncodeTiled(
+        reinterpret_cast<CUtensorMap *>(&maps.maps[i]),
+        static_cast<CUtensorMapDataType>(q.dataType), 2,
+        const_cast<void *>(base[i]), q.globalDim, q.globalStrides, q.boxDim,
+        q.elementStrides, CU_TENSOR_MAP_INTERLEAVE_NONE,
+        static_cast<CUtensorMapSwizzle>(q.swizzle),
+        CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+    if (r != CUDA_SUCCESS) {
+      say("tensor map %d: %s\n", i, cuErr(r).c_str());
+      std::exit(2);
+    }
+  }
+  return maps;
+}
+
+/// The TMA engine on one block per tile (blocks = 0) or a fixed grid of
+/// `blocks` (persistent; with Cfg::kPingPong, the two consumers take whole
+/// tiles in turn).
+template <class Cfg, int N, int K>
+AltResult runAltTma(const char *name, const bf16 *x, const bf16 *w, bf16 *y,
+                    int M, int blocks, bool timed = true) {
+  auto kern = benchTma<Cfg, N, K>;
+  CUDA_OK(cudaFuncSetAttribute(
+      kern, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSharedBytes));
+  dim3 grid =
+      blocks ? dim3(blocks)
+             : dim3((N + Cfg::BN - 1) / Cfg::BN, (M + Cfg::BM - 1) / Cfg::BM);
+  BraidTensorMaps maps = tmaMapsFor<Cfg, N, K>(x, w, M);
+  CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
+  auto launch = [&] {
+    kern<<<grid, Cfg::kThreads, Cfg::kSharedBytes>>>(x, w, y, M, maps);
+  };
+  float ms = 0.0f;
+  if (timed)
+    ms = timeIt(launch);
+  else {
+    launch();
+    CUDA_OK(cudaDeviceSynchronize());
+  }
+  return {name, ms, diffFromPlan(y)};
+}
+
+/// Ragged M: the warp-specialized schedules (persistent, ping-pong) once
+/// each, against the plan's result (no timing).
+template <int N, int K>
+std::vector<AltResult> altWsChecks(const bf16 *x, const bf16 *w, bf16 *y,
+                                   int M) {
+  using namespace braid::dev;
+  AltList r;
+  auto one = [&](auto kern, int threads, int shared, dim3 grid,
+                 const char *name) {
+    CUDA_OK(cudaFuncSetAttribute(
+        kern, cudaFuncAttributeMaxDynamicSharedMemorySize, shared));
+    CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
+    kern<<<grid, threads, shared>>>(x, w, y, M);
+    CUDA_OK(cudaDeviceSynchronize());
+    r.push_back({name, 0.0f, diffFromPlan(y)});
+  };
+  using C = WsConfig<128, 256, 4>;
+  using P = WsConfig<128, 128, 6, true>;
+  one(benchWs<C, N, K>, C::kThreads, C::kSharedBytes,
+      dim3((N + 255) / 256, (M + 127) / 128), "check ws 128x256 s4");
+  one(benchWs<C, N, K>, C::kThreads, C::kSharedBytes, dim3(132),
+      "check ws-P 128x256 s4 x132");
+  one(benchWs<C, N, K>, C::kThreads, C::kSharedBytes, dim3(5),
+      "check ws-P 128x256 s4 x5");
+  one(benchWs<P, N, K>, P::kThreads, P::kSharedBytes, dim3(132),
+      "check ws-PP 128x128 s6 x132");
+  one(benchWs<P, N, K>, P::kThreads, P::kSharedBytes, dim3(7),
+      "check ws-PP 128x128 s6 x7");
+  using T = TmaConfig<256, 4>;
+  using TP = WsConfig<128, 128, 6, true, false, true>;
+  r.push_back(runAltTma<T, N, K>("check tma-P 128x256 s4 x132", x, w, y, M, 132,
+                                 false));
+  r.push_back(
+      runAltTma<T, N, K>("check tma-P 128x256 s4 x5", x, w, y, M, 5, false));
+  r.push_back(runAltTma<TP, N, K>("check tma-PP 128x128 s6 x132", x, w, y, M,
+                                  132, false));
+  r.push_back(
+      runAltTma<TP, N, K>("check tma-PP 128x128 s6 x7", x, w, y, M, 7, false));
+  return r.v;
+}
+
+template <int N, int K>
+std::vector<AltResult> altConfigs(const bf16 *x, const bf16 *w, bf16 *y, int M) {
+  using namespace braid::dev;
+  AltList r;
+  int sms = 0;
+  CUDA_OK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  // The old default first, the ping-pong schedules last (a hang there
+  // loses nothing before it: each result is printed when measured).
+  // The plan before TMA (wgmma, cp.async by every thread) and the cp.async
+  // warp-specialized engine, then the TMA schedules: the plan's own
+  // (tma 128x256 s4, one block per tile), persistent, ping-pong; the
+  // ping-pong ones last (a hang there loses nothing before it: each result
+  // is printed when measured).
+  r.push_back(runAltWg<WgConfig<128, 256, 4>, N, K>("wgmma 128x256 s4", x, w, y, M));
+  r.push_back(runAltWs<WsConfig<128, 256, 4>, N, K>("ws 128x256 s4", x, w, y, M, 0));
+  r.push_back(
+      runAltTma<TmaConfig<256, 4>, N, K>("tma 128x256 s4", x, w, y, M, 0));
+  r.push_back(
+      runAltTma<TmaConfig<256, 3>, N, K>("tma 128x256 s3", x, w, y, M, 0));
+  r.push_back(runAltTma<TmaConfig<256, 4>, N, K>("tma-P 128x256 s4 xSM", x, w,
+                                                 y, M, sms));
+  r.push_back(runAltTma<TmaConfig<256, 4>, N, K>("tma-P 128x256 s4 x2SM", x, w,
+                                                 y, M, 2 * sms));
+  r.push_back(
+      runAltTma<TmaConfig<128, 6>, N, K>("tma 128x128 s6", x, w, y, M, 0));
+  r.push_back(runAltTma<TmaConfig<128, 6>, N, K>("tma-P 128x128 s6 xSM", x, w,
+                                                 y, M, sms));
+  r.push_back(runAltTma<WsConfig<128, 128, 6, true, false, true>, N, K>(
+      "tma-PP 128x128 s6 xSM", x, w, y, M, sms));
+  r.push_back(runAltTma<WsConfig<128, 128, 5, true, false, true>, N, K>(
+      "tma-PP 128x128 s5 xSM", x, w, y, M, sms));
+  return r.v;
+}
+
+std::vector<bf16 *> gWeightCopies;
+
+/// Decode: a tc configuration at M rows, timed over the weight copies.
+template <class Cfg, int N, int K>
+AltResult runAltTcDecode(const char *name, const bf16 *x, bf16 *y, int M) {
+  auto kern = benchTc<Cfg, N, K>;
+  CUDA_OK(cudaFuncSetAttribute(
+      kern, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSharedBytes));
+  dim3 grid((N + Cfg::BN - 1) / Cfg::BN, (M + Cfg::BM - 1) / Cfg::BM);
+  CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
+  size_t rot = 0;
+  float ms = timeIt([&] {
+    kern<<<grid, Cfg::kThreads, Cfg::kSharedBytes>>>(
+        x, gWeightCopies[rot++ % gWeightCopies.size()], y, M);
+  });
+  return {name, ms, diffFromPlan(y)};
+}
+
+/// Decode: a split-K configuration (clusters of Cfg::SPLIT along x).
+template <class Cfg, int N, int K>
+AltResult runAltSplitK(const char *name, const bf16 *x, bf16 *y, int M) {
+  auto kern = benchSplitK<Cfg, N, K>;
+  CUDA_OK(cudaFuncSetAttribute(
+      kern, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSharedBytes));
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3((N + Cfg::BN - 1) / Cfg::BN * Cfg::SPLIT,
+                     (M + Cfg::BM - 1) / Cfg::BM);
+  cfg.blockDim = dim3(Cfg::kThreads);
+  cfg.dynamicSmemBytes = Cfg::kSharedBytes;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeClusterDimension;
+  attr[0].val.clusterDim.x = Cfg::SPLIT;
+  attr[0].val.clusterDim.y = 1;
+  attr[0].val.clusterDim.z = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = 1;
+  CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
+  size_t rot = 0;
+  float ms = timeIt([&] {
+    CUDA_OK(cudaLaunchKernelEx(
+        &cfg, kern, x,
+        (const bf16 *)gWeightCopies[rot++ % gWeightCopies.size()], y, M));
+  });
+  return {name, ms, diffFromPlan(y)};
+}
+
+/// Reads every 16-byte chunk of w once (grid-stride, 4 chunks in flight a
+/// thread) and writes one value per block: the rate of a plain weight
+/// stream of that size, the ceiling of a decode GEMM.
+__global__ void __launch_bounds__(256) streamRead(const uint4 *w, size_t n,
+                                                  bf16 *y) {
+  uint32_t acc = 0;
+  const size_t stride = size_t(gridDim.x) * blockDim.x;
+  size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  for (; i + 3 * stride < n; i += 4 * stride) {
+    const uint4 a = __ldg(w + i), b = __ldg(w + i + stride),
+                c = __ldg(w + i + 2 * stride), d = __ldg(w + i + 3 * stride);
+    acc ^= a.x ^ a.y ^ a.z ^ a.w ^ b.x ^ b.y ^ b.z ^ b.w ^ c.x ^ c.y ^ c.z ^
+           c.w ^ d.x ^ d.y ^ d.z ^ d.w;
+  }
+  for (; i < n; i += stride) {
+    const uint4 a = __ldg(w + i);
+    acc ^= a.x ^ a.y ^ a.z ^ a.w;
+  }
+  if (acc == 0x12345678u)
+    y[blockIdx.x] = __float2bfloat16(1.0f);
+}
+
+template <int N, int K>
+AltResult runStreamRead(const char *name, bf16 *y) {
+  const size_t chunks = size_t(N) * K * 2 / 16;
+  size_t rot = 0;
+  float ms = timeIt([&] {
+    streamRead<<<132 * 8, 256>>>(
+        reinterpret_cast<const uint4 *>(
+            gWeightCopies[rot++ % gWeightCopies.size()]),
+        chunks, y);
+  });
+  return {name, ms, -1};
+}
+
+/// Decode above 16 rows: the unsplit 64 x 64 tiles (the plan before split-K)
+/// and split-K clusters of other tile shapes and sizes.
+template <int N, int K>
+std::vector<AltResult> altDecodeTc(const bf16 *x, bf16 *y, int M) {
+  using namespace braid::dev;
+  using T64 = TcConfig<64, 64, 64, 2, 2, 4>;
+  using T128 = TcConfig<64, 128, 64, 2, 4, 4>;
+  using T32 = TcConfig<64, 64, 32, 2, 2, 6>;
+  AltList r;
+  r.push_back(runAltTcDecode<TcConfig<64, 64, 32, 2, 2, 4>, N, K>(
+      "tc 64x64x32 (unsplit)", x, y, M));
+  r.push_back(
+      runAltSplitK<SplitKConfig<T64, 2>, N, K>("splitK 64x64x64 x2", x, y, M));
+  r.push_back(
+      runAltSplitK<SplitKConfig<T64, 4>, N, K>("splitK 64x64x64 x4", x, y, M));
+  r.push_back(
+      runAltSplitK<SplitKConfig<T64, 8>, N, K>("splitK 64x64x64 x8", x, y, M));
+  r.push_back(runAltSplitK<SplitKConfig<T32, 4>, N, K>("splitK 64x64x32s6 x4",
+                                                       x, y, M));
+  r.push_back(runAltSplitK<SplitKConfig<T32, 8>, N, K>("splitK 64x64x32s6 x8",
+                                                       x, y, M));
+  r.push_back(runAltSplitK<SplitKConfig<T128, 2>, N, K>("splitK 64x128x64 x2",
+                                                        x, y, M));
+  r.push_back(runAltSplitK<SplitKConfig<T128, 4>, N, K>("splitK 64x128x64 x4",
+                                                        x, y, M));
+  r.push_back(runAltSplitK<SplitKConfig<T128, 8>, N, K>("splitK 64x128x64 x8",
+                                                        x, y, M));
+  r.push_back(runStreamRead<N, K>("stream read of w (ceiling)", y));
+  return r.v;
+}
+
+template <int N, int K>
+std::vector<AltResult> altSkinny(const bf16 *x, const bf16 *w, bf16 *y) {
+  using namespace braid::dev;
+  AltList r;
+  (void)w;
+  auto one = [&](auto kern, int threads, int cols, const char *name) {
+    dim3 grid((N + cols - 1) / cols);
+    CUDA_OK(cudaMemset(y, 0xff, size_t(N) * 2));
+    size_t rot = 0;
+    float ms = timeIt([&] {
+      kern<<<grid, threads>>>(x, gWeightCopies[rot++ % gWeightCopies.size()], y, 1);
+    }, 50);
+    r.push_back({name, ms, diffFromPlan(y)});
+  };
+  one(benchSkinny<SkinnyConfig<4, 2, 4>, N, K>, 128, 8, "skinny w4 c2");
+  one(benchSkinny<SkinnyConfig<8, 2, 4>, N, K>, 256, 16, "skinny w8 c2");
+  one(benchSkinny<SkinnyConfig<4, 4, 4>, N, K>, 128, 16, "skinny w4 c4");
+  one(benchSkinny<SkinnyConfig<2, 2, 4>, N, K>, 64, 4, "skinny w2 c2");
+  return r.v;
+}
+
+} // namespace
+
+#endif // BRAID_TEST_GPU_DENSE_ALTERNATIVES_CUH

@@ -121,7 +121,8 @@ protected:
   /// maps.
   virtual int launchKernel(const gpu::KernelOp &op) = 0;
   /// Encodes the tensor maps of kernels that load through them; none where
-  /// the vendor has no such unit (kernels needing one then fail to build).
+  /// the vendor or its driver has no such unit (a kernel needing one then
+  /// fails to launch, named).
   virtual gpu::TensorMapEncoder tensorMapEncoder() { return nullptr; }
   virtual int streamSync() = 0;
   virtual int beginCapture() = 0;

@@ -572,26 +572,30 @@ void encodeMaps(const PreparedLaunch &p, size_t k, KernelOp &op,
   op.tensorMaps = unsigned(maps.size());
   for (size_t i = 0; i < maps.size(); ++i) {
     const TensorMapSpec &m = maps[i];
-    std::string label = kernelLabel(p, k) + ", tensor map " +
-                        std::to_string(i) + " (" +
-                        (m.buffer < 0 ? std::string("the workspace")
-                                      : "buffer " + std::to_string(m.buffer)) +
-                        ")";
+    auto failWith = [&](ErrorCode code, const std::string &why) {
+      fail(code, kernelLabel(p, k) + ", tensor map " + std::to_string(i) +
+                     " (" +
+                     (m.buffer < 0 ? std::string("the workspace")
+                                   : "buffer " + std::to_string(m.buffer)) +
+                     "): " + why);
+    };
     if (!encode)
-      fail(ErrorCode::Unsupported,
-           label + ": this backend cannot encode tensor maps (TMA is NVIDIA "
-                   "sm_90+); compile the bundle for this target");
+      failWith(ErrorCode::Unsupported,
+               "this backend cannot encode tensor maps (TMA: NVIDIA sm_90+ "
+               "with a CUDA 12 driver or later); compile the bundle for this "
+               "target");
     void *base = m.buffer < 0 ? workspace : op.params.buffers[m.buffer];
     std::optional<int64_t> rows = m.rows.evaluate(B, T);
     if (!base || !rows || *rows < 1)
-      fail(ErrorCode::Kernel,
-           label + ": " +
-               (!base ? std::string("the buffer is absent")
-                      : "rows = " + m.rows.str() + " is " +
-                            (rows ? std::to_string(*rows) : "invalid") +
-                            " for B = " + std::to_string(B) +
-                            ", T = " + std::to_string(T)));
-    encode(m, base, *rows, op.maps.maps[i], label);
+      failWith(ErrorCode::Kernel,
+               !base ? std::string("the buffer is absent")
+                     : "rows = " + m.rows.str() + " is " +
+                           (rows ? std::to_string(*rows) : "invalid") +
+                           " for B = " + std::to_string(B) +
+                           ", T = " + std::to_string(T));
+    if (std::string why = encode(m, base, *rows, op.maps.maps[i]);
+        !why.empty())
+      failWith(ErrorCode::Kernel, why);
   }
 }
 } // namespace

@@ -192,11 +192,11 @@ struct KernelOp {
 };
 
 /// Fills `out` for the map `spec` of buffer `base` at `rows` rows (B and T
-/// resolved); throws naming `label` (the kernel) and the map when the
-/// backend cannot encode it.
+/// resolved). Returns "" or why it could not (the caller names the kernel
+/// and the map, so a successful call builds no message).
 using TensorMapEncoder =
-    std::function<void(const TensorMapSpec &spec, void *base, int64_t rows,
-                       BraidTensorMap &out, const std::string &label)>;
+    std::function<std::string(const TensorMapSpec &spec, void *base,
+                              int64_t rows, BraidTensorMap &out)>;
 
 /// "launch 3 (linear at layers.0.mixer), kernel 'braid_linear_main' of module
 /// k3f2..., grid [4, 1, 1], block [256, 1, 1], 0 bytes of shared memory"

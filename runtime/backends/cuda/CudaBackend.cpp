@@ -298,12 +298,10 @@ int CudaBackend::copyOnStream(void *dst, const void *src, size_t bytes) {
   return driver.memcpyDtoDAsync(dptr(dst), dptr(src), bytes, stream);
 }
 gpu::TensorMapEncoder CudaBackend::tensorMapEncoder() {
-  return [this](const gpu::TensorMapSpec &m, void *base, int64_t rows,
-                BraidTensorMap &out, const std::string &label) {
-    if (!driver.tensorMapEncodeTiled)
-      fail(ErrorCode::Unsupported,
-           label + ": the CUDA driver (" + driver.versionText() +
-               ") lacks cuTensorMapEncodeTiled (CUDA 12.0 or later)");
+  if (!driver.tensorMapEncodeTiled) // a driver before CUDA 12: no TMA
+    return nullptr;
+  return [this](const gpu::TensorMapSpec &m, void *base,
+                int64_t rows, BraidTensorMap &out) -> std::string {
     cu::TensorMapRequest request =
         cu::tensorMapRequest(m.cols, rows, m.elementBytes, m.box, m.swizzle);
     CUresult r = driver.tensorMapEncodeTiled(
@@ -312,15 +310,14 @@ gpu::TensorMapEncoder CudaBackend::tensorMapEncoder() {
         request.elementStrides, cu::CU_TENSOR_MAP_INTERLEAVE_NONE,
         request.swizzle, cu::CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
         cu::CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-    if (r != cu::CUDA_SUCCESS)
-      fail(ErrorCode::Kernel,
-           label + ": cuTensorMapEncodeTiled failed (" + driver.errorText(r) +
-               ") for " + std::to_string(rows) + " x " +
-               std::to_string(m.cols) + " elements of " +
-               std::to_string(m.elementBytes) + " bytes at " +
-               std::to_string(reinterpret_cast<uintptr_t>(base)) + ", box " +
-               std::to_string(m.box[0]) + " x " + std::to_string(m.box[1]) +
-               ", swizzle " + std::to_string(m.swizzle));
+    if (r == cu::CUDA_SUCCESS)
+      return "";
+    return "cuTensorMapEncodeTiled failed (" + driver.errorText(r) + ") for " +
+           std::to_string(rows) + " x " + std::to_string(m.cols) +
+           " elements of " + std::to_string(m.elementBytes) + " bytes at " +
+           std::to_string(reinterpret_cast<uintptr_t>(base)) + ", box " +
+           std::to_string(m.box[0]) + " x " + std::to_string(m.box[1]) +
+           ", swizzle " + std::to_string(m.swizzle);
   };
 }
 

@@ -6,8 +6,8 @@
 // and at one row (skinny variants), and the ragged-M checks of the
 // persistent and ping-pong schedules against the plan's result. Part of
 // dense_kernels_test.cu: included once, after its timing helpers (timeIt,
-// medianOf, say, CUDA_OK, cuErr, bf16), whose anonymous namespace it
-// shares.
+// medianOf, say, CUDA_OK, cuErr, encodeTensorMap, bf16), whose anonymous
+// namespace it shares.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BRAID_TEST_GPU_DENSE_ALTERNATIVES_CUH
@@ -153,15 +153,8 @@ BraidTensorMaps tmaMapsFor(const bf16 *x, const bf16 *w, int M) {
   const void *base[2] = {x, w};
   const int64_t rows[2] = {M, N}, box[2] = {Cfg::BM, Cfg::BN};
   for (int i = 0; i < 2; ++i) {
-    braid::rt::cu::TensorMapRequest q =
-        braid::rt::cu::tensorMapRequest(K, rows[i], 2, {64, box[i]}, 128);
-    CUresult r = cuTensorMapEncodeTiled(
-        reinterpret_cast<CUtensorMap *>(&maps.maps[i]),
-        static_cast<CUtensorMapDataType>(q.dataType), 2,
-        const_cast<void *>(base[i]), q.globalDim, q.globalStrides, q.boxDim,
-        q.elementStrides, CU_TENSOR_MAP_INTERLEAVE_NONE,
-        static_cast<CUtensorMapSwizzle>(q.swizzle),
-        CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+    CUresult r =
+        encodeTensorMap(maps.maps[i], base[i], rows[i], K, 2, {64, box[i]}, 128);
     if (r != CUDA_SUCCESS) {
       say("tensor map %d: %s\n", i, cuErr(r).c_str());
       std::exit(2);

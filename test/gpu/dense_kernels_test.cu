@@ -312,6 +312,22 @@ CUfunction function(const std::string &module, const std::string &name) {
   return f;
 }
 
+/// Encodes one tensor map as the runtime's CUDA backend does
+/// (braid::rt::cu::tensorMapRequest, then cuTensorMapEncodeTiled).
+CUresult encodeTensorMap(BraidTensorMap &out, const void *base, int64_t rows,
+                         int64_t cols, int64_t elementBytes,
+                         const std::array<int64_t, 2> &box, int64_t swizzle) {
+  braid::rt::cu::TensorMapRequest q = braid::rt::cu::tensorMapRequest(
+      cols, rows, elementBytes, box, swizzle);
+  return cuTensorMapEncodeTiled(
+      reinterpret_cast<CUtensorMap *>(&out),
+      static_cast<CUtensorMapDataType>(q.dataType), 2,
+      const_cast<void *>(base), q.globalDim, q.globalStrides, q.boxDim,
+      q.elementStrides, CU_TENSOR_MAP_INTERLEAVE_NONE,
+      static_cast<CUtensorMapSwizzle>(q.swizzle),
+      CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+}
+
 /// Launches the plan's invocations; returns "" or an error.
 std::string launchPlan(const Case &c, const BraidKernelParams &params,
                        int64_t B, int64_t T, cudaStream_t stream = 0) {
@@ -337,16 +353,8 @@ std::string launchPlan(const Case &c, const BraidKernelParams &params,
     for (size_t i = 0; i < k.maps.size(); ++i) {
       const TMap &t = k.maps[i];
       void *base = t.buffer < 0 ? p.workspace : p.buffers[t.buffer];
-      braid::rt::cu::TensorMapRequest q = braid::rt::cu::tensorMapRequest(
-          t.cols, t.rows.eval(B, T), t.elementBytes, t.box, t.swizzle);
-      CUresult r = cuTensorMapEncodeTiled(
-          reinterpret_cast<CUtensorMap *>(&maps.maps[i]),
-          static_cast<CUtensorMapDataType>(q.dataType), 2, base, q.globalDim,
-          q.globalStrides, q.boxDim, q.elementStrides,
-          CU_TENSOR_MAP_INTERLEAVE_NONE,
-          static_cast<CUtensorMapSwizzle>(q.swizzle),
-          CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
-          CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+      CUresult r = encodeTensorMap(maps.maps[i], base, t.rows.eval(B, T),
+                                   t.cols, t.elementBytes, t.box, t.swizzle);
       if (r != CUDA_SUCCESS)
         return k.function + ": tensor map " + std::to_string(i) +
                " cannot be encoded: " + cuErr(r);

@@ -14,19 +14,9 @@
 #   BIN: the test binary (default build/kseq/gpu-seq/sequence_kernels_test;
 #        tests/seq/sequence_kernels_test in a pack of scripts/gpu-prepare.sh)
 set -uo pipefail
-BIN=${BIN:-build/kseq/gpu-seq/sequence_kernels_test}
-LOG=${1:-${OUT:-/tmp}/attn-prefill}
-mkdir -p "$LOG"
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm \
-  --format=csv > "$LOG/gpu.txt" 2>&1
-cat "$LOG/gpu.txt"
-status=0
-run() { # NAME LIMIT ARGS...
-  local name=$1 limit=$2
-  shift 2
-  timeout "$limit" "$BIN" "$@" > "$LOG/$name.log" 2>&1 || status=1
-  grep -E "^(attn_|bench_|timed|case|device|[0-9]+ cases)|FAIL|error" "$LOG/$name.log"
-}
+. "$(dirname "$0")/lib.sh"
+seq_setup "${1:-${OUT:-/tmp}/attn-prefill}"
+run() { seq_run "attn_|bench_" "$@"; } # NAME LIMIT ARGS...
 run attn 60 --no-primitives attn_
 # Checked against the CPU at S = 4096 (bamba, no cache: every variant);
 # then every timed prefill shape without the CPU (S = 16384 would take it

@@ -25,3 +25,27 @@ rows_equal() {
   echo "$1 vs $2: $(paste -d'|' "$LOG/$1.rows" "$LOG/$2.rows" |
     awk -F'|' '$1 == $2' | wc -l) of $(wc -l < "$LOG/$1.rows") rows equal"
 }
+
+# The sequence-family checks (sequence_kernels_test on the lent GPU).
+# seq_setup LOGDIR: sets BIN (default build/kseq/gpu-seq/sequence_kernels_test;
+# tests/seq/sequence_kernels_test in a pack of scripts/gpu-prepare.sh), LOG
+# and status=0, and writes the card to LOG/gpu.txt.
+seq_setup() {
+  BIN=${BIN:-build/kseq/gpu-seq/sequence_kernels_test}
+  LOG=$1
+  mkdir -p "$LOG"
+  nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm \
+    --format=csv > "$LOG/gpu.txt" 2>&1
+  cat "$LOG/gpu.txt"
+  status=0
+}
+# seq_run PREFIXES NAME LIMIT ARGS...: runs BIN ARGS with a time limit into
+# LOG/NAME.log (a failure sets status=1) and prints its summary lines: those
+# of the cases whose names start with PREFIXES ("attn_|bench_", an ERE
+# alternation), the timed table and any failure.
+seq_run() {
+  local prefixes=$1 name=$2 limit=$3
+  shift 3
+  timeout "$limit" "$BIN" "$@" > "$LOG/$name.log" 2>&1 || status=1
+  grep -E "^($prefixes|timed|case|device|[0-9]+ cases)|FAIL|error" "$LOG/$name.log"
+}

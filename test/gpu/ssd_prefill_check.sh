@@ -12,19 +12,9 @@
 #   BIN: the test binary (default build/kseq/gpu-seq/sequence_kernels_test;
 #        tests/seq/sequence_kernels_test in a pack of scripts/gpu-prepare.sh)
 set -uo pipefail
-BIN=${BIN:-build/kseq/gpu-seq/sequence_kernels_test}
-LOG=${1:-${OUT:-/tmp}/ssd-prefill}
-mkdir -p "$LOG"
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm \
-  --format=csv > "$LOG/gpu.txt" 2>&1
-cat "$LOG/gpu.txt"
-status=0
-run() { # NAME LIMIT ARGS...
-  local name=$1 limit=$2
-  shift 2
-  timeout "$limit" "$BIN" "$@" > "$LOG/$name.log" 2>&1 || status=1
-  grep -E "^(ssd_|step_|bench_|timed|case|[0-9]+ cases)|FAIL|error" "$LOG/$name.log"
-}
+. "$(dirname "$0")/lib.sh"
+seq_setup "${1:-${OUT:-/tmp}/ssd-prefill}"
+run() { seq_run "ssd_|step_|bench_" "$@"; } # NAME LIMIT ARGS...
 run bench_ssd 100 --no-primitives --bench bench_ssd_
 run ssd 60 ssd_
 run step 30 --no-primitives step_

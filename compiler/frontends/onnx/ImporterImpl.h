@@ -19,6 +19,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -180,6 +181,11 @@ private:
   llvm::Expected<const Tensor *> constant(const Node &node, unsigned i);
   llvm::Expected<std::vector<int64_t>> intConstant(const Node &node,
                                                    unsigned i);
+  /// Integers that newer opsets pass as constant input `i` and older ones
+  /// as attribute `attr` (Squeeze/Unsqueeze axes, Split sizes): the input's
+  /// when present, else the attribute's, else none.
+  llvm::Expected<std::optional<std::vector<int64_t>>>
+  intsInputOrAttr(const Node &node, unsigned i, llvm::StringRef attr);
   /// A constant float operand as a weight of exactly `shape`.
   llvm::Expected<Value> weightOperand(const Node &node, unsigned i,
                                       ArrayRef<int64_t> shape,

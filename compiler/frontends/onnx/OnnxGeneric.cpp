@@ -614,15 +614,11 @@ llvm::Error Importer::importReduce(const Node &node) {
     return x.takeError();
   auto type = cast<RankedTensorType>(x->getType());
   int64_t rank = type.getRank();
-  std::vector<int64_t> axes;
-  if (has(node, 1)) {
-    llvm::Expected<std::vector<int64_t>> a = intConstant(node, 1);
-    if (!a)
-      return a.takeError();
-    axes = *a;
-  } else if (const Attribute *a = node.attr("axes")) {
-    axes = a->ints;
-  }
+  llvm::Expected<std::optional<std::vector<int64_t>>> given =
+      intsInputOrAttr(node, 1, "axes");
+  if (!given)
+    return given.takeError();
+  std::vector<int64_t> axes = given->value_or(std::vector<int64_t>());
   const Attribute *noop = node.attr("noop_with_empty_axes");
   if (axes.empty()) {
     if (noop && noop->i) {

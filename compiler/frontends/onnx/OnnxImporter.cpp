@@ -297,6 +297,19 @@ llvm::Expected<std::vector<int64_t>> Importer::intConstant(const Node &node,
   return (*t)->toInts();
 }
 
+llvm::Expected<std::optional<std::vector<int64_t>>>
+Importer::intsInputOrAttr(const Node &node, unsigned i, llvm::StringRef attr) {
+  if (has(node, i)) {
+    llvm::Expected<std::vector<int64_t>> ints = intConstant(node, i);
+    if (!ints)
+      return ints.takeError();
+    return std::optional<std::vector<int64_t>>(std::move(*ints));
+  }
+  if (const Attribute *a = node.attr(attr))
+    return std::optional<std::vector<int64_t>>(a->ints);
+  return std::optional<std::vector<int64_t>>();
+}
+
 llvm::Expected<Value> Importer::weightOperand(const Node &node, unsigned i,
                                               ArrayRef<int64_t> shape,
                                               llvm::StringRef role) {

@@ -116,15 +116,11 @@ llvm::Error Importer::importUnsqueeze(const Node &node) {
   llvm::Expected<Val> val = input(node, 0);
   if (!val)
     return val.takeError();
-  std::vector<int64_t> axes;
-  if (has(node, 1)) {
-    llvm::Expected<std::vector<int64_t>> a = intConstant(node, 1);
-    if (!a)
-      return a.takeError();
-    axes = *a;
-  } else if (const Attribute *a = node.attr("axes")) {
-    axes = a->ints;
-  }
+  llvm::Expected<std::optional<std::vector<int64_t>>> given =
+      intsInputOrAttr(node, 1, "axes");
+  if (!given)
+    return given.takeError();
+  std::vector<int64_t> axes = given->value_or(std::vector<int64_t>());
   bool squeeze = node.opType == "Squeeze";
   if (val->kind == Val::Const) {
     Tensor t = *val->constant;
@@ -252,14 +248,13 @@ llvm::Error Importer::importSplit(const Node &node) {
                           onnxShape(*val) +
                           " is the batch or sequence dimension");
   auto shape = cast<RankedTensorType>(val->value.getType()).getShape();
+  llvm::Expected<std::optional<std::vector<int64_t>>> given =
+      intsInputOrAttr(node, 1, "split");
+  if (!given)
+    return given.takeError();
   std::vector<int64_t> sizes;
-  if (has(node, 1)) {
-    llvm::Expected<std::vector<int64_t>> s = intConstant(node, 1);
-    if (!s)
-      return s.takeError();
-    sizes = *s;
-  } else if (const Attribute *s = node.attr("split")) {
-    sizes = s->ints;
+  if (*given) {
+    sizes = **given;
   } else {
     size_t parts = node.outputs.size();
     if (shape[ir] % int64_t(parts))

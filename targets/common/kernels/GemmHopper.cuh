@@ -3,9 +3,9 @@
 // The Hopper engines of Gemm.cuh (bf16 in, fp32 accumulate, wgmma on tiles
 // in the 128-byte swizzle layout), with the Ops interface of Gemm.cuh:
 //
-//   * wgGemm / wgGemmPersistent: every thread loads (cp.async into a
-//     STAGES-deep ring, one __syncthreads per k-tile) and every warpgroup
-//     multiplies its 64 rows of the tile.
+//   * wgGemm: every thread loads (cp.async into a STAGES-deep ring, one
+//     __syncthreads per k-tile) and every warpgroup multiplies its 64 rows
+//     of the tile.
 //   * wsGemm: warp-specialized. One producer warpgroup only moves data
 //     (cp.async completing on a per-stage "full" mbarrier), two consumer
 //     warpgroups only run wgmma and the epilogue and hand each stage back
@@ -258,125 +258,6 @@ BRAID_DEVICE void wgGemm(const Ops &ops, int M) {
   if (tm >= tilesM)
     return;
   wgGemmTile<Cfg>(ops, tm * Cfg::BM, M, tn * Cfg::BN, braidGemmSmem);
-#else
-  __trap();
-#endif
-}
-
-/// Persistent variant: a fixed grid (about one block per SM, 1-D) walks the
-/// rasterized tiles with stride gridDim.x, and the k-tiles of all its tiles
-/// form one stream through the ring: the first k-tiles of the next tile are
-/// loaded during the last iterations of the current one, so its prologue
-/// and the epilogue's global stores overlap the loads instead of stalling.
-template <class Cfg, class Ops>
-BRAID_DEVICE void wgGemmPersistent(const Ops &ops, int M) {
-#if defined(BRAID_HAS_WGMMA)
-  using T = typename Ops::T;
-  static_assert(std::is_same<T, bf16>::value, "wgmma path takes bf16");
-  static_assert(Ops::kVecA && Ops::kVecB, "wgmma path needs 16-byte rows");
-  constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK;
-  constexpr int STAGES = Cfg::STAGES, THREADS = Cfg::kThreads;
-  constexpr int CPR = BK / 8;
-  constexpr int N = Ops::N, K = Ops::K;
-  constexpr int KT = ceilDiv(K, BK);
-  constexpr int AC = BM * CPR / THREADS, BC = BN * CPR / THREADS;
-  constexpr int R = WgMma<BN>::R;
-  constexpr int tilesN = ceilDiv(N, BN);
-  extern __shared__ __align__(128) char braidGemmSmem[];
-
-  const int tilesM = ceilDiv(M, BM);
-  const int numTiles = tilesN * tilesM;
-  const int first = blockIdX(), stride = gridDimX();
-  if (first >= numTiles)
-    return;
-  const int myTiles = (numTiles - first + stride - 1) / stride;
-  const int total = myTiles * KT; // k-tiles of this block, all tiles
-
-  char *base = reinterpret_cast<char *>(
-      (reinterpret_cast<uintptr_t>(braidGemmSmem) + 1023) & ~uintptr_t(1023));
-  T *sA = reinterpret_cast<T *>(base);
-  T *sB = sA + STAGES * BM * BK;
-  const int tid = threadId();
-
-  auto tileOrigin = [&](int local, int &m0, int &n0) {
-    int tm, tn;
-    rasterizeId<8>(first + local * stride, tilesN, tilesM, tm, tn);
-    m0 = tm * BM;
-    n0 = tn * BN;
-  };
-  // Loads k-tile g of the block's stream into its stage.
-  auto loadStream = [&](int g) {
-    const int local = g / KT, kt = g - local * KT;
-    int m0, n0;
-    tileOrigin(local, m0, n0);
-    const int k0 = kt * BK, stage = g % STAGES;
-    T *a = sA + stage * BM * BK;
-    T *b = sB + stage * BN * BK;
-#pragma unroll
-    for (int i = 0; i < AC; ++i) {
-      const int idx = tid + i * THREADS, r = idx / CPR, c = idx % CPR;
-      const int k = k0 + c * 8;
-      const bool ok = m0 + r < M && k < K;
-      cpAsync16(a + swizzle<BK>(r, c),
-                ops.aAt(ops.aRow(m0 + r < M ? m0 + r : m0), ok ? k : 0), ok);
-    }
-#pragma unroll
-    for (int i = 0; i < BC; ++i) {
-      const int idx = tid + i * THREADS, r = idx / CPR, c = idx % CPR;
-      const int k = k0 + c * 8;
-      const bool ok = n0 + r < N && k < K;
-      cpAsync16(b + swizzle<BK>(r, c),
-                ops.bRow(n0 + r < N ? n0 + r : 0) + (ok ? k : 0), ok);
-    }
-  };
-
-  const int wg = tid / kWarpgroupSize, lane = laneId();
-  const int rowInTile =
-      wg * 64 + ((tid % kWarpgroupSize) / kWarpSize) * 16 + (lane >> 2);
-  float acc[R];
-
-#pragma unroll
-  for (int s = 0; s < STAGES - 2; ++s) {
-    if (s < total)
-      loadStream(s);
-    cpAsyncCommit();
-  }
-#pragma unroll 1
-  for (int local = 0; local < myTiles; ++local) {
-    int m0, n0;
-    tileOrigin(local, m0, n0);
-#pragma unroll
-    for (int i = 0; i < R; ++i)
-      acc[i] = 0.0f;
-#pragma unroll 1
-    for (int kt = 0; kt < KT; ++kt) {
-      const int g = local * KT + kt;
-      cpAsyncWait<STAGES - 3>();
-      fenceProxyAsyncShared();
-      syncThreads();
-      // The stage of k-tile g - 2 (of this tile or the previous one): its
-      // wgmma finished in every warpgroup before the barrier.
-      if (g + STAGES - 2 < total)
-        loadStream(g + STAGES - 2);
-      cpAsyncCommit();
-
-      const int stage = g % STAGES;
-      const T *a = sA + stage * BM * BK + wg * 64 * BK;
-      const T *b = sB + stage * BN * BK;
-      wgmmaFence();
-#pragma unroll
-      for (int j = 0; j < BK / 16; ++j)
-        WgMma<BN>::run(acc, wgmmaDescSw128(a + j * 16),
-                       wgmmaDescSw128(b + j * 16));
-      wgmmaCommit();
-      wgmmaWait<1>();
-    }
-    wgmmaWait<0>();
-
-    // Epilogue (the next tile's first k-tiles are already loading).
-    wgStoreRows<BN>(ops, M, m0 + rowInTile, n0, acc);
-  }
-  cpAsyncWait<0>();
 #else
   __trap();
 #endif

@@ -21,14 +21,12 @@ namespace {
 
 /// One of the engines of Gemm.cuh with its tile constants.
 struct Engine {
-  enum Kind { Tc, Wg, Ws, Tma, Mf, Simt, Skinny } kind = Tc;
+  enum Kind { Tc, Wg, Tma, Mf, Simt, Skinny } kind = Tc;
   int bm = 0, bn = 0, bk = 0, wm = 0, wn = 0, stages = 0; // Tc
   int tm = 0, tn = 0;                                     // Simt
   int warps = 0, cols = 0, rows = 0;                      // Skinny
-  int persistentBlocks = 0; // Wg, Ws: a fixed grid walking the tiles
-  bool pingPong = false;    // Ws: each consumer warpgroup on its own tiles
-  int split = 1;            // Tc: blocks (one cluster) sharing a tile's k-tiles
-  int lanes = 32;           // warp (NVIDIA) or wave (AMD: 64) size
+  int split = 1;  // Tc: blocks (one cluster) sharing a tile's k-tiles
+  int lanes = 32; // warp (NVIDIA) or wave (AMD: 64) size
 
   /// The same engine for a target: on AMD (HIP) the tensor-core tiles run
   /// on MFMA with waves of 64 lanes (no cp.async ring: two LDS buffers).
@@ -60,27 +58,17 @@ struct Engine {
     e.kind = Mf;
     return e;
   }
-  static Engine wg(int bm, int bn, int stages, int persistentBlocks = 0) {
+  static Engine wg(int bm, int bn, int stages) {
     Engine e;
     e.kind = Wg;
     e.bm = bm, e.bn = bn, e.bk = 64, e.stages = stages;
-    e.persistentBlocks = persistentBlocks;
     return e;
   }
-  /// The warp-specialized wgmma engine (GemmHopper.cuh wsGemm): a producer
-  /// warpgroup and two consumer warpgroups on bm = 128 rows; ping-pong needs
-  /// persistent blocks.
-  static Engine ws(int bm, int bn, int stages, int persistentBlocks = 0,
-                   bool pingPong = false) {
-    Engine e = wg(bm, bn, stages, persistentBlocks);
-    e.kind = Ws;
-    e.pingPong = pingPong;
-    return e;
-  }
-  /// wsGemm with a TMA producer (GemmHopper.cuh tmaGemm): 128 x bn tiles,
-  /// one per block; the launch passes tensor maps of A and B.
+  /// The warp-specialized wgmma engine with a TMA producer (GemmHopper.cuh
+  /// tmaGemm): a producer warpgroup and two consumer warpgroups on 128 x bn
+  /// tiles, one per block; the launch passes tensor maps of A and B.
   static Engine tma(int bn, int stages) {
-    Engine e = ws(128, bn, stages);
+    Engine e = wg(128, bn, stages);
     e.kind = Tma;
     return e;
   }
@@ -107,9 +95,6 @@ struct Engine {
     }
     case Wg:
       return "WgConfig<" + s(bm) + ", " + s(bn) + ", " + s(stages) + ">";
-    case Ws:
-      return "WsConfig<" + s(bm) + ", " + s(bn) + ", " + s(stages) +
-             (pingPong ? ", true>" : ">");
     case Tma:
       return "TmaConfig<" + s(bn) + ", " + s(stages) + ">";
     case Mf:
@@ -127,8 +112,7 @@ struct Engine {
   const char *gemmFn() const {
     return kind == Tc     ? (split > 1 ? "tcGemmSplitK" : "tcGemm")
            : kind == Mf   ? "mfmaGemm"
-           : kind == Wg   ? (persistentBlocks ? "wgGemmPersistent" : "wgGemm")
-           : kind == Ws   ? "wsGemm"
+           : kind == Wg   ? "wgGemm"
            : kind == Tma  ? "tmaGemm"
            : kind == Simt ? "simtGemm"
                           : "skinnyGemm";
@@ -140,8 +124,7 @@ struct Engine {
       return wm * wn * lanes;
     case Wg:
       return bm / 64 * 128;
-    case Ws: // + the producer warpgroup
-    case Tma:
+    case Tma: // + the producer warpgroup
       return (bm / 64 + 1) * 128;
     case Simt:
       return (bm / tm) * (bn / tn);
@@ -160,8 +143,7 @@ struct Engine {
       return 2LL * (bm + bn) * (bk + 8) * 2;
     case Wg: // + 1 KiB to align the ring to 1024 bytes
       return static_cast<int64_t>(stages) * (bm + bn) * bk * 2 + 1024;
-    case Ws: // as Wg, + a full and an empty mbarrier per stage, 2 turns
-    case Tma:
+    case Tma: // as Wg, + a full and an empty mbarrier per stage, 2 turns
       return static_cast<int64_t>(stages) * (bm + bn) * bk * 2 + 1024 +
              16 * stages + 16;
     case Simt:
@@ -176,14 +158,12 @@ struct Engine {
   int cluster() const { return kind == Tc ? split : 1; }
   /// Blocks along x (output columns).
   DimExpr gridX(int64_t n) const {
-    if (persistentBlocks)
-      return DimExpr::fixed(persistentBlocks);
     int64_t per = kind == Skinny ? warps * cols : bn;
     return DimExpr::fixed((n + per - 1) / per * cluster());
   }
   /// Blocks along y (rows) for `m` rows.
   DimExpr gridY(const Count &m) const {
-    if (kind == Skinny || persistentBlocks)
+    if (kind == Skinny)
       return DimExpr::fixed(1);
     return m.dim(bm);
   }
@@ -202,21 +182,19 @@ Engine pickGemmEngine(const Launch &l, int64_t n, bool vecRows,
   if (!l.bf16())
     return n >= 128 ? Engine::simt(128, 128, 8, 8, 8)
                     : Engine::simt(64, 64, 8, 4, 4);
-  // sm_90a: one tile per block. (The persistent variant, wgGemmPersistent
-  // on 132 blocks -- Engine::wg(..., 132) -- is correct but measured 3-10%
-  // slower on an H100 at M = 4096: see test/gpu/dense_kernels_notes.md.)
+  // sm_90a: one tile per block. (Persistent grids -- wgmma with cp.async,
+  // 3-10% slower on an H100; TMA ones, 1-6% faster at most shapes on an
+  // H200 -- need the SM count at run time, which the manifest cannot say:
+  // docs/benchmarks.md and test/gpu/dense_kernels_notes.md.)
   // AMD: 256 threads (2 x 2 waves of 64 x 64, 16 MFMA blocks each) for
   // wide outputs; 40 KiB of LDS leaves room for two workgroups per CU.
   if (l.target.isHip())
     return n >= 256 ? Engine::mf(128, 128, 32, 2, 2)
                     : Engine::mf(64, 64, 32, 2, 2);
-  // (The warp-specialized engine, Engine::ws(128, 256, 4) -- a producer
-  // warpgroup feeding two wgmma warpgroups through mbarriers -- is correct
-  // but measured 430 TFLOP/s at 4096 x 8512 x 2048 on an H100, below
-  // wgGemm's ~470: see test/gpu/dense_kernels_notes.md.)
   // TMA: one thread requests whole tiles, so the 128 threads that issued
-  // wsGemm's (or all threads wgGemm's) 16-byte copies are free, and the
-  // consumers' registers hold the accumulators only.
+  // wsGemm's cp.async copies (430 TFLOP/s at 4096 x 8512 x 2048 on an H100,
+  // below wgGemm's ~470, where every thread copies) are free, and the
+  // consumers' registers hold the accumulators only (1.24-1.41x wgGemm).
   if (l.target.arch == "sm_90a" && vecRows && n >= 256 && tmaRows)
     return n >= 2048 ? Engine::tma(256, 4) : Engine::tma(128, 4);
   if (l.target.arch == "sm_90a" && vecRows && n >= 256)

@@ -68,29 +68,6 @@ template <typename Cfg> struct AttnWgDims {
                 "wgmma attention: tile chunks must divide over the block");
 };
 
-/// Element offset of 16-byte chunk c (0 .. D/8) of row r in a tile of
-/// `rows` rows stored as D/64 swizzled 64-column blocks.
-template <int ROWS> BRAID_DEVICE int attnWgSwizzle(int r, int c) {
-  return (c >> 3) * ROWS * 64 + r * 64 + (((c & 7) ^ (r & 7)) << 3);
-}
-
-/// Pins registers at this point of the program (an empty asm that reads
-/// and writes them): around the wgmma fence and wait, so that the compiler
-/// neither moves their definitions into a burst (ptxas would then
-/// serialize it, C7513) nor their uses above the wait.
-template <int N> BRAID_DEVICE void attnWgPin(float (&r)[N]) {
-#pragma unroll
-  for (int i = 0; i < N; ++i)
-    asm volatile("" : "+f"(r[i])::"memory");
-}
-template <int N, int M> BRAID_DEVICE void attnWgPin(uint32_t (&r)[N][M]) {
-#pragma unroll
-  for (int i = 0; i < N; ++i)
-#pragma unroll
-    for (int j = 0; j < M; ++j)
-      asm volatile("" : "+r"(r[i][j])::"memory");
-}
-
 template <typename Cfg>
 BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
 #if defined(BRAID_HAS_WGMMA)
@@ -142,7 +119,7 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
     const int t = ok ? row / G : 0, j = ok ? row % G : 0;
     const bf16 *src =
         q + ((int64_t(b) * s.tokens + t) * W::H + g * G + j) * D + cc * 8;
-    dev::cpAsync16(sQ + attnWgSwizzle<BM>(r, cc), src, ok);
+    dev::cpAsync16(sQ + dev::sw128Offset<BM>(r, cc), src, ok);
   }
   // Key/value row j of this (sequence, KV head): below s.cached in the
   // caches ([B][HKV][maxSeq][D]), from there on the new rows of k / v
@@ -165,7 +142,7 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
     for (int i = 0; i < BN / RSTEP; ++i) {
       const int r = rr + i * RSTEP, j = j0 + r;
       const bool ok = j < hi;
-      const int o = attnWgSwizzle<BN>(r, cc);
+      const int o = dev::sw128Offset<BN>(r, cc);
       if (Cfg::kCached && j < s.cached) {
         const int64_t off = cacheBase + int64_t(j) * D;
         dev::cpAsync16(dk + o, kc + off, ok);
@@ -313,20 +290,20 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
       if (!wgLive || j0 >= wgHi)
         continue; // no row of this warpgroup sees a key of the tile
       const int stage = it % ST;
-      attnWgPin(sc);
+      dev::wgmmaPin(sc);
       dev::wgmmaFence();
       issueScores(sK + stage * BN * D);
       dev::wgmmaCommit();
       dev::wgmmaWait<0>();
-      attnWgPin(sc);
+      dev::wgmmaPin(sc);
       softmax(j0);
-      attnWgPin(o);
-      attnWgPin(pf);
+      dev::wgmmaPin(o);
+      dev::wgmmaPin(pf);
       dev::wgmmaFence();
       issueValues(sV + stage * BN * D);
       dev::wgmmaCommit();
       dev::wgmmaWait<0>();
-      attnWgPin(o);
+      dev::wgmmaPin(o);
     }
   } else {
     // Ping-pong: a warpgroup issues S of this tile and P V of the previous
@@ -360,9 +337,9 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
 
       const int j0 = lo + it * BN;
       const int stage = it % ST;
-      attnWgPin(o);
-      attnWgPin(sc);
-      attnWgPin(pf);
+      dev::wgmmaPin(o);
+      dev::wgmmaPin(sc);
+      dev::wgmmaPin(pf);
       if (wg == 1)
         dev::namedBarrierSync(1, 2 * dev::kWarpgroupSize);
       dev::wgmmaFence();
@@ -372,8 +349,8 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
       if (wg == 0)
         dev::namedBarrierArrive(1, 2 * dev::kWarpgroupSize);
       dev::wgmmaWait<0>();
-      attnWgPin(o);
-      attnWgPin(sc);
+      dev::wgmmaPin(o);
+      dev::wgmmaPin(sc);
       if (wgLive && j0 < wgHi) {
         softmax(j0);
       } else {
@@ -386,13 +363,13 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
       prevStage = stage;
     }
     if (nTiles > 0) {
-      attnWgPin(o);
-      attnWgPin(pf);
+      dev::wgmmaPin(o);
+      dev::wgmmaPin(pf);
       dev::wgmmaFence();
       issueValues(sV + prevStage * BN * D);
       dev::wgmmaCommit();
       dev::wgmmaWait<0>();
-      attnWgPin(o);
+      dev::wgmmaPin(o);
     }
   }
   dev::cpAsyncWait<0>();

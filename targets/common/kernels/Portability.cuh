@@ -287,6 +287,11 @@ BRAID_DEVICE float2 unpackBf16x2(uint32_t p) {
   return make_float2(__uint_as_float(p << 16),
                      __uint_as_float(p & 0xffff0000u));
 }
+/// The lane-wise product of two bf16 pairs, rounded to bf16.
+BRAID_DEVICE uint32_t mulBf16x2(uint32_t a, uint32_t b) {
+  const float2 x = unpackBf16x2(a), y = unpackBf16x2(b);
+  return packBf16x2(x.x * y.x, x.y * y.y);
+}
 
 /// Fast transcendental helpers (fp32).
 BRAID_DEVICE float expf_(float x) { return __expf(x); }
@@ -389,6 +394,12 @@ BRAID_DEVICE uint32_t packBf16x2(float a, float b) {
 }
 BRAID_DEVICE float2 unpackBf16x2(uint32_t p) {
   return __bfloat1622float2(*reinterpret_cast<bf16x2 *>(&p));
+}
+/// The lane-wise product of two bf16 pairs, rounded to bf16 (one HMUL2).
+BRAID_DEVICE uint32_t mulBf16x2(uint32_t a, uint32_t b) {
+  bf16x2 r =
+      __hmul2(*reinterpret_cast<bf16x2 *>(&a), *reinterpret_cast<bf16x2 *>(&b));
+  return *reinterpret_cast<uint32_t *>(&r);
 }
 
 /// Fast transcendental helpers (fp32).
@@ -558,6 +569,31 @@ BRAID_DEVICE uint64_t wgmmaDescSw128(const void *smem) {
   return desc;
 }
 
+/// Element offset (bf16) of 16-byte chunk c of row r in a tile of ROWS rows
+/// stored as 64-column blocks in the 128-byte swizzle layout (the layout of
+/// wgmmaDescSw128 and wgmmaDescSw128Mn; block c / 8 holds chunks 8 (c / 8)
+/// .. + 7 of every row).
+template <int ROWS> BRAID_DEVICE int sw128Offset(int r, int c) {
+  return (c >> 3) * ROWS * 64 + r * 64 + (((c & 7) ^ (r & 7)) << 3);
+}
+
+/// Pins registers at this point of the program (an empty asm that reads
+/// and writes them): around the wgmma fence and wait, so that the compiler
+/// neither moves their definitions into a burst (ptxas would then
+/// serialize it, C7513) nor their uses above the wait.
+template <int N> BRAID_DEVICE void wgmmaPin(float (&r)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i)
+    asm volatile("" : "+f"(r[i])::"memory");
+}
+template <int N, int M> BRAID_DEVICE void wgmmaPin(uint32_t (&r)[N][M]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i)
+#pragma unroll
+    for (int j = 0; j < M; ++j)
+      asm volatile("" : "+r"(r[i][j])::"memory");
+}
+
 /// Orders register accesses before the following wgmma ops.
 BRAID_DEVICE void wgmmaFence() {
 #if defined(BRAID_HAS_WGMMA)
@@ -673,6 +709,58 @@ BRAID_DEVICE void wgmmaBf16_m64n128k16_rsT(float (&d)[64],
         "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
         "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]),
         "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "r"(scaleD));
+#else
+  __trap();
+#endif
+}
+
+/// D (64 x 64, fp32, per warpgroup) += A (64 x 16, smem, K-major) * B
+/// (64 x 16, smem, K-major): wgmma m64n64k16 bf16. `scaleD` = 0 ignores D's
+/// old value.
+BRAID_DEVICE void wgmmaBf16_m64n64k16(float (&d)[32], uint64_t descA,
+                                      uint64_t descB, int scaleD) {
+#if defined(BRAID_HAS_WGMMA)
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+               "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
+               "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, "
+               "%14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, "
+               "%26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1, 0, 0;\n}\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]),
+                 "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]),
+                 "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]),
+                 "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]),
+                 "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]),
+                 "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]),
+                 "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]),
+                 "+f"(d[30]), "+f"(d[31])
+               : "l"(descA), "l"(descB), "r"(scaleD));
+#else
+  __trap();
+#endif
+}
+
+/// D (64 x 64, fp32, per warpgroup) += A (64 x 16, bf16 in registers, the
+/// m16n8k16 A fragment of each warp's 16 rows) * B (16 x 64, smem,
+/// MN-major: descriptor wgmmaDescSw128Mn): wgmma m64n64k16 with A from
+/// registers and B transposed. `scaleD` = 0 ignores D's old value.
+BRAID_DEVICE void wgmmaBf16_m64n64k16_rsT(float (&d)[32],
+                                          const uint32_t (&a)[4],
+                                          uint64_t descB, int scaleD) {
+#if defined(BRAID_HAS_WGMMA)
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+      "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, "
+      "%30, %31}, {%32, %33, %34, %35}, %36, p, 1, 1, 1;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]),
+        "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]),
+        "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+        "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]),
+        "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]),
+        "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]),
+        "+f"(d[31])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "r"(scaleD));
 #else
   __trap();

@@ -8,9 +8,10 @@
 //   (GRID1 = max(state tiles, decode row slices); tiles3: head_dim column
 //   tiles, over kOutHeads in the grouped form)
 //
-// The output pass has two forms: per head (one block per token tile and
-// head), and grouped (bf16: one block per token tile and kOutHeads heads of
-// one group, C.B^T computed once for them; see ssdChunkOutputGrouped).
+// The output pass has three forms: per head (one block per token tile and
+// head), grouped (bf16: one block per token tile and kOutHeads heads of
+// one group, C.B^T computed once for them; see ssdChunkOutputGrouped), and
+// the grouped form on wgmma (sm_90a, kOutWg: SSDHopper.cuh).
 //
 // For T <= kSeqMax (decode, short steps) _state runs the exact recurrence
 // token by token instead (state in registers, one block per head and slice
@@ -914,13 +915,29 @@ BRAID_DEVICE void ssdChunkOutputGrouped(const BraidKernelParams &p) {
   }
 }
 
-/// Kernel 3 entry: the grouped form when the plan chose it.
+} // namespace kern
+} // namespace braid
+
+#if !defined(BRAID_HIP)
+#include "targets/common/kernels/SSDHopper.cuh"
+#endif
+
+namespace braid {
+namespace kern {
+
+/// Kernel 3 entry: the form the plan chose (wgmma grouped on sm_90a,
+/// grouped, per head).
 template <typename Cfg>
 BRAID_DEVICE void ssdChunkOutputEntry(const BraidKernelParams &p) {
-  if constexpr (Cfg::kOutHeads > 0)
+  if constexpr (Cfg::kOutWg) {
+#if !defined(BRAID_HIP)
+    ssdChunkOutputWg<Cfg>(p);
+#endif
+  } else if constexpr (Cfg::kOutHeads > 0) {
     ssdChunkOutputGrouped<Cfg>(p);
-  else
+  } else {
     ssdChunkOutput<Cfg>(p);
+  }
 }
 
 } // namespace kern

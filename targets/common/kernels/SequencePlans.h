@@ -335,6 +335,10 @@ struct SsdShape {
   /// them); 0: the per-head pass; -1: the default (grouped where it
   /// applies: bf16, at most 128 states).
   int outHeads = -1;
+  /// The grouped output pass on wgmma (sm_90a, SSDHopper.cuh): -1 where it
+  /// applies (bf16, head_dim a multiple of 64, 64 or 128 states, a chunk
+  /// that is a multiple of 128), 0: the mma.sync grouped pass.
+  int outWgmma = -1;
   /// State columns per block of the chunk-state pass; 0: the default (128,
   /// where it fits).
   int stateTileN = 0;
@@ -427,6 +431,21 @@ inline std::string planSsd(const SsdShape &s, const Target &t,
         }
     }
   }
+  // On sm_90a the grouped pass runs on wgmma where its shape allows:
+  // 8 warps (two warpgroups of 64 rows) and 64 head_dim columns a block.
+  bool outWg = false;
+  if (t.wgmma && outHeads > 0 && s.outWgmma != 0 && P % 64 == 0 &&
+      (N == 64 || N == 128) && L % 128 == 0) {
+    const int64_t hpg = s.heads / s.groups;
+    for (int hb = s.outHeads > 0 ? s.outHeads : 8; hb >= 1 && !outWg; hb /= 2)
+      if (hpg % hb == 0 &&
+          ssdWgSmemBytes(int(L), int(N), hb) <= kMaxSharedSm90) {
+        outWg = true;
+        outHeads = hb;
+        warps = 8;
+        pt = 64;
+      }
+  }
   const int64_t tiles1 = ((P + 63) / 64) * ((N + nt1 - 1) / nt1);
   // The sequential (decode) form's blocks per head: as many as 64-state
   // tiles give (its measured layout), whatever the chunked form's tile.
@@ -449,7 +468,7 @@ inline std::string planSsd(const SsdShape &s, const Target &t,
          line("int", "kSeqMax", seqMax) + line("int", "kSeqTiles", seqTiles) +
          line("int", "kStateTileN", nt1) + line("int", "kOutWarps", warps) +
          line("int", "kOutTileP", pt) + line("int", "kOutStages", stages) +
-         line("int", "kOutHeads", outHeads) +
+         line("int", "kOutHeads", outHeads) + flag("kOutWg", outWg) +
          line("int", "kStateStages", stStages) + flag("kCInRegs", cRegs) +
          line("int", "kX", s.x) + line("int", "kDt", s.dt) +
          line("int", "kA", s.A) + line("int", "kB", s.B) +
@@ -480,8 +499,9 @@ inline std::string planSsd(const SsdShape &s, const Target &t,
   output.grid[2] = Dim::batch();
   output.block[0] = warps * t.warpSize;
   output.sharedBytes =
-      outHeads ? ssdGroupedSmemBytes(eb, int(L), int(N), warps, pt, outHeads)
-               : ssdOutputSmemBytes(eb, int(L), int(N), warps, pt, stages);
+      outWg      ? ssdWgSmemBytes(int(L), int(N), outHeads)
+      : outHeads ? ssdGroupedSmemBytes(eb, int(L), int(N), warps, pt, outHeads)
+                 : ssdOutputSmemBytes(eb, int(L), int(N), warps, pt, stages);
   plan.launches = {state, pass, output};
   // B * ceil(T/L) chunks of per-chunk bytes X, bounded by
   // (B*T*X + B*(L-1)*X)/L, plus 16 bytes of alignment slack.

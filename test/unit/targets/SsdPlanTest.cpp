@@ -41,6 +41,12 @@ Target amd() {
   return t;
 }
 
+Target hopper() {
+  Target t;
+  t.wgmma = true;
+  return t;
+}
+
 Plan plan(const SsdShape &s, const Target &t = Target()) {
   Plan p;
   std::string err = planSsd(s, t, "k", p);
@@ -86,6 +92,46 @@ TEST(SsdPlan, PerHeadOutputForF32AndOnRequest) {
   }
 }
 
+// sm_90a at bamba-1.5b's shape: the grouped pass on wgmma, two warpgroups
+// of 64 rows, 8 heads a block, its own shared layout (up to 227 KiB).
+TEST(SsdPlan, HopperTakesTheWgmmaGroupedPass) {
+  const Plan p = plan(bamba(true), hopper());
+  EXPECT_TRUE(has(p, "kOutWg = true;"));
+  EXPECT_TRUE(has(p, "kOutHeads = 8;"));
+  EXPECT_TRUE(has(p, "kOutWarps = 8;"));
+  EXPECT_TRUE(has(p, "kOutTileP = 64;"));
+  const Launch &out = p.launches[2];
+  EXPECT_EQ(out.block[0], 8 * 32);
+  EXPECT_EQ(out.grid[0].eval(1, 4096), 4096 / 128);
+  EXPECT_EQ(out.grid[1].eval(1, 4096), 64 / 8);
+  EXPECT_EQ(out.sharedBytes, ssdWgSmemBytes(256, 128, 8));
+  EXPECT_LE(out.sharedBytes, kMaxSharedSm90);
+  EXPECT_GT(out.sharedBytes, Target().maxShared);
+}
+
+// outWgmma = 0 keeps the mma.sync grouped pass on sm_90a; shapes outside
+// the wgmma pass's scope keep it too: f32, a chunk that is no multiple of
+// 128, 256 states, a head_dim that is no multiple of 64.
+TEST(SsdPlan, WgmmaPassOnlyInItsScope) {
+  SsdShape off = bamba(true);
+  off.outWgmma = 0;
+  SsdShape chunk96 = bamba(true);
+  chunk96.chunk = 96;
+  SsdShape n256 = bamba(true);
+  n256.stateSize = 256;
+  SsdShape p32 = bamba(true);
+  p32.headDim = 32;
+  for (const SsdShape &s : {off, bamba(false), chunk96, n256, p32}) {
+    const Plan p = plan(s, hopper());
+    EXPECT_TRUE(has(p, "kOutWg = false;")) << s.chunk << " " << s.stateSize;
+    EXPECT_LE(p.launches[2].sharedBytes, Target().maxShared);
+  }
+  EXPECT_TRUE(has(plan(off, hopper()), "kOutHeads = 8;"));
+  // sm_80 and AMD never take it.
+  EXPECT_TRUE(has(plan(bamba(true)), "kOutWg = false;"));
+  EXPECT_TRUE(has(plan(bamba(true), amd()), "kOutWg = false;"));
+}
+
 // Heads per block divide the heads of a group: 6 per group gives 2.
 TEST(SsdPlan, GroupedHeadsDivideTheGroup) {
   SsdShape s = bamba(true);
@@ -125,7 +171,7 @@ TEST(SsdPlan, AmdFallsBackWhereSharedMemoryIsShort) {
 // Over many shapes, both element types and both vendors: a plan exists, its
 // shared memory fits, and the grouped form only appears with whole groups.
 TEST(SsdPlan, EveryShapeFits) {
-  for (const Target &t : {Target(), amd()})
+  for (const Target &t : {Target(), amd(), hopper()})
     for (bool bf16 : {false, true})
       for (int n : {16, 64, 128, 256})
         for (int d : {8, 64, 640})
@@ -150,8 +196,15 @@ TEST(SsdPlan, EveryShapeFits) {
                     << what << ": " << err;
                 continue;
               }
+              const bool wg = has(p, "kOutWg = true;");
+              EXPECT_TRUE(!wg || (t.wgmma && bf16 && d % 64 == 0 &&
+                                  (n == 64 || n == 128) && chunk % 128 == 0))
+                  << what;
               for (const Launch &l : p.launches)
-                EXPECT_LE(l.sharedBytes, t.maxShared) << what;
+                EXPECT_LE(l.sharedBytes, wg && &l == &p.launches[2]
+                                             ? kMaxSharedSm90
+                                             : t.maxShared)
+                    << what;
               if (has(p, "kOutHeads = 0;"))
                 continue;
               EXPECT_TRUE(bf16 && n <= 128) << what;

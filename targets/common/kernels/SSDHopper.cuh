@@ -1,0 +1,342 @@
+//===- SSDHopper.cuh - sm_90a (wgmma) output pass of the SSD scan ---------===//
+//
+// The grouped output pass of SSD.cuh on Hopper warpgroup MMAs. One block of
+// two warpgroups per (128-token tile of a chunk, kOutHeads heads of one
+// group, 64 columns of head_dim); warpgroup w owns the tile's rows
+// 64 w .. 64 w + 63 and the keys of the chunk up to its last row:
+//
+//   C.B^T   once for the block's heads: wgmma m64n64k16 per 64-key chunk,
+//           C and B from shared memory (K-major, 128-byte swizzle), kept
+//           in registers as bf16 A fragments (the m16n8k16 placement per
+//           warp, which wgmma's register A takes)
+//   inter   C . H_in^T: wgmma m64n64k16, the entering state [P][N] from
+//           shared memory (K-major), then rows scaled by exp(cum[t])
+//   intra   the stored C.B^T times this head's decays (fp32, rounded to
+//           bf16) as register A against x [keys][P] in shared memory
+//           (MN-major: transpose-B), accumulated onto the inter part
+//   y       = inter + intra + D x, from the accumulators
+//
+// The decays are SSD.cuh's, sub-blocks of 16 tokens (a warp's 16 rows are
+// one sub-block), so the numbers match the mma.sync grouped pass up to the
+// order of the sums. Every thread loads with cp.async: C and the chunk's B
+// rows once, x and the entering state of each head into one of two slots
+// (head i + 2 loads while head i + 1 computes).
+//
+// Scope (planSsd): sm_90a, bf16, head_dim a multiple of 64, 64 or 128
+// states, a chunk that is a multiple of 128. Elsewhere the entry traps; HIP
+// never includes this header.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BRAID_TARGETS_COMMON_KERNELS_SSDHOPPER_CUH
+#define BRAID_TARGETS_COMMON_KERNELS_SSDHOPPER_CUH
+
+#ifndef BRAID_TARGETS_COMMON_KERNELS_SSD_CUH
+#error "SSDHopper.cuh is included by SSD.cuh"
+#endif
+
+namespace braid {
+namespace kern {
+
+template <typename Cfg> struct SsdWgDims {
+  using D = SsdDims<Cfg>;
+  static constexpr int BT = 128, PT = 64; // token rows, head_dim columns
+  static constexpr int L = D::L, N = D::N, HB = Cfg::kOutHeads;
+  static constexpr int KB = L / 16; // 16-key steps of the chunk
+  static constexpr int CPR = N / 8; // 16-byte chunks of a state row
+  static constexpr int THREADS = 2 * dev::kWarpgroupSize;
+  // bf16 elements of the shared regions (each a multiple of 1024 bytes).
+  // The chunk's B rows, once C.B^T is computed, give their place to C.B^T
+  // as A fragments: [warpgroup][key step][thread][4 words].
+  static constexpr int kC = BT * N, kH = PT * N, kX = L * PT;
+  static constexpr int kCB = 2 * KB * dev::kWarpgroupSize * 4 * 2;
+  static constexpr int kB = L * N > kCB ? L *N : kCB;
+  static constexpr int kSlot = kH + kX;
+  static_assert(std::is_same<typename Cfg::E, bf16>::value,
+                "wgmma ssd output: bf16");
+  static_assert(N == 64 || N == 128, "wgmma ssd output: 64 or 128 states");
+  static_assert(L % BT == 0, "wgmma ssd output: chunk of 128-token tiles");
+  static_assert(D::BT == BT && D::PT3 == PT && D::P % PT == 0,
+                "wgmma ssd output: 8 warps, 64-column head_dim tiles");
+  static_assert(HB >= 1 && D::HPG % HB == 0,
+                "wgmma ssd output: head groups straddle a group");
+};
+
+template <typename Cfg>
+BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
+#if defined(BRAID_HAS_WGMMA)
+  using D = SsdDims<Cfg>;
+  using G = SsdWgDims<Cfg>;
+  using W = typename D::W;
+  constexpr int BT = G::BT, L = G::L, N = G::N, HB = G::HB, KB = G::KB;
+  constexpr int CPR = G::CPR, THREADS = G::THREADS;
+  constexpr int WGT = dev::kWarpgroupSize;
+  // The regions start at a 1024-byte boundary (the swizzle atom). Offsets
+  // from the shared array itself keep the pointers in the shared space
+  // (plain shared loads, not generic ones).
+  extern __shared__ __align__(128) unsigned char ssdWgSmem[];
+  const uint32_t pad =
+      (1024u - (dev::sharedAddress(ssdWgSmem) & 1023u)) & 1023u;
+  bf16 *sC = reinterpret_cast<bf16 *>(ssdWgSmem + pad);
+  bf16 *sB = sC + G::kC;
+  uint32_t *sCB = reinterpret_cast<uint32_t *>(sB);
+  bf16 *slots = sB + G::kB;
+  float *stats = reinterpret_cast<float *>(slots + 2 * G::kSlot);
+
+  const int T = int(p.tokens);
+  if (T <= Cfg::kSeqMax)
+    return;
+  const int b = dev::blockIdZ();
+  const int h0 = (dev::blockIdY() / D::PTILES3) * HB;
+  const int p0 = (dev::blockIdY() % D::PTILES3) * G::PT;
+  const int t0 = dev::blockIdX() * BT;
+  if (t0 >= T)
+    return;
+  const int chunks = ceilDiv(T, L), c = t0 / L, cL = c * L;
+  const int tl0 = t0 - cL, g = h0 / D::HPG;
+  const int kRows = tl0 + BT; // chunk rows up to this tile's last one
+  // 64-key chunks the block's rows see. ptxas treats values of the block
+  // index as uniform, of the thread index not: a wgmma under a condition on
+  // the warpgroup would be serialized (C7520). The first warpgroup's keys
+  // past its rows get zero weights.
+  const int nkc = kRows / 64;
+
+  const bf16 *x = dev::buffer<const bf16>(p, Cfg::kX);
+  const bf16 *Bm = dev::buffer<const bf16>(p, Cfg::kB);
+  const bf16 *Cm = dev::buffer<const bf16>(p, Cfg::kC);
+  bf16 *y = dev::buffer<bf16>(p, Cfg::kY);
+  SsdWorkspace<Cfg> ws(p, chunks);
+  const int tid = dev::threadId();
+
+  // Rows past T read as zeros: a zero weight times stale shared memory
+  // could be NaN.
+  for (int i = tid; i < BT * CPR; i += THREADS) {
+    const int r = i / CPR, cc = i % CPR;
+    const bool ok = t0 + r < T;
+    const bf16 *src =
+        Cm + ((int64_t(b) * T + (ok ? t0 + r : 0)) * D::G + g) * N + cc * 8;
+    dev::cpAsync16(sC + dev::sw128Offset<BT>(r, cc), src, ok);
+  }
+  for (int i = tid; i < kRows * CPR; i += THREADS) {
+    const int r = i / CPR, cc = i % CPR;
+    const bool ok = cL + r < T;
+    const bf16 *src =
+        Bm + ((int64_t(b) * T + (ok ? cL + r : 0)) * D::G + g) * N + cc * 8;
+    dev::cpAsync16(sB + dev::sw128Offset<L>(r, cc), src, ok);
+  }
+  dev::cpAsyncCommit();
+  auto loadHead = [&](int i) {
+    bf16 *sH = slots + (i & 1) * G::kSlot, *sX = sH + G::kH;
+    const int h = h0 + i;
+    const bf16 *enter =
+        ws.enter + SsdWorkspace<Cfg>::cell(b, chunks, c, h) * D::P * N;
+    for (int k = tid; k < G::PT * CPR; k += THREADS) {
+      const int r = k / CPR, cc = k % CPR;
+      dev::cpAsync16(sH + dev::sw128Offset<G::PT>(r, cc),
+                     enter + int64_t(p0 + r) * N + cc * 8, true);
+    }
+    for (int k = tid; k < kRows * 8; k += THREADS) {
+      const int r = k / 8, cc = k % 8;
+      const bool ok = cL + r < T;
+      const bf16 *src =
+          x + ((int64_t(b) * T + (ok ? cL + r : 0)) * D::H + h) * D::P + p0 +
+          cc * 8;
+      dev::cpAsync16(sX + dev::sw128Offset<L>(r, cc), src, ok);
+    }
+  };
+  loadHead(0);
+  dev::cpAsyncCommit();
+  if (HB > 1)
+    loadHead(1);
+  dev::cpAsyncCommit();
+  ssdChunkStatsHeads<Cfg, HB, THREADS>(p, b, h0, cL, T, stats);
+  dev::cpAsyncWait<2>(); // C and B have landed
+  dev::fenceProxyAsyncShared();
+  dev::syncThreads();
+
+  // This thread's rows (accumulator layout: warp w of the warpgroup holds
+  // rows 16 w + lane / 4 and + 8; registers 4 n + {0, 1} columns 8 n +
+  // 2 (lane % 4) + {0, 1} of the first, 4 n + {2, 3} of the second).
+  const int wg = tid / WGT, wtid = tid % WGT, lane = dev::laneId();
+  const int wr0 = 64 * wg;
+  const int tw = tl0 + wr0 + 16 * (wtid / dev::kWarpSize);
+  const int u = tw / D::SB; // the warp's sub-block = its diagonal key step
+  const int rowA = tw + (lane >> 2), colT = 2 * (lane & 3);
+
+  // C.B^T of the warpgroup's rows, 64 keys at a time, rounded to bf16 A
+  // fragments (keys 16 kb .. + 15 are accumulator blocks 2 (kb % 4) and
+  // 2 (kb % 4) + 1 of the chunk's product), then stored over the B rows
+  // once every warpgroup is done with them.
+  {
+    uint32_t cb[KB][4];
+#pragma unroll
+    for (int kc = 0; kc < KB / 4; ++kc) {
+      if (kc >= nkc)
+        break;
+      float s[32];
+      dev::wgmmaPin(s);
+      dev::wgmmaFence();
+#pragma unroll
+      for (int kk = 0; kk < N / 16; ++kk) {
+        const int blk = kk / 4, ko = (kk % 4) * 16;
+        dev::wgmmaBf16_m64n64k16(
+            s, dev::wgmmaDescSw128(sC + blk * BT * 64 + wr0 * 64 + ko),
+            dev::wgmmaDescSw128(sB + blk * L * 64 + kc * 64 * 64 + ko), kk > 0);
+      }
+      dev::wgmmaCommit();
+      dev::wgmmaWait<0>();
+      dev::wgmmaPin(s);
+#pragma unroll
+      for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+        for (int r = 0; r < 4; ++r)
+          cb[4 * kc + kk][r] =
+              dev::packBf16x2(s[8 * kk + 2 * r], s[8 * kk + 2 * r + 1]);
+    }
+    dev::syncThreads(); // every warpgroup is done with the B rows
+#pragma unroll
+    for (int kb = 0; kb < KB; ++kb)
+      if (kb < 4 * nkc)
+        *reinterpret_cast<uint4 *>(sCB + ((wg * KB + kb) * WGT + wtid) * 4) =
+            make_uint4(cb[kb][0], cb[kb][1], cb[kb][2], cb[kb][3]);
+  }
+  const uint32_t *myCB = sCB + (wg * KB * WGT + wtid) * 4;
+
+  for (int i = 0; i < HB; ++i) {
+    dev::cpAsyncWait<1>(); // head i landed (head i + 1 may fly)
+    dev::fenceProxyAsyncShared();
+    dev::syncThreads(); // (the first: C.B^T is stored)
+    const int h = h0 + i;
+    const bf16 *sH = slots + (i & 1) * G::kSlot, *sX = sH + G::kH;
+    const float *sDt = stats + i * D::kStats;
+    const float *sCl = sDt + L, *sW = sCl + L, *sPfx = sW + L;
+    const float pfxBefore = u > 0 ? sPfx[u - 1] : 0.f;
+    float rowCl[2], rowF[2];
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+      rowCl[hh] = sCl[rowA + 8 * hh];
+      rowF[hh] = expf(rowCl[hh]);
+    }
+    // The weights of the diagonal step (keys of the warp's own sub-block):
+    // exp(cl[t] - cl[s]) dt'[s] for s <= t, as bf16 pairs. Register r of a
+    // fragment holds row rowA + 8 (r & 1), keys 16 kb + 8 (r >> 1) + colT +
+    // {0, 1}.
+    uint32_t diagW[4];
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+      const int hh = r & 1, s0 = 16 * u + 8 * (r >> 1) + colT;
+      const int t = rowA + 8 * hh;
+      const float w0 = s0 <= t ? expf(rowCl[hh] - sCl[s0]) * sDt[s0] : 0.f;
+      const float w1 =
+          s0 + 1 <= t ? expf(rowCl[hh] - sCl[s0 + 1]) * sDt[s0 + 1] : 0.f;
+      diagW[r] = dev::packBf16x2(w0, w1);
+    }
+
+    // Inter-chunk part, issued first: C . H_in^T.
+    float acc[32];
+    dev::wgmmaPin(acc);
+    dev::wgmmaFence();
+#pragma unroll
+    for (int kk = 0; kk < N / 16; ++kk) {
+      const int blk = kk / 4, ko = (kk % 4) * 16;
+      dev::wgmmaBf16_m64n64k16(
+          acc, dev::wgmmaDescSw128(sC + blk * BT * 64 + wr0 * 64 + ko),
+          dev::wgmmaDescSw128(sH + blk * G::PT * 64 + ko), kk > 0);
+    }
+    dev::wgmmaCommit();
+
+    // The intra-chunk part, 64 keys (four wgmma) at a time; the weights of
+    // chunk kc are formed while chunk kc - 1's wgmma run, into the other of
+    // two fragment buffers. Off the diagonal (s in a sub-block kb < u) the
+    // weight is exp(cl[t]) exp(Pfx[u-1] - Pfx[kb]) sW[s]; past it, zero.
+    auto weights = [&](int kc, uint32_t(&af)[4][4]) {
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        const int kb = 4 * kc + k;
+        const uint4 cb4 = *reinterpret_cast<const uint4 *>(myCB + kb * WGT * 4);
+        const uint32_t cb[4] = {cb4.x, cb4.y, cb4.z, cb4.w};
+        const float e = expf(pfxBefore - sPfx[kb]);
+        const float blk = kb < u ? e : 0.f;
+#pragma unroll
+        for (int r = 0; r < 4; ++r) {
+          const int hh = r & 1, s0 = 16 * kb + 8 * (r >> 1) + colT;
+          const float2 sw = *reinterpret_cast<const float2 *>(sW + s0);
+          const float f = rowF[hh] * blk;
+          const uint32_t w =
+              kb == u ? diagW[r] : dev::packBf16x2(f * sw.x, f * sw.y);
+          af[k][r] = dev::mulBf16x2(cb[r], w);
+        }
+      }
+    };
+    auto issue = [&](int kc, uint32_t(&af)[4][4]) {
+      dev::wgmmaPin(acc);
+      dev::wgmmaPin(af);
+      dev::wgmmaFence();
+#pragma unroll
+      for (int k = 0; k < 4; ++k)
+        dev::wgmmaBf16_m64n64k16_rsT(
+            acc, af[k],
+            dev::wgmmaDescSw128Mn(sX + (4 * kc + k) * 16 * 64, L * 128), 1);
+      dev::wgmmaCommit();
+    };
+    uint32_t afA[4][4], afB[4][4];
+    weights(0, afA);
+    dev::wgmmaWait<0>(); // the inter part
+    dev::wgmmaPin(acc);
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+      const float f = expf(pfxBefore + rowCl[hh]);
+#pragma unroll
+      for (int n = 0; n < 8; ++n) {
+        acc[4 * n + 2 * hh] *= f;
+        acc[4 * n + 2 * hh + 1] *= f;
+      }
+    }
+    issue(0, afA);
+#pragma unroll
+    for (int kc = 1; kc < KB / 4; ++kc) {
+      if (kc >= nkc)
+        break;
+      dev::wgmmaWait<1>(); // chunk kc - 2 is done with this buffer
+      if (kc & 1) {
+        weights(kc, afB);
+        issue(kc, afB);
+      } else {
+        weights(kc, afA);
+        issue(kc, afA);
+      }
+    }
+    dev::wgmmaWait<0>();
+    dev::wgmmaPin(acc);
+
+    // y = acc + D x (x of these rows is in the slot).
+    const float dskip =
+        Cfg::kD >= 0 ? dev::toFloat(dev::buffer<const W>(p, Cfg::kD)[h]) : 0.f;
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+      const int tr = rowA + 8 * hh, t = cL + tr;
+      if (t >= T)
+        continue;
+      bf16 *yr = y + ((int64_t(b) * T + t) * D::H + h) * D::P + p0;
+#pragma unroll
+      for (int n = 0; n < 8; ++n) {
+        const float2 xv = dev::unpackBf16x2(*reinterpret_cast<const uint32_t *>(
+            sX + dev::sw128Offset<L>(tr, n) + colT));
+        store2(yr + 8 * n + colT, acc[4 * n + 2 * hh] + dskip * xv.x,
+               acc[4 * n + 2 * hh + 1] + dskip * xv.y);
+      }
+    }
+    dev::syncThreads(); // every warp is done with slot i & 1
+    if (i + 2 < HB)
+      loadHead(i + 2);
+    dev::cpAsyncCommit();
+  }
+#else
+  (void)p;
+  __trap();
+#endif
+}
+
+} // namespace kern
+} // namespace braid
+
+#endif // BRAID_TARGETS_COMMON_KERNELS_SSDHOPPER_CUH

@@ -129,18 +129,21 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
     const int h = h0 + i;
     const bf16 *enter =
         ws.enter + SsdWorkspace<Cfg>::cell(b, chunks, c, h) * D::P * N;
+#pragma unroll
     for (int k = tid; k < G::PT * CPR; k += THREADS) {
       const int r = k / CPR, cc = k % CPR;
       dev::cpAsync16(sH + dev::sw128Offset<G::PT>(r, cc),
                      enter + int64_t(p0 + r) * N + cc * 8, true);
     }
-    for (int k = tid; k < kRows * 8; k += THREADS) {
-      const int r = k / 8, cc = k % 8;
+    // x: thread tid copies chunk tid % 8 of rows tid / 8 + RSTEP j.
+    constexpr int RSTEP = THREADS / 8;
+    const int cc = tid % 8, r0 = tid / 8;
+    const bf16 *src =
+        x + ((int64_t(b) * T + cL + r0) * D::H + h) * D::P + p0 + cc * 8;
+    for (int r = r0; r < kRows;
+         r += RSTEP, src += int64_t(RSTEP) * D::H * D::P) {
       const bool ok = cL + r < T;
-      const bf16 *src =
-          x + ((int64_t(b) * T + (ok ? cL + r : 0)) * D::H + h) * D::P + p0 +
-          cc * 8;
-      dev::cpAsync16(sX + dev::sw128Offset<L>(r, cc), src, ok);
+      dev::cpAsync16(sX + dev::sw128Offset<L>(r, cc), ok ? src : x, ok);
     }
   };
   loadHead(0);
@@ -210,11 +213,14 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
     const float *sDt = stats + i * D::kStats;
     const float *sCl = sDt + L, *sW = sCl + L, *sPfx = sW + L;
     const float pfxBefore = u > 0 ? sPfx[u - 1] : 0.f;
+    // D of this head, loaded now for the epilogue.
+    const float dskip =
+        Cfg::kD >= 0 ? dev::toFloat(dev::buffer<const W>(p, Cfg::kD)[h]) : 0.f;
     float rowCl[2], rowF[2];
 #pragma unroll
     for (int hh = 0; hh < 2; ++hh) {
       rowCl[hh] = sCl[rowA + 8 * hh];
-      rowF[hh] = expf(rowCl[hh]);
+      rowF[hh] = dev::expf_(rowCl[hh]);
     }
     // The weights of the diagonal step (keys of the warp's own sub-block):
     // exp(cl[t] - cl[s]) dt'[s] for s <= t, as bf16 pairs. Register r of a
@@ -225,9 +231,10 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
     for (int r = 0; r < 4; ++r) {
       const int hh = r & 1, s0 = 16 * u + 8 * (r >> 1) + colT;
       const int t = rowA + 8 * hh;
-      const float w0 = s0 <= t ? expf(rowCl[hh] - sCl[s0]) * sDt[s0] : 0.f;
+      const float w0 =
+          s0 <= t ? dev::expf_(rowCl[hh] - sCl[s0]) * sDt[s0] : 0.f;
       const float w1 =
-          s0 + 1 <= t ? expf(rowCl[hh] - sCl[s0 + 1]) * sDt[s0 + 1] : 0.f;
+          s0 + 1 <= t ? dev::expf_(rowCl[hh] - sCl[s0 + 1]) * sDt[s0 + 1] : 0.f;
       diagW[r] = dev::packBf16x2(w0, w1);
     }
 
@@ -254,7 +261,7 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
         const int kb = 4 * kc + k;
         const uint4 cb4 = *reinterpret_cast<const uint4 *>(myCB + kb * WGT * 4);
         const uint32_t cb[4] = {cb4.x, cb4.y, cb4.z, cb4.w};
-        const float e = expf(pfxBefore - sPfx[kb]);
+        const float e = dev::expf_(pfxBefore - sPfx[kb]);
         const float blk = kb < u ? e : 0.f;
 #pragma unroll
         for (int r = 0; r < 4; ++r) {
@@ -284,7 +291,7 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
     dev::wgmmaPin(acc);
 #pragma unroll
     for (int hh = 0; hh < 2; ++hh) {
-      const float f = expf(pfxBefore + rowCl[hh]);
+      const float f = dev::expf_(pfxBefore + rowCl[hh]);
 #pragma unroll
       for (int n = 0; n < 8; ++n) {
         acc[4 * n + 2 * hh] *= f;
@@ -309,8 +316,6 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
     dev::wgmmaPin(acc);
 
     // y = acc + D x (x of these rows is in the slot).
-    const float dskip =
-        Cfg::kD >= 0 ? dev::toFloat(dev::buffer<const W>(p, Cfg::kD)[h]) : 0.f;
 #pragma unroll
     for (int hh = 0; hh < 2; ++hh) {
       const int tr = rowA + 8 * hh, t = cL + tr;

@@ -347,11 +347,13 @@ inline std::vector<SeqCase> sequenceCases() {
       c.ssd.outHeads = 0;
       c.ssd.stateTileN = 64;
       c.ssd.stateStages = 1;
+      c.ssd.stateWgmma = 0;
       all.push_back(c);
       c = ssd("ssd_variant_old_groups", bf16, 2, 8, 16, 2, 16, 16, {37, 1});
       c.ssd.outHeads = 0;
       c.ssd.stateTileN = 64;
       c.ssd.stateStages = 1;
+      c.ssd.stateWgmma = 0;
       all.push_back(c);
       all.push_back(
           ssd("ssd_g2_l256", bf16, 2, 16, 64, 2, 128, 256, {1000, 1}));
@@ -365,49 +367,46 @@ inline std::vector<SeqCase> sequenceCases() {
       all.push_back(ssd("ssd_chunk96", bf16, 2, 8, 32, 1, 32, 96, {300, 1}));
       c = ssd("ssd_variant_st1_bamba", bf16, 2, 64, 64, 1, 128, 256, {600, 1});
       c.ssd.stateStages = 1;
+      c.ssd.stateWgmma = 0;
       all.push_back(c);
       c = ssd("ssd_variant_old_p640", bf16, 1, 8, 640, 1, 64, 256, {300, 1});
       c.ssd.outHeads = 0;
       c.ssd.stateTileN = 64;
       c.ssd.stateStages = 1;
+      c.ssd.stateWgmma = 0;
       all.push_back(c);
       c = ssd("ssd_variant_old_golden", bf16, 2, 8, 16, 2, 16, 16, {37, 1});
       c.ssd.outHeads = 0;
       c.ssd.stateTileN = 64;
       c.ssd.stateStages = 1;
+      c.ssd.stateWgmma = 0;
       c.quick = true;
       all.push_back(c);
-      // bf16 on sm_90a takes the wgmma grouped pass (SSDHopper.cuh) where
-      // it applies: the mma.sync grouped pass it replaces stays checked, and
-      // the wgmma pass at 64 states, chunk 128, two head_dim tiles and
-      // 4 heads a block.
+      // bf16 on sm_90a takes the wgmma passes (SSDHopper.cuh) where they
+      // apply: the mma.sync passes they replace stay checked, and the wgmma
+      // passes at 64 states, chunk 128, two head_dim tiles and 4 heads a
+      // block.
       c = ssd("ssd_variant_mma_bamba", bf16, 2, 64, 64, 1, 128, 256, {600, 1});
       c.ssd.outWgmma = 0;
+      c.ssd.stateWgmma = 0;
       all.push_back(c);
       c = ssd("ssd_variant_mma_g2", bf16, 1, 16, 64, 2, 128, 256, {700, 1});
       c.ssd.outWgmma = 0;
+      c.ssd.stateWgmma = 0;
       all.push_back(c);
       c = ssd("ssd_n64_l128", bf16, 2, 16, 128, 1, 64, 128, {300, 1});
       c.ssd.outHeads = 4;
       c.quick = true;
       all.push_back(c);
-      c = ssd("ssd_x_n64", bf16, 2, 16, 64, 1, 64, 256, {300, 1});
-      all.push_back(c);
-      c = ssd("ssd_x_l128", bf16, 2, 16, 64, 1, 128, 128, {300, 1});
-      all.push_back(c);
-      c = ssd("ssd_x_p128", bf16, 2, 16, 128, 1, 128, 256, {300, 1});
-      all.push_back(c);
-      c = ssd("ssd_x_n64_l128_p64", bf16, 2, 16, 64, 1, 64, 128, {300, 1});
-      all.push_back(c);
-      c = ssd("ssd_x_l128_mma", bf16, 2, 16, 64, 1, 128, 128, {300, 1});
+      // 64 states at chunk 256, chunk 96 (wgmma chunk states, mma.sync
+      // output), and chunk 128 (one token tile a chunk) on both output
+      // passes.
+      all.push_back(ssd("ssd_n64_l256", bf16, 2, 16, 64, 1, 64, 256, {300, 1}));
+      all.push_back(ssd("ssd_l96_p64", bf16, 2, 8, 64, 1, 64, 96, {300, 1}));
+      all.push_back(ssd("ssd_l128", bf16, 2, 16, 64, 1, 128, 128, {300, 1}));
+      c = ssd("ssd_variant_mma_l128", bf16, 2, 16, 64, 1, 128, 128, {300, 1});
       c.ssd.outWgmma = 0;
-      all.push_back(c);
-      c = ssd("ssd_x_l128_t256", bf16, 1, 16, 64, 1, 128, 128, {256, 1});
-      all.push_back(c);
-      c = ssd("ssd_x_l128_t128", bf16, 1, 16, 64, 1, 128, 128, {128, 1});
-      all.push_back(c);
-      c = ssd("ssd_x_l128_t128_nostate", bf16, 1, 16, 64, 1, 128, 128, {128});
-      c.randomState = false;
+      c.ssd.stateWgmma = 0;
       all.push_back(c);
     }
 
@@ -543,22 +542,28 @@ inline std::vector<SeqCase> sequenceCases() {
     c.randomState = false;
     c.bench = true;
     all.push_back(c);
-    // The previous split (per-head output, 64-state tiles, one buffer) in
-    // the same run, then one change at a time back to it.
-    // The grouped output pass on mma.sync (the default before wgmma), and
-    // the wgmma pass with 4 heads a block.
+    // The mma.sync passes (the default before wgmma), the wgmma output pass
+    // with the mma.sync chunk states, the wgmma output pass with 4 heads a
+    // block.
     c.name = "bench_ssd_b4_s4096_h64_p64_n128_mma";
     c.ssd.outWgmma = 0;
+    c.ssd.stateWgmma = 0;
+    all.push_back(c);
+    c.name = "bench_ssd_b4_s4096_h64_p64_n128_wgout";
+    c.ssd.outWgmma = -1;
     all.push_back(c);
     c.name = "bench_ssd_b4_s4096_h64_p64_n128_wg4";
-    c.ssd.outWgmma = -1;
+    c.ssd.stateWgmma = -1;
     c.ssd.outHeads = 4;
     all.push_back(c);
     c.ssd.outHeads = -1;
+    // The previous split (per-head output, 64-state tiles, one buffer) in
+    // the same run, then one change at a time back to it.
     c.name = "bench_ssd_b4_s4096_h64_p64_n128_old";
     c.ssd.outHeads = 0;
     c.ssd.stateTileN = 64;
     c.ssd.stateStages = 1;
+    c.ssd.stateWgmma = 0;
     all.push_back(c);
     c.name = "bench_ssd_b4_s4096_h64_p64_n128_perhead";
     c.ssd.stateTileN = c.ssd.stateStages = 0;
@@ -569,6 +574,7 @@ inline std::vector<SeqCase> sequenceCases() {
     c.name = "bench_ssd_b4_s4096_h64_p64_n128_st1";
     c.ssd.outHeads = -1;
     c.ssd.stateStages = 1;
+    c.ssd.stateWgmma = 0;
     all.push_back(c);
     c.name = "bench_ssd_b4_s4096_h64_p64_n128_nt64";
     c.ssd.stateStages = 0;
@@ -581,24 +587,28 @@ inline std::vector<SeqCase> sequenceCases() {
     all.push_back(c);
     c.name = "bench_ssd_b1_s16384_h64_p64_n128_mma";
     c.ssd.outWgmma = 0;
+    c.ssd.stateWgmma = 0;
     all.push_back(c);
     c.ssd.outWgmma = -1;
     c.name = "bench_ssd_b1_s16384_h64_p64_n128_old";
     c.ssd.outHeads = 0;
     c.ssd.stateTileN = 64;
     c.ssd.stateStages = 1;
+    c.ssd.stateWgmma = 0;
     all.push_back(c);
     c = ssd("bench_ssd_b1_s4096_bamba", true, 1, 64, 64, 1, 128, 256, {4096});
     c.bench = true;
     all.push_back(c);
     c.name = "bench_ssd_b1_s4096_bamba_mma";
     c.ssd.outWgmma = 0;
+    c.ssd.stateWgmma = 0;
     all.push_back(c);
     c.ssd.outWgmma = -1;
     c.name = "bench_ssd_b1_s4096_bamba_old";
     c.ssd.outHeads = 0;
     c.ssd.stateTileN = 64;
     c.ssd.stateStages = 1;
+    c.ssd.stateWgmma = 0;
     all.push_back(c);
     c = ssd("bench_ssd_decode_b1_bamba", true, 1, 64, 64, 1, 128, 256, {1});
     c.bench = true;

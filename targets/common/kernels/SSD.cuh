@@ -11,7 +11,8 @@
 // The output pass has three forms: per head (one block per token tile and
 // head), grouped (bf16: one block per token tile and kOutHeads heads of
 // one group, C.B^T computed once for them; see ssdChunkOutputGrouped), and
-// the grouped form on wgmma (sm_90a, kOutWg: SSDHopper.cuh).
+// the grouped form on wgmma (sm_90a, kOutWg: SSDHopper.cuh). On sm_90a the
+// chunk states run on wgmma too (kStateWg).
 //
 // For T <= kSeqMax (decode, short steps) _state runs the exact recurrence
 // token by token instead (state in registers, one block per head and slice
@@ -346,6 +347,12 @@ BRAID_DEVICE void ssdScaleRows(E *t, int rows, const float *w) {
   }
 }
 
+#if !defined(BRAID_HIP)
+// The sm_90a forms (SSDHopper.cuh, included below).
+template <typename Cfg>
+BRAID_DEVICE void ssdChunkStateWg(const BraidKernelParams &p);
+#endif
+
 /// Kernel 1: S_c[p][n] = sum_s w[s] x[s][p] B[s][n] for one chunk, head and
 /// (head_dim, state) tile; or the whole recurrence when T <= kSeqMax.
 template <typename Cfg>
@@ -360,6 +367,12 @@ BRAID_DEVICE void ssdChunkState(const BraidKernelParams &p) {
       ssdSequential<Cfg>(p, b, h, tile, T);
     return;
   }
+#if !defined(BRAID_HIP)
+  if constexpr (Cfg::kStateWg) {
+    ssdChunkStateWg<Cfg>(p);
+    return;
+  }
+#endif
   const int chunks = ceilDiv(T, D::L), cL = c * D::L, n = min(D::L, T - cL);
   if (c >= chunks || tile >= D::TILES1)
     return;

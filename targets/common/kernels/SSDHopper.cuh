@@ -61,6 +61,115 @@ template <typename Cfg> struct SsdWgDims {
                 "wgmma ssd output: head groups straddle a group");
 };
 
+/// Kernel 1 on wgmma (kStateWg): S_c[p][n] = sum_s w[s] x[s][p] B[s][n] for
+/// one chunk, head and 64 rows of head_dim, every state. The chunk's x
+/// [L][64] and B [L][N] land in shared memory (128-byte swizzle, MN-major
+/// for this product: A = x^T stored [K][M], B stored [K][N]); x's rows are
+/// scaled by w in place; then L / 16 wgmma m64nNk16 with both transpose
+/// bits. One warpgroup a block.
+template <typename Cfg>
+BRAID_DEVICE void ssdChunkStateWg(const BraidKernelParams &p) {
+#if defined(BRAID_HAS_WGMMA)
+  using D = SsdDims<Cfg>;
+  constexpr int L = D::L, N = D::N, CPR = N / 8;
+  constexpr int THREADS = dev::kWarpgroupSize;
+  static_assert(std::is_same<typename Cfg::E, bf16>::value &&
+                    (N == 64 || N == 128) && D::P % 64 == 0 && D::NT1 == N,
+                "wgmma ssd chunk states: bf16, 64 or 128 states, 64-row tiles");
+  extern __shared__ __align__(128) unsigned char ssdWgStateSmem[];
+  const uint32_t pad =
+      (1024u - (dev::sharedAddress(ssdWgStateSmem) & 1023u)) & 1023u;
+  bf16 *sX = reinterpret_cast<bf16 *>(ssdWgStateSmem + pad);
+  bf16 *sB = sX + L * 64;
+  float *sDt = reinterpret_cast<float *>(sB + L * N);
+  float *sCl = sDt + L, *sW = sCl + L, *sPfx = sW + L;
+
+  const int T = int(p.tokens), b = dev::blockIdZ(), c = dev::blockIdX();
+  const int h = dev::blockIdY() / D::GRID1, tile = dev::blockIdY() % D::GRID1;
+  const int chunks = ceilDiv(T, L), cL = c * L, n = min(L, T - cL);
+  if (c >= chunks || tile >= D::TILES1)
+    return;
+  const int g = h / D::HPG, p0 = tile * 64, tid = dev::threadId();
+  const bf16 *x = dev::buffer<const bf16>(p, Cfg::kX);
+  const bf16 *Bm = dev::buffer<const bf16>(p, Cfg::kB);
+
+  // Rows past the chunk's end read as zeros.
+  {
+    constexpr int RSTEP = THREADS / 8;
+    const int cc = tid % 8, r0 = tid / 8;
+    const bf16 *src =
+        x + ((int64_t(b) * T + cL + r0) * D::H + h) * D::P + p0 + cc * 8;
+    for (int r = r0; r < L; r += RSTEP, src += int64_t(RSTEP) * D::H * D::P)
+      dev::cpAsync16(sX + dev::sw128Offset<L>(r, cc), r < n ? src : x, r < n);
+  }
+  for (int i = tid; i < L * CPR; i += THREADS) {
+    const int r = i / CPR, cc = i % CPR;
+    const bool ok = r < n;
+    const bf16 *src =
+        Bm + ((int64_t(b) * T + cL + (ok ? r : 0)) * D::G + g) * N + cc * 8;
+    dev::cpAsync16(sB + dev::sw128Offset<L>(r, cc), src, ok);
+  }
+  dev::cpAsyncCommit();
+  ssdChunkStats<Cfg>(p, b, h, cL, T, sDt, sCl, sPfx);
+  for (int s = tid; s < L; s += THREADS) {
+    const int u = s / D::SB;
+    const float tot = sCl[u * D::SB + D::SB - 1];
+    sW[s] = sDt[s] * expf((sPfx[D::NSB - 1] - sPfx[u]) + (tot - sCl[s]));
+  }
+  dev::cpAsyncWait<0>();
+  dev::syncThreads();
+  // x rows times w, 8 values a thread at a time.
+  for (int i = tid; i < n * 8; i += THREADS) {
+    const int r = i / 8;
+    uint4 *q = reinterpret_cast<uint4 *>(sX + dev::sw128Offset<L>(r, i % 8));
+    uint4 v = *q;
+    const float w = sW[r];
+    uint32_t *e = reinterpret_cast<uint32_t *>(&v);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const float2 f = dev::unpackBf16x2(e[k]);
+      e[k] = dev::packBf16x2(f.x * w, f.y * w);
+    }
+    *q = v;
+  }
+  dev::fenceProxyAsyncShared();
+  dev::syncThreads();
+
+  float acc[N / 2];
+  dev::wgmmaPin(acc);
+  dev::wgmmaFence();
+#pragma unroll
+  for (int kk = 0; kk < L / 16; ++kk) {
+    const uint64_t da = dev::wgmmaDescSw128Mn(sX + kk * 16 * 64, L * 128);
+    const uint64_t db = dev::wgmmaDescSw128Mn(sB + kk * 16 * 64, L * 128);
+    if constexpr (N == 128)
+      dev::wgmmaBf16_m64n128k16_mn(acc, da, db, kk > 0);
+    else
+      dev::wgmmaBf16_m64n64k16_mn(acc, da, db, kk > 0);
+  }
+  dev::wgmmaCommit();
+  dev::wgmmaWait<0>();
+  dev::wgmmaPin(acc);
+
+  SsdWorkspace<Cfg> ws(p, chunks);
+  float *out =
+      ws.states + SsdWorkspace<Cfg>::cell(b, chunks, c, h) * D::P * N +
+      int64_t(p0 + 16 * (tid / dev::kWarpSize) + dev::laneId() / 4) * N +
+      2 * (dev::laneId() % 4);
+#pragma unroll
+  for (int hh = 0; hh < 2; ++hh)
+#pragma unroll
+    for (int j = 0; j < N / 8; ++j)
+      *reinterpret_cast<float2 *>(out + 8 * hh * N + 8 * j) =
+          make_float2(acc[4 * j + 2 * hh], acc[4 * j + 2 * hh + 1]);
+  if (tile == 0 && tid == 0)
+    ws.decay[SsdWorkspace<Cfg>::cell(b, chunks, c, h)] = expf(sPfx[D::NSB - 1]);
+#else
+  (void)p;
+  __trap();
+#endif
+}
+
 template <typename Cfg>
 BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
 #if defined(BRAID_HAS_WGMMA)

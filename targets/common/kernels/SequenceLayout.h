@@ -133,6 +133,12 @@ BRAID_LAYOUT_FN long long ssdWgSmemBytes(int chunk, int state, int heads) {
          heads * ssdStatsFloats(chunk) * 4;
 }
 
+/// Chunk-state pass on wgmma (SSDHopper.cuh, bf16): 1024 bytes of alignment
+/// slack, the chunk's x [chunk][64] and B [chunk][N], then the statistics.
+BRAID_LAYOUT_FN long long ssdStateWgSmemBytes(int chunk, int state) {
+  return 1024 + (long long)chunk * (64 + state) * 2 + ssdStatsFloats(chunk) * 4;
+}
+
 /// Workspace bytes per (sequence, chunk): chunk states (fp32), chunk decays
 /// (fp32) and the states entering each chunk (`enterBytes` per element).
 BRAID_LAYOUT_FN long long ssdWorkspacePerChunk(int heads, int headDim,

@@ -339,6 +339,10 @@ struct SsdShape {
   /// applies (bf16, head_dim a multiple of 64, 64 or 128 states, a chunk
   /// that is a multiple of 128), 0: the mma.sync grouped pass.
   int outWgmma = -1;
+  /// The chunk-state pass on wgmma (sm_90a, SSDHopper.cuh): -1 where it
+  /// applies (bf16, head_dim a multiple of 64, 64 or 128 states), 0: the
+  /// mma.sync pass.
+  int stateWgmma = -1;
   /// State columns per block of the chunk-state pass; 0: the default (128,
   /// where it fits).
   int stateTileN = 0;
@@ -446,6 +450,11 @@ inline std::string planSsd(const SsdShape &s, const Target &t,
         pt = 64;
       }
   }
+  const bool stateWg = t.wgmma && isBf16(s.elem) && s.stateWgmma != 0 &&
+                       P % 64 == 0 && (N == 64 || N == 128) &&
+                       ssdStateWgSmemBytes(int(L), int(N)) <= kMaxSharedSm90;
+  if (stateWg)
+    nt1 = N;
   const int64_t tiles1 = ((P + 63) / 64) * ((N + nt1 - 1) / nt1);
   // The sequential (decode) form's blocks per head: as many as 64-state
   // tiles give (its measured layout), whatever the chunked form's tile.
@@ -469,12 +478,13 @@ inline std::string planSsd(const SsdShape &s, const Target &t,
          line("int", "kStateTileN", nt1) + line("int", "kOutWarps", warps) +
          line("int", "kOutTileP", pt) + line("int", "kOutStages", stages) +
          line("int", "kOutHeads", outHeads) + flag("kOutWg", outWg) +
-         line("int", "kStateStages", stStages) + flag("kCInRegs", cRegs) +
-         line("int", "kX", s.x) + line("int", "kDt", s.dt) +
-         line("int", "kA", s.A) + line("int", "kB", s.B) +
-         line("int", "kC", s.C) + line("int", "kD", s.D) +
-         line("int", "kBias", s.bias) + line("int", "kStateIn", s.stateIn) +
-         line("int", "kY", s.y) + line("int", "kStateOut", s.stateOut);
+         line("int", "kStateStages", stStages) + flag("kStateWg", stateWg) +
+         flag("kCInRegs", cRegs) + line("int", "kX", s.x) +
+         line("int", "kDt", s.dt) + line("int", "kA", s.A) +
+         line("int", "kB", s.B) + line("int", "kC", s.C) +
+         line("int", "kD", s.D) + line("int", "kBias", s.bias) +
+         line("int", "kStateIn", s.stateIn) + line("int", "kY", s.y) +
+         line("int", "kStateOut", s.stateOut);
   src += "};\n} // namespace\n\nBRAID_SSD_ENTRIES(" + name + ", " + cfg + ")\n";
 
   plan = Plan();
@@ -485,7 +495,9 @@ inline std::string planSsd(const SsdShape &s, const Target &t,
   state.grid[1] = Dim::fixed(s.heads * std::max(tiles1, seqTiles));
   state.grid[2] = Dim::batch();
   state.block[0] = 4 * t.warpSize;
-  state.sharedBytes = ssdStateSmemBytes(eb, int(L), 64, int(nt1), stStages);
+  state.sharedBytes =
+      stateWg ? ssdStateWgSmemBytes(int(L), int(N))
+              : ssdStateSmemBytes(eb, int(L), 64, int(nt1), stStages);
   Launch pass;
   pass.function = name + "_pass";
   pass.grid[0] = Dim::fixed((P * N + 511) / 512);

@@ -93,7 +93,8 @@ TEST(SsdPlan, PerHeadOutputForF32AndOnRequest) {
 }
 
 // sm_90a at bamba-1.5b's shape: the grouped pass on wgmma, two warpgroups
-// of 64 rows, 8 heads a block, its own shared layout (up to 227 KiB).
+// of 64 rows, 8 heads a block, its own shared layout (up to 227 KiB); the
+// chunk-state pass on wgmma.
 TEST(SsdPlan, HopperTakesTheWgmmaGroupedPass) {
   const Plan p = plan(bamba(true), hopper());
   EXPECT_TRUE(has(p, "kOutWg = true;"));
@@ -107,6 +108,14 @@ TEST(SsdPlan, HopperTakesTheWgmmaGroupedPass) {
   EXPECT_EQ(out.sharedBytes, ssdWgSmemBytes(256, 128, 8));
   EXPECT_LE(out.sharedBytes, kMaxSharedSm90);
   EXPECT_GT(out.sharedBytes, Target().maxShared);
+  // The chunk states on wgmma: one warpgroup per (chunk, head, 64 rows of
+  // head_dim), every state in the block.
+  EXPECT_TRUE(has(p, "kStateWg = true;"));
+  EXPECT_TRUE(has(p, "kStateTileN = 128;"));
+  const Launch &state = p.launches[0];
+  EXPECT_EQ(state.block[0], 128);
+  EXPECT_EQ(state.grid[1].eval(1, 4096), 64 * 2); // the decode form's slices
+  EXPECT_EQ(state.sharedBytes, ssdStateWgSmemBytes(256, 128));
 }
 
 // outWgmma = 0 keeps the mma.sync grouped pass on sm_90a; shapes outside
@@ -126,6 +135,13 @@ TEST(SsdPlan, WgmmaPassOnlyInItsScope) {
     EXPECT_TRUE(has(p, "kOutWg = false;")) << s.chunk << " " << s.stateSize;
     EXPECT_LE(p.launches[2].sharedBytes, Target().maxShared);
   }
+  // The chunk states take wgmma for any chunk (chunk 96 too), not for f32,
+  // 256 states or head_dim 32, nor when asked not to.
+  EXPECT_TRUE(has(plan(chunk96, hopper()), "kStateWg = true;"));
+  SsdShape stateOff = bamba(true);
+  stateOff.stateWgmma = 0;
+  for (const SsdShape &s : {stateOff, bamba(false), n256, p32})
+    EXPECT_TRUE(has(plan(s, hopper()), "kStateWg = false;")) << s.stateSize;
   EXPECT_TRUE(has(plan(off, hopper()), "kOutHeads = 8;"));
   // sm_80 and AMD never take it.
   EXPECT_TRUE(has(plan(bamba(true)), "kOutWg = false;"));

@@ -577,6 +577,14 @@ template <int ROWS> BRAID_DEVICE int sw128Offset(int r, int c) {
   return (c >> 3) * ROWS * 64 + r * 64 + (((c & 7) ^ (r & 7)) << 3);
 }
 
+/// `smem` (a dynamic shared array) advanced to the next 1024-byte boundary
+/// of the shared window (the 128-byte swizzle atom). An offset from the
+/// array, not a rounded integer, so the result stays a shared-space pointer
+/// (plain shared loads, not generic ones).
+BRAID_DEVICE unsigned char *alignShared1024(unsigned char *smem) {
+  return smem + ((1024u - (sharedAddress(smem) & 1023u)) & 1023u);
+}
+
 /// Pins registers at this point of the program (an empty asm that reads
 /// and writes them): around the wgmma fence and wait, so that the compiler
 /// neither moves their definitions into a burst (ptxas would then

@@ -77,9 +77,7 @@ BRAID_DEVICE void ssdChunkStateWg(const BraidKernelParams &p) {
                     (N == 64 || N == 128) && D::P % 64 == 0 && D::NT1 == N,
                 "wgmma ssd chunk states: bf16, 64 or 128 states, 64-row tiles");
   extern __shared__ __align__(128) unsigned char ssdWgStateSmem[];
-  const uint32_t pad =
-      (1024u - (dev::sharedAddress(ssdWgStateSmem) & 1023u)) & 1023u;
-  bf16 *sX = reinterpret_cast<bf16 *>(ssdWgStateSmem + pad);
+  bf16 *sX = reinterpret_cast<bf16 *>(dev::alignShared1024(ssdWgStateSmem));
   bf16 *sB = sX + L * 64;
   float *sDt = reinterpret_cast<float *>(sB + L * N);
   float *sCl = sDt + L, *sW = sCl + L, *sPfx = sW + L;
@@ -179,13 +177,8 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
   constexpr int BT = G::BT, L = G::L, N = G::N, HB = G::HB, KB = G::KB;
   constexpr int CPR = G::CPR, THREADS = G::THREADS;
   constexpr int WGT = dev::kWarpgroupSize;
-  // The regions start at a 1024-byte boundary (the swizzle atom). Offsets
-  // from the shared array itself keep the pointers in the shared space
-  // (plain shared loads, not generic ones).
   extern __shared__ __align__(128) unsigned char ssdWgSmem[];
-  const uint32_t pad =
-      (1024u - (dev::sharedAddress(ssdWgSmem) & 1023u)) & 1023u;
-  bf16 *sC = reinterpret_cast<bf16 *>(ssdWgSmem + pad);
+  bf16 *sC = reinterpret_cast<bf16 *>(dev::alignShared1024(ssdWgSmem));
   bf16 *sB = sC + G::kC;
   uint32_t *sCB = reinterpret_cast<uint32_t *>(sB);
   bf16 *slots = sB + G::kB;
@@ -273,6 +266,20 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
   const int tw = tl0 + wr0 + 16 * (wtid / dev::kWarpSize);
   const int u = tw / D::SB; // the warp's sub-block = its diagonal key step
   const int rowA = tw + (lane >> 2), colT = 2 * (lane & 3);
+  // d = C (the warpgroup's 64 rows) times the 64 rows of `rhs` (a K-major
+  // tile of `rhsRows` rows over the N states) transposed: issued, not
+  // committed.
+  auto issueTimesC = [&](float(&d)[32], const bf16 *rhs, int rhsRows) {
+    dev::wgmmaPin(d);
+    dev::wgmmaFence();
+#pragma unroll
+    for (int kk = 0; kk < N / 16; ++kk) {
+      const int blk = kk / 4, ko = (kk % 4) * 16;
+      dev::wgmmaBf16_m64n64k16(
+          d, dev::wgmmaDescSw128(sC + blk * BT * 64 + wr0 * 64 + ko),
+          dev::wgmmaDescSw128(rhs + blk * rhsRows * 64 + ko), kk > 0);
+    }
+  };
 
   // C.B^T of the warpgroup's rows, 64 keys at a time, rounded to bf16 A
   // fragments (keys 16 kb .. + 15 are accumulator blocks 2 (kb % 4) and
@@ -285,15 +292,7 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
       if (kc >= nkc)
         break;
       float s[32];
-      dev::wgmmaPin(s);
-      dev::wgmmaFence();
-#pragma unroll
-      for (int kk = 0; kk < N / 16; ++kk) {
-        const int blk = kk / 4, ko = (kk % 4) * 16;
-        dev::wgmmaBf16_m64n64k16(
-            s, dev::wgmmaDescSw128(sC + blk * BT * 64 + wr0 * 64 + ko),
-            dev::wgmmaDescSw128(sB + blk * L * 64 + kc * 64 * 64 + ko), kk > 0);
-      }
+      issueTimesC(s, sB + kc * 64 * 64, L);
       dev::wgmmaCommit();
       dev::wgmmaWait<0>();
       dev::wgmmaPin(s);
@@ -349,15 +348,7 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
 
     // Inter-chunk part, issued first: C . H_in^T.
     float acc[32];
-    dev::wgmmaPin(acc);
-    dev::wgmmaFence();
-#pragma unroll
-    for (int kk = 0; kk < N / 16; ++kk) {
-      const int blk = kk / 4, ko = (kk % 4) * 16;
-      dev::wgmmaBf16_m64n64k16(
-          acc, dev::wgmmaDescSw128(sC + blk * BT * 64 + wr0 * 64 + ko),
-          dev::wgmmaDescSw128(sH + blk * G::PT * 64 + ko), kk > 0);
-    }
+    issueTimesC(acc, sH, G::PT);
     dev::wgmmaCommit();
 
     // The intra-chunk part, 64 keys (four wgmma) at a time; the weights of

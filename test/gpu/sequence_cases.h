@@ -398,6 +398,13 @@ inline std::vector<SeqCase> sequenceCases() {
       c.ssd.outHeads = 4;
       c.quick = true;
       all.push_back(c);
+      // The wgmma chunk states with the whole chunk in one buffer (the
+      // default takes 64-row k-tiles in two).
+      c = ssd("ssd_variant_stchunk_bamba", bf16, 2, 64, 64, 1, 128, 256,
+              {600, 1});
+      c.ssd.stateWgRows = 256;
+      c.quick = true;
+      all.push_back(c);
       // 64 states at chunk 256, chunk 96 (wgmma chunk states, mma.sync
       // output), and chunk 128 (one token tile a chunk) on both output
       // passes.
@@ -552,6 +559,11 @@ inline std::vector<SeqCase> sequenceCases() {
     c.name = "bench_ssd_b4_s4096_h64_p64_n128_wgout";
     c.ssd.outWgmma = -1;
     all.push_back(c);
+    c.name = "bench_ssd_b4_s4096_h64_p64_n128_stchunk";
+    c.ssd.stateWgmma = -1;
+    c.ssd.stateWgRows = 256;
+    all.push_back(c);
+    c.ssd.stateWgRows = 0;
     c.name = "bench_ssd_b4_s4096_h64_p64_n128_wg4";
     c.ssd.stateWgmma = -1;
     c.ssd.outHeads = 4;
@@ -585,6 +597,10 @@ inline std::vector<SeqCase> sequenceCases() {
     c.randomState = false;
     c.bench = true;
     all.push_back(c);
+    c.name = "bench_ssd_b1_s16384_h64_p64_n128_stchunk";
+    c.ssd.stateWgRows = 256;
+    all.push_back(c);
+    c.ssd.stateWgRows = 0;
     c.name = "bench_ssd_b1_s16384_h64_p64_n128_mma";
     c.ssd.outWgmma = 0;
     c.ssd.stateWgmma = 0;
@@ -599,6 +615,10 @@ inline std::vector<SeqCase> sequenceCases() {
     c = ssd("bench_ssd_b1_s4096_bamba", true, 1, 64, 64, 1, 128, 256, {4096});
     c.bench = true;
     all.push_back(c);
+    c.name = "bench_ssd_b1_s4096_bamba_stchunk";
+    c.ssd.stateWgRows = 256;
+    all.push_back(c);
+    c.ssd.stateWgRows = 0;
     c.name = "bench_ssd_b1_s4096_bamba_mma";
     c.ssd.outWgmma = 0;
     c.ssd.stateWgmma = 0;

@@ -64,22 +64,26 @@ template <typename Cfg> struct SsdWgDims {
 /// Kernel 1 on wgmma (kStateWg): S_c[p][n] = sum_s w[s] x[s][p] B[s][n] for
 /// one chunk, head and 64 rows of head_dim, every state. The chunk's x
 /// [L][64] and B [L][N] land in shared memory (128-byte swizzle, MN-major
-/// for this product: A = x^T stored [K][M], B stored [K][N]); x's rows are
-/// scaled by w in place; then L / 16 wgmma m64nNk16 with both transpose
-/// bits. One warpgroup a block.
+/// for this product: A = x^T stored [K][M], B stored [K][N]) in k-tiles of
+/// kStateWgRows rows (the whole chunk, or two buffers of smaller tiles, the
+/// next loading while this one computes); x's rows are scaled by w in place;
+/// then wgmma m64nNk16 with both transpose bits. One warpgroup a block.
 template <typename Cfg>
 BRAID_DEVICE void ssdChunkStateWg(const BraidKernelParams &p) {
 #if defined(BRAID_HAS_WGMMA)
   using D = SsdDims<Cfg>;
   constexpr int L = D::L, N = D::N, CPR = N / 8;
+  constexpr int KT = Cfg::kStateWgRows; // rows of a k-tile (L: the chunk)
+  constexpr int ST = KT == L ? 1 : 2;   // tile buffers
   constexpr int THREADS = dev::kWarpgroupSize;
   static_assert(std::is_same<typename Cfg::E, bf16>::value &&
                     (N == 64 || N == 128) && D::P % 64 == 0 && D::NT1 == N,
                 "wgmma ssd chunk states: bf16, 64 or 128 states, 64-row tiles");
+  static_assert(KT % 16 == 0 && L % KT == 0,
+                "wgmma ssd chunk states: k-tiles of whole key steps");
   extern __shared__ __align__(128) unsigned char ssdWgStateSmem[];
-  bf16 *sX = reinterpret_cast<bf16 *>(dev::alignShared1024(ssdWgStateSmem));
-  bf16 *sB = sX + L * 64;
-  float *sDt = reinterpret_cast<float *>(sB + L * N);
+  bf16 *tiles = reinterpret_cast<bf16 *>(dev::alignShared1024(ssdWgStateSmem));
+  float *sDt = reinterpret_cast<float *>(tiles + ST * KT * (64 + N));
   float *sCl = sDt + L, *sW = sCl + L, *sPfx = sW + L;
 
   const int T = int(p.tokens), b = dev::blockIdZ(), c = dev::blockIdX();
@@ -88,25 +92,34 @@ BRAID_DEVICE void ssdChunkStateWg(const BraidKernelParams &p) {
   if (c >= chunks || tile >= D::TILES1)
     return;
   const int g = h / D::HPG, p0 = tile * 64, tid = dev::threadId();
+  const int nt = ceilDiv(n, KT); // k-tiles holding rows of the chunk
   const bf16 *x = dev::buffer<const bf16>(p, Cfg::kX);
   const bf16 *Bm = dev::buffer<const bf16>(p, Cfg::kB);
 
-  // Rows past the chunk's end read as zeros.
-  {
+  // k-tile it: x rows [it KT, it KT + KT) as [KT][64] and B's as [KT][N]
+  // (MN-major for this product), in buffer it % ST; rows past the chunk's
+  // end read as zeros.
+  auto load = [&](int it) {
+    bf16 *sX = tiles + (it % ST) * KT * (64 + N), *sB = sX + KT * 64;
+    const int s0 = it * KT;
     constexpr int RSTEP = THREADS / 8;
     const int cc = tid % 8, r0 = tid / 8;
     const bf16 *src =
-        x + ((int64_t(b) * T + cL + r0) * D::H + h) * D::P + p0 + cc * 8;
-    for (int r = r0; r < L; r += RSTEP, src += int64_t(RSTEP) * D::H * D::P)
-      dev::cpAsync16(sX + dev::sw128Offset<L>(r, cc), r < n ? src : x, r < n);
-  }
-  for (int i = tid; i < L * CPR; i += THREADS) {
-    const int r = i / CPR, cc = i % CPR;
-    const bool ok = r < n;
-    const bf16 *src =
-        Bm + ((int64_t(b) * T + cL + (ok ? r : 0)) * D::G + g) * N + cc * 8;
-    dev::cpAsync16(sB + dev::sw128Offset<L>(r, cc), src, ok);
-  }
+        x + ((int64_t(b) * T + cL + s0 + r0) * D::H + h) * D::P + p0 + cc * 8;
+    for (int r = r0; r < KT; r += RSTEP, src += int64_t(RSTEP) * D::H * D::P) {
+      const bool ok = s0 + r < n;
+      dev::cpAsync16(sX + dev::sw128Offset<KT>(r, cc), ok ? src : x, ok);
+    }
+    for (int i = tid; i < KT * CPR; i += THREADS) {
+      const int r = i / CPR, cb = i % CPR;
+      const bool ok = s0 + r < n;
+      const bf16 *bs =
+          Bm + ((int64_t(b) * T + cL + (ok ? s0 + r : 0)) * D::G + g) * N +
+          cb * 8;
+      dev::cpAsync16(sB + dev::sw128Offset<KT>(r, cb), bs, ok);
+    }
+  };
+  load(0);
   dev::cpAsyncCommit();
   ssdChunkStats<Cfg>(p, b, h, cL, T, sDt, sCl, sPfx);
   for (int s = tid; s < L; s += THREADS) {
@@ -114,40 +127,48 @@ BRAID_DEVICE void ssdChunkStateWg(const BraidKernelParams &p) {
     const float tot = sCl[u * D::SB + D::SB - 1];
     sW[s] = sDt[s] * expf((sPfx[D::NSB - 1] - sPfx[u]) + (tot - sCl[s]));
   }
-  dev::cpAsyncWait<0>();
-  dev::syncThreads();
-  // x rows times w, 8 values a thread at a time.
-  for (int i = tid; i < n * 8; i += THREADS) {
-    const int r = i / 8;
-    uint4 *q = reinterpret_cast<uint4 *>(sX + dev::sw128Offset<L>(r, i % 8));
-    uint4 v = *q;
-    const float w = sW[r];
-    uint32_t *e = reinterpret_cast<uint32_t *>(&v);
-#pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      const float2 f = dev::unpackBf16x2(e[k]);
-      e[k] = dev::packBf16x2(f.x * w, f.y * w);
-    }
-    *q = v;
-  }
-  dev::fenceProxyAsyncShared();
-  dev::syncThreads();
 
   float acc[N / 2];
-  dev::wgmmaPin(acc);
-  dev::wgmmaFence();
+#pragma unroll 1
+  for (int it = 0; it < nt; ++it) {
+    if (ST == 2 && it + 1 < nt)
+      load(it + 1); // into the buffer tile it - 1's wgmma are done with
+    dev::cpAsyncCommit();
+    dev::cpAsyncWait<1>(); // tile it has landed
+    dev::syncThreads();
+    // x rows times w, 8 values a thread at a time.
+    bf16 *sX = tiles + (it % ST) * KT * (64 + N), *sB = sX + KT * 64;
+    const int s0 = it * KT, rows = min(KT, n - s0);
+    for (int i = tid; i < rows * 8; i += THREADS) {
+      const int r = i / 8;
+      uint4 *q = reinterpret_cast<uint4 *>(sX + dev::sw128Offset<KT>(r, i % 8));
+      uint4 v = *q;
+      const float w = sW[s0 + r];
+      uint32_t *e = reinterpret_cast<uint32_t *>(&v);
 #pragma unroll
-  for (int kk = 0; kk < L / 16; ++kk) {
-    const uint64_t da = dev::wgmmaDescSw128Mn(sX + kk * 16 * 64, L * 128);
-    const uint64_t db = dev::wgmmaDescSw128Mn(sB + kk * 16 * 64, L * 128);
-    if constexpr (N == 128)
-      dev::wgmmaBf16_m64n128k16_mn(acc, da, db, kk > 0);
-    else
-      dev::wgmmaBf16_m64n64k16_mn(acc, da, db, kk > 0);
+      for (int k = 0; k < 4; ++k) {
+        const float2 f = dev::unpackBf16x2(e[k]);
+        e[k] = dev::packBf16x2(f.x * w, f.y * w);
+      }
+      *q = v;
+    }
+    dev::fenceProxyAsyncShared();
+    dev::syncThreads();
+    dev::wgmmaPin(acc);
+    dev::wgmmaFence();
+#pragma unroll
+    for (int kk = 0; kk < KT / 16; ++kk) {
+      const uint64_t da = dev::wgmmaDescSw128Mn(sX + kk * 16 * 64, KT * 128);
+      const uint64_t db = dev::wgmmaDescSw128Mn(sB + kk * 16 * 64, KT * 128);
+      if constexpr (N == 128)
+        dev::wgmmaBf16_m64n128k16_mn(acc, da, db, it > 0 || kk > 0);
+      else
+        dev::wgmmaBf16_m64n64k16_mn(acc, da, db, it > 0 || kk > 0);
+    }
+    dev::wgmmaCommit();
+    dev::wgmmaWait<0>();
+    dev::wgmmaPin(acc);
   }
-  dev::wgmmaCommit();
-  dev::wgmmaWait<0>();
-  dev::wgmmaPin(acc);
 
   SsdWorkspace<Cfg> ws(p, chunks);
   float *out =

@@ -134,9 +134,11 @@ BRAID_LAYOUT_FN long long ssdWgSmemBytes(int chunk, int state, int heads) {
 }
 
 /// Chunk-state pass on wgmma (SSDHopper.cuh, bf16): 1024 bytes of alignment
-/// slack, the chunk's x [chunk][64] and B [chunk][N], then the statistics.
-BRAID_LAYOUT_FN long long ssdStateWgSmemBytes(int chunk, int state) {
-  return 1024 + (long long)chunk * (64 + state) * 2 + ssdStatsFloats(chunk) * 4;
+/// slack, the k-tiles of x [rows][64] and B [rows][N] (one buffer when a tile
+/// is the whole chunk, else two), then the statistics.
+BRAID_LAYOUT_FN long long ssdStateWgSmemBytes(int chunk, int state, int rows) {
+  const long long stages = rows == chunk ? 1 : 2;
+  return 1024 + stages * rows * (64 + state) * 2 + ssdStatsFloats(chunk) * 4;
 }
 
 /// Workspace bytes per (sequence, chunk): chunk states (fp32), chunk decays

@@ -115,7 +115,10 @@ TEST(SsdPlan, HopperTakesTheWgmmaGroupedPass) {
   const Launch &state = p.launches[0];
   EXPECT_EQ(state.block[0], 128);
   EXPECT_EQ(state.grid[1].eval(1, 4096), 64 * 2); // the decode form's slices
-  EXPECT_EQ(state.sharedBytes, ssdStateWgSmemBytes(256, 128));
+  EXPECT_TRUE(has(p, "kStateWgRows = 64;"));
+  EXPECT_EQ(state.sharedBytes, ssdStateWgSmemBytes(256, 128, 64));
+  // Four blocks an SM: a quarter of the 227 KiB at most.
+  EXPECT_LE(state.sharedBytes * 4, kMaxSharedSm90 + 4 * 1024);
 }
 
 // outWgmma = 0 keeps the mma.sync grouped pass on sm_90a; shapes outside
@@ -138,6 +141,11 @@ TEST(SsdPlan, WgmmaPassOnlyInItsScope) {
   // The chunk states take wgmma for any chunk (chunk 96 too), not for f32,
   // 256 states or head_dim 32, nor when asked not to.
   EXPECT_TRUE(has(plan(chunk96, hopper()), "kStateWg = true;"));
+  EXPECT_TRUE(has(plan(chunk96, hopper()), "kStateWgRows = 48;"));
+  SsdShape whole = bamba(true);
+  whole.stateWgRows = 256;
+  EXPECT_EQ(plan(whole, hopper()).launches[0].sharedBytes,
+            ssdStateWgSmemBytes(256, 128, 256));
   SsdShape stateOff = bamba(true);
   stateOff.stateWgmma = 0;
   for (const SsdShape &s : {stateOff, bamba(false), n256, p32})

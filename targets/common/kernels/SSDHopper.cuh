@@ -1,30 +1,39 @@
-//===- SSDHopper.cuh - sm_90a (wgmma) output pass of the SSD scan ---------===//
+//===- SSDHopper.cuh - sm_90a (wgmma) passes of the SSD scan --------------===//
 //
-// The grouped output pass of SSD.cuh on Hopper warpgroup MMAs. One block of
-// two warpgroups per (128-token tile of a chunk, kOutHeads heads of one
-// group, 64 columns of head_dim); warpgroup w owns the tile's rows
-// 64 w .. 64 w + 63 and the keys of the chunk up to its last row:
+// Two of SSD.cuh's three kernels on Hopper warpgroup MMAs (the state passing
+// between chunks stays SSD.cuh's).
+//
+// Chunk states (ssdChunkStateWg, kStateWg): one warpgroup per (chunk, head,
+// 64 rows of head_dim) computes S_c = (w x)^T B with wgmma m64nNk16, x and B
+// streamed through two shared buffers of kStateWgRows-row k-tiles (both
+// MN-major for this product), x's rows scaled by w in place.
+//
+// Output (ssdChunkOutputWg, kOutWg): one block of two warpgroups per
+// (128-token tile of a chunk, kOutHeads heads of one group, 64 columns of
+// head_dim); warpgroup w owns the tile's rows 64 w .. 64 w + 63 and the keys
+// of the chunk up to its last row:
 //
 //   C.B^T   once for the block's heads: wgmma m64n64k16 per 64-key chunk,
-//           C and B from shared memory (K-major, 128-byte swizzle), kept
-//           in registers as bf16 A fragments (the m16n8k16 placement per
-//           warp, which wgmma's register A takes)
+//           C and B from shared memory (K-major, 128-byte swizzle), rounded
+//           to bf16 A fragments (the m16n8k16 placement per warp, which
+//           wgmma's register A takes) and stored over the B rows
 //   inter   C . H_in^T: wgmma m64n64k16, the entering state [P][N] from
 //           shared memory (K-major), then rows scaled by exp(cum[t])
-//   intra   the stored C.B^T times this head's decays (fp32, rounded to
-//           bf16) as register A against x [keys][P] in shared memory
+//   intra   the stored C.B^T times this head's decays (a bf16 pair product
+//           per pair) as register A against x [keys][P] in shared memory
 //           (MN-major: transpose-B), accumulated onto the inter part
 //   y       = inter + intra + D x, from the accumulators
 //
 // The decays are SSD.cuh's, sub-blocks of 16 tokens (a warp's 16 rows are
-// one sub-block), so the numbers match the mma.sync grouped pass up to the
-// order of the sums. Every thread loads with cp.async: C and the chunk's B
-// rows once, x and the entering state of each head into one of two slots
-// (head i + 2 loads while head i + 1 computes).
+// one sub-block), with the fast exponential; the weights take one more bf16
+// rounding than the mma.sync grouped pass (y's rel-L2 2.5e-3 -> 2.7e-3 at
+// bamba's shape). Every thread loads with cp.async: C and the chunk's B rows
+// once, x and the entering state of each head into one of two slots (head
+// i + 2 loads while head i + 1 computes).
 //
 // Scope (planSsd): sm_90a, bf16, head_dim a multiple of 64, 64 or 128
-// states, a chunk that is a multiple of 128. Elsewhere the entry traps; HIP
-// never includes this header.
+// states; the output pass also a chunk that is a multiple of 128. Elsewhere
+// the entries trap; HIP never includes this header.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BRAID_TARGETS_COMMON_KERNELS_SSDHOPPER_CUH

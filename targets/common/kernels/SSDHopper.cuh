@@ -170,9 +170,9 @@ BRAID_DEVICE void ssdChunkStateWg(const BraidKernelParams &p) {
       const uint64_t da = dev::wgmmaDescSw128Mn(sX + kk * 16 * 64, KT * 128);
       const uint64_t db = dev::wgmmaDescSw128Mn(sB + kk * 16 * 64, KT * 128);
       if constexpr (N == 128)
-        dev::wgmmaBf16_m64n128k16_mn(acc, da, db, it > 0 || kk > 0);
+        dev::wgmmaBf16_m64n128k16<1, 1>(acc, da, db, it > 0 || kk > 0);
       else
-        dev::wgmmaBf16_m64n64k16_mn(acc, da, db, it > 0 || kk > 0);
+        dev::wgmmaBf16_m64n64k16<1, 1>(acc, da, db, it > 0 || kk > 0);
     }
     dev::wgmmaCommit();
     dev::wgmmaWait<0>();

@@ -142,6 +142,25 @@ double relL2(const std::vector<float> &a, const std::vector<float> &ref) {
   return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
 }
 
+/// One output buffer's variants: each one's output against `ref` (rel-L2,
+/// a failure above 1e-3, named "vs REFNAME") and its time per launch with
+/// the bandwidth of `bytes`. `run(f)` launches f once and returns the
+/// output; f(buffers, copy) launches on a copy.
+template <class Variant, size_t N, class Run, class Buffers>
+void timeVariants(const Variant (&variants)[N], Run run, Buffers &b,
+                  const std::vector<float> &ref, double bytes,
+                  const char *refName) {
+  for (const Variant &v : variants) {
+    std::vector<float> y = run(v.f);
+    double r = relL2(y, ref);
+    bool bad = r > 1e-3;
+    gFailures += bad;
+    float ms = timeIt([&](int i) { v.f(b, i); });
+    say("  %-40s %8.4f ms  %7.1f GB/s  relL2 vs %s %.2e%s\n", v.name, ms,
+        bytes / ms / 1e6, refName, r, bad ? "  FAILED" : "");
+  }
+}
+
 /// The copy rate: a device-to-device copy of `bytes`, rotated over copies.
 double copyRate(size_t bytes) {
   int copies =
@@ -394,15 +413,7 @@ template <int H> void benchRope() {
       {"new 8 ch x 8 heads", launchRopeNew<H, 8, 8>},
       {"new 4 ch x 4 heads", launchRopeNew<H, 4, 4>},
   };
-  for (const V &v : variants) {
-    std::vector<float> y = run(v.f);
-    double r = relL2(y, ref);
-    bool bad = r > 1e-3;
-    gFailures += bad;
-    float ms = timeIt([&](int i) { v.f(b, i); });
-    say("  %-40s %8.4f ms  %7.1f GB/s  relL2 vs old %.2e%s\n", v.name, ms,
-        bytes / ms / 1e6, r, bad ? "  FAILED" : "");
-  }
+  timeVariants(variants, run, b, ref, bytes, "old");
   say("  copy rate (%.1f MB read + written): %.1f GB/s\n", bytes / 2e6,
       copyRate(static_cast<size_t>(bytes / 2)));
   for (int i = 0; i < b.copies; ++i) {
@@ -474,15 +485,7 @@ template <braid::dev::NormKind K, int G> void benchNorm(const char *what) {
       {"team 256", launchNorm<K, G, 256>},
       {"team 512", launchNorm<K, G, 512>},
   };
-  for (const V &v : variants) {
-    std::vector<float> y = run(v.f);
-    double r = relL2(y, ref);
-    bool bad = r > 1e-3;
-    gFailures += bad;
-    float ms = timeIt([&](int i) { v.f(b, i); });
-    say("  %-40s %8.4f ms  %7.1f GB/s  relL2 vs plan %.2e%s\n", v.name, ms,
-        bytes / ms / 1e6, r, bad ? "  FAILED" : "");
-  }
+  timeVariants(variants, run, b, ref, bytes, "plan");
   for (int i = 0; i < b.copies; ++i) {
     cudaFree(b.x[i]);
     if (gated)

@@ -42,6 +42,14 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   braid::dev::wsGemm<Cfg>(ops, M, &maps);
 }
 template <class Cfg, int N, int K>
+__global__ void __cluster_dims__(Cfg::kClusterM, 1, 1)
+    __launch_bounds__(Cfg::kThreads, 1)
+        benchTmaCluster(const bf16 *x, const bf16 *w, bf16 *y, int M,
+                        const __grid_constant__ BraidTensorMaps maps) {
+  braid::dev::LinearOps<bf16, bf16, bf16, N, K, false> ops{x, w, y, nullptr};
+  braid::dev::wsGemm<Cfg>(ops, M, &maps);
+}
+template <class Cfg, int N, int K>
 __global__ void __launch_bounds__(Cfg::kThreads, 1)
     benchSplitK(const bf16 *x, const bf16 *w, bf16 *y, int M) {
   braid::dev::LinearOps<bf16, bf16, bf16, N, K, false> ops{x, w, y, nullptr};
@@ -117,13 +125,12 @@ template <class Cfg, int N, int K>
 AltResult runAltWg(const char *name, const bf16 *x, const bf16 *w, bf16 *y,
                    int M) {
   auto kern = benchWg<Cfg, N, K>;
-  CUDA_OK(cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                               Cfg::kSharedBytes));
+  CUDA_OK(cudaFuncSetAttribute(
+      kern, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSharedBytes));
   dim3 grid((N + Cfg::BN - 1) / Cfg::BN, (M + Cfg::BM - 1) / Cfg::BM);
   CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
-  float ms = timeIt([&] {
-    kern<<<grid, Cfg::kThreads, Cfg::kSharedBytes>>>(x, w, y, M);
-  });
+  float ms = timeIt(
+      [&] { kern<<<grid, Cfg::kThreads, Cfg::kSharedBytes>>>(x, w, y, M); });
   return {name, ms, diffFromPlan(y)};
 }
 
@@ -151,10 +158,10 @@ BraidTensorMaps tmaMapsFor(const bf16 *x, const bf16 *w, int M) {
   BraidTensorMaps maps;
   std::memset(&maps, 0, sizeof maps);
   const void *base[2] = {x, w};
-  const int64_t rows[2] = {M, N}, box[2] = {Cfg::BM, Cfg::BN};
+  const int64_t rows[2] = {M, N}, box[2] = {Cfg::BM, Cfg::BN / Cfg::kClusterM};
   for (int i = 0; i < 2; ++i) {
-    CUresult r =
-        encodeTensorMap(maps.maps[i], base[i], rows[i], K, 2, {64, box[i]}, 128);
+    CUresult r = encodeTensorMap(maps.maps[i], base[i], rows[i], K, 2,
+                                 {64, box[i]}, 128);
     if (r != CUDA_SUCCESS) {
       say("tensor map %d: %s\n", i, cuErr(r).c_str());
       std::exit(2);
@@ -166,15 +173,29 @@ BraidTensorMaps tmaMapsFor(const bf16 *x, const bf16 *w, int M) {
 /// The TMA engine on one block per tile (blocks = 0) or a fixed grid of
 /// `blocks` (persistent; with Cfg::kPingPong, the two consumers take whole
 /// tiles in turn).
+/// With Cfg::kClusterM > 1, clusters of that many blocks share B tiles;
+/// `blocks` < 0 asks for as many blocks as clusters can be resident.
 template <class Cfg, int N, int K>
 AltResult runAltTma(const char *name, const bf16 *x, const bf16 *w, bf16 *y,
                     int M, int blocks, bool timed = true) {
-  auto kern = benchTma<Cfg, N, K>;
+  constexpr int CM = Cfg::kClusterM;
+  auto kern = CM > 1 ? benchTmaCluster<Cfg, N, K> : benchTma<Cfg, N, K>;
   CUDA_OK(cudaFuncSetAttribute(
       kern, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSharedBytes));
+  if (blocks < 0) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3(CM * 256);
+    cfg.blockDim = dim3(Cfg::kThreads);
+    cfg.dynamicSmemBytes = Cfg::kSharedBytes;
+    int clusters = 0;
+    CUDA_OK(cudaOccupancyMaxActiveClusters(&clusters, kern, &cfg));
+    blocks = clusters * CM;
+    say("  (%s: %d clusters of %d resident)\n", name, clusters, CM);
+  }
+  const int tilesM = (M + Cfg::BM - 1) / Cfg::BM;
   dim3 grid =
       blocks ? dim3(blocks)
-             : dim3((N + Cfg::BN - 1) / Cfg::BN, (M + Cfg::BM - 1) / Cfg::BM);
+             : dim3(CM * ((N + Cfg::BN - 1) / Cfg::BN), (tilesM + CM - 1) / CM);
   BraidTensorMaps maps = tmaMapsFor<Cfg, N, K>(x, w, M);
   CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
   auto launch = [&] {
@@ -218,7 +239,7 @@ std::vector<AltResult> altWsChecks(const bf16 *x, const bf16 *w, bf16 *y,
       "check ws-PP 128x128 s6 x132");
   one(benchWs<P, N, K>, P::kThreads, P::kSharedBytes, dim3(7),
       "check ws-PP 128x128 s6 x7");
-  using T = TmaConfig<256, 4>;
+  using T = TmaPersistentConfig<256, 4>;
   using TP = WsConfig<128, 128, 6, true, false, true>;
   r.push_back(runAltTma<T, N, K>("check tma-P 128x256 s4 x132", x, w, y, M, 132,
                                  false));
@@ -228,38 +249,44 @@ std::vector<AltResult> altWsChecks(const bf16 *x, const bf16 *w, bf16 *y,
                                   132, false));
   r.push_back(
       runAltTma<TP, N, K>("check tma-PP 128x128 s6 x7", x, w, y, M, 7, false));
+  using C2 = TmaConfig<256, 4, 2>;
+  using C2P = WsConfig<128, 128, 6, true, false, true, 2>;
+  using C2S = TmaPersistentConfig<256, 4, 2>;
+  r.push_back(
+      runAltTma<C2, N, K>("check tma-C2 128x256 s4", x, w, y, M, 0, false));
+  r.push_back(runAltTma<C2S, N, K>("check tma-C2-P 128x256 s4 x6", x, w, y, M,
+                                   6, false));
+  r.push_back(runAltTma<TmaConfig<256, 4, 4>, N, K>("check tma-C4 128x256 s4",
+                                                    x, w, y, M, 0, false));
+  r.push_back(runAltTma<C2P, N, K>("check tma-C2-PP 128x128 s6 x8", x, w, y, M,
+                                   8, false));
   return r.v;
 }
 
 template <int N, int K>
-std::vector<AltResult> altConfigs(const bf16 *x, const bf16 *w, bf16 *y, int M) {
+std::vector<AltResult> altConfigs(const bf16 *x, const bf16 *w, bf16 *y,
+                                  int M) {
   using namespace braid::dev;
   AltList r;
   int sms = 0;
   CUDA_OK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-  // The old default first, the ping-pong schedules last (a hang there
-  // loses nothing before it: each result is printed when measured).
-  // The plan before TMA (wgmma, cp.async by every thread) and the cp.async
-  // warp-specialized engine, then the TMA schedules: the plan's own
-  // (tma 128x256 s4, one block per tile), persistent, ping-pong; the
-  // ping-pong ones last (a hang there loses nothing before it: each result
-  // is printed when measured).
-  r.push_back(runAltWg<WgConfig<128, 256, 4>, N, K>("wgmma 128x256 s4", x, w, y, M));
-  r.push_back(runAltWs<WsConfig<128, 256, 4>, N, K>("ws 128x256 s4", x, w, y, M, 0));
+  // The plan's configuration first (tma 128x256 s4: one block per tile,
+  // its epilogue staged through shared memory), the same tiles storing
+  // from the registers (the plan before), persistent (registers), then
+  // 2-block clusters sharing B, 128 x 128, and ping-pong last (a hang
+  // there loses nothing before it: each result is printed when measured).
   r.push_back(
       runAltTma<TmaConfig<256, 4>, N, K>("tma 128x256 s4", x, w, y, M, 0));
-  r.push_back(
-      runAltTma<TmaConfig<256, 3>, N, K>("tma 128x256 s3", x, w, y, M, 0));
-  r.push_back(runAltTma<TmaConfig<256, 4>, N, K>("tma-P 128x256 s4 xSM", x, w,
-                                                 y, M, sms));
-  r.push_back(runAltTma<TmaConfig<256, 4>, N, K>("tma-P 128x256 s4 x2SM", x, w,
-                                                 y, M, 2 * sms));
+  r.push_back(runAltTma<TmaPersistentConfig<256, 4>, N, K>(
+      "tma 128x256 s4 direct", x, w, y, M, 0));
+  r.push_back(runAltTma<TmaPersistentConfig<256, 4>, N, K>(
+      "tma-P 128x256 s4 xSM", x, w, y, M, sms));
+  r.push_back(runAltTma<TmaConfig<256, 4, 2>, N, K>("tma-C2 128x256 s4", x, w,
+                                                    y, M, 0));
+  r.push_back(runAltTma<TmaPersistentConfig<256, 4, 2>, N, K>(
+      "tma-C2-P 128x256 s4", x, w, y, M, -1));
   r.push_back(
       runAltTma<TmaConfig<128, 6>, N, K>("tma 128x128 s6", x, w, y, M, 0));
-  r.push_back(runAltTma<TmaConfig<128, 6>, N, K>("tma-P 128x128 s6 xSM", x, w,
-                                                 y, M, sms));
-  r.push_back(runAltTma<WsConfig<128, 128, 6, true, false, true>, N, K>(
-      "tma-PP 128x128 s6 xSM", x, w, y, M, sms));
   r.push_back(runAltTma<WsConfig<128, 128, 5, true, false, true>, N, K>(
       "tma-PP 128x128 s5 xSM", x, w, y, M, sms));
   return r.v;
@@ -314,8 +341,8 @@ AltResult runAltSplitK(const char *name, const bf16 *x, bf16 *y, int M) {
 /// Reads every 16-byte chunk of w once (grid-stride, 4 chunks in flight a
 /// thread) and writes one value per block: the rate of a plain weight
 /// stream of that size, the ceiling of a decode GEMM.
-__global__ void __launch_bounds__(256) streamRead(const uint4 *w, size_t n,
-                                                  bf16 *y) {
+__global__ void __launch_bounds__(256)
+    streamRead(const uint4 *w, size_t n, bf16 *y) {
   uint32_t acc = 0;
   const size_t stride = size_t(gridDim.x) * blockDim.x;
   size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -333,8 +360,7 @@ __global__ void __launch_bounds__(256) streamRead(const uint4 *w, size_t n,
     y[blockIdx.x] = __float2bfloat16(1.0f);
 }
 
-template <int N, int K>
-AltResult runStreamRead(const char *name, bf16 *y) {
+template <int N, int K> AltResult runStreamRead(const char *name, bf16 *y) {
   const size_t chunks = size_t(N) * K * 2 / 16;
   size_t rot = 0;
   float ms = timeIt([&] {
@@ -386,9 +412,12 @@ std::vector<AltResult> altSkinny(const bf16 *x, const bf16 *w, bf16 *y) {
     dim3 grid((N + cols - 1) / cols);
     CUDA_OK(cudaMemset(y, 0xff, size_t(N) * 2));
     size_t rot = 0;
-    float ms = timeIt([&] {
-      kern<<<grid, threads>>>(x, gWeightCopies[rot++ % gWeightCopies.size()], y, 1);
-    }, 50);
+    float ms = timeIt(
+        [&] {
+          kern<<<grid, threads>>>(
+              x, gWeightCopies[rot++ % gWeightCopies.size()], y, 1);
+        },
+        50);
     r.push_back({name, ms, diffFromPlan(y)});
   };
   one(benchSkinny<SkinnyConfig<4, 2, 4>, N, K>, 128, 8, "skinny w4 c2");

@@ -20,7 +20,10 @@
 //     maps[1] = B rows [N, K]), completing on the stage's full mbarrier by
 //     transaction bytes. Edges (rows >= M, columns >= N or K) arrive as
 //     zeros. A gated MLP's B tile is its gate rows over its up rows (two
-//     copies), and the epilogue pairs column c with c + BN / 2.
+//     copies), and the epilogue pairs column c with c + BN / 2. With one
+//     block per tile the epilogue goes through the idle ring in shared
+//     memory, so that each warp stores (and reads residuals of) whole rows.
+//     Clusters of 2 or 4 blocks can share B tiles by TMA multicast.
 //
 // Included by Gemm.cuh (CUDA only) after the mma.sync engine, whose swizzle
 // and rasterizeId it uses; not a header of its own.
@@ -366,6 +369,53 @@ BRAID_DEVICE void tmaLoad2d(void *dst, const void *map, int c0, int c1,
 #endif
 }
 
+/// tmaLoad2d for a thread-block cluster: the box lands at `dst`'s offset in
+/// the shared memory of every block of the cluster whose bit is set in
+/// `ctaMask` and completes its bytes on the barrier at `bar`'s offset in
+/// each of them. One L2 read feeds them all.
+BRAID_DEVICE void tmaLoad2dMulticast(void *dst, const void *map, int c0, int c1,
+                                     uint64_t *bar, uint16_t ctaMask) {
+#if defined(BRAID_HAS_WGMMA)
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile"
+               ".mbarrier::complete_tx::bytes.multicast::cluster"
+               " [%0], [%1, {%2, %3}], [%4], %5;\n" ::"r"(sharedAddress(dst)),
+               "l"(map), "r"(c0), "r"(c1), "r"(sharedAddress(bar)), "h"(ctaMask)
+               : "memory");
+#endif
+}
+/// One arrival on the barrier at `bar`'s offset in the shared memory of
+/// block `rank` of the cluster. Release at CTA scope, as a local arrive:
+/// the stage it hands back was read by this block's wgmma, and the
+/// producer that waits for it only writes it through the async proxy.
+/// (.release.cluster costs a cluster-wide fence per arrive: the 2-block
+/// TMA GEMM took 1.5x the time.)
+BRAID_DEVICE void mbarArriveCluster(uint64_t *bar, int rank) {
+#if defined(BRAID_HAS_WGMMA)
+  asm volatile("{\n.reg .b32 remote;\n"
+               "mapa.shared::cluster.u32 remote, %0, %1;\n"
+               "mbarrier.arrive.shared::cluster.b64 _, [remote];\n}\n" ::"r"(
+                   sharedAddress(bar)),
+               "r"(rank)
+               : "memory");
+#endif
+}
+/// Makes this thread's mbarrier initializations visible to the cluster
+/// (before the cluster barrier that publishes them).
+BRAID_DEVICE void fenceMbarrierInitCluster() {
+#if defined(BRAID_HAS_WGMMA)
+  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#endif
+}
+/// clusterSync for threads that may not be converged (warp 0 of the TMA
+/// producer: its thread 0 leaves its loop after the others).
+BRAID_DEVICE void clusterSyncDiverged() {
+#if defined(BRAID_HAS_WGMMA)
+  asm volatile("barrier.cluster.arrive.release;\n"
+               "barrier.cluster.wait.acquire;\n" ::
+                   : "memory");
+#endif
+}
+
 /// Whether `Ops` is a gated MLP (LinearGluOps: B row pairs gate / up).
 template <class Ops, class = void> struct IsGluOps : std::false_type {};
 template <class Ops>
@@ -380,12 +430,23 @@ struct IsGluOps<Ops, std::void_t<decltype(Ops::kGate)>> : std::true_type {};
 /// the schedule: one block per tile, or fewer blocks that each walk tiles
 /// with the grid's stride (persistent).
 template <int BM_, int BN_, int STAGES_, bool PINGPONG_ = false,
-          bool SETMAXNREG_ = false, bool TMA_ = false>
+          bool SETMAXNREG_ = false, bool TMA_ = false, int CLUSTER_M_ = 1,
+          bool PERSISTENT_ = false>
 struct WsConfig {
   static constexpr int BM = BM_, BN = BN_, BK = 64, STAGES = STAGES_;
   static constexpr bool kPingPong = PINGPONG_, kSetMaxNReg = SETMAXNREG_;
   /// The producer is one thread issuing TMA copies (tmaGemm).
   static constexpr bool kTma = TMA_;
+  /// Blocks of a cluster (CLUSTER_M, 1, 1) that compute vertically adjacent
+  /// tiles (rows m0, m0 + BM, ...) of the same columns: each block's
+  /// producer loads 1 / CLUSTER_M of the shared B tile and multicasts it to
+  /// all of them, so the cluster reads B from L2 once.
+  static constexpr int kClusterM = CLUSTER_M_;
+  /// Cooperative TMA tiles with a grid of one block per tile stage their
+  /// epilogue through the ring, idle by then (wsStoreStaged). A persistent
+  /// grid (its producer already loading the next tile) or ping-pong (the
+  /// other consumer still reading the ring) store from the registers.
+  static constexpr bool kStagedEpilogue = kTma && !kPingPong && !PERSISTENT_;
   static constexpr int kConsumers = 2;
   static constexpr int kThreads = (kConsumers + 1) * kWarpgroupSize;
   /// 64-row wgmma blocks per consumer and tile, and the warps that read
@@ -410,14 +471,46 @@ struct WsConfig {
   static_assert(!kPingPong || BN == 128, "ping-pong: 128 x 128 per consumer");
   static_assert(STAGES >= 2, "the producer fills one stage while one is read");
   static_assert(kSharedBytes <= 227 * 1024, "the ring exceeds shared memory");
+  static_assert(!kStagedEpilogue || STAGES * kStageBytes >= BM * (BN + 8) * 4,
+                "the staged epilogue's tile exceeds the ring");
+  static_assert(kClusterM == 1 || (kTma && (kClusterM == 2 || kClusterM == 4)),
+                "clusters multicast TMA copies: 1, 2 or 4 blocks");
   static_assert((kProducerRegs + kConsumers * kConsumerRegs) * kWarpgroupSize <=
                     65536,
                 "setmaxnreg over the register file");
 };
 
-/// tmaGemm's configuration: cooperative 128 x BN tiles, TMA producer.
-template <int BN, int STAGES>
-using TmaConfig = WsConfig<128, BN, STAGES, false, false, true>;
+/// tmaGemm's configuration: cooperative 128 x BN tiles, TMA producer; with
+/// CLUSTER_M > 1, clusters of CLUSTER_M blocks share their B tiles.
+template <int BN, int STAGES, int CLUSTER_M = 1>
+using TmaConfig = WsConfig<128, BN, STAGES, false, false, true, CLUSTER_M>;
+/// TmaConfig for a persistent grid (fewer blocks than tiles).
+template <int BN, int STAGES, int CLUSTER_M = 1>
+using TmaPersistentConfig =
+    WsConfig<128, BN, STAGES, false, false, true, CLUSTER_M, true>;
+
+/// The tile of work item `item` for the block of rank `rank` in its
+/// cluster: items are rasterized over (column tiles, groups of kClusterM
+/// row tiles) and the blocks of a cluster take the rows of their group in
+/// rank order (rows past M when the group is partial: they load zeros and
+/// store nothing).
+template <class Cfg, int N>
+BRAID_DEVICE void wsTileOf(int item, int tilesM, int rank, int &tm, int &tn) {
+  rasterizeId<8>(item, ceilDiv(N, Cfg::BN), ceilDiv(tilesM, Cfg::kClusterM), tm,
+                 tn);
+  tm = tm * Cfg::kClusterM + rank;
+}
+/// Work items (clusters' tile groups) of an M-row GEMM.
+template <class Cfg, int N> BRAID_DEVICE int wsItems(int tilesM) {
+  return ceilDiv(N, Cfg::BN) * ceilDiv(tilesM, Cfg::kClusterM);
+}
+/// The TMA boxes of a stage's B tile: one per block of the cluster, and at
+/// least the gate and up halves of a gated MLP. The B map's box has
+/// BN / kTmaBSlices rows.
+template <class Cfg, class Ops>
+constexpr int kTmaBSlices = Cfg::kClusterM > (IsGluOps<Ops>::value ? 2 : 1)
+                                ? Cfg::kClusterM
+                                : (IsGluOps<Ops>::value ? 2 : 1);
 
 /// The producer warpgroup: thread t copies 16-byte chunk t % 8 of rows
 /// t / 8 + 16 i of the A and B tiles of every k-tile of the block's tiles.
@@ -489,29 +582,32 @@ BRAID_DEVICE void wsProduce(const Ops &ops, int M, int tilesM, int first,
 
 /// The TMA producer: thread 0 of the producer warpgroup alone waits for
 /// each stage to come back and requests its A and B tiles (maps[0] and
-/// maps[1]: one copy each, a gated MLP's B in two halves), announcing the
-/// stage's bytes on its full barrier. Copies still in flight when it
-/// returns complete on the barriers the consumers wait for.
+/// maps[1]), announcing the stage's bytes on its full barrier. B arrives
+/// in kTmaBSlices boxes of BN / kTmaBSlices rows (a gated MLP's gate rows over
+/// its up rows; in a cluster, block r issues slices r, r + CM, ... and
+/// multicasts them to every block). Copies still in flight when it returns
+/// complete on the barriers the consumers wait for.
 template <class Cfg, class Ops>
 BRAID_DEVICE void tmaProduce(const BraidTensorMaps &maps, int tilesM, int first,
-                             int stride, typename Ops::T *sA,
+                             int stride, int rank, typename Ops::T *sA,
                              typename Ops::T *sB, uint64_t *full,
                              uint64_t *empty) {
   constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK, STAGES = Cfg::STAGES;
-  constexpr int KT = ceilDiv(Ops::K, BK);
-  constexpr int tilesN = ceilDiv(Ops::N, BN);
+  constexpr int KT = ceilDiv(Ops::K, BK), CM = Cfg::kClusterM;
+  constexpr bool kGlu = IsGluOps<Ops>::value;
+  constexpr int S = kTmaBSlices<Cfg, Ops>, SR = BN / S; // slices, rows each
   if (threadId() % kWarpgroupSize != 0)
     return;
   const void *mapA = &maps.maps[0], *mapB = &maps.maps[1];
   prefetchTensorMap(mapA);
   prefetchTensorMap(mapB);
-  const int numTiles = tilesN * tilesM;
+  const int items = wsItems<Cfg, Ops::N>(tilesM);
   int stage = 0;
   uint32_t phase = 0;
 #pragma unroll 1
-  for (int tile = first; tile < numTiles; tile += stride) {
+  for (int item = first; item < items; item += stride) {
     int tm, tn;
-    rasterizeId<8>(tile, tilesN, tilesM, tm, tn);
+    wsTileOf<Cfg, Ops::N>(item, tilesM, rank, tm, tn);
     const int m0 = tm * BM, n0 = tn * BN;
 #pragma unroll 1
     for (int kt = 0; kt < KT; ++kt) {
@@ -519,12 +615,19 @@ BRAID_DEVICE void tmaProduce(const BraidTensorMaps &maps, int tilesM, int first,
       mbarArriveExpectTx(&full[stage], Cfg::kStageBytes);
       typename Ops::T *b = sB + stage * BN * BK;
       tmaLoad2d(sA + stage * BM * BK, mapA, kt * BK, m0, &full[stage]);
-      if constexpr (IsGluOps<Ops>::value) {
-        tmaLoad2d(b, mapB, kt * BK, Ops::kGate + n0 / 2, &full[stage]);
-        tmaLoad2d(b + BN / 2 * BK, mapB, kt * BK, Ops::kUp + n0 / 2,
-                  &full[stage]);
-      } else {
-        tmaLoad2d(b, mapB, kt * BK, n0, &full[stage]);
+#pragma unroll
+      for (int j = rank; j < S; j += CM) {
+        // Slice j: B rows from n0, or a gated MLP's gate (first half of
+        // the slices) or up rows from n0 / 2.
+        int row = n0 + j * SR;
+        if constexpr (kGlu)
+          row =
+              (j < S / 2 ? Ops::kGate : Ops::kUp) + n0 / 2 + (j % (S / 2)) * SR;
+        if constexpr (CM == 1)
+          tmaLoad2d(b + j * SR * BK, mapB, kt * BK, row, &full[stage]);
+        else
+          tmaLoad2dMulticast(b + j * SR * BK, mapB, kt * BK, row, &full[stage],
+                             (1u << CM) - 1);
       }
       if (++stage == STAGES) {
         stage = 0;
@@ -560,19 +663,117 @@ BRAID_DEVICE void wsStoreGluHalves(const Ops &ops, int M, int row, int j0,
     }
 }
 
+/// What Ops::load2 returns (int for an Ops without epilogue loads).
+template <class Ops, bool = EpilogueLoads<Ops>::value> struct LoadedOf {
+  using type = int;
+};
+template <class Ops> struct LoadedOf<Ops, true> {
+  using type = typename Ops::Loaded;
+};
+
+/// Row stride (floats) of the staged epilogue's tile in shared memory: 8
+/// floats of padding put the 8 rows of an accumulator store in different
+/// banks.
+template <int BN> constexpr int kStagedRow = BN + 8;
+
+/// The epilogue of a cooperative tile staged through shared memory (the
+/// ring, free once both consumers are past their last wgmma and the
+/// producer has no copy left). The accumulators go to shared memory as
+/// they lie, then each warp stores whole rows: lane l takes column pairs
+/// 2 l, 2 l + 64, ..., so a store instruction writes 128 contiguous bytes
+/// (one line) instead of 16 bytes of 8 rows, and residual reads are
+/// coalesced the same way. Each value is finished by the same Ops calls
+/// as in wgStoreRows (fp32 in shared memory: the same bits).
+template <class Cfg, class Ops>
+BRAID_DEVICE void wsStoreStaged(const Ops &ops, int M, int m0, int n0,
+                                const float (&acc)[WgMma<Cfg::BN>::R],
+                                float *stage, int cw) {
+  constexpr int BN = Cfg::BN, SR = kStagedRow<BN>, N = Ops::N;
+  constexpr bool kGlu = IsGluOps<Ops>::value;
+  const int lane = laneId();
+  const int warp = (threadId() % kWarpgroupSize) / kWarpSize;
+  float *st = stage + cw * 64 * SR;
+  namedBarrierSync(1, 2 * kWarpgroupSize); // the ring is free
+#pragma unroll
+  for (int j = 0; j < BN / 8; ++j)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int row = warp * 16 + (lane >> 2) + 8 * h;
+      *reinterpret_cast<float2 *>(st + row * SR + 8 * j + 2 * (lane & 3)) =
+          make_float2(acc[4 * j + 2 * h], acc[4 * j + 2 * h + 1]);
+    }
+  namedBarrierSync(2 + cw, kWarpgroupSize);
+  // Warp w stores rows w, w + 4, ... of the warpgroup's 64.
+  const int r0 = m0 + cw * 64;
+  if constexpr (kGlu) {
+    // Columns c < BN / 2 are gate j0 + c, c + BN / 2 its up.
+    constexpr int I = N / 2, P = BN / 2 / 64; // pairs a lane per row
+    const int j0 = n0 / 2;
+#pragma unroll 2
+    for (int row = warp; row < 64; row += 4) {
+      if (r0 + row >= M)
+        break;
+#pragma unroll
+      for (int i = 0; i < P; ++i) {
+        const int c = 2 * lane + 64 * i;
+        const float2 g = *reinterpret_cast<const float2 *>(st + row * SR + c);
+        const float2 u =
+            *reinterpret_cast<const float2 *>(st + row * SR + c + BN / 2);
+        const int gj = j0 + c;
+        if (gj + 1 < I)
+          ops.storeGluPair(r0 + row, gj, g.x, u.x, g.y, u.y);
+        else if (gj < I)
+          ops.store2(r0 + row, 2 * gj, g.x, u.x);
+      }
+    }
+  } else {
+    constexpr int P = BN / 64; // pairs a lane per row
+    constexpr int RC = EpilogueLoads<Ops>::value ? 2 : 1; // rows per chunk
+#pragma unroll 1
+    for (int row = warp; row < 64; row += 4 * RC) {
+      [[maybe_unused]] typename LoadedOf<Ops>::type in[RC][P];
+      if constexpr (EpilogueLoads<Ops>::value) {
+#pragma unroll
+        for (int rc = 0; rc < RC; ++rc)
+#pragma unroll
+          for (int i = 0; i < P; ++i) {
+            const int r = r0 + row + 4 * rc, col = n0 + 2 * lane + 64 * i;
+            if (row + 4 * rc < 64 && r < M && col + 1 < N)
+              in[rc][i] = ops.load2(r, col);
+          }
+      }
+#pragma unroll
+      for (int rc = 0; rc < RC; ++rc)
+#pragma unroll
+        for (int i = 0; i < P; ++i) {
+          const int lr = row + 4 * rc, r = r0 + lr;
+          const int c = 2 * lane + 64 * i, col = n0 + c;
+          if (lr >= 64 || r >= M || col >= N)
+            continue;
+          const float2 v = *reinterpret_cast<const float2 *>(st + lr * SR + c);
+          if (col + 1 >= N)
+            ops.store(r, col, v.x);
+          else if constexpr (EpilogueLoads<Ops>::value)
+            ops.store2(r, col, v.x, v.y, in[rc][i]);
+          else
+            ops.store2(r, col, v.x, v.y);
+        }
+    }
+  }
+}
+
 /// A consumer warpgroup (cw = 0, 1): rows 64 cw .. 64 cw + 63 of each
 /// tile (cooperative) or every row of the block's tiles cw, cw + 2, ...
 /// (ping-pong). k-tile kt of the block's tile `local` is number
 /// local * KT + kt of the ring's stream.
 template <class Cfg, class Ops>
 BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
-                            int stride, const typename Ops::T *sA,
+                            int stride, int rank, const typename Ops::T *sA,
                             const typename Ops::T *sB, uint64_t *full,
                             uint64_t *empty, uint64_t *turn, int cw) {
   using T = typename Ops::T;
   constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK, STAGES = Cfg::STAGES;
   constexpr int N = Ops::N, K = Ops::K, KT = ceilDiv(K, BK);
-  constexpr int tilesN = ceilDiv(N, BN);
   constexpr int R = WgMma<BN>::R, MI = Cfg::kRowBlocks;
   const int lane = laneId();
   // Accumulator layout (as wgGemmTile): warp w of the warpgroup holds rows
@@ -582,14 +783,27 @@ BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
   const int rowInBlock =
       ((threadId() % kWarpgroupSize) / kWarpSize) * 16 + (lane >> 2);
   const int aRows = Cfg::kPingPong ? 0 : cw * 64; // first A row read
-  const int numTiles = tilesN * tilesM;
+  const int items = wsItems<Cfg, N>(tilesM);
+  // A stage goes back once every warp that reads it, in every block of
+  // the cluster (their producers multicast into it), has retired its wgmma.
+  auto release = [&](int s) {
+    if (lane != 0)
+      return;
+    if constexpr (Cfg::kClusterM == 1) {
+      mbarArrive(&empty[s]);
+    } else {
+#pragma unroll
+      for (int r = 0; r < Cfg::kClusterM; ++r)
+        mbarArriveCluster(&empty[s], r);
+    }
+  };
   float acc[MI][R];
   int turns = 0; // ping-pong: main loops this consumer has run
 #pragma unroll 1
-  for (int local = Cfg::kPingPong ? cw : 0; first + local * stride < numTiles;
+  for (int local = Cfg::kPingPong ? cw : 0; first + local * stride < items;
        local += Cfg::kPingPong ? Cfg::kConsumers : 1) {
     int tm, tn;
-    rasterizeId<8>(first + local * stride, tilesN, tilesM, tm, tn);
+    wsTileOf<Cfg, N>(first + local * stride, tilesM, rank, tm, tn);
     const int m0 = tm * BM, n0 = tn * BN;
 #pragma unroll
     for (int mi = 0; mi < MI; ++mi)
@@ -624,8 +838,8 @@ BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
       wgmmaCommit();
       // The previous k-tile's wgmma has retired: its stage goes back.
       wgmmaWait<1>();
-      if (kt > 0 && lane == 0)
-        mbarArrive(&empty[held]);
+      if (kt > 0)
+        release(held);
       held = stage;
     }
     if constexpr (Cfg::kPingPong) {
@@ -633,26 +847,34 @@ BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
       ++turns;
     }
     wgmmaWait<0>();
-    if (lane == 0)
-      mbarArrive(&empty[held]);
+    release(held);
 
-    // Epilogue; the producer is already loading the next tile.
-    if constexpr (Cfg::kTma && IsGluOps<Ops>::value) {
+    // Epilogue: staged through the idle ring (one tile per block), or
+    // straight from the registers while the producer loads the next tile.
+    if constexpr (Cfg::kStagedEpilogue) {
+      wsStoreStaged<Cfg>(ops, M, m0, n0, acc[0],
+                         reinterpret_cast<float *>(const_cast<T *>(sA)), cw);
+    } else if constexpr (Cfg::kTma && IsGluOps<Ops>::value) {
       static_assert(MI == 1, "TMA tiles are cooperative");
       wsStoreGluHalves<BN>(ops, M, m0 + aRows + rowInBlock, n0 / 2, acc[0]);
     } else {
 #pragma unroll
       for (int mi = 0; mi < MI; ++mi)
-        wgStoreRows<BN>(ops, M, m0 + aRows + mi * 64 + rowInBlock, n0,
-                        acc[mi]);
+        wgStoreRows<BN>(ops, M, m0 + aRows + mi * 64 + rowInBlock, n0, acc[mi]);
     }
   }
 }
 
-/// Cfg::kThreads threads, Cfg::kSharedBytes of dynamic shared memory; any
-/// grid: block b of G (b = x + y * gridDim.x) computes the rasterized tiles
-/// b, b + G, ... Grid (ceil(N / BN), ceil(M / BM)) is one tile per block; a
-/// fixed grid of about one block per SM is persistent. sm_90a only.
+/// Cfg::kThreads threads, Cfg::kSharedBytes of dynamic shared memory. Block
+/// b of G (b = x + y * gridDim.x) computes the rasterized tiles b, b + G,
+/// ... Grid (ceil(N / BN), ceil(M / BM)) is one tile per block, the only
+/// grid of a staged epilogue (kStagedEpilogue; any other traps); other
+/// configurations also run a fixed grid of about one block per SM
+/// (persistent). With clusters of
+/// kClusterM blocks along x (gridDim.x a multiple of it), cluster c of C
+/// (c = b / kClusterM) computes the work items c, c + C, ...: grid
+/// (kClusterM * ceil(N / BN), ceil(M / (kClusterM * BM))) is one item per
+/// cluster. sm_90a only.
 template <class Cfg, class Ops>
 BRAID_DEVICE void wsGemm(const Ops &ops, int M,
                          const BraidTensorMaps *maps = nullptr) {
@@ -660,14 +882,20 @@ BRAID_DEVICE void wsGemm(const Ops &ops, int M,
   using T = typename Ops::T;
   static_assert(std::is_same<T, bf16>::value, "wgmma path takes bf16");
   static_assert(Ops::kVecA && Ops::kVecB, "wgmma path needs 16-byte rows");
-  constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK, STAGES = Cfg::STAGES;
+  constexpr int BM = Cfg::BM, BK = Cfg::BK, STAGES = Cfg::STAGES;
+  constexpr int CM = Cfg::kClusterM;
   extern __shared__ __align__(128) char braidGemmSmem[];
   const int tilesM = ceilDiv(M, BM);
-  const int numTiles = ceilDiv(Ops::N, BN) * tilesM;
-  const int first = blockIdX() + blockIdY() * gridDimX();
-  const int stride = gridDimX() * gridDimY();
-  if (first >= numTiles)
+  const int block = blockIdX() + blockIdY() * gridDimX();
+  const int first = block / CM, rank = block % CM;
+  const int stride = gridDimX() * gridDimY() / CM;
+  // The blocks of a cluster share one item: they leave together.
+  if (first >= wsItems<Cfg, Ops::N>(tilesM))
     return;
+  if constexpr (Cfg::kStagedEpilogue) {
+    if (first + stride < wsItems<Cfg, Ops::N>(tilesM))
+      __trap(); // a staged epilogue needs a grid of one block per tile
+  }
 
   char *base = reinterpret_cast<char *>(
       (reinterpret_cast<uintptr_t>(braidGemmSmem) + 1023) & ~uintptr_t(1023));
@@ -681,25 +909,37 @@ BRAID_DEVICE void wsGemm(const Ops &ops, int M,
   if (threadId() == 0) {
     for (int s = 0; s < STAGES; ++s) {
       mbarInit(&full[s], Cfg::kTma ? 1 : kWarpgroupSize);
-      mbarInit(&empty[s], Cfg::kStageReaders);
+      mbarInit(&empty[s], Cfg::kStageReaders * CM);
     }
     mbarInit(&turn[0], kWarpgroupSize);
     mbarInit(&turn[1], kWarpgroupSize);
+    if constexpr (CM > 1)
+      fenceMbarrierInitCluster();
   }
-  syncThreads();
+  // A cluster's barriers are armed before any block copies or arrives
+  // into another's.
+  if constexpr (CM > 1)
+    clusterSync();
+  else
+    syncThreads();
   if (wg == 0) {
     if constexpr (Cfg::kSetMaxNReg)
       warpgroupRegsDec<Cfg::kProducerRegs>();
     if constexpr (Cfg::kTma)
-      tmaProduce<Cfg, Ops>(*maps, tilesM, first, stride, sA, sB, full, empty);
+      tmaProduce<Cfg, Ops>(*maps, tilesM, first, stride, rank, sA, sB, full,
+                           empty);
     else
       wsProduce<Cfg>(ops, M, tilesM, first, stride, sA, sB, full, empty);
   } else {
     if constexpr (Cfg::kSetMaxNReg)
       warpgroupRegsInc<Cfg::kConsumerRegs>();
-    wsConsume<Cfg>(ops, M, tilesM, first, stride, sA, sB, full, empty, turn,
-                   wg - 1);
+    wsConsume<Cfg>(ops, M, tilesM, first, stride, rank, sA, sB, full, empty,
+                   turn, wg - 1);
   }
+  // The other blocks of the cluster arrive on this block's empty barriers
+  // until their last stage: its shared memory outlives them.
+  if constexpr (CM > 1)
+    clusterSyncDiverged();
 #else
   __trap();
 #endif

@@ -161,17 +161,18 @@ struct LinearEpilogueOps {
   /// result may be the residual's own buffer, so the compiler cannot move a
   /// read above an earlier store, and each store2 above waits for its read.
   static constexpr bool kEpilogueLoads = HasRes && kEvenParts;
+  /// The pair as stored (half the registers of floats for 16-bit types).
   struct Loaded {
-    float a, b;
+    TOut a, b;
   };
   BRAID_DEVICE Loaded load2(int m, int n) const {
     const TOut *p = residual + static_cast<int64_t>(m) * N + n;
-    return {toFloat(p[0]), toFloat(p[1])};
+    return {p[0], p[1]};
   }
   /// store2 with the residual pair `r` read by load2 (the same bits).
   BRAID_DEVICE void store2(int m, int n, float v0, float v1, Loaded r) const {
-    v0 = toFloat(fromFloat<TOut>(v0 + biasAt(n))) + r.a;
-    v1 = toFloat(fromFloat<TOut>(v1 + biasAt(n + 1))) + r.b;
+    v0 = toFloat(fromFloat<TOut>(v0 + biasAt(n))) + toFloat(r.a);
+    v1 = toFloat(fromFloat<TOut>(v1 + biasAt(n + 1))) + toFloat(r.b);
     storePair(at(m, n), v0, v1, true);
   }
 };

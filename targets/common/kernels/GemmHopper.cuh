@@ -21,8 +21,9 @@
 //     transaction bytes. Edges (rows >= M, columns >= N or K) arrive as
 //     zeros. A gated MLP's B tile is its gate rows over its up rows (two
 //     copies), and the epilogue pairs column c with c + BN / 2. With one
-//     block per tile the epilogue goes through the idle ring in shared
-//     memory, so that each warp stores (and reads residuals of) whole rows.
+//     block per tile, 16-bit outputs other than a gated MLP's go through
+//     the idle ring in shared memory, so that each warp stores (and reads
+//     residuals of) whole rows.
 //     Clusters of 2 or 4 blocks can share B tiles by TMA multicast.
 //
 // Included by Gemm.cuh (CUDA only) after the mma.sync engine, whose swizzle
@@ -442,8 +443,9 @@ struct WsConfig {
   /// producer loads 1 / CLUSTER_M of the shared B tile and multicasts it to
   /// all of them, so the cluster reads B from L2 once.
   static constexpr int kClusterM = CLUSTER_M_;
-  /// Cooperative TMA tiles with a grid of one block per tile stage their
-  /// epilogue through the ring, idle by then (wsStoreStaged). A persistent
+  /// Cooperative TMA tiles with a grid of one block per tile may stage
+  /// their epilogue through the ring, idle by then (kStagesEpilogue,
+  /// wsStoreStaged). A persistent
   /// grid (its producer already loading the next tile) or ping-pong (the
   /// other consumer still reading the ring) store from the registers.
   static constexpr bool kStagedEpilogue = kTma && !kPingPong && !PERSISTENT_;
@@ -676,6 +678,19 @@ template <class Ops> struct LoadedOf<Ops, true> {
 /// banks.
 template <int BN> constexpr int kStagedRow = BN + 8;
 
+/// Bytes of one output element of a linear Ops (its `y`: a pointer, or an
+/// array of them for pieces).
+template <class Ops>
+constexpr int kOutBytes =
+    sizeof(std::remove_pointer_t<std::remove_extent_t<decltype(Ops::y)>>);
+/// Whether tiles of Cfg computing Ops stage their epilogue (wsStoreStaged):
+/// 16-bit outputs (a warp of the register epilogue stores 16 of the 32
+/// bytes of a sector per row; f32 rows fill them), not a gated MLP (its
+/// register epilogue measured faster in the model).
+template <class Cfg, class Ops>
+constexpr bool kStagesEpilogue =
+    Cfg::kStagedEpilogue && !IsGluOps<Ops>::value && kOutBytes<Ops> == 2;
+
 /// The epilogue of a cooperative tile staged through shared memory (the
 /// ring, free once both consumers are past their last wgmma and the
 /// producer has no copy left). The accumulators go to shared memory as
@@ -689,7 +704,6 @@ BRAID_DEVICE void wsStoreStaged(const Ops &ops, int M, int m0, int n0,
                                 const float (&acc)[WgMma<Cfg::BN>::R],
                                 float *stage, int cw) {
   constexpr int BN = Cfg::BN, SR = kStagedRow<BN>, N = Ops::N;
-  constexpr bool kGlu = IsGluOps<Ops>::value;
   const int lane = laneId();
   const int warp = (threadId() % kWarpgroupSize) / kWarpSize;
   float *st = stage + cw * 64 * SR;
@@ -705,60 +719,40 @@ BRAID_DEVICE void wsStoreStaged(const Ops &ops, int M, int m0, int n0,
   namedBarrierSync(2 + cw, kWarpgroupSize);
   // Warp w stores rows w, w + 4, ... of the warpgroup's 64.
   const int r0 = m0 + cw * 64;
-  if constexpr (kGlu) {
-    // Columns c < BN / 2 are gate j0 + c, c + BN / 2 its up.
-    constexpr int I = N / 2, P = BN / 2 / 64; // pairs a lane per row
-    const int j0 = n0 / 2;
-#pragma unroll 2
-    for (int row = warp; row < 64; row += 4) {
-      if (r0 + row >= M)
-        break;
-#pragma unroll
-      for (int i = 0; i < P; ++i) {
-        const int c = 2 * lane + 64 * i;
-        const float2 g = *reinterpret_cast<const float2 *>(st + row * SR + c);
-        const float2 u =
-            *reinterpret_cast<const float2 *>(st + row * SR + c + BN / 2);
-        const int gj = j0 + c;
-        if (gj + 1 < I)
-          ops.storeGluPair(r0 + row, gj, g.x, u.x, g.y, u.y);
-        else if (gj < I)
-          ops.store2(r0 + row, 2 * gj, g.x, u.x);
-      }
-    }
-  } else {
-    constexpr int P = BN / 64; // pairs a lane per row
-    constexpr int RC = EpilogueLoads<Ops>::value ? 2 : 1; // rows per chunk
+  constexpr int P = BN / 64; // pairs a lane per row
+  // Rows per chunk: a residual's reads of 2 rows (8 pairs a lane) go out
+  // together; the result may alias it, so the compiler cannot move a read
+  // above an earlier chunk's stores. (4 rows spill at 168 registers.)
+  constexpr int RC = EpilogueLoads<Ops>::value ? 2 : 1;
 #pragma unroll 1
-    for (int row = warp; row < 64; row += 4 * RC) {
-      [[maybe_unused]] typename LoadedOf<Ops>::type in[RC][P];
-      if constexpr (EpilogueLoads<Ops>::value) {
-#pragma unroll
-        for (int rc = 0; rc < RC; ++rc)
-#pragma unroll
-          for (int i = 0; i < P; ++i) {
-            const int r = r0 + row + 4 * rc, col = n0 + 2 * lane + 64 * i;
-            if (row + 4 * rc < 64 && r < M && col + 1 < N)
-              in[rc][i] = ops.load2(r, col);
-          }
-      }
+  for (int row = warp; row < 64; row += 4 * RC) {
+    [[maybe_unused]] typename LoadedOf<Ops>::type in[RC][P];
+    if constexpr (EpilogueLoads<Ops>::value) {
 #pragma unroll
       for (int rc = 0; rc < RC; ++rc)
 #pragma unroll
         for (int i = 0; i < P; ++i) {
-          const int lr = row + 4 * rc, r = r0 + lr;
-          const int c = 2 * lane + 64 * i, col = n0 + c;
-          if (lr >= 64 || r >= M || col >= N)
-            continue;
-          const float2 v = *reinterpret_cast<const float2 *>(st + lr * SR + c);
-          if (col + 1 >= N)
-            ops.store(r, col, v.x);
-          else if constexpr (EpilogueLoads<Ops>::value)
-            ops.store2(r, col, v.x, v.y, in[rc][i]);
-          else
-            ops.store2(r, col, v.x, v.y);
+          const int r = r0 + row + 4 * rc, col = n0 + 2 * lane + 64 * i;
+          if (row + 4 * rc < 64 && r < M && col + 1 < N)
+            in[rc][i] = ops.load2(r, col);
         }
     }
+#pragma unroll
+    for (int rc = 0; rc < RC; ++rc)
+#pragma unroll
+      for (int i = 0; i < P; ++i) {
+        const int lr = row + 4 * rc, r = r0 + lr;
+        const int c = 2 * lane + 64 * i, col = n0 + c;
+        if (lr >= 64 || r >= M || col >= N)
+          continue;
+        const float2 v = *reinterpret_cast<const float2 *>(st + lr * SR + c);
+        if (col + 1 >= N)
+          ops.store(r, col, v.x);
+        else if constexpr (EpilogueLoads<Ops>::value)
+          ops.store2(r, col, v.x, v.y, in[rc][i]);
+        else
+          ops.store2(r, col, v.x, v.y);
+      }
   }
 }
 
@@ -851,7 +845,7 @@ BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
 
     // Epilogue: staged through the idle ring (one tile per block), or
     // straight from the registers while the producer loads the next tile.
-    if constexpr (Cfg::kStagedEpilogue) {
+    if constexpr (kStagesEpilogue<Cfg, Ops>) {
       wsStoreStaged<Cfg>(ops, M, m0, n0, acc[0],
                          reinterpret_cast<float *>(const_cast<T *>(sA)), cw);
     } else if constexpr (Cfg::kTma && IsGluOps<Ops>::value) {
@@ -868,7 +862,7 @@ BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
 /// Cfg::kThreads threads, Cfg::kSharedBytes of dynamic shared memory. Block
 /// b of G (b = x + y * gridDim.x) computes the rasterized tiles b, b + G,
 /// ... Grid (ceil(N / BN), ceil(M / BM)) is one tile per block, the only
-/// grid of a staged epilogue (kStagedEpilogue; any other traps); other
+/// grid of a staged epilogue (kStagesEpilogue; any other traps); other
 /// configurations also run a fixed grid of about one block per SM
 /// (persistent). With clusters of
 /// kClusterM blocks along x (gridDim.x a multiple of it), cluster c of C
@@ -892,7 +886,7 @@ BRAID_DEVICE void wsGemm(const Ops &ops, int M,
   // The blocks of a cluster share one item: they leave together.
   if (first >= wsItems<Cfg, Ops::N>(tilesM))
     return;
-  if constexpr (Cfg::kStagedEpilogue) {
+  if constexpr (kStagesEpilogue<Cfg, Ops>) {
     if (first + stride < wsItems<Cfg, Ops::N>(tilesM))
       __trap(); // a staged epilogue needs a grid of one block per tile
   }

@@ -1,10 +1,12 @@
 //===- dense_alternatives.cuh - GEMM alternatives of dense_kernels_test ---===//
 //
 // The tile configurations and schedules timed (or checked) next to a GEMM
-// plan: prefill (wgGemm, the cp.async wsGemm, the TMA schedules), decode
-// above 16 rows (unsplit tiles, split-K clusters, a plain weight stream)
-// and at one row (skinny variants), and the ragged-M checks of the
-// persistent and ping-pong schedules against the plan's result. Part of
+// plan: prefill (the TMA schedules: staged or register epilogue,
+// persistent, 2-block clusters, 128 x 128, ping-pong), decode above 16
+// rows (unsplit tiles, split-K clusters, a plain weight stream) and at one
+// row (skinny variants), and the ragged-M checks of the persistent,
+// ping-pong and cluster schedules (and the cp.async wsGemm) against the
+// plan's result. Part of
 // dense_kernels_test.cu: included once, after its timing helpers (timeIt,
 // medianOf, say, CUDA_OK, cuErr, encodeTensorMap, bf16), whose anonymous
 // namespace it shares.
@@ -21,12 +23,6 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     benchTc(const bf16 *x, const bf16 *w, bf16 *y, int M) {
   braid::dev::LinearOps<bf16, bf16, bf16, N, K, false> ops{x, w, y, nullptr};
   braid::dev::tcGemm<Cfg>(ops, M);
-}
-template <class Cfg, int N, int K>
-__global__ void __launch_bounds__(Cfg::kThreads, 1)
-    benchWg(const bf16 *x, const bf16 *w, bf16 *y, int M) {
-  braid::dev::LinearOps<bf16, bf16, bf16, N, K, false> ops{x, w, y, nullptr};
-  braid::dev::wgGemm<Cfg>(ops, M);
 }
 template <class Cfg, int N, int K>
 __global__ void __launch_bounds__(Cfg::kThreads, 1)
@@ -119,36 +115,6 @@ double diffFromPlan(const bf16 *y) {
     den += double(b) * b;
   }
   return std::sqrt(num / den);
-}
-
-template <class Cfg, int N, int K>
-AltResult runAltWg(const char *name, const bf16 *x, const bf16 *w, bf16 *y,
-                   int M) {
-  auto kern = benchWg<Cfg, N, K>;
-  CUDA_OK(cudaFuncSetAttribute(
-      kern, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSharedBytes));
-  dim3 grid((N + Cfg::BN - 1) / Cfg::BN, (M + Cfg::BM - 1) / Cfg::BM);
-  CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
-  float ms = timeIt(
-      [&] { kern<<<grid, Cfg::kThreads, Cfg::kSharedBytes>>>(x, w, y, M); });
-  return {name, ms, diffFromPlan(y)};
-}
-
-/// The warp-specialized engine on one block per tile (blocks = 0) or a
-/// fixed grid of `blocks` (persistent).
-template <class Cfg, int N, int K>
-AltResult runAltWs(const char *name, const bf16 *x, const bf16 *w, bf16 *y,
-                   int M, int blocks) {
-  auto kern = benchWs<Cfg, N, K>;
-  CUDA_OK(cudaFuncSetAttribute(
-      kern, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSharedBytes));
-  dim3 grid =
-      blocks ? dim3(blocks)
-             : dim3((N + Cfg::BN - 1) / Cfg::BN, (M + Cfg::BM - 1) / Cfg::BM);
-  CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
-  float ms = timeIt(
-      [&] { kern<<<grid, Cfg::kThreads, Cfg::kSharedBytes>>>(x, w, y, M); });
-  return {name, ms, diffFromPlan(y)};
 }
 
 /// tmaGemm's maps for x [M, K] and w [N, K] (GemmHopper.cuh): 64 x BM and

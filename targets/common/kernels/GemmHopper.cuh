@@ -759,12 +759,14 @@ BRAID_DEVICE void wsStoreStaged(const Ops &ops, int M, int m0, int n0,
 /// A consumer warpgroup (cw = 0, 1): rows 64 cw .. 64 cw + 63 of each
 /// tile (cooperative) or every row of the block's tiles cw, cw + 2, ...
 /// (ping-pong). k-tile kt of the block's tile `local` is number
-/// local * KT + kt of the ring's stream.
+/// local * KT + kt of the ring's stream. `stage`: the ring seen as the
+/// staged epilogue's fp32 tile.
 template <class Cfg, class Ops>
 BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
                             int stride, int rank, const typename Ops::T *sA,
-                            const typename Ops::T *sB, uint64_t *full,
-                            uint64_t *empty, uint64_t *turn, int cw) {
+                            const typename Ops::T *sB, float *stage,
+                            uint64_t *full, uint64_t *empty, uint64_t *turn,
+                            int cw) {
   using T = typename Ops::T;
   constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK, STAGES = Cfg::STAGES;
   constexpr int N = Ops::N, K = Ops::K, KT = ceilDiv(K, BK);
@@ -846,8 +848,7 @@ BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
     // Epilogue: staged through the idle ring (one tile per block), or
     // straight from the registers while the producer loads the next tile.
     if constexpr (kStagesEpilogue<Cfg, Ops>) {
-      wsStoreStaged<Cfg>(ops, M, m0, n0, acc[0],
-                         reinterpret_cast<float *>(const_cast<T *>(sA)), cw);
+      wsStoreStaged<Cfg>(ops, M, m0, n0, acc[0], stage, cw);
     } else if constexpr (Cfg::kTma && IsGluOps<Ops>::value) {
       static_assert(MI == 1, "TMA tiles are cooperative");
       wsStoreGluHalves<BN>(ops, M, m0 + aRows + rowInBlock, n0 / 2, acc[0]);
@@ -927,8 +928,8 @@ BRAID_DEVICE void wsGemm(const Ops &ops, int M,
   } else {
     if constexpr (Cfg::kSetMaxNReg)
       warpgroupRegsInc<Cfg::kConsumerRegs>();
-    wsConsume<Cfg>(ops, M, tilesM, first, stride, rank, sA, sB, full, empty,
-                   turn, wg - 1);
+    wsConsume<Cfg>(ops, M, tilesM, first, stride, rank, sA, sB,
+                   reinterpret_cast<float *>(base), full, empty, turn, wg - 1);
   }
   // The other blocks of the cluster arrive on this block's empty barriers
   // until their last stage: its shared memory outlives them.

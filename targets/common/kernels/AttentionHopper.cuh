@@ -206,10 +206,9 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
   auto issueScores = [&](const bf16 *kT) {
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk) {
-      const int blk = kk / 4, ko = (kk % 4) * 16;
       dev::wgmmaBf16_m64n128k16(
-          sc, dev::wgmmaDescSw128(sQ + blk * BM * 64 + wr0 * 64 + ko),
-          dev::wgmmaDescSw128(kT + blk * BN * 64 + ko), kk > 0);
+          sc, dev::wgmmaDescSw128(dev::sw128KStep(sQ + wr0 * 64, BM, kk)),
+          dev::wgmmaDescSw128(dev::sw128KStep(kT, BN, kk)), kk > 0);
     }
   };
   // O += P V of the tile at vT (issued, not waited for).

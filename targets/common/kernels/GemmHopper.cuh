@@ -884,11 +884,12 @@ BRAID_DEVICE void wsGemm(const Ops &ops, int M,
   const int block = blockIdX() + blockIdY() * gridDimX();
   const int first = block / CM, rank = block % CM;
   const int stride = gridDimX() * gridDimY() / CM;
+  const int items = wsItems<Cfg, Ops::N>(tilesM);
   // The blocks of a cluster share one item: they leave together.
-  if (first >= wsItems<Cfg, Ops::N>(tilesM))
+  if (first >= items)
     return;
   if constexpr (kStagesEpilogue<Cfg, Ops>) {
-    if (first + stride < wsItems<Cfg, Ops::N>(tilesM))
+    if (first + stride < items)
       __trap(); // a staged epilogue needs a grid of one block per tile
   }
 

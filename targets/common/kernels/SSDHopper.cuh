@@ -304,10 +304,9 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
     dev::wgmmaFence();
 #pragma unroll
     for (int kk = 0; kk < N / 16; ++kk) {
-      const int blk = kk / 4, ko = (kk % 4) * 16;
       dev::wgmmaBf16_m64n64k16(
-          d, dev::wgmmaDescSw128(sC + blk * BT * 64 + wr0 * 64 + ko),
-          dev::wgmmaDescSw128(rhs + blk * rhsRows * 64 + ko), kk > 0);
+          d, dev::wgmmaDescSw128(dev::sw128KStep(sC + wr0 * 64, BT, kk)),
+          dev::wgmmaDescSw128(dev::sw128KStep(rhs, rhsRows, kk)), kk > 0);
     }
   };
 

@@ -3,7 +3,8 @@
 // The tile configurations and schedules timed (or checked) next to a GEMM
 // plan: prefill (the TMA schedules: staged or register epilogue,
 // persistent, 2-block clusters, 128 x 128, ping-pong), decode above 16
-// rows (unsplit tiles, split-K clusters, a plain weight stream) and at one
+// rows (unsplit tiles, split-K clusters of tcGemmSplitK and tmaSplitK, a
+// plain weight stream) and at one
 // row (skinny variants), and the ragged-M checks of the persistent,
 // ping-pong and cluster schedules (and the cp.async wsGemm) against the
 // plan's result. Part of
@@ -50,6 +51,13 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     benchSplitK(const bf16 *x, const bf16 *w, bf16 *y, int M) {
   braid::dev::LinearOps<bf16, bf16, bf16, N, K, false> ops{x, w, y, nullptr};
   braid::dev::tcGemmSplitK<Cfg>(ops, M);
+}
+template <class Cfg, int N, int K>
+__global__ void __launch_bounds__(Cfg::kThreads, 1)
+    benchTmaSplitK(const bf16 *x, const bf16 *w, bf16 *y, int M,
+                   const __grid_constant__ BraidTensorMaps maps) {
+  braid::dev::LinearOps<bf16, bf16, bf16, N, K, false> ops{x, w, y, nullptr};
+  braid::dev::tmaSplitK<Cfg>(ops, M, maps);
 }
 template <class Cfg, int N, int K>
 __global__ void __launch_bounds__(Cfg::kThreads)
@@ -304,6 +312,49 @@ AltResult runAltSplitK(const char *name, const bf16 *x, bf16 *y, int M) {
   return {name, ms, diffFromPlan(y)};
 }
 
+/// Decode: tmaSplitK (TMA ring, wgmma, clusters of Cfg::SPLIT along x),
+/// timed over the weight copies (a tensor map per copy).
+template <class Cfg, int N, int K>
+AltResult runAltTmaSplitK(const char *name, const bf16 *x, bf16 *y, int M) {
+  auto kern = benchTmaSplitK<Cfg, N, K>;
+  CUDA_OK(cudaFuncSetAttribute(
+      kern, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSharedBytes));
+  std::vector<BraidTensorMaps> maps(gWeightCopies.size());
+  for (size_t i = 0; i < maps.size(); ++i) {
+    std::memset(&maps[i], 0, sizeof maps[i]);
+    const void *base[2] = {x, gWeightCopies[i]};
+    const int64_t rows[2] = {M, N}, box[2] = {Cfg::BM, Cfg::BN};
+    for (int j = 0; j < 2; ++j) {
+      CUresult r = encodeTensorMap(maps[i].maps[j], base[j], rows[j], K, 2,
+                                   {64, box[j]}, 128);
+      if (r != CUDA_SUCCESS) {
+        say("tensor map %d: %s\n", j, cuErr(r).c_str());
+        std::exit(2);
+      }
+    }
+  }
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3((N + Cfg::BN - 1) / Cfg::BN * Cfg::SPLIT,
+                     (M + Cfg::BM - 1) / Cfg::BM);
+  cfg.blockDim = dim3(Cfg::kThreads);
+  cfg.dynamicSmemBytes = Cfg::kSharedBytes;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeClusterDimension;
+  attr[0].val.clusterDim.x = Cfg::SPLIT;
+  attr[0].val.clusterDim.y = 1;
+  attr[0].val.clusterDim.z = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = 1;
+  CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
+  size_t rot = 0;
+  float ms = timeIt([&] {
+    const size_t i = rot++ % gWeightCopies.size();
+    CUDA_OK(cudaLaunchKernelEx(&cfg, kern, x, (const bf16 *)gWeightCopies[i], y,
+                               M, maps[i]));
+  });
+  return {name, ms, diffFromPlan(y)};
+}
+
 /// Reads every 16-byte chunk of w once (grid-stride, 4 chunks in flight a
 /// thread) and writes one value per block: the rate of a plain weight
 /// stream of that size, the ceiling of a decode GEMM.
@@ -338,8 +389,9 @@ template <int N, int K> AltResult runStreamRead(const char *name, bf16 *y) {
   return {name, ms, -1};
 }
 
-/// Decode above 16 rows: the unsplit 64 x 64 tiles (the plan before split-K)
-/// and split-K clusters of other tile shapes and sizes.
+/// Decode above 16 rows: the unsplit 64 x 64 tiles (the plan before split-K),
+/// tcGemmSplitK clusters of other tile shapes and sizes (the plan before
+/// tmaSplitK) and tmaSplitK configurations.
 template <int N, int K>
 std::vector<AltResult> altDecodeTc(const bf16 *x, bf16 *y, int M) {
   using namespace braid::dev;
@@ -365,6 +417,24 @@ std::vector<AltResult> altDecodeTc(const bf16 *x, bf16 *y, int M) {
                                                         x, y, M));
   r.push_back(runAltSplitK<SplitKConfig<T128, 8>, N, K>("splitK 64x128x64 x8",
                                                         x, y, M));
+  // tmaSplitK: 64 x BN tiles, STAGES-deep rings, SPLIT blocks a tile,
+  // refills in bursts of BURST stages (bN).
+  r.push_back(runAltTmaSplitK<TmaSplitKConfig<64, 4, 1>, N, K>(
+      "tmaSK 64x64 s4 x1", x, y, M));
+  r.push_back(runAltTmaSplitK<TmaSplitKConfig<64, 12, 1, 4>, N, K>(
+      "tmaSK 64x64 s12 x1 b4", x, y, M));
+  r.push_back(runAltTmaSplitK<TmaSplitKConfig<128, 4, 1>, N, K>(
+      "tmaSK 64x128 s4 x1", x, y, M));
+  r.push_back(runAltTmaSplitK<TmaSplitKConfig<128, 8, 1, 4>, N, K>(
+      "tmaSK 64x128 s8 x1 b4", x, y, M));
+  r.push_back(runAltTmaSplitK<TmaSplitKConfig<64, 4, 2>, N, K>(
+      "tmaSK 64x64 s4 x2", x, y, M));
+  r.push_back(runAltTmaSplitK<TmaSplitKConfig<128, 4, 2>, N, K>(
+      "tmaSK 64x128 s4 x2", x, y, M));
+  r.push_back(runAltTmaSplitK<TmaSplitKConfig<64, 6, 4>, N, K>(
+      "tmaSK 64x64 s6 x4", x, y, M));
+  r.push_back(runAltTmaSplitK<TmaSplitKConfig<128, 8, 4>, N, K>(
+      "tmaSK 64x128 s8 x4", x, y, M));
   r.push_back(runStreamRead<N, K>("stream read of w (ceiling)", y));
   return r.v;
 }

@@ -18,7 +18,9 @@
 //   * tcGemmSplitK (NVIDIA sm_90+, decode): the tcGemm main loop with the
 //     k-tiles of a tile split over the blocks of a thread-block cluster,
 //     partial tiles summed through distributed shared memory, so that a
-//     narrow output still spreads its weights over every SM.
+//     narrow output still spreads its weights over every SM (on sm_90a,
+//     where A and B are plain matrices, GemmHopper.cuh's tmaSplitK does the
+//     same on TMA and wgmma).
 //   * simtGemm: fp32 FMA (validation mode), register-tiled TM x TN outputs per
 //     thread from k-major shared tiles, double-buffered through registers.
 //   * skinnyGemm (GemmSkinny.cuh, included at the end): few rows (decode,

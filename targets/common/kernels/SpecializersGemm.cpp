@@ -21,11 +21,13 @@ namespace {
 
 /// One of the engines of Gemm.cuh with its tile constants.
 struct Engine {
-  enum Kind { Tc, Wg, Tma, Mf, Simt, Skinny } kind = Tc;
+  enum Kind { Tc, Wg, Tma, TmaSplitK, Mf, Simt, Skinny } kind = Tc;
   int bm = 0, bn = 0, bk = 0, wm = 0, wn = 0, stages = 0; // Tc
   int tm = 0, tn = 0;                                     // Simt
   int warps = 0, cols = 0, rows = 0;                      // Skinny
-  int split = 1;  // Tc: blocks (one cluster) sharing a tile's k-tiles
+  int split = 1;  // Tc, TmaSplitK: blocks (one cluster) sharing a tile's
+                  // k-tiles
+  int burst = 1;  // TmaSplitK: stages refilled together
   int lanes = 32; // warp (NVIDIA) or wave (AMD: 64) size
 
   /// The same engine for a target: on AMD (HIP) the tensor-core tiles run
@@ -72,6 +74,16 @@ struct Engine {
     e.kind = Tma;
     return e;
   }
+  /// Decode's split-K tiles of 64 x bn on TMA and wgmma (GemmHopper.cuh
+  /// tmaSplitK): a producer warp and a consumer warpgroup, `split` blocks
+  /// (one cluster) a tile; the launch passes tensor maps of A and B.
+  static Engine tmaSplitK(int bn, int stages, int split, int burst = 1) {
+    Engine e = wg(64, bn, stages);
+    e.kind = TmaSplitK;
+    e.split = split;
+    e.burst = burst;
+    return e;
+  }
   static Engine simt(int bm, int bn, int bk, int tm, int tn) {
     Engine e;
     e.kind = Simt;
@@ -97,6 +109,9 @@ struct Engine {
       return "WgConfig<" + s(bm) + ", " + s(bn) + ", " + s(stages) + ">";
     case Tma:
       return "TmaConfig<" + s(bn) + ", " + s(stages) + ">";
+    case TmaSplitK:
+      return "TmaSplitKConfig<" + s(bn) + ", " + s(stages) + ", " + s(split) +
+             (burst > 1 ? ", " + s(burst) : "") + ">";
     case Mf:
       return "MfmaConfig<" + s(bm) + ", " + s(bn) + ", " + s(bk) + ", " +
              s(wm) + ", " + s(wn) + ">";
@@ -110,12 +125,13 @@ struct Engine {
   }
   /// The whole-GEMM entry of Gemm.cuh.
   const char *gemmFn() const {
-    return kind == Tc     ? (split > 1 ? "tcGemmSplitK" : "tcGemm")
-           : kind == Mf   ? "mfmaGemm"
-           : kind == Wg   ? "wgGemm"
-           : kind == Tma  ? "tmaGemm"
-           : kind == Simt ? "simtGemm"
-                          : "skinnyGemm";
+    return kind == Tc          ? (split > 1 ? "tcGemmSplitK" : "tcGemm")
+           : kind == Mf        ? "mfmaGemm"
+           : kind == Wg        ? "wgGemm"
+           : kind == Tma       ? "tmaGemm"
+           : kind == TmaSplitK ? "tmaSplitK"
+           : kind == Simt      ? "simtGemm"
+                               : "skinnyGemm";
   }
   int threads() const {
     switch (kind) {
@@ -126,6 +142,8 @@ struct Engine {
       return bm / 64 * 128;
     case Tma: // + the producer warpgroup
       return (bm / 64 + 1) * 128;
+    case TmaSplitK: // + the producer warp
+      return 128 + lanes;
     case Simt:
       return (bm / tm) * (bn / tn);
     case Skinny:
@@ -146,6 +164,11 @@ struct Engine {
     case Tma: // as Wg, + a full and an empty mbarrier per stage, 2 turns
       return static_cast<int64_t>(stages) * (bm + bn) * bk * 2 + 1024 +
              16 * stages + 16;
+    case TmaSplitK: // the ring or the fp32 partial tile, + 1 KiB, barriers
+      return std::max<int64_t>(static_cast<int64_t>(stages) * (bm + bn) * bk *
+                                   2,
+                               4LL * bm * (bn + 8)) +
+             1024 + 16 * stages;
     case Simt:
       return 2LL * bk * (bm + bn + 2 * 4) * 4;
     case Skinny:
@@ -155,7 +178,7 @@ struct Engine {
   }
   int minBlocks() const { return 1; }
   /// Blocks of a thread-block cluster along x (1: no cluster).
-  int cluster() const { return kind == Tc ? split : 1; }
+  int cluster() const { return kind == Tc || kind == TmaSplitK ? split : 1; }
   /// Blocks along x (output columns).
   DimExpr gridX(int64_t n) const {
     int64_t per = kind == Skinny ? warps * cols : bn;
@@ -228,6 +251,35 @@ bool hasClusters(const Target &target) {
 /// row of tiles, larger ones have twice the blocks or more.
 constexpr int64_t kDecodeTileRows = 64;
 
+/// Decode above kSkinnyMaxRows on sm_90a where A and B are plain row-major
+/// matrices: tmaSplitK (GemmHopper.cuh). By the output's tiles (times the
+/// row tiles, 1 up to 64 rows, 2 above): more than 256 of 64 columns
+/// (lm_head; in_proj and the gated MLP at two row tiles) take unsplit
+/// 64 x 128 tiles, 4 stages; more than 64 of 128 columns (in_proj's 8512,
+/// the gated MLP's 11264) unsplit 64 x 64 tiles, 4 stages (a block on about
+/// every SM); from 64 of 64 columns (qkv; 2048 wide at two row tiles)
+/// unsplit 64 x 64 tiles with 12 stages refilled 4 at a time; 2048 wide at
+/// one row tile split the k-tiles over 4 blocks: 64 x 128 tiles with 8
+/// stages for K >= 4096, 64 x 64 with 6 below. Above 512 tiles of 64
+/// (lm_head at two row tiles) tcGemmSplitK measured faster. Chosen from the
+/// tile shapes, splits, rings and bursts dense_kernels_test times at 17 ..
+/// 128 rows, then in the model (H100, docs/benchmarks.md): B = 64 decode
+/// 4.04 -> 3.98 ms a step.
+std::optional<Engine> decodeTmaEngine(int64_t n, int64_t k, int64_t rowTiles) {
+  const int64_t tiles64 = (n + 63) / 64 * rowTiles;
+  const int64_t tiles128 = (n + 127) / 128 * rowTiles, kTiles = (k + 63) / 64;
+  if (tiles64 > 512)
+    return std::nullopt;
+  if (tiles64 > 256)
+    return Engine::tmaSplitK(128, 4, 1);
+  if (tiles128 > 64)
+    return Engine::tmaSplitK(64, 4, 1);
+  if (tiles64 >= 64 || kTiles < 16)
+    return Engine::tmaSplitK(64, 12, 1, 4);
+  return kTiles >= 64 ? Engine::tmaSplitK(128, 8, 4)
+                      : Engine::tmaSplitK(64, 6, 4);
+}
+
 /// The tensor-core engine of decode above kSkinnyMaxRows for N outputs of K
 /// inputs and `rowTiles` row tiles of 64 (1: up to 64 rows, 2: above). The
 /// prefill's 128 x 256 wgmma tiles would leave a 2048-wide output 8 blocks
@@ -241,7 +293,10 @@ constexpr int64_t kDecodeTileRows = 64;
 /// choice within about 1 % of the best measured for the bamba-1.5b shapes).
 /// sm_80 and AMD keep the plain 64 x 64 tiles (no clusters).
 Engine decodeTensorCoreEngine(const Launch &l, int64_t n, int64_t k,
-                              int64_t rowTiles) {
+                              int64_t rowTiles, bool tmaRows) {
+  if (tmaRows && l.target.arch == "sm_90a")
+    if (std::optional<Engine> e = decodeTmaEngine(n, k, rowTiles))
+      return *e;
   if (hasClusters(l.target)) {
     const int64_t kTiles = (k + 63) / 64;
     if (kTiles >= 4 && (n + 127) / 128 * 2 * rowTiles >= 480)
@@ -276,8 +331,9 @@ llvm::SmallVector<GemmVariant, 3> gemmVariants(const Launch &l, int64_t n,
                                                bool tmaRows = false) {
   if (!l.decode || !l.bf16())
     return {{pickGemm(l, n, vecRows, tmaRows), "main"}};
-  const Engine one = decodeTensorCoreEngine(l, n, k, 1);
-  const Engine more = decodeTensorCoreEngine(l, n, k, 2);
+  const bool tma = tmaRows && vecRows;
+  const Engine one = decodeTensorCoreEngine(l, n, k, 1, tma);
+  const Engine more = decodeTensorCoreEngine(l, n, k, 2, tma);
   const GemmVariant skinny{pickGemm(l, n, vecRows), "main", 1, kSkinnyMaxRows};
   if (one.config() == more.config())
     return {skinny, {one, "tc", kSkinnyMaxRows + 1, INT64_MAX}};
@@ -322,16 +378,18 @@ void addGemmKernels(const Launch &l, Source &src, KernelPlan &plan,
                     const TmaOperands *tma = nullptr) {
   for (const GemmVariant &v : variants) {
     const Engine &e = v.engine;
-    const bool maps = e.kind == Engine::Tma;
+    const bool maps = e.kind == Engine::Tma || e.kind == Engine::TmaSplitK;
     assert((!maps || tma) && "a TMA engine needs its operands");
     // Decode's split-K tiles request their first weight tiles before
     // waiting for the previous kernel (programmatic dependent launch).
-    const bool weightsFirst = l.decode && e.kind == Engine::Tc && e.split > 1;
+    const bool weightsFirst =
+        l.decode &&
+        ((e.kind == Engine::Tc && e.split > 1) || e.kind == Engine::TmaSplitK);
     const bool normed = e.kind == Engine::Skinny && !skinnyNorm.empty();
     std::string body =
         "  const int M = static_cast<int>(" + m.expr() + ");\n  " + ops +
         "\n  " + (normed ? "skinnyNormGemm" : e.gemmFn()) + "<" + e.config() +
-        (weightsFirst ? ", true" : "") + ">(ops, M" +
+        (weightsFirst && e.kind == Engine::Tc ? ", true" : "") + ">(ops, M" +
         (normed ? ", " + skinnyNorm : "") + (maps ? ", maps" : "") + ");\n";
     src.kernel(l.fn(v.suffix), e.threads(), e.minBlocks(), body, e.cluster(),
                weightsFirst, maps);

@@ -256,15 +256,15 @@ constexpr int64_t kDecodeTileRows = 64;
 /// row tiles, 1 up to 64 rows, 2 above): more than 256 of 64 columns
 /// (lm_head; in_proj and the gated MLP at two row tiles) take unsplit
 /// 64 x 128 tiles, 4 stages; more than 64 of 128 columns (in_proj's 8512,
-/// the gated MLP's 11264) unsplit 64 x 64 tiles, 4 stages (a block on about
-/// every SM); from 64 of 64 columns (qkv; 2048 wide at two row tiles)
+/// the gated MLP's 11264) unsplit 64 x 64 tiles, 6 stages (a block on about
+/// every SM, two fit); from 64 of 64 columns (qkv; 2048 wide at two row tiles)
 /// unsplit 64 x 64 tiles with 12 stages refilled 4 at a time; 2048 wide at
 /// one row tile split the k-tiles over 4 blocks: 64 x 128 tiles with 8
 /// stages for K >= 4096, 64 x 64 with 6 below. Above 512 tiles of 64
 /// (lm_head at two row tiles) tcGemmSplitK measured faster. Chosen from the
 /// tile shapes, splits, rings and bursts dense_kernels_test times at 17 ..
 /// 128 rows, then in the model (H100, docs/benchmarks.md): B = 64 decode
-/// 4.04 -> 3.98 ms a step.
+/// 4.05 -> 3.97 ms a step.
 std::optional<Engine> decodeTmaEngine(int64_t n, int64_t k, int64_t rowTiles) {
   const int64_t tiles64 = (n + 63) / 64 * rowTiles;
   const int64_t tiles128 = (n + 127) / 128 * rowTiles, kTiles = (k + 63) / 64;
@@ -273,7 +273,7 @@ std::optional<Engine> decodeTmaEngine(int64_t n, int64_t k, int64_t rowTiles) {
   if (tiles64 > 256)
     return Engine::tmaSplitK(128, 4, 1);
   if (tiles128 > 64)
-    return Engine::tmaSplitK(64, 4, 1);
+    return Engine::tmaSplitK(64, 6, 1);
   if (tiles64 >= 64 || kTiles < 16)
     return Engine::tmaSplitK(64, 12, 1, 4);
   return kTiles >= 64 ? Engine::tmaSplitK(128, 8, 4)

@@ -284,29 +284,39 @@ AltResult runAltTcDecode(const char *name, const bf16 *x, bf16 *y, int M) {
   return {name, ms, diffFromPlan(y)};
 }
 
+/// The launch of a split-K configuration at M rows: grid (ceil(N / BN) *
+/// SPLIT, ceil(M / BM)) in clusters of (SPLIT, 1, 1). Not copied: the
+/// configuration points at its own attribute.
+template <class Cfg, int N> struct SplitKLaunch {
+  cudaLaunchConfig_t cfg = {};
+  cudaLaunchAttribute attr[1];
+  explicit SplitKLaunch(int M) {
+    cfg.gridDim = dim3((N + Cfg::BN - 1) / Cfg::BN * Cfg::SPLIT,
+                       (M + Cfg::BM - 1) / Cfg::BM);
+    cfg.blockDim = dim3(Cfg::kThreads);
+    cfg.dynamicSmemBytes = Cfg::kSharedBytes;
+    attr[0].id = cudaLaunchAttributeClusterDimension;
+    attr[0].val.clusterDim.x = Cfg::SPLIT;
+    attr[0].val.clusterDim.y = 1;
+    attr[0].val.clusterDim.z = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = 1;
+  }
+  SplitKLaunch(const SplitKLaunch &) = delete;
+};
+
 /// Decode: a split-K configuration (clusters of Cfg::SPLIT along x).
 template <class Cfg, int N, int K>
 AltResult runAltSplitK(const char *name, const bf16 *x, bf16 *y, int M) {
   auto kern = benchSplitK<Cfg, N, K>;
   CUDA_OK(cudaFuncSetAttribute(
       kern, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSharedBytes));
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = dim3((N + Cfg::BN - 1) / Cfg::BN * Cfg::SPLIT,
-                     (M + Cfg::BM - 1) / Cfg::BM);
-  cfg.blockDim = dim3(Cfg::kThreads);
-  cfg.dynamicSmemBytes = Cfg::kSharedBytes;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeClusterDimension;
-  attr[0].val.clusterDim.x = Cfg::SPLIT;
-  attr[0].val.clusterDim.y = 1;
-  attr[0].val.clusterDim.z = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = 1;
+  const SplitKLaunch<Cfg, N> launch(M);
   CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
   size_t rot = 0;
   float ms = timeIt([&] {
     CUDA_OK(cudaLaunchKernelEx(
-        &cfg, kern, x,
+        &launch.cfg, kern, x,
         (const bf16 *)gWeightCopies[rot++ % gWeightCopies.size()], y, M));
   });
   return {name, ms, diffFromPlan(y)};
@@ -333,24 +343,13 @@ AltResult runAltTmaSplitK(const char *name, const bf16 *x, bf16 *y, int M) {
       }
     }
   }
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = dim3((N + Cfg::BN - 1) / Cfg::BN * Cfg::SPLIT,
-                     (M + Cfg::BM - 1) / Cfg::BM);
-  cfg.blockDim = dim3(Cfg::kThreads);
-  cfg.dynamicSmemBytes = Cfg::kSharedBytes;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeClusterDimension;
-  attr[0].val.clusterDim.x = Cfg::SPLIT;
-  attr[0].val.clusterDim.y = 1;
-  attr[0].val.clusterDim.z = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = 1;
+  const SplitKLaunch<Cfg, N> launch(M);
   CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
   size_t rot = 0;
   float ms = timeIt([&] {
     const size_t i = rot++ % gWeightCopies.size();
-    CUDA_OK(cudaLaunchKernelEx(&cfg, kern, x, (const bf16 *)gWeightCopies[i], y,
-                               M, maps[i]));
+    CUDA_OK(cudaLaunchKernelEx(&launch.cfg, kern, x,
+                               (const bf16 *)gWeightCopies[i], y, M, maps[i]));
   });
   return {name, ms, diffFromPlan(y)};
 }

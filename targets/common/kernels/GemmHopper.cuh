@@ -83,6 +83,19 @@ template <> struct WgMma<64> {
   }
 };
 
+/// Issues the wgmma of one k-tile of 64 as one committed group: acc (64 x
+/// BN) += a (64 rows) times b (BN rows), both K-major in the 128-byte
+/// swizzle layout.
+template <int BN>
+BRAID_DEVICE void wgmmaKTile(float (&acc)[WgMma<BN>::R], const bf16 *a,
+                             const bf16 *b) {
+  wgmmaFence();
+#pragma unroll
+  for (int j = 0; j < 64 / 16; ++j)
+    WgMma<BN>::run(acc, wgmmaDescSw128(a + j * 16), wgmmaDescSw128(b + j * 16));
+  wgmmaCommit();
+}
+
 /// Whether `Ops` reads an input of its own in the epilogue (a residual)
 /// through load2 / store2(..., Loaded).
 template <class Ops, class = void> struct EpilogueLoads : std::false_type {};
@@ -237,14 +250,8 @@ BRAID_DEVICE void wgGemmTile(const Ops &ops, int m0, int mEnd, int n0,
     cpAsyncCommit();
 
     const int stage = kt % STAGES;
-    const T *a = sA + stage * BM * BK + wg * 64 * BK;
-    const T *b = sB + stage * BN * BK;
-    wgmmaFence();
-#pragma unroll
-    for (int j = 0; j < BK / 16; ++j)
-      WgMma<BN>::run(acc, wgmmaDescSw128(a + j * 16),
-                     wgmmaDescSw128(b + j * 16));
-    wgmmaCommit();
+    wgmmaKTile<BN>(acc, sA + stage * BM * BK + wg * 64 * BK,
+                   sB + stage * BN * BK);
     wgmmaWait<1>();
   }
   wgmmaWait<0>();
@@ -1071,13 +1078,7 @@ BRAID_DEVICE void tmaSplitKConsume(int nk, const bf16 *sA, const bf16 *sB,
   for (int i = 0; i < nk; ++i) {
     const int s = i % STAGES;
     mbarWait(&full[s], (i / STAGES) & 1);
-    const bf16 *a = sA + s * BM * BK, *b = sB + s * BN * BK;
-    wgmmaFence();
-#pragma unroll
-    for (int j = 0; j < BK / 16; ++j)
-      WgMma<BN>::run(acc, wgmmaDescSw128(a + j * 16),
-                     wgmmaDescSw128(b + j * 16));
-    wgmmaCommit();
+    wgmmaKTile<BN>(acc, sA + s * BM * BK, sB + s * BN * BK);
     wgmmaWait<1>();
     if (i > 0 && arrives)
       mbarArrive(&empty[held]);

@@ -291,7 +291,9 @@ std::optional<Engine> decodeTmaEngine(int64_t n, int64_t k, int64_t rowTiles) {
 /// (lm_head) take those (fewer re-reads of x per weight byte). Chosen from
 /// the alternatives dense_kernels_test times at M = 17 .. 128 (H100: each
 /// choice within about 1 % of the best measured for the bamba-1.5b shapes).
-/// sm_80 and AMD keep the plain 64 x 64 tiles (no clusters).
+/// sm_80 and AMD keep the plain 64 x 64 tiles (no clusters). On sm_90a,
+/// where A and B are plain matrices (`tmaRows`), decodeTmaEngine's choice
+/// comes first.
 Engine decodeTensorCoreEngine(const Launch &l, int64_t n, int64_t k,
                               int64_t rowTiles, bool tmaRows) {
   if (tmaRows && l.target.arch == "sm_90a")

@@ -125,14 +125,15 @@ double diffFromPlan(const bf16 *y) {
   return std::sqrt(num / den);
 }
 
-/// tmaGemm's maps for x [M, K] and w [N, K] (GemmHopper.cuh): 64 x BM and
-/// 64 x BN boxes, 128-byte swizzle.
-template <class Cfg, int N, int K>
-BraidTensorMaps tmaMapsFor(const bf16 *x, const bf16 *w, int M) {
+/// Tensor maps for x [M, K] and w [N, K] in 64 x boxA and 64 x boxB boxes,
+/// 128-byte swizzle (tmaGemm: BM and BN / kClusterM; tmaSplitK: 64 and BN).
+template <int N, int K>
+BraidTensorMaps tmaMapsFor(const bf16 *x, const bf16 *w, int M, int64_t boxA,
+                           int64_t boxB) {
   BraidTensorMaps maps;
   std::memset(&maps, 0, sizeof maps);
   const void *base[2] = {x, w};
-  const int64_t rows[2] = {M, N}, box[2] = {Cfg::BM, Cfg::BN / Cfg::kClusterM};
+  const int64_t rows[2] = {M, N}, box[2] = {boxA, boxB};
   for (int i = 0; i < 2; ++i) {
     CUresult r = encodeTensorMap(maps.maps[i], base[i], rows[i], K, 2,
                                  {64, box[i]}, 128);
@@ -170,7 +171,8 @@ AltResult runAltTma(const char *name, const bf16 *x, const bf16 *w, bf16 *y,
   dim3 grid =
       blocks ? dim3(blocks)
              : dim3(CM * ((N + Cfg::BN - 1) / Cfg::BN), (tilesM + CM - 1) / CM);
-  BraidTensorMaps maps = tmaMapsFor<Cfg, N, K>(x, w, M);
+  BraidTensorMaps maps =
+      tmaMapsFor<N, K>(x, w, M, Cfg::BM, Cfg::BN / Cfg::kClusterM);
   CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
   auto launch = [&] {
     kern<<<grid, Cfg::kThreads, Cfg::kSharedBytes>>>(x, w, y, M, maps);
@@ -329,20 +331,9 @@ AltResult runAltTmaSplitK(const char *name, const bf16 *x, bf16 *y, int M) {
   auto kern = benchTmaSplitK<Cfg, N, K>;
   CUDA_OK(cudaFuncSetAttribute(
       kern, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSharedBytes));
-  std::vector<BraidTensorMaps> maps(gWeightCopies.size());
-  for (size_t i = 0; i < maps.size(); ++i) {
-    std::memset(&maps[i], 0, sizeof maps[i]);
-    const void *base[2] = {x, gWeightCopies[i]};
-    const int64_t rows[2] = {M, N}, box[2] = {Cfg::BM, Cfg::BN};
-    for (int j = 0; j < 2; ++j) {
-      CUresult r = encodeTensorMap(maps[i].maps[j], base[j], rows[j], K, 2,
-                                   {64, box[j]}, 128);
-      if (r != CUDA_SUCCESS) {
-        say("tensor map %d: %s\n", j, cuErr(r).c_str());
-        std::exit(2);
-      }
-    }
-  }
+  std::vector<BraidTensorMaps> maps;
+  for (const bf16 *w : gWeightCopies)
+    maps.push_back(tmaMapsFor<N, K>(x, w, M, Cfg::BM, Cfg::BN));
   const SplitKLaunch<Cfg, N> launch(M);
   CUDA_OK(cudaMemset(y, 0xff, size_t(M) * N * 2));
   size_t rot = 0;

@@ -19,8 +19,8 @@
 //     k-tiles of a tile split over the blocks of a thread-block cluster,
 //     partial tiles summed through distributed shared memory, so that a
 //     narrow output still spreads its weights over every SM (on sm_90a,
-//     where A and B are plain matrices, GemmHopper.cuh's tmaSplitK does the
-//     same on TMA and wgmma).
+//     where A and B are plain matrices, GemmHopperSplitK.cuh's tmaSplitK
+//     does the same on TMA and wgmma).
 //   * simtGemm: fp32 FMA (validation mode), register-tiled TM x TN outputs per
 //     thread from k-major shared tiles, double-buffered through registers.
 //   * skinnyGemm (GemmSkinny.cuh, included at the end): few rows (decode,
@@ -828,6 +828,23 @@ template <class Cfg, class Ops> BRAID_DEVICE void tcGemm(const Ops &ops, int M) 
 // launch; each weight byte is read once. The cluster helpers (rank,
 // barrier, remote shared loads) are in Portability.cuh.
 
+/// The sum over the S blocks of a cluster of the float pair at `p` (this
+/// block's shared memory) in each of them, in rank order; every load is
+/// issued before the first add.
+template <int S> BRAID_DEVICE float2 clusterSumPair(const float *p) {
+  float2 v[S];
+#pragma unroll
+  for (int q = 0; q < S; ++q)
+    v[q] = loadClusterShared2(p, q);
+  float2 t = make_float2(0.0f, 0.0f);
+#pragma unroll
+  for (int q = 0; q < S; ++q) {
+    t.x += v[q].x;
+    t.y += v[q].y;
+  }
+  return t;
+}
+
 /// A TcConfig tile computed by SPLIT blocks (the kernel's cluster size).
 template <class Tc, int SPLIT_> struct SplitKConfig : Tc {
   static constexpr int SPLIT = SPLIT_;
@@ -876,17 +893,8 @@ BRAID_DEVICE void tcGemmSplitK(const Ops &ops, int M) {
 #pragma unroll 1
   for (int i = rank * THREADS + tid; i < rows * PAIRS; i += S * THREADS) {
     const int r = i / PAIRS, c = 2 * (i % PAIRS);
-    float2 v[S];
-#pragma unroll
-    for (int q = 0; q < S; ++q)
-      v[q] = loadClusterShared2(part + r * LDR + c, q);
-    float s0 = 0.0f, s1 = 0.0f;
-#pragma unroll
-    for (int q = 0; q < S; ++q) {
-      s0 += v[q].x;
-      s1 += v[q].y;
-    }
-    storePairOut(ops, m0 + r, n0 + c, s0, s1, M);
+    const float2 t = clusterSumPair<S>(part + r * LDR + c);
+    storePairOut(ops, m0 + r, n0 + c, t.x, t.y, M);
   }
   clusterSync(); // the other blocks read this one's partials until here
 #else
@@ -902,6 +910,7 @@ BRAID_DEVICE void tcGemmSplitK(const Ops &ops, int M) {
 } // namespace braid
 
 #include "targets/common/kernels/GemmHopper.cuh"
+#include "targets/common/kernels/GemmHopperSplitK.cuh"
 
 namespace braid {
 namespace dev {

@@ -74,7 +74,7 @@ struct Engine {
     e.kind = Tma;
     return e;
   }
-  /// Decode's split-K tiles of 64 x bn on TMA and wgmma (GemmHopper.cuh
+  /// Decode's split-K tiles of 64 x bn on TMA and wgmma (GemmHopperSplitK.cuh
   /// tmaSplitK): a producer warp and a consumer warpgroup, `split` blocks
   /// (one cluster) a tile; the launch passes tensor maps of A and B.
   static Engine tmaSplitK(int bn, int stages, int split, int burst = 1) {
@@ -252,7 +252,7 @@ bool hasClusters(const Target &target) {
 constexpr int64_t kDecodeTileRows = 64;
 
 /// Decode above kSkinnyMaxRows on sm_90a where A and B are plain row-major
-/// matrices: tmaSplitK (GemmHopper.cuh). By the output's tiles (times the
+/// matrices: tmaSplitK (GemmHopperSplitK.cuh). By the output's tiles (times the
 /// row tiles, 1 up to 64 rows, 2 above): more than 256 of 64 columns
 /// (lm_head; in_proj and the gated MLP at two row tiles) take unsplit
 /// 64 x 128 tiles, 4 stages; more than 64 of 128 columns (in_proj's 8512,

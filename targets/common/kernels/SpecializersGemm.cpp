@@ -259,12 +259,14 @@ constexpr int64_t kDecodeTileRows = 64;
 /// the gated MLP's 11264) unsplit 64 x 64 tiles, 6 stages (a block on about
 /// every SM, two fit); from 64 of 64 columns (qkv; 2048 wide at two row tiles)
 /// unsplit 64 x 64 tiles with 12 stages refilled 4 at a time; 2048 wide at
-/// one row tile split the k-tiles over 4 blocks: 64 x 128 tiles with 8
-/// stages for K >= 4096, 64 x 64 with 6 below. Above 512 tiles of 64
-/// (lm_head at two row tiles) tcGemmSplitK measured faster. Chosen from the
-/// tile shapes, splits, rings and bursts dense_kernels_test times at 17 ..
-/// 128 rows, then in the model (H100, docs/benchmarks.md): B = 64 decode
-/// 4.05 -> 3.97 ms a step.
+/// one row tile 64 x 64 tiles, 6 stages, the k-tiles split over clusters of
+/// 4 blocks (128 blocks). Above 512 tiles of 64 (lm_head at two row tiles)
+/// tcGemmSplitK measured faster. Chosen from the tile shapes, splits, rings
+/// and bursts dense_kernels_test times at 17 .. 128 rows, then in the model
+/// (H100, docs/benchmarks.md): B = 64 decode 4.05 -> 3.97 ms a step, and
+/// 3.95 -> 3.89 with the 2048-wide outputs of K >= 4096 (out_proj, down) on
+/// 64 x 64 tiles rather than 64 x 128 (64 blocks: the faster alone, the
+/// slower in the graph).
 std::optional<Engine> decodeTmaEngine(int64_t n, int64_t k, int64_t rowTiles) {
   const int64_t tiles64 = (n + 63) / 64 * rowTiles;
   const int64_t tiles128 = (n + 127) / 128 * rowTiles, kTiles = (k + 63) / 64;
@@ -276,8 +278,7 @@ std::optional<Engine> decodeTmaEngine(int64_t n, int64_t k, int64_t rowTiles) {
     return Engine::tmaSplitK(64, 6, 1);
   if (tiles64 >= 64 || kTiles < 16)
     return Engine::tmaSplitK(64, 12, 1, 4);
-  return kTiles >= 64 ? Engine::tmaSplitK(128, 8, 4)
-                      : Engine::tmaSplitK(64, 6, 4);
+  return Engine::tmaSplitK(64, 6, 4);
 }
 
 /// The tensor-core engine of decode above kSkinnyMaxRows for N outputs of K

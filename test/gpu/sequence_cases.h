@@ -15,6 +15,7 @@
 
 #include "targets/common/kernels/SequencePlans.h"
 
+#include <array>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -648,6 +649,24 @@ inline std::vector<SeqCase> sequenceCases() {
     c.name = "bench_attn_decode_b64_bamba_pos560_splitgrid";
     c.splitGrid = true;
     all.push_back(c);
+    // Decode's rings at B = 1 and 64: query rows a warp (rowTiles: 2 is
+    // the plan's for bf16, whose 32 rows a warp serve 2 query heads in
+    // decode) and keys a tile x stages (the shared memory, and so the
+    // blocks an SM).
+    for (int b : {1, 64})
+      for (auto [rt, bn, st] : std::initializer_list<std::array<int, 3>>{
+               {1, 64, 2}, {1, 32, 2}, {1, 64, 1}, {2, 64, 1}, {1, 32, 4}}) {
+        c = attention("bench_attn_decode_b" + std::to_string(b) +
+                          "_bamba_pos560_rt" + std::to_string(rt) + "_n" +
+                          std::to_string(bn) + "x" + std::to_string(st),
+                      true, b, 16, 8, 128, true, {1}, std::vector<int>(b, 560),
+                      true, 0, 0.0, true);
+        c.attn.rowTiles = rt;
+        c.attn.blockN = bn;
+        c.attn.stages = st;
+        c.bench = true;
+        all.push_back(c);
+      }
     // mamba2_step of bamba-1.5b (timed at the last phase).
     c = mamba2Step("bench_step_b1_bamba", true, 1, 64, 64, 1, 128, 4, 1, 4096,
                    {1, 1, 1});
@@ -667,9 +686,10 @@ inline std::vector<SeqCase> sequenceCases() {
     c.name += "_notile";
     c.step.tileMinRows = 65;
     all.push_back(c);
-    // Fewer rows per update block (more blocks: B = 1 parallelism, more
-    // redundant B/C conv per block at B = 64).
-    for (int rows : {16, 8})
+    // Other rows per update block: fewer (more blocks: B = 1 parallelism,
+    // more redundant B/C conv per block at B = 64) and a whole head (64:
+    // half the blocks, 32 KB of state each).
+    for (int rows : {64, 16, 8})
       for (int b : {1, 64}) {
         c = mamba2Step("bench_step_b" + std::to_string(b) + "_bamba_rows" +
                            std::to_string(rows),

@@ -133,6 +133,9 @@ struct AttentionShape {
   int rowTiles = 0;
   int keyStep = 0;
   int qInRegs = -1;
+  /// Tuning knobs of the key/value ring (0: the planner's): keys per tile
+  /// and stages.
+  int blockN = 0, stages = 0;
   /// The sm_90a wgmma prefill kernel (AttentionHopper.cuh) where it
   /// applies: -1 the planner's choice (on), 0 off; its schedule (-1: the
   /// default, ping-pong; 0: both warpgroups side by side) and key/value
@@ -194,12 +197,23 @@ inline std::string planAttention(const AttentionShape &s, const Target &t,
   const Choice choices[] = {{4, 64, bf16 ? 2 : 1}, {4, 64, 1}, {4, 32, 1},
                             {2, 32, 1}};
   const Choice *pick = nullptr;
-  for (const Choice &c : choices)
-    if (attentionSmemBytes(eb, int(s.headDim), int(s.valueDim), c.warps,
-                           rowTiles, c.blockN, c.stages) <= t.maxShared) {
-      pick = &c;
+  const Choice asked{4, s.blockN, s.stages};
+  if (s.blockN > 0 && s.stages > 0) {
+    if (s.blockN % 16 ||
+        attentionSmemBytes(eb, int(s.headDim), int(s.valueDim), asked.warps,
+                           rowTiles, asked.blockN, asked.stages) > t.maxShared)
+      return "key tiles of " + std::to_string(s.blockN) + " in " +
+             std::to_string(s.stages) +
+             " stages must be a multiple of 16 and fit in shared memory";
+    pick = &asked;
+  }
+  for (const Choice &c : choices) {
+    if (pick)
       break;
-    }
+    if (attentionSmemBytes(eb, int(s.headDim), int(s.valueDim), c.warps,
+                           rowTiles, c.blockN, c.stages) <= t.maxShared)
+      pick = &c;
+  }
   if (!pick)
     return "head dims " + std::to_string(s.headDim) +
            " do not fit in shared memory";

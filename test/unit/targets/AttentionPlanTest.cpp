@@ -131,4 +131,33 @@ TEST(AttentionPlan, WgmmaOnlyWhereItApplies) {
   EXPECT_TRUE(plansWg(s, sm90a()));
 }
 
+// The key/value ring knobs of `_main`: bf16 bamba takes 64-key tiles in two
+// stages with 32 query rows a warp by default; the knobs set the tile and
+// stages (the shared memory follows) and refuse a tile that is not a
+// multiple of 16 or does not fit.
+TEST(AttentionPlan, KeyTileKnobs) {
+  Plan p;
+  AttentionShape s = bambaAttention();
+  ASSERT_EQ(planAttention(s, sm90a(), "k", p), "");
+  EXPECT_NE(p.source.find("kBlockN = 64;"), std::string::npos);
+  EXPECT_NE(p.source.find("kStages = 2;"), std::string::npos);
+  const int64_t plain = find(p, "k_main")->sharedBytes;
+  s.rowTiles = 1;
+  s.blockN = 32;
+  s.stages = 2;
+  ASSERT_EQ(planAttention(s, sm90a(), "k", p), "");
+  EXPECT_NE(p.source.find("kBlockN = 32;"), std::string::npos);
+  EXPECT_NE(p.source.find("kKeyStep = 32;"), std::string::npos);
+  EXPECT_LT(find(p, "k_main")->sharedBytes, plain);
+  s.blockN = 40;
+  EXPECT_EQ(planAttention(s, sm90a(), "k", p),
+            "key tiles of 40 in 2 stages must be a multiple of 16 and fit in "
+            "shared memory");
+  s.blockN = 512;
+  s.stages = 8;
+  EXPECT_EQ(planAttention(s, sm90a(), "k", p),
+            "key tiles of 512 in 8 stages must be a multiple of 16 and fit in "
+            "shared memory");
+}
+
 } // namespace

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <string_view>
 
 namespace braid::rt {
 
@@ -39,6 +40,31 @@ GpuBackend::GpuBackend(const Api &a, bool useGraphs)
     profilePath = path;
   if (syncEach)
     graphs = false;
+  if (const char *skip = std::getenv("BRAID_SKIP_KERNELS"))
+    for (std::string_view rest = skip; !rest.empty();) {
+      const size_t comma = std::min(rest.find(','), rest.size());
+      if (comma > 0)
+        skipKernels.emplace_back(rest.substr(0, comma));
+      rest.remove_prefix(std::min(comma + 1, rest.size()));
+    }
+  listKernels = envFlag("BRAID_LIST_KERNELS");
+}
+
+bool GpuBackend::skipsKernel(const std::string &label) {
+  for (const std::string &s : skipKernels) {
+    if (label.find(s) == std::string::npos)
+      continue;
+    if (!warnedSkip)
+      std::fprintf(stderr,
+                   "braid %s: BRAID_SKIP_KERNELS leaves out every launch whose "
+                   "label contains one of its strings (first: %s): the "
+                   "results are wrong, only the time means something\n",
+                   api.backend, label.c_str());
+    warnedSkip = true;
+    ++counters.skipped;
+    return true;
+  }
+  return false;
 }
 
 void GpuBackend::shutdown() {
@@ -56,12 +82,16 @@ void GpuBackend::shutdown() {
   if (printStats)
     std::fprintf(stderr,
                  "braid %s: %llu kernels launched one by one, %llu decode "
-                 "graph capture%s, %llu replay%s\n",
+                 "graph capture%s, %llu replay%s%s\n",
                  api.backend, (unsigned long long)counters.kernels,
                  (unsigned long long)counters.graphCaptures,
                  counters.graphCaptures == 1 ? "" : "s",
                  (unsigned long long)counters.graphReplays,
-                 counters.graphReplays == 1 ? "" : "s");
+                 counters.graphReplays == 1 ? "" : "s",
+                 counters.skipped ? (", " + std::to_string(counters.skipped) +
+                                     " launches left out (BRAID_SKIP_KERNELS)")
+                                        .c_str()
+                                  : "");
   printStats = false;
 }
 
@@ -203,11 +233,28 @@ std::vector<gpu::KernelOp> GpuBackend::buildOps(size_t entry) {
 
 void GpuBackend::runOps(size_t entry, const std::vector<gpu::KernelOp> &ops,
                         bool timed) {
+  const bool list = listKernels && listedEntries.insert(entry).second;
   for (size_t i = 0; i < ops.size(); ++i) {
     const gpu::KernelOp &op = ops[i];
     if (timed && eventRecord(events[2 * i]) != 0) {
       stopProfile("recording an event");
       timed = false;
+    }
+    bool skip = false;
+    if (list || !skipKernels.empty()) {
+      const std::string label =
+          gpu::kernelLabel(prepared[entry][op.launch], op.kernel, &op);
+      if (list)
+        std::fprintf(stderr, "braid %s: %s: %s\n", api.backend,
+                     entryNames[entry].c_str(), label.c_str());
+      skip = !skipKernels.empty() && skipsKernel(label);
+    }
+    if (skip) { // an empty pair of profile events
+      if (timed && eventRecord(events[2 * i + 1]) != 0) {
+        stopProfile("recording an event");
+        timed = false;
+      }
+      continue;
     }
     int r = launchKernel(op);
     if (timed && r == 0 && eventRecord(events[2 * i + 1]) != 0) {
@@ -238,6 +285,7 @@ void GpuBackend::runGraph(size_t entry, int64_t batch,
     g = {};
     check(beginCapture(), api.beginCapture + what + ")");
     void *graph = nullptr;
+    const uint64_t launched = counters.kernels;
     try {
       runOps(entry, ops);
     } catch (...) {
@@ -245,7 +293,7 @@ void GpuBackend::runGraph(size_t entry, int64_t batch,
         destroyGraph(graph);
       throw;
     }
-    counters.kernels -= ops.size(); // captured, not launched
+    counters.kernels = launched; // captured, not launched
     check(endCapture(&graph), api.endCapture + what + ")");
     void *exec = nullptr;
     int r = instantiate(&exec, graph);

@@ -33,6 +33,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -87,6 +88,7 @@ public:
     uint64_t kernels = 0;       ///< kernels launched one by one
     uint64_t graphCaptures = 0; ///< decode graphs captured
     uint64_t graphReplays = 0;  ///< decode calls run by a graph
+    uint64_t skipped = 0;       ///< launches BRAID_SKIP_KERNELS left out
   };
   const Stats &stats() const { return counters; }
   /// The code section prepare() chose.
@@ -205,7 +207,18 @@ private:
   std::vector<ProfiledCall> profileCalls;
   std::vector<ProfiledKernel> profileKernels;
 
+  /// Whether BRAID_SKIP_KERNELS leaves out the launch labelled `label`
+  /// (warning once that the results are wrong).
+  bool skipsKernel(const std::string &label);
+
   bool printStats = false;
+  /// BRAID_SKIP_KERNELS: launches whose label contains one of these are not
+  /// run (timing attribution: what a step costs without them).
+  std::vector<std::string> skipKernels;
+  bool warnedSkip = false;
+  /// BRAID_LIST_KERNELS: print each entry's launch labels at its first call.
+  bool listKernels = false;
+  std::set<size_t> listedEntries;
   std::vector<std::string> entryNames;
   std::vector<size_t> graphEntries; ///< decode, decode_greedy
   gpu::PendingCall pending;

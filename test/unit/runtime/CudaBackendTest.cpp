@@ -668,6 +668,41 @@ TEST(CudaBackendFake, DecodeGraphReplaysWhatLaunchesOneByOneWouldDo) {
   EXPECT_EQ(count(trace, "graph launch 4"), 5) << trace;
 }
 
+// Timing attribution: BRAID_SKIP_KERNELS leaves out the launches whose
+// label contains one of its strings, in launches one by one and in the
+// captured graph, warns once that the results are wrong and counts them;
+// BRAID_LIST_KERNELS prints each entry's labels at its first call.
+TEST(CudaBackendFake, SkipKernelsLeavesOutMatchingLaunches) {
+  FakeRun f = fakeSetup("cuda-fake-skip", gpuManifest(true));
+  std::string args = "generate " + f.bundle + " --backend cuda --weights " +
+                     f.weights + " --ids '1,2,3;4,5,15' -n 4 --cuda-graph";
+  Result r = braidRun(fakeEnv(f.trace) + " BRAID_CUDA_STATS=1 "
+                                         "BRAID_SKIP_KERNELS=,fake_rms_norm, "
+                                         "BRAID_LIST_KERNELS=1",
+                      args);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(count(r.output, "BRAID_SKIP_KERNELS leaves out every launch"), 1)
+      << r.output;
+  // Listed once per entry: prefill and decode, 4 launches each.
+  EXPECT_EQ(count(r.output, "braid cuda: prefill: launch "), 4) << r.output;
+  EXPECT_EQ(count(r.output, "braid cuda: decode: launch "), 4) << r.output;
+  EXPECT_CONTAINS(r.output, "kernel 'fake_rms_norm' of module kfake, grid");
+  // Prefill: 3 of 4 launched; decode: 3 captured, replayed 3 times.
+  EXPECT_CONTAINS(r.output, "3 kernels launched one by one, 1 decode graph "
+                            "capture, 3 replays, 2 launches left out");
+  std::string trace = readFile(f.trace);
+  EXPECT_EQ(count(trace, "launch fake_rms_norm"), 0) << trace;
+  EXPECT_EQ(count(trace, "capture node fake_rms_norm"), 0) << trace;
+  EXPECT_EQ(count(trace, "capture end 3"), 1) << trace;
+  // Without the variables nothing is left out or listed.
+  Result plain = braidRun(fakeEnv() + " BRAID_CUDA_STATS=1", args);
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  EXPECT_EQ(count(plain.output, "BRAID_SKIP_KERNELS"), 0) << plain.output;
+  EXPECT_EQ(count(plain.output, ": launch "), 0) << plain.output;
+  EXPECT_CONTAINS(plain.output, "4 kernels launched one by one, 1 decode "
+                                "graph capture, 3 replays\n");
+}
+
 // generate through decode_greedy: the same tokens as the host loop, with
 // the decode steps, each followed by a copy of the ids on the stream,
 // enqueued without one synchronization between them.

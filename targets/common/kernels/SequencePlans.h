@@ -207,13 +207,11 @@ inline std::string planAttention(const AttentionShape &s, const Target &t,
              " stages must be a multiple of 16 and fit in shared memory";
     pick = &asked;
   }
-  for (const Choice &c : choices) {
-    if (pick)
-      break;
-    if (attentionSmemBytes(eb, int(s.headDim), int(s.valueDim), c.warps,
-                           rowTiles, c.blockN, c.stages) <= t.maxShared)
+  for (const Choice &c : choices)
+    if (!pick && attentionSmemBytes(eb, int(s.headDim), int(s.valueDim),
+                                    c.warps, rowTiles, c.blockN, c.stages) <=
+                     t.maxShared)
       pick = &c;
-  }
   if (!pick)
     return "head dims " + std::to_string(s.headDim) +
            " do not fit in shared memory";

@@ -208,9 +208,9 @@ inline std::string planAttention(const AttentionShape &s, const Target &t,
     pick = &asked;
   }
   for (const Choice &c : choices)
-    if (!pick && attentionSmemBytes(eb, int(s.headDim), int(s.valueDim),
-                                    c.warps, rowTiles, c.blockN, c.stages) <=
-                     t.maxShared)
+    if (!pick &&
+        attentionSmemBytes(eb, int(s.headDim), int(s.valueDim), c.warps,
+                           rowTiles, c.blockN, c.stages) <= t.maxShared)
       pick = &c;
   if (!pick)
     return "head dims " + std::to_string(s.headDim) +

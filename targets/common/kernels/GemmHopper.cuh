@@ -300,48 +300,6 @@ BRAID_DEVICE void wgGemm(const Ops &ops, int M) {
 // fresh barrier counts as done. Consumers keep one k-tile of wgmma in
 // flight and hand back the stage of the k-tile before it.
 
-/// Initializes the mbarrier at `bar` (shared) for `count` arrivals a phase.
-BRAID_DEVICE void mbarInit(uint64_t *bar, int count) {
-#if defined(BRAID_HAS_WGMMA)
-  asm volatile(
-      "mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(sharedAddress(bar)),
-      "r"(count)
-      : "memory");
-#endif
-}
-/// One arrival on `bar` (release semantics, CTA scope).
-BRAID_DEVICE void mbarArrive(uint64_t *bar) {
-#if defined(BRAID_HAS_WGMMA)
-  asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.shared::cta.b64 st, [%0];\n}"
-               "\n" ::"r"(sharedAddress(bar))
-               : "memory");
-#endif
-}
-/// Waits until the phase of parity `parity` of `bar` has completed
-/// (acquire). A fresh barrier is in its phase 0: parity 1 passes at once.
-BRAID_DEVICE void mbarWait(uint64_t *bar, uint32_t parity) {
-#if defined(BRAID_HAS_WGMMA)
-  const uint32_t a = sharedAddress(bar);
-  uint32_t done;
-  do {
-    asm volatile("{\n.reg .pred p;\n"
-                 "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
-                 "selp.u32 %0, 1, 0, p;\n}\n"
-                 : "=r"(done)
-                 : "r"(a), "r"(parity)
-                 : "memory");
-  } while (!done);
-#endif
-}
-/// Arrives on `bar` once every cp.async this thread has issued so far has
-/// completed; the arrival is one of the barrier's expected count (.noinc).
-BRAID_DEVICE void cpAsyncArriveNoinc(uint64_t *bar) {
-#if defined(BRAID_HAS_WGMMA)
-  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(
-                   sharedAddress(bar))
-               : "memory");
-#endif
-}
 /// Sets the registers per thread of the executing warpgroup (setmaxnreg:
 /// all its warps execute it; needs the kernel's launch bounds).
 template <int Regs> BRAID_DEVICE void warpgroupRegsDec() {

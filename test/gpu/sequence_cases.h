@@ -297,6 +297,11 @@ inline std::vector<SeqCase> sequenceCases() {
       c.attn.wgPingPong = 0;
       c.attn.wgStages = 3;
       all.push_back(c);
+      // Ping-pong with a __syncthreads per key tile (not the default).
+      c = attention("attn_wg_lockstep_bf16cache", bf16, 2, 16, 8, 128, true,
+                    {300, 1, 7}, {0, 17}, true, 0, 0.0, true);
+      c.attn.wgBarriers = 0;
+      all.push_back(c);
     }
 
     // ssd_scan: goldens' shapes, bamba-1.5b, groups + dt clamp, forced
@@ -518,6 +523,10 @@ inline std::vector<SeqCase> sequenceCases() {
                       true);
         c.bench = true;
         all.push_back(c);
+        c.name = base + "_lockstep"; // a __syncthreads per key tile
+        c.attn.wgBarriers = 0;
+        all.push_back(c);
+        c.attn.wgBarriers = -1;
         c.name = base + "_sidebyside";
         c.attn.wgPingPong = 0;
         all.push_back(c);

@@ -19,14 +19,22 @@
 //                 as K)
 //
 // Every thread loads: the query tile once, key and value tiles through a
-// `stages`-deep cp.async ring, one __syncthreads per tile (the stage that
-// is refilled is the one the warpgroups finished before the barrier).
+// `stages`-deep cp.async ring. Side by side (and ping-pong in lockstep,
+// kWgBarriers off) take one __syncthreads per tile (the stage that is
+// refilled is the one the warpgroups finished before the barrier); the
+// default ping-pong hands stages on mbarriers instead (full: every
+// thread's copies landed, cp.async.mbarrier.arrive; empty: every thread's
+// wgmma of the stage retired), so that neither warpgroup waits for the
+// other's softmax.
 // Row tiles run longest first (causal), ranked over every (sequence, KV
 // head) so that the heavy tiles of all heads start in the first wave.
 //
 // KV cache (bf16 only): as Attention.cuh, the block appends the new tokens
 // of its rows to the caches and reads keys below cache_position from the
-// cache, the new ones straight from k / v.
+// cache, the new ones straight from k / v. The tokens go to the caches from
+// the key tiles in shared memory (causal: from the last two tiles after
+// the main loop): no read of k / v of their own, no round trip before the
+// first tile.
 //
 // Scope (SequencePlans.h picks it, see planAttention): sm_90a, bf16,
 // head dim = value dim = 128 (Cfg::kHeadDim), no cache or a bf16 one, no
@@ -79,6 +87,11 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
       (reinterpret_cast<uintptr_t>(attnWgSmem) + 1023) & ~uintptr_t(1023));
   bf16 *sK = sQ + BM * D;
   bf16 *sV = sK + ST * BN * D;
+  // Ping-pong with barriers: full[s] completes when every thread's copies
+  // of the tile in stage s have landed, empty[s] when every thread is done
+  // with it (SequenceLayout.h attentionWgSmemBytes).
+  uint64_t *fullBar = reinterpret_cast<uint64_t *>(sV + ST * BN * D);
+  uint64_t *emptyBar = fullBar + ST;
 
   // Longest row tiles first over all (sequence, KV head) pairs: rank the
   // linear block id by row tile, then head, then sequence.
@@ -95,13 +108,18 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
   const int r0 = mt * BM, rowsHere = min(BM, rows - r0);
   if (rowsHere <= 0)
     return;
-  // The new tokens of this tile go to the caches (attention reads them
-  // from k / v: no block waits for another).
-  if constexpr (Cfg::kCached)
-    attnAppendCache<Cfg>(p, s, b, g, r0, rowsHere);
   int lo, hi;
   attnTileRange<Cfg>(s, r0, rowsHere, lo, hi); // lo = 0: no window
   const int nTiles = hi > lo ? ceilDiv(hi - lo, BN) : 0;
+  // The new tokens of this tile go to the caches (attention reads them
+  // from k / v: no block waits for another). Each token is one of the
+  // keys the block loads (its own row sees it), so they are stored from
+  // the key tiles in shared memory (appendFromTile below): causal, from
+  // the last two tiles after the main loop; otherwise as the tiles land. A
+  // block without keys copies them here.
+  if constexpr (Cfg::kCached)
+    if (nTiles == 0)
+      attnAppendCache<Cfg>(p, s, b, g, r0, rowsHere);
 
   const int tid = dev::threadId();
   const bf16 *q = dev::buffer<const bf16>(p, Cfg::kQ);
@@ -135,32 +153,88 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
     vc = dev::buffer<const bf16>(p, Cfg::kVCache);
     cacheBase = (int64_t(b) * W::HKV + g) * maxSeq * D + cc * 8;
   }
+  // Rows of a tile: from the cache below s.cached, else from k / v. A tile
+  // with no cached key (every tile of a prefill from position 0) takes the
+  // second form for all its rows, without a test per row.
   auto loadTile = [&](int it, int stage) {
     const int j0 = lo + it * BN;
     bf16 *dk = sK + stage * BN * D, *dv = sV + stage * BN * D;
+    auto newRow = [&](int j, int o, bool ok) {
+      const int64_t off = kvBase + int64_t(ok ? j - s.cached : 0) * kvStride;
+      dev::cpAsync16(dk + o, k + off, ok);
+      dev::cpAsync16(dv + o, v + off, ok);
+    };
+    if (!Cfg::kCached || j0 >= s.cached) {
+#pragma unroll
+      for (int i = 0; i < BN / RSTEP; ++i) {
+        const int r = rr + i * RSTEP, j = j0 + r;
+        newRow(j, dev::sw128Offset<BN>(r, cc), j < hi);
+      }
+      return;
+    }
 #pragma unroll
     for (int i = 0; i < BN / RSTEP; ++i) {
       const int r = rr + i * RSTEP, j = j0 + r;
       const bool ok = j < hi;
       const int o = dev::sw128Offset<BN>(r, cc);
-      if (Cfg::kCached && j < s.cached) {
+      if (j < s.cached) {
         const int64_t off = cacheBase + int64_t(j) * D;
         dev::cpAsync16(dk + o, kc + off, ok);
         dev::cpAsync16(dv + o, vc + off, ok);
       } else {
-        const int64_t off = kvBase + int64_t(ok ? j - s.cached : 0) * kvStride;
-        dev::cpAsync16(dk + o, k + off, ok);
-        dev::cpAsync16(dv + o, v + off, ok);
+        newRow(j, o, ok);
+      }
+    }
+  };
+  // The block's new tokens among the keys of tile `it` (landed in `stage`
+  // and visible to every thread) into the caches: the keys s.cached + t of
+  // the tokens t whose first row is in the block (attnAppendCache's).
+  auto appendFromTile = [&](int it, int stage) {
+    if constexpr (Cfg::kCached) {
+      const int j0 = lo + it * BN;
+      const int jLo = max(j0, s.cached + ceilDiv(r0, G));
+      const int jHi =
+          min(j0 + BN, s.cached + min(s.tokens, ceilDiv(r0 + rowsHere, G)));
+      if (jLo >= jHi)
+        return;
+      const int maxSeq = Cfg::kMaxSeq > 0 ? Cfg::kMaxSeq : int(p.max_seq);
+      bf16 *kOut = dev::buffer<bf16>(p, Cfg::kKCacheOut);
+      bf16 *vOut = dev::buffer<bf16>(p, Cfg::kVCacheOut);
+      const bf16 *tk = sK + stage * BN * D, *tv = sV + stage * BN * D;
+      for (int i = tid; i < (jHi - jLo) * 2 * CPR; i += THREADS) {
+        const int j = jLo + i / (2 * CPR), c = i % (2 * CPR);
+        const bool isK = c < CPR;
+        const int ch = isK ? c : c - CPR;
+        const int o = dev::sw128Offset<BN>(j - j0, ch);
+        const int64_t dst =
+            ((int64_t(b) * W::HKV + g) * maxSeq + j) * D + ch * 8;
+        *reinterpret_cast<uint4 *>((isK ? kOut : vOut) + dst) =
+            *reinterpret_cast<const uint4 *>((isK ? tk : tv) + o);
       }
     }
   };
   // Tiles loaded ahead: ST - 1, or one in the ping-pong schedule (below).
-  constexpr int AHEAD = Cfg::kWgPingPong ? 1 : ST - 1;
+  constexpr bool kBarriers = Cfg::kWgPingPong && Cfg::kWgBarriers;
+  if constexpr (kBarriers) {
+    if (tid == 0) {
+      for (int st = 0; st < ST; ++st) {
+        dev::mbarInit(&fullBar[st], THREADS);
+        dev::mbarInit(&emptyBar[st], THREADS);
+      }
+    }
+    dev::syncThreads(); // the barriers are armed
+    if (nTiles > 0) {
+      loadTile(0, 0);
+      dev::cpAsyncArriveNoinc(&fullBar[0]); // the query's copies too
+    }
+  } else {
+    constexpr int AHEAD = Cfg::kWgPingPong ? 1 : ST - 1;
 #pragma unroll
-  for (int st = 0; st < AHEAD; ++st) {
-    if (st < nTiles)
-      loadTile(st, st);
-    dev::cpAsyncCommit(); // the query joins the first group
+    for (int st = 0; st < AHEAD; ++st) {
+      if (st < nTiles)
+        loadTile(st, st);
+      dev::cpAsyncCommit(); // the query joins the first group
+    }
   }
 
   // This thread's rows (accumulator layout: warp w of the warpgroup holds
@@ -284,6 +358,8 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
       if (it + ST - 1 < nTiles)
         loadTile(it + ST - 1, (it + ST - 1) % ST);
       dev::cpAsyncCommit();
+      if constexpr (!Cfg::kCausal)
+        appendFromTile(it, it % ST);
 
       const int j0 = lo + it * BN;
       if (!wgLive || j0 >= wgHi)
@@ -310,7 +386,10 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
     // warpgroup's burst (issued after its own: named barrier 1) keeps the
     // tensor cores busy. The V of tile it - 1 is read during iteration it,
     // so the ring refills the stage of tile it - 2 (ST >= 3, one tile
-    // ahead).
+    // ahead). With barriers the warpgroups take strict turns on two named
+    // barriers (1: the first's burst is issued, 2: the second's) instead
+    // of meeting at a __syncthreads: the first issues its next burst as
+    // soon as its softmax is done.
     static_assert(!Cfg::kWgPingPong || (ST >= 3 && W::WG == 2),
                   "wgmma attention ping-pong: two warpgroups, three stages");
     // The bursts are issued unconditionally (ptxas serializes wgmma issued
@@ -327,27 +406,66 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
     int prevStage = 0;
 #pragma unroll 1
     for (int it = 0; it < nTiles; ++it) {
-      dev::cpAsyncWait<0>(); // tile it (and the query) have landed
-      dev::fenceProxyAsyncShared();
-      dev::syncThreads(); // ... for every thread; P V of tile it - 2 done
-      if (it + 1 < nTiles)
-        loadTile(it + 1, (it + 1) % ST);
-      dev::cpAsyncCommit();
-
       const int j0 = lo + it * BN;
       const int stage = it % ST;
+      if constexpr (kBarriers) {
+        // Tile it (and the query) have landed, for every thread's copies.
+        dev::mbarWait(&fullBar[stage], (it / ST) & 1);
+        dev::fenceProxyAsyncShared();
+      } else {
+        dev::cpAsyncWait<0>(); // tile it (and the query) have landed
+        dev::fenceProxyAsyncShared();
+        dev::syncThreads(); // ... for every thread; P V of tile it - 2 done
+      }
+      // The ring's refill (tile it + 1 into the stage of tile it - 2) and
+      // the cache stores are issued where they delay no burst: the first
+      // warpgroup's after its burst, the second's while it waits for the
+      // first's. With barriers, a refill waits until every thread is done
+      // with the stage's previous tile.
+      auto refill = [&] {
+        const int next = it + 1;
+        if constexpr (kBarriers) {
+          if (next < nTiles) {
+            if (next >= ST)
+              dev::mbarWait(&emptyBar[next % ST], ((next / ST) & 1) ^ 1);
+            loadTile(next, next % ST);
+            dev::cpAsyncArriveNoinc(&fullBar[next % ST]);
+          }
+        } else {
+          if (next < nTiles)
+            loadTile(next, next % ST);
+          dev::cpAsyncCommit();
+        }
+        if constexpr (!Cfg::kCausal)
+          appendFromTile(it, stage);
+      };
       dev::wgmmaPin(o);
       dev::wgmmaPin(sc);
       dev::wgmmaPin(pf);
-      if (wg == 1)
+      if (wg == 1) {
+        refill();
         dev::namedBarrierSync(1, 2 * dev::kWarpgroupSize);
+      } else if (kBarriers && it > 0) {
+        // Strict turns without the block barrier: the second warpgroup's
+        // previous burst is issued before this one.
+        dev::namedBarrierSync(2, 2 * dev::kWarpgroupSize);
+      }
       dev::wgmmaFence();
       issueScores(sK + stage * BN * D);
       issueValues(sV + prevStage * BN * D);
       dev::wgmmaCommit();
-      if (wg == 0)
+      if (wg == 0) {
         dev::namedBarrierArrive(1, 2 * dev::kWarpgroupSize);
+        refill();
+      } else if (kBarriers && it + 1 < nTiles) {
+        dev::namedBarrierArrive(2, 2 * dev::kWarpgroupSize);
+      }
       dev::wgmmaWait<0>();
+      // S of tile it - 1 and P V of tile it - 1 are done: its stage goes
+      // back.
+      if constexpr (kBarriers)
+        if (it > 0)
+          dev::mbarArrive(&emptyBar[(it - 1) % ST]);
       dev::wgmmaPin(o);
       dev::wgmmaPin(sc);
       if (wgLive && j0 < wgHi) {
@@ -371,6 +489,11 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
       dev::wgmmaPin(o);
     }
   }
+  // Causal: the block's tokens (at most BN, their keys ending at hi) are
+  // among its last two key tiles, whose stages no refill has touched.
+  if constexpr (Cfg::kCausal)
+    for (int t = max(0, nTiles - 2); t < nTiles; ++t)
+      appendFromTile(t, t % ST);
   dev::cpAsyncWait<0>();
 
   // Epilogue: the 4 lanes of a row hold its partial sums.

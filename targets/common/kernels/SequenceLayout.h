@@ -59,10 +59,12 @@ BRAID_LAYOUT_FN long long attentionSmemBytes(int elemBytes, int headDim,
 /// Dynamic shared bytes of the sm_90a (wgmma) prefill attention kernel
 /// (AttentionHopper.cuh): the query tile (64 rows per warpgroup) and
 /// `stages` key and value tiles of `blockN` rows, all bf16 without padding
-/// (128-byte swizzle), plus 1 KiB to align them to 1024 bytes at run time.
+/// (128-byte swizzle), plus 1 KiB to align them to 1024 bytes at run time,
+/// then a full and an empty mbarrier per stage (8 bytes each).
 BRAID_LAYOUT_FN long long attentionWgSmemBytes(int headDim, int warpgroups,
                                                int blockN, int stages) {
-  return (64LL * warpgroups + 2LL * stages * blockN) * headDim * 2 + 1024;
+  return (64LL * warpgroups + 2LL * stages * blockN) * headDim * 2 + 1024 +
+         16LL * stages;
 }
 
 /// Workspace of the split-KV partials: per KV head and split slot, 16 rows

@@ -139,10 +139,13 @@ struct AttentionShape {
   /// The sm_90a wgmma prefill kernel (AttentionHopper.cuh) where it
   /// applies: -1 the planner's choice (on), 0 off; its schedule (-1: the
   /// default, ping-pong; 0: both warpgroups side by side) and key/value
-  /// stages (0: the default, 3 for ping-pong, else 2).
+  /// stages (0: the default, 3 for ping-pong, else 2). Ping-pong hands
+  /// the ring's stages on mbarriers (-1: the default; 0: a __syncthreads
+  /// per key tile, the warpgroups in lockstep).
   int wgmma = -1;
   int wgPingPong = -1;
   int wgStages = 0;
+  int wgBarriers = -1;
   /// Buffer indices (operands then results); -1: absent.
   int q = 0, k = 1, v = 2, kCache = -1, vCache = -1, pos = -1, out = 3,
       kCacheOut = -1, vCacheOut = -1;
@@ -271,7 +274,8 @@ inline std::string planAttention(const AttentionShape &s, const Target &t,
   if (wg)
     src += line("int", "kWgWarpgroups", kAttnWgWarpgroups) +
            line("int", "kWgBlockN", kAttnWgBlockN) +
-           line("int", "kWgStages", wgStages) + flag("kWgPingPong", wgPingPong);
+           line("int", "kWgStages", wgStages) + flag("kWgPingPong", wgPingPong) +
+           flag("kWgBarriers", wgPingPong && s.wgBarriers != 0);
   src += "};\n} // namespace\n\nBRAID_ATTENTION_ENTRIES(" + name + ", " + cfg +
          ")\n";
   if (wg)

@@ -58,10 +58,12 @@ TEST(AttentionPlan, WgmmaPrefillOnSm90a) {
             std::string::npos);
   EXPECT_NE(p.source.find("kWgPingPong = true;"), std::string::npos);
   EXPECT_NE(p.source.find("kWgStages = 3;"), std::string::npos);
+  EXPECT_NE(p.source.find("kWgBarriers = true;"), std::string::npos);
   const Launch *wg = find(p, "k_wg");
   ASSERT_NE(wg, nullptr);
   EXPECT_EQ(wg->block[0], 256);
-  EXPECT_EQ(wg->sharedBytes, (128 + 2 * 3 * 128) * 128 * 2 + 1024);
+  // Query, three key/value stages, alignment slack, two mbarriers a stage.
+  EXPECT_EQ(wg->sharedBytes, (128 + 2 * 3 * 128) * 128 * 2 + 1024 + 3 * 16);
   EXPECT_LE(wg->sharedBytes, kMaxSharedSm90);
   EXPECT_EQ(wg->minRows, kAttnWgMinRows);
   EXPECT_EQ(wg->grid[0].eval(1, 4096) * wg->grid[1].eval(1, 4096) *
@@ -87,7 +89,16 @@ TEST(AttentionPlan, WgmmaScheduleKnobs) {
   ASSERT_EQ(planAttention(s, sm90a(), "k", p), "");
   EXPECT_NE(p.source.find("kWgPingPong = false;"), std::string::npos);
   EXPECT_NE(p.source.find("kWgStages = 2;"), std::string::npos);
-  EXPECT_EQ(find(p, "k_wg")->sharedBytes, (128 + 2 * 2 * 128) * 128 * 2 + 1024);
+  // Side by side keeps its __syncthreads per tile.
+  EXPECT_NE(p.source.find("kWgBarriers = false;"), std::string::npos);
+  EXPECT_EQ(find(p, "k_wg")->sharedBytes,
+            (128 + 2 * 2 * 128) * 128 * 2 + 1024 + 2 * 16);
+  // Ping-pong in lockstep (a __syncthreads per tile) on request.
+  s.wgPingPong = -1;
+  s.wgBarriers = 0;
+  ASSERT_EQ(planAttention(s, sm90a(), "k", p), "");
+  EXPECT_NE(p.source.find("kWgPingPong = true;"), std::string::npos);
+  EXPECT_NE(p.source.find("kWgBarriers = false;"), std::string::npos);
   s.wgPingPong = 1;
   s.wgStages = 2;
   EXPECT_EQ(planAttention(s, sm90a(), "k", p),

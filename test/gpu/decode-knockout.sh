@@ -17,7 +17,7 @@ set -uo pipefail
 bench_setup "$1" "$2" decode-knockout
 BUNDLE=$BENCH/$3.bundle
 FAMILIES=${FAMILIES:-"braid_linear mamba2_step_update mamba2_step_finish \
-attention_main attention_combine rope_main linear_norm greedy embedding"}
+attention_main rope_main linear_norm greedy embedding"}
 # step IDS [SKIP]: ms/step of one generate run.
 step() {
   BRAID_SKIP_KERNELS=${2:-} timeout 120 "$BR" generate "$BUNDLE" --backend cuda \

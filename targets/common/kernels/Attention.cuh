@@ -1,10 +1,9 @@
 //===- Attention.cuh - flash attention forward, KV cache, split-KV --------===//
 //
-// braid.attention for every T with one pair of kernels:
+// braid.attention for every T with one kernel:
 //
 //   <prefix>_main     grid (ceil(T*G/BM) + splits-1, kv_heads, B) for
 //                     B*T <= kSplitMaxRows, else (ceil(T*G/BM), kv_heads, B)
-//   <prefix>_combine  grid (kv_heads, 1, B), only for B*T <= kSplitMaxRows
 //
 // A block works on one KV head g of one sequence b and a tile of BM = 16 *
 // warps "rows", where the rows of a KV head are its (token, query head)
@@ -23,9 +22,15 @@
 //     warps' (max, sum, accumulator) are merged through shared memory.
 // Split-KV across blocks (decode): when a KV head has at most 16 rows, the
 // key range is cut in up to min(splits / B, keys / BN) parts; each writes
-// an unnormalized partial to the workspace and _combine merges them. With
-// more rows no split happens and _combine returns at once; with B*T above
-// kSplitMaxRows the plan has neither the split blocks nor the _combine.
+// an unnormalized partial to the workspace, counts itself on the pair's
+// arrival counter (a __device__ array of the module, reset by the last;
+// each session loads its own modules and runs their launches in stream
+// order, so no two launches share the counters at once) and the last to
+// finish merges the partials in a fixed order, so the result does not
+// depend on which block that is. A second launch for the
+// merge cost about as much as the split attention itself at B = 1. With
+// more rows no split happens; with B*T above kSplitMaxRows the plan has no
+// split blocks.
 //
 // KV cache: the T new keys/values of a sequence go to rows
 // cache_position[b] + t of the caches (by the split-0 block whose tile holds
@@ -109,14 +114,13 @@ BRAID_DEVICE void attnTileRange(const AttnSeq &s, int r0, int n, int &lo,
   (void)lo1;
 }
 
-/// How many blocks share the key range of sequence b (1: no split). Same
-/// answer in _main and _combine.
+/// How many blocks share the key range of sequence b (1: no split).
 template <typename Cfg>
 BRAID_DEVICE int attnSplitCount(const BraidKernelParams &p, const AttnSeq &s,
                                 int lo, int hi) {
   constexpr int G = Cfg::kHeads / Cfg::kKvHeads;
   // Above kSplitMaxRows rows (B * T) the plan launches _main without the
-  // split blocks and no _combine.
+  // split blocks.
   if (Cfg::kSplits <= 1 || s.tokens * G > seqlayout::kAttnSplitRows ||
       int64_t(p.batch) * p.tokens > Cfg::kSplitMaxRows)
     return 1;
@@ -571,7 +575,14 @@ BRAID_DEVICE void attnBlock(const BraidKernelParams &p, const AttnSeq &s, int b,
 }
 
 template <typename Cfg>
-BRAID_DEVICE void attentionMain(const BraidKernelParams &p) {
+BRAID_DEVICE void attnMerge(const BraidKernelParams &p, const AttnSeq &s,
+                            int b, int g, int nsplit, void *smem);
+
+/// `arrivals`: one counter per (sequence, KV head) of a split-KV call, zero
+/// between launches (the last block of each resets its own).
+template <typename Cfg>
+BRAID_DEVICE void attentionMain(const BraidKernelParams &p,
+                                unsigned *arrivals) {
   using A = AttnDims<Cfg>;
   extern __shared__ __align__(16) unsigned char attnSmem[];
   const int b = dev::blockIdZ(), g = dev::blockIdY();
@@ -611,46 +622,76 @@ BRAID_DEVICE void attentionMain(const BraidKernelParams &p) {
   else
     attnBlock<Cfg, false>(p, s, b, g, r0, rowsHere, sLo, sHi, nsplit, slot,
                           attnSmem);
+  if (nsplit <= 1)
+    return;
+  // Split-KV: the last of the nsplit blocks to finish merges their partials
+  // (no second launch). Its partials are published before the count (the
+  // fence), and it reads the others' after it (the fence again).
+  __shared__ int lastToFinish;
+  dev::threadFence();
+  dev::syncThreads();
+  if (dev::threadId() == 0) {
+    unsigned *count = arrivals + b * A::HKV + g;
+    lastToFinish = atomicAdd(count, 1u) == unsigned(nsplit - 1);
+    if (lastToFinish)
+      *count = 0; // every other block of the pair has counted
+  }
+  dev::syncThreads();
+  if (!lastToFinish)
+    return;
+  dev::threadFence();
+  attnMerge<Cfg>(p, s, b, g, nsplit, attnSmem);
 }
 
-/// Merges the split-KV partials of one (sequence, KV head) in three
+/// The split-KV merge's shared memory (SequenceLayout.h
+/// attentionCombineSmemBytes), in the block's dynamic shared memory once
+/// its main loop is done.
+struct AttnMergeSmem {
+  static constexpr int kMaxSplits = 64; // SequencePlans.h caps the slots
+  static constexpr int kMaxThreads = 128;
+  float w[seqlayout::kAttnSplitRows][kMaxSplits];
+  float l[seqlayout::kAttnSplitRows][kMaxSplits];
+  float inv[seqlayout::kAttnSplitRows];
+  float4 part[kMaxThreads];
+};
+static_assert(sizeof(AttnMergeSmem) ==
+                  size_t(seqlayout::attentionCombineSmemBytes()),
+              "SequenceLayout.h sizes the split-KV merge");
+
+/// Merges the nsplit split-KV partials of one (sequence, KV head) in three
 /// round trips to L2, whatever the split count: every (row, split) max and
 /// sum at once into shared memory; a warp per row turns them into weights;
 /// then the (row, 4 columns) outputs with the splits cut over the threads
 /// left (each thread's loads issued together), summed in a fixed order.
 /// (The previous form, a lane per column looping over the splits, was a
-/// chain of dependent loads per lane: 8 us at B = 1 for a few KB.)
+/// chain of dependent loads per lane: 8 us at B = 1 for a few KB.) Run by
+/// the last block of the pair to finish; the partials come from L2.
 template <typename Cfg>
-BRAID_DEVICE void attentionCombine(const BraidKernelParams &p) {
+BRAID_DEVICE void attnMerge(const BraidKernelParams &p, const AttnSeq &s,
+                            int b, int g, int nsplit, void *smem) {
   using A = AttnDims<Cfg>;
   using E = typename A::E;
-  constexpr int kMaxSplits = 64; // SequencePlans.h caps the slots at 64
-  constexpr int R = A::kSplitRows, C4 = A::DV / 4;
+  constexpr int C4 = A::DV / 4;
   constexpr int kBatch = 16; // loads in flight per thread
-  constexpr int kMaxThreads = 128;
-  static_assert(A::DV % 4 == 0, "attention combine: float4 columns");
-  __shared__ float sW[R][kMaxSplits], sL[R][kMaxSplits];
-  __shared__ float sInv[R];
-  __shared__ float4 sPart[kMaxThreads];
-  const int b = dev::blockIdZ(), g = dev::blockIdX();
-  const AttnSeq s = attnSequence<Cfg>(p, b);
+  static_assert(A::DV % 4 == 0, "attention merge: float4 columns");
+  static_assert(A::kSplitRows == seqlayout::kAttnSplitRows, "merge rows");
+  AttnMergeSmem &sm = *static_cast<AttnMergeSmem *>(smem);
+  auto &sW = sm.w;
+  auto &sL = sm.l;
+  auto &sInv = sm.inv;
+  auto &sPart = sm.part;
   const int rows = s.tokens * A::G;
-  if (rows <= 0 || rows > R)
-    return;
-  int lo, hi;
-  attnTileRange<Cfg>(s, 0, rows, lo, hi);
-  const int nsplit = attnSplitCount<Cfg>(p, s, lo, hi);
-  if (nsplit <= 1)
-    return;
   const int slot0 = b * (Cfg::kSplits / int(p.batch));
   AttnPartials<Cfg> part(p.workspace);
-  const int tid = dev::threadId(), nthreads = min(dev::blockSize(), kMaxThreads);
+  const int tid = dev::threadId(),
+            nthreads = min(dev::blockSize(), AttnMergeSmem::kMaxThreads);
+  dev::syncThreads(); // every warp is past the main loop's shared memory
 
   for (int i = tid; i < rows * nsplit; i += dev::blockSize()) {
     const int r = i / nsplit, k = i % nsplit;
     const int64_t pr = AttnPartials<Cfg>::row(g, slot0 + k, r);
-    sW[r][k] = part.m[pr];
-    sL[r][k] = part.l[pr];
+    sW[r][k] = dev::loadFromL2(part.m + pr);
+    sL[r][k] = dev::loadFromL2(part.l + pr);
   }
   dev::syncThreads();
   for (int r = dev::warpId(); r < rows; r += dev::warpCount()) {
@@ -691,9 +732,10 @@ BRAID_DEVICE void attentionCombine(const BraidKernelParams &p) {
         for (int j = 0; j < kBatch; ++j) {
           const int k = k0 + j * parts;
           const bool in = k < nsplit;
-          v[j] = in ? *reinterpret_cast<const float4 *>(
+          v[j] = in ? dev::loadFromL2(reinterpret_cast<const float4 *>(
                           part.o +
-                          AttnPartials<Cfg>::row(g, slot0 + k, r) * A::DVp + c)
+                          AttnPartials<Cfg>::row(g, slot0 + k, r) * A::DVp +
+                          c))
                     : make_float4(0.f, 0.f, 0.f, 0.f);
           w[j] = in ? sW[r][k] : 0.f;
         }
@@ -733,18 +775,19 @@ BRAID_DEVICE void attentionCombine(const BraidKernelParams &p) {
 } // namespace kern
 } // namespace braid
 
-/// The two extern "C" entry points of one attention specialization.
+/// The extern "C" entry point of one attention specialization (split-KV
+/// grids merge in their last block: one arrival counter per sequence and KV
+/// head of a split call, at most kSplitMaxRows sequences).
 #define BRAID_ATTENTION_ENTRIES(PREFIX, CFG)                                   \
+  __device__ unsigned PREFIX##_arrivals[(CFG::kSplitMaxRows > 0                \
+                                             ? CFG::kSplitMaxRows              \
+                                             : 1) *                            \
+                                        CFG::kKvHeads];                        \
   extern "C" __global__ void __launch_bounds__(                                \
       CFG::kWarps * braid::dev::kWarpSize, 1)                                  \
       PREFIX##_main(BraidKernelParams p) {                                     \
     BRAID_KERNEL_PROLOGUE();                                                   \
-    braid::kern::attentionMain<CFG>(p);                                        \
-  }                                                                            \
-  extern "C" __global__ void __launch_bounds__(128)                            \
-      PREFIX##_combine(BraidKernelParams p) {                                  \
-    BRAID_KERNEL_PROLOGUE();                                                   \
-    braid::kern::attentionCombine<CFG>(p);                                     \
+    braid::kern::attentionMain<CFG>(p, PREFIX##_arrivals);                     \
   }
 
 #if defined(BRAID_CUDA)

@@ -522,7 +522,7 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
 } // namespace braid
 
 /// The wgmma prefill entry of one attention specialization (next to
-/// BRAID_ATTENTION_ENTRIES' _main and _combine).
+/// BRAID_ATTENTION_ENTRIES' _main).
 #define BRAID_ATTENTION_WG_ENTRY(PREFIX, CFG)                                  \
   extern "C" __global__ void __launch_bounds__(                                \
       CFG::kWgWarpgroups * braid::dev::kWarpgroupSize, 1)                      \

@@ -117,6 +117,18 @@ BRAID_DEVICE void syncWarp() { __syncwarp(); }
 BRAID_DEVICE void threadFence() { __threadfence(); }
 #endif
 
+/// A load of data other blocks of the running grid wrote (after their
+/// threadFence() and an atomic this block saw, then its own threadFence()):
+/// from L2 on CUDA, where an SM's L1 may hold a line read before the writes;
+/// on AMD the agent-scope fence already invalidated the L1.
+template <typename T> BRAID_DEVICE T loadFromL2(const T *p) {
+#if defined(BRAID_HIP)
+  return *p;
+#else
+  return __ldcg(p);
+#endif
+}
+
 //===----------------------------------------------------------------------===//
 // Programmatic dependent launch (CUDA sm_90+)
 //===----------------------------------------------------------------------===//

@@ -39,9 +39,18 @@ BRAID_LAYOUT_FN long long padded(long long cols, int elemBytes) {
 /// query rows per KV head, i.e. decode and short speculative steps).
 constexpr int kAttnSplitRows = 16;
 
+/// Shared bytes of the split-KV merge that the last block of a (sequence,
+/// KV head) runs (Attention.cuh AttnMergeSmem): per partial row and split
+/// slot (at most 64) a weight and a sum, a scale per row, a float4 per
+/// thread (at most 128).
+BRAID_LAYOUT_FN long long attentionCombineSmemBytes() {
+  return 2LL * kAttnSplitRows * 64 * 4 + kAttnSplitRows * 4 + 128 * 16;
+}
+
 /// Dynamic shared bytes of the attention kernel: the query tile (16 rows
-/// per warp and row tile), `stages` key and value tiles, and (overlapping the key/value tiles) the per-warp
-/// partial results that the key-split decode mode merges.
+/// per warp and row tile), `stages` key and value tiles, and (overlapping the
+/// key/value tiles) the per-warp partial results that the key-split decode
+/// mode merges; at least the split-KV merge's (after the main loop).
 BRAID_LAYOUT_FN long long attentionSmemBytes(int elemBytes, int headDim,
                                              int valueDim, int warps,
                                              int rowTiles, int blockN,
@@ -53,7 +62,7 @@ BRAID_LAYOUT_FN long long attentionSmemBytes(int elemBytes, int headDim,
                        (padded(dp, elemBytes) + padded(dvp, elemBytes)) *
                        elemBytes;
   const long long merge = 16LL * warps * (dvp + 2) * 4;
-  return q + lmax(kv, merge);
+  return lmax(q + lmax(kv, merge), attentionCombineSmemBytes());
 }
 
 /// Dynamic shared bytes of the sm_90a (wgmma) prefill attention kernel

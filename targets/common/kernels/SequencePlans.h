@@ -229,8 +229,8 @@ inline std::string planAttention(const AttentionShape &s, const Target &t,
   // card at batch 1.
   const int64_t splits = std::clamp<int64_t>((264 + s.kvHeads - 1) / s.kvHeads, 1, 64);
   // Split-KV needs at least two slots per sequence (kSplits / B >= 2): up
-  // to that many rows (B * T) the grid carries the split blocks and the
-  // combine runs; above it neither does (the split blocks would all return,
+  // to that many rows (B * T) the grid carries the split blocks (their
+  // last merges); above it it does not (the split blocks would all return,
   // and at B = 64 they were 32 of every 33 blocks: they held the SMs' slots
   // longer than the real blocks held them).
   const int64_t splitMaxRows = splits / 2;
@@ -300,14 +300,9 @@ inline std::string planAttention(const AttentionShape &s, const Target &t,
   whole.grid[0] = {0, 0, group, 0, bm};
   whole.minRows = splitMaxRows + 1;
   whole.maxRows = INT64_MAX;
-  Launch combine;
-  combine.function = name + "_combine";
-  combine.grid[0] = Dim::fixed(s.kvHeads);
-  combine.grid[1] = Dim::fixed(1);
-  combine.grid[2] = Dim::batch();
-  combine.block[0] = 128;
-  combine.maxRows = splitMaxRows;
-  plan.launches = {main, whole, combine};
+  // The split blocks of a (sequence, KV head) merge their partials in the
+  // last of them to finish (Attention.cuh): no combine launch.
+  plan.launches = {main, whole};
   if (wg) {
     // From kAttnWgMinRows rows (B * T) on, the wgmma kernel replaces the
     // grid without split blocks; the grid is ranked longest tiles first

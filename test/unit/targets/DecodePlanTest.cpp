@@ -1,7 +1,7 @@
 //===- DecodePlanTest.cpp - decode attention / mamba2_step plans ----------===//
 //
 // The launch plans of the decode kernels (SequencePlans.h): attention's two
-// grids of `_main` by rows (B * T), the split-KV grid with its `_combine`
+// grids of `_main` by rows (B * T), the split-KV grid (merged in its last block)
 // up to kSplitMaxRows and the grid without split blocks above it, and the
 // rows knob of mamba2_step. The kernels run in test/gpu/decode_seq_check.sh.
 //
@@ -47,27 +47,26 @@ int64_t blocks(const Plan &p, const std::string &suffix, int64_t b, int64_t t) {
 }
 
 // bamba decode: 33 slots per KV head, so B = 1 splits 33 ways (33 blocks a
-// KV head and a combine) and B = 16 still two ways; from B * T = 17 on one
-// grid without split blocks and no combine: 512 blocks at B = 64, not 16896.
+// KV head, the last of which merges) and B = 16 still two ways; from B * T =
+// 17 on one grid without split blocks: 512 blocks at B = 64, not 16896. No
+// second launch merges the splits.
 TEST(DecodePlan, AttentionSplitGridOnlyWhereItSplits) {
   Plan p;
   ASSERT_EQ(planAttention(bambaAttention(), Target(), "k", p), "");
-  ASSERT_EQ(p.launches.size(), 3u);
+  ASSERT_EQ(p.launches.size(), 2u);
   EXPECT_NE(p.source.find("kSplits = 33;"), std::string::npos);
   EXPECT_NE(p.source.find("kSplitMaxRows = 16;"), std::string::npos);
   EXPECT_EQ(p.launches[0].function, "k_main");
   EXPECT_EQ(p.launches[1].function, "k_main");
   EXPECT_EQ(blocks(p, "_main", 1, 1), 33 * 8);
-  EXPECT_EQ(blocks(p, "_combine", 1, 1), 8);
+  // The last split block merges in the main loop's shared memory.
+  EXPECT_GE(p.launches[0].sharedBytes,
+            braid::seqlayout::attentionCombineSmemBytes());
   EXPECT_EQ(blocks(p, "_main", 16, 1), 33 * 8 * 16);
-  EXPECT_EQ(blocks(p, "_combine", 16, 1), 8 * 16);
   EXPECT_EQ(blocks(p, "_main", 17, 1), 8 * 17);
-  EXPECT_EQ(blocks(p, "_combine", 17, 1), 0);
   EXPECT_EQ(blocks(p, "_main", 64, 1), 8 * 64);
-  EXPECT_EQ(blocks(p, "_combine", 64, 1), 0);
   // Prefill: 4096 tokens x 2 heads in 128-row tiles, no split blocks.
   EXPECT_EQ(blocks(p, "_main", 1, 4096), 64 * 8);
-  EXPECT_EQ(blocks(p, "_combine", 1, 4096), 0);
   // Exactly one _main grid runs for every size.
   for (int64_t rows : {1, 16, 17, 64, 4096}) {
     int running = 0;
@@ -78,13 +77,12 @@ TEST(DecodePlan, AttentionSplitGridOnlyWhereItSplits) {
 }
 
 // With one slot per KV head (264 or more KV heads) nothing splits: the split
-// grid and the combine never run.
+// grid never runs.
 TEST(DecodePlan, AttentionWithoutSlotsNeverSplits) {
   Plan p;
   ASSERT_EQ(planAttention(bambaAttention(264), Target(), "k", p), "");
   EXPECT_NE(p.source.find("kSplitMaxRows = 0;"), std::string::npos);
   EXPECT_EQ(blocks(p, "_main", 1, 1), 264);
-  EXPECT_EQ(blocks(p, "_combine", 1, 1), 0);
 }
 
 Mamba2StepShape bambaStep() {

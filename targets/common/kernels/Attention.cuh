@@ -27,10 +27,9 @@
 // each session loads its own modules and runs their launches in stream
 // order, so no two launches share the counters at once) and the last to
 // finish merges the partials in a fixed order, so the result does not
-// depend on which block that is. A second launch for the
-// merge cost about as much as the split attention itself at B = 1. With
-// more rows no split happens; with B*T above kSplitMaxRows the plan has no
-// split blocks.
+// depend on which block that is (a second launch for the merge cost about
+// as much as the split attention itself at B = 1). With more rows no split
+// happens; with B*T above kSplitMaxRows the plan has no split blocks.
 //
 // KV cache: the T new keys/values of a sequence go to rows
 // cache_position[b] + t of the caches (by the split-0 block whose tile holds

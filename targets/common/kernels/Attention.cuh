@@ -684,8 +684,8 @@ BRAID_DEVICE void attnMerge(const BraidKernelParams &p, const AttnSeq &s,
   AttnPartials<Cfg> part(p.workspace);
   const int tid = dev::threadId(),
             nthreads = min(dev::blockSize(), AttnMergeSmem::kMaxThreads);
-  dev::syncThreads(); // every warp is past the main loop's shared memory
-
+  // (Every warp is past the main loop's shared memory: attentionMain's
+  // barrier after the count.)
   for (int i = tid; i < rows * nsplit; i += dev::blockSize()) {
     const int r = i / nsplit, k = i % nsplit;
     const int64_t pr = AttnPartials<Cfg>::row(g, slot0 + k, r);

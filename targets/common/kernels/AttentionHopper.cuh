@@ -113,13 +113,10 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
   const int nTiles = hi > lo ? ceilDiv(hi - lo, BN) : 0;
   // The new tokens of this tile go to the caches (attention reads them
   // from k / v: no block waits for another). Each token is one of the
-  // keys the block loads (its own row sees it), so they are stored from
-  // the key tiles in shared memory (appendFromTile below): causal, from
-  // the last two tiles after the main loop; otherwise as the tiles land. A
-  // block without keys copies them here.
-  if constexpr (Cfg::kCached)
-    if (nTiles == 0)
-      attnAppendCache<Cfg>(p, s, b, g, r0, rowsHere);
+  // keys the block loads (its own row sees it: with rows here, nTiles >=
+  // 1), so they are stored from the key tiles in shared memory
+  // (appendFromTile below): causal, from the last two tiles after the main
+  // loop; otherwise as the tiles land.
 
   const int tid = dev::threadId();
   const bf16 *q = dev::buffer<const bf16>(p, Cfg::kQ);

@@ -234,31 +234,62 @@ inline std::string planAttention(const AttentionShape &s, const Target &t,
   // and at B = 64 they were 32 of every 33 blocks: they held the SMs' slots
   // longer than the real blocks held them).
   const int64_t splitMaxRows = splits / 2;
-  const int bm = 16 * pick->warps * rowTiles;
+  // A kernel's tiles: query rows a warp in 16s, keys a tile, stages, keys
+  // a step, query in registers.
+  struct Tiles {
+    int rowTiles, blockN, stages, keyStep;
+    bool qRegs;
+    int rows(int warps) const { return 16 * warps * rowTiles; }
+    int64_t smem(const AttentionShape &s, int eb, int warps) const {
+      return attentionSmemBytes(eb, int(s.headDim), int(s.valueDim), warps,
+                                rowTiles, blockN, stages);
+    }
+  };
+  const Tiles tiles{rowTiles, pick->blockN, pick->stages, keyStep, qRegs};
+  // The split-KV grid (decode) gets a kernel of its own where the planner
+  // chose 32 query rows a warp (bf16, head dims up to 128; no tile knob
+  // set): 16 rows a warp and 32-key tiles in two stages, 9.3 against 11.4
+  // us back to back at B = 1 on an H100 (docs/benchmarks.md). Measured on
+  // NVIDIA only: 32-lane warps.
+  const Tiles splitTiles{1, 32, 2, 32, bf16 && dp <= 160};
+  const bool splitOwn = splitMaxRows > 0 && t.warpSize == 32 && bf16 &&
+                        rowTiles == 2 && s.rowTiles <= 0 && s.blockN <= 0 &&
+                        s.stages <= 0 && s.keyStep <= 0 && s.qInRegs < 0 &&
+                        splitTiles.smem(s, eb, pick->warps) <= t.maxShared;
+  const Tiles &splitUse = splitOwn ? splitTiles : tiles;
+  const int bm = tiles.rows(pick->warps);
 
   using detail::flag;
   using detail::line;
   using detail::real;
-  std::string cfg = name + "_cfg";
+  std::string cfg = name + "_cfg", splitCfg = name + "_split_cfg";
+  // The config struct's members (without its closing brace).
+  auto config = [&](const std::string &cfgName, const Tiles &tl) {
+    return "struct " + cfgName + " {\n  using E = " + s.elem +
+           ";\n  using EC = " + (s.cached ? s.cacheElem : s.elem) + ";\n" +
+           line("int", "kHeads", s.heads) +
+           line("int", "kKvHeads", s.kvHeads) +
+           line("int", "kHeadDim", s.headDim) +
+           line("int", "kValueDim", s.valueDim) + flag("kCausal", s.causal) +
+           line("int", "kWindow", s.window) + real("kScale", s.scale) +
+           real("kSoftcap", s.softcap) + flag("kCached", s.cached) +
+           line("int", "kKvSeq", s.kvSeq) + line("int", "kMaxSeq", s.maxSeq) +
+           line("int", "kTokens", s.tokens) +
+           line("int", "kWarps", pick->warps) +
+           line("int", "kRowTiles", tl.rowTiles) +
+           line("int", "kKeyStep", tl.keyStep) +
+           line("int", "kBlockN", tl.blockN) +
+           line("int", "kStages", tl.stages) + line("int", "kSplits", splits) +
+           line("int", "kSplitMaxRows", splitMaxRows) +
+           flag("kQInRegs", tl.qRegs) + line("int", "kQ", s.q) +
+           line("int", "kK", s.k) + line("int", "kV", s.v) +
+           line("int", "kKCache", s.kCache) +
+           line("int", "kVCache", s.vCache) + line("int", "kPos", s.pos) +
+           line("int", "kOut", s.out) + line("int", "kKCacheOut", s.kCacheOut) +
+           line("int", "kVCacheOut", s.vCacheOut);
+  };
   std::string src = detail::header("attention", "Attention.cuh");
-  src += "namespace {\nstruct " + cfg + " {\n  using E = " + s.elem +
-         ";\n  using EC = " + (s.cached ? s.cacheElem : s.elem) + ";\n";
-  src += line("int", "kHeads", s.heads) + line("int", "kKvHeads", s.kvHeads) +
-         line("int", "kHeadDim", s.headDim) +
-         line("int", "kValueDim", s.valueDim) + flag("kCausal", s.causal) +
-         line("int", "kWindow", s.window) + real("kScale", s.scale) +
-         real("kSoftcap", s.softcap) + flag("kCached", s.cached) +
-         line("int", "kKvSeq", s.kvSeq) + line("int", "kMaxSeq", s.maxSeq) +
-         line("int", "kTokens", s.tokens) + line("int", "kWarps", pick->warps) +
-         line("int", "kRowTiles", rowTiles) + line("int", "kKeyStep", keyStep) +
-         line("int", "kBlockN", pick->blockN) +
-         line("int", "kStages", pick->stages) + line("int", "kSplits", splits) +
-         line("int", "kSplitMaxRows", splitMaxRows) + flag("kQInRegs", qRegs) +
-         line("int", "kQ", s.q) + line("int", "kK", s.k) +
-         line("int", "kV", s.v) + line("int", "kKCache", s.kCache) +
-         line("int", "kVCache", s.vCache) + line("int", "kPos", s.pos) +
-         line("int", "kOut", s.out) + line("int", "kKCacheOut", s.kCacheOut) +
-         line("int", "kVCacheOut", s.vCacheOut);
+  src += "namespace {\n" + config(cfg, tiles);
   // sm_90a prefill (AttentionHopper.cuh): bf16, head dims of 128, no
   // cache or a bf16 one, no window or softcap; two warpgroups of 64 rows
   // in ping-pong, 128-key tiles in `wgStages` buffers.
@@ -276,28 +307,33 @@ inline std::string planAttention(const AttentionShape &s, const Target &t,
            line("int", "kWgBlockN", kAttnWgBlockN) +
            line("int", "kWgStages", wgStages) + flag("kWgPingPong", wgPingPong) +
            flag("kWgBarriers", wgPingPong && s.wgBarriers != 0);
-  src += "};\n} // namespace\n\nBRAID_ATTENTION_ENTRIES(" + name + ", " + cfg +
-         ")\n";
+  src += "};\n";
+  if (splitOwn)
+    src += config(splitCfg, splitTiles) + "};\n";
+  src += "} // namespace\n\nBRAID_ATTENTION_ENTRIES(" + name + ", " + cfg + ")\n";
+  if (splitOwn)
+    src += "BRAID_ATTENTION_ENTRIES(" + name + "_split, " + splitCfg + ")\n";
   if (wg)
     src += "BRAID_ATTENTION_WG_ENTRY(" + name + ", " + cfg + ")\n";
 
   plan = Plan();
   plan.source = src;
   Launch main;
-  main.function = name + "_main";
+  main.function = name + (splitOwn ? "_split_main" : "_main");
   // ceil(T*G/BM) row tiles, plus splits-1 blocks that only work when one
   // tile holds every row of a KV head (decode).
-  main.grid[0] = {(splits - 1) * bm, 0, group, 0, bm};
+  const int sbm = splitUse.rows(pick->warps);
+  main.grid[0] = {(splits - 1) * sbm, 0, group, 0, sbm};
   main.grid[1] = Dim::fixed(s.kvHeads);
   main.grid[2] = Dim::batch();
   main.block[0] = pick->warps * t.warpSize;
-  main.sharedBytes =
-      attentionSmemBytes(eb, int(s.headDim), int(s.valueDim), pick->warps,
-                         rowTiles, pick->blockN, pick->stages);
+  main.sharedBytes = splitUse.smem(s, eb, pick->warps);
   main.maxRows = splitMaxRows;
-  // The same kernel without the split blocks for larger calls.
+  // The prefill tiles without the split blocks for larger calls.
   Launch whole = main;
+  whole.function = name + "_main";
   whole.grid[0] = {0, 0, group, 0, bm};
+  whole.sharedBytes = tiles.smem(s, eb, pick->warps);
   whole.minRows = splitMaxRows + 1;
   whole.maxRows = INT64_MAX;
   // The split blocks of a (sequence, KV head) merge their partials in the

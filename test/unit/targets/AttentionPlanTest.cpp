@@ -72,7 +72,8 @@ TEST(AttentionPlan, WgmmaPrefillOnSm90a) {
   for (int64_t rows : {1, 16, 17, 255, 256, 4096, 65536}) {
     int mains = 0, wgs = 0;
     for (const Launch &l : p.launches) {
-      mains += l.function == "k_main" && l.runsFor(rows);
+      mains += (l.function == "k_main" || l.function == "k_split_main") &&
+               l.runsFor(rows);
       wgs += l.function == "k_wg" && l.runsFor(rows);
     }
     EXPECT_EQ(mains + wgs, 1) << rows << " rows";

@@ -56,8 +56,17 @@ TEST(DecodePlan, AttentionSplitGridOnlyWhereItSplits) {
   ASSERT_EQ(p.launches.size(), 2u);
   EXPECT_NE(p.source.find("kSplits = 33;"), std::string::npos);
   EXPECT_NE(p.source.find("kSplitMaxRows = 16;"), std::string::npos);
-  EXPECT_EQ(p.launches[0].function, "k_main");
+  // The split grid runs a kernel of its own: 16 query rows a warp, 32-key
+  // tiles (the prefill grid keeps 32 rows a warp, 64-key tiles).
+  EXPECT_EQ(p.launches[0].function, "k_split_main");
   EXPECT_EQ(p.launches[1].function, "k_main");
+  EXPECT_NE(p.source.find("BRAID_ATTENTION_ENTRIES(k_split, k_split_cfg)"),
+            std::string::npos);
+  const size_t split = p.source.find("struct k_split_cfg");
+  ASSERT_NE(split, std::string::npos);
+  EXPECT_NE(p.source.find("kRowTiles = 1;", split), std::string::npos);
+  EXPECT_NE(p.source.find("kBlockN = 32;", split), std::string::npos);
+  EXPECT_NE(p.source.find("kRowTiles = 2;"), std::string::npos);
   EXPECT_EQ(blocks(p, "_main", 1, 1), 33 * 8);
   // The last split block merges in the main loop's shared memory.
   EXPECT_GE(p.launches[0].sharedBytes,
@@ -67,11 +76,22 @@ TEST(DecodePlan, AttentionSplitGridOnlyWhereItSplits) {
   EXPECT_EQ(blocks(p, "_main", 64, 1), 8 * 64);
   // Prefill: 4096 tokens x 2 heads in 128-row tiles, no split blocks.
   EXPECT_EQ(blocks(p, "_main", 1, 4096), 64 * 8);
+  // A tile knob keeps one kernel for both grids (the harness's variants).
+  {
+    AttentionShape knob = bambaAttention();
+    knob.blockN = 64;
+    knob.stages = 2;
+    Plan q;
+    ASSERT_EQ(planAttention(knob, Target(), "k", q), "");
+    EXPECT_EQ(q.source.find("k_split_cfg"), std::string::npos);
+    EXPECT_EQ(q.launches[0].function, "k_main");
+  }
   // Exactly one _main grid runs for every size.
   for (int64_t rows : {1, 16, 17, 64, 4096}) {
     int running = 0;
     for (const Launch &l : p.launches)
-      running += l.function == "k_main" && l.runsFor(rows);
+      running += (l.function == "k_main" || l.function == "k_split_main") &&
+                 l.runsFor(rows);
     EXPECT_EQ(running, 1) << rows << " rows";
   }
 }

@@ -2,8 +2,8 @@
 //
 // linear, moe, merge: the kernels of Gemm.cuh / GemmHopper.cuh / MoE.cuh
 // and the engine each launch gets (tensor-core tiles, wgmma, split-K
-// clusters for decode above 16 rows, the skinny kernel for decode up to
-// 16 rows, exact fp32 FMA in validation mode). The conventions of every
+// clusters for decode above a few rows, the skinny kernel for decode up to
+// them (skinnyMaxRows), exact fp32 FMA in validation mode). The conventions of every
 // dense specializer (buffer contract, storage types) are in
 // SpecializersDense.cpp's header.
 //
@@ -233,11 +233,19 @@ Engine pickGemm(const Launch &l, int64_t n, bool vecRows,
   return pickGemmEngine(l, n, vecRows, tmaRows).on(l.target);
 }
 
-/// Decode GEMMs have M = B rows, known only at run time. Up to this many
-/// the skinny kernel reads the weights once at full bandwidth; above it
-/// tensor-core tiles read them once too and do the math on tensor cores (at
-/// B = 64 the skinny kernel re-reads the weights per 4 rows: ~10x slower).
-constexpr int64_t kSkinnyMaxRows = 16;
+/// Decode GEMMs have M = B rows, known only at run time. Up to
+/// skinnyMaxRows(target) of them the skinny kernel streams the weights;
+/// above, tensor-core tiles read them once and do the math on tensor cores.
+/// The skinny kernel takes the rows 4 at a time and re-reads the weights
+/// for each pass (at B = 64 ~10x slower than the tiles). On sm_90a, whose
+/// decode tiles are tmaSplitK's, the whole bamba-1.5b step measured (H100,
+/// CUDA graph, ms/step, docs/benchmarks.md): skinny up to 16 rows -> up to
+/// 4 rows: B = 2 1.59 -> 1.59, B = 4 1.86 -> 1.86, B = 8 2.84 -> 2.17,
+/// B = 16 5.00 -> 2.50; the tiles at B = 2 and 4 took 2.0 ms. Elsewhere the
+/// crossover was not measured and stays at 16 rows.
+int64_t skinnyMaxRows(const Target &target) {
+  return target.arch == "sm_90a" ? 4 : 16;
+}
 
 /// Whether the target runs thread-block clusters (NVIDIA sm_90 and later).
 bool hasClusters(const Target &target) {
@@ -251,7 +259,7 @@ bool hasClusters(const Target &target) {
 /// row of tiles, larger ones have twice the blocks or more.
 constexpr int64_t kDecodeTileRows = 64;
 
-/// Decode above kSkinnyMaxRows on sm_90a where A and B are plain row-major
+/// Decode above skinnyMaxRows on sm_90a where A and B are plain row-major
 /// matrices: tmaSplitK (GemmHopperSplitK.cuh). By the output's tiles (times the
 /// row tiles, 1 up to 64 rows, 2 above): more than 256 of 64 columns
 /// (lm_head; in_proj and the gated MLP at two row tiles) take unsplit
@@ -281,7 +289,7 @@ std::optional<Engine> decodeTmaEngine(int64_t n, int64_t k, int64_t rowTiles) {
   return Engine::tmaSplitK(64, 6, 4);
 }
 
-/// The tensor-core engine of decode above kSkinnyMaxRows for N outputs of K
+/// The tensor-core engine of decode above skinnyMaxRows for N outputs of K
 /// inputs and `rowTiles` row tiles of 64 (1: up to 64 rows, 2: above). The
 /// prefill's 128 x 256 wgmma tiles would leave a 2048-wide output 8 blocks
 /// to stream all the weights, and even 64 x 64 tiles are only 32 blocks for
@@ -325,7 +333,7 @@ struct GemmVariant {
 };
 
 /// The variants of a dense GEMM with N outputs of K inputs: one engine, or
-/// for bf16 decode the skinny kernel for <= kSkinnyMaxRows rows and tensor
+/// for bf16 decode the skinny kernel for <= skinnyMaxRows rows and tensor
 /// cores above, chosen by the runtime per call (f32 decode stays skinny);
 /// the tensor cores in two variants (one row tile, more) where their
 /// engines differ.
@@ -337,11 +345,12 @@ llvm::SmallVector<GemmVariant, 3> gemmVariants(const Launch &l, int64_t n,
   const bool tma = tmaRows && vecRows;
   const Engine one = decodeTensorCoreEngine(l, n, k, 1, tma);
   const Engine more = decodeTensorCoreEngine(l, n, k, 2, tma);
-  const GemmVariant skinny{pickGemm(l, n, vecRows), "main", 1, kSkinnyMaxRows};
+  const int64_t skinnyMax = skinnyMaxRows(l.target);
+  const GemmVariant skinny{pickGemm(l, n, vecRows), "main", 1, skinnyMax};
   if (one.config() == more.config())
-    return {skinny, {one, "tc", kSkinnyMaxRows + 1, INT64_MAX}};
+    return {skinny, {one, "tc", skinnyMax + 1, INT64_MAX}};
   return {skinny,
-          {one, "tc", kSkinnyMaxRows + 1, kDecodeTileRows},
+          {one, "tc", skinnyMax + 1, kDecodeTileRows},
           {more, "tc2", kDecodeTileRows + 1, INT64_MAX}};
 }
 

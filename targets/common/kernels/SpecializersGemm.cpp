@@ -240,9 +240,9 @@ Engine pickGemm(const Launch &l, int64_t n, bool vecRows,
 /// for each pass (at B = 64 ~10x slower than the tiles). On sm_90a, whose
 /// decode tiles are tmaSplitK's, the whole bamba-1.5b step measured (H100,
 /// CUDA graph, ms/step, docs/benchmarks.md): skinny up to 16 rows -> up to
-/// 4 rows: B = 2 1.59 -> 1.59, B = 4 1.86 -> 1.86, B = 8 2.84 -> 2.17,
-/// B = 16 5.00 -> 2.50; the tiles at B = 2 and 4 took 2.0 ms. Elsewhere the
-/// crossover was not measured and stays at 16 rows.
+/// 4 rows: B = 2 1.59 -> 1.59, B = 4 1.86 -> 1.86, B = 5 2.23 -> 2.04,
+/// B = 8 2.84 -> 2.17, B = 16 5.00 -> 2.50; the tiles at B = 2 and 4 took
+/// 2.0 ms. Elsewhere the crossover was not measured and stays at 16 rows.
 int64_t skinnyMaxRows(const Target &target) {
   return target.arch == "sm_90a" ? 4 : 16;
 }

@@ -310,7 +310,8 @@ inline std::string planAttention(const AttentionShape &s, const Target &t,
   src += "};\n";
   if (splitOwn)
     src += config(splitCfg, splitTiles) + "};\n";
-  src += "} // namespace\n\nBRAID_ATTENTION_ENTRIES(" + name + ", " + cfg + ")\n";
+  src += "} // namespace\n\nBRAID_ATTENTION_ENTRIES(" + name + ", " + cfg +
+         ")\n";
   if (splitOwn)
     src += "BRAID_ATTENTION_ENTRIES(" + name + "_split, " + splitCfg + ")\n";
   if (wg)

@@ -3,8 +3,8 @@
 // linear, moe, merge: the kernels of Gemm.cuh / GemmHopper.cuh / MoE.cuh
 // and the engine each launch gets (tensor-core tiles, wgmma, split-K
 // clusters for decode above a few rows, the skinny kernel for decode up to
-// them (skinnyMaxRows), exact fp32 FMA in validation mode). The conventions of every
-// dense specializer (buffer contract, storage types) are in
+// them (skinnyMaxRows), exact fp32 FMA in validation mode). The conventions
+// of every dense specializer (buffer contract, storage types) are in
 // SpecializersDense.cpp's header.
 //
 //===----------------------------------------------------------------------===//

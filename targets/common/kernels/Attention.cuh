@@ -5,6 +5,10 @@
 //   <prefix>_main     grid (ceil(T*G/BM) + splits-1, kv_heads, B) for
 //                     B*T <= kSplitMaxRows, else (ceil(T*G/BM), kv_heads, B)
 //
+// (where the plan gives the split grid tiles of its own, SequencePlans.h,
+// the same entry instantiated as <prefix>_split_main runs B*T <=
+// kSplitMaxRows and <prefix>_main the rest).
+//
 // A block works on one KV head g of one sequence b and a tile of BM = 16 *
 // warps "rows", where the rows of a KV head are its (token, query head)
 // pairs, r = t * G + j (G = num_heads / num_kv_heads): the G query heads

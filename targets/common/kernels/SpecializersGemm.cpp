@@ -234,7 +234,7 @@ Engine pickGemm(const Launch &l, int64_t n, bool vecRows,
 }
 
 /// Decode GEMMs have M = B rows, known only at run time. Up to
-/// skinnyMaxRows(target) of them the skinny kernel streams the weights;
+/// skinnyMaxRows(target, tma) of them the skinny kernel streams the weights;
 /// above, tensor-core tiles read them once and do the math on tensor cores.
 /// The skinny kernel takes the rows 4 at a time and re-reads the weights
 /// for each pass (at B = 64 ~10x slower than the tiles). On sm_90a, whose
@@ -242,9 +242,11 @@ Engine pickGemm(const Launch &l, int64_t n, bool vecRows,
 /// CUDA graph, ms/step, docs/benchmarks.md): skinny up to 16 rows -> up to
 /// 4 rows: B = 2 1.59 -> 1.59, B = 4 1.86 -> 1.86, B = 5 2.23 -> 2.04,
 /// B = 8 2.84 -> 2.17, B = 16 5.00 -> 2.50; the tiles at B = 2 and 4 took
-/// 2.0 ms. Elsewhere the crossover was not measured and stays at 16 rows.
-int64_t skinnyMaxRows(const Target &target) {
-  return target.arch == "sm_90a" ? 4 : 16;
+/// 2.0 ms. Elsewhere (other targets, or operands TMA cannot describe, whose
+/// tiles are tcGemmSplitK's) the crossover was not measured and stays at 16
+/// rows. `tma`: A and B are plain row-major matrices.
+int64_t skinnyMaxRows(const Target &target, bool tma) {
+  return target.arch == "sm_90a" && tma ? 4 : 16;
 }
 
 /// Whether the target runs thread-block clusters (NVIDIA sm_90 and later).
@@ -345,7 +347,7 @@ llvm::SmallVector<GemmVariant, 3> gemmVariants(const Launch &l, int64_t n,
   const bool tma = tmaRows && vecRows;
   const Engine one = decodeTensorCoreEngine(l, n, k, 1, tma);
   const Engine more = decodeTensorCoreEngine(l, n, k, 2, tma);
-  const int64_t skinnyMax = skinnyMaxRows(l.target);
+  const int64_t skinnyMax = skinnyMaxRows(l.target, tma);
   const GemmVariant skinny{pickGemm(l, n, vecRows), "main", 1, skinnyMax};
   if (one.config() == more.config())
     return {skinny, {one, "tc", skinnyMax + 1, INT64_MAX}};

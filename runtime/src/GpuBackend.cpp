@@ -228,7 +228,8 @@ std::vector<gpu::KernelOp> GpuBackend::buildOps(size_t entry) {
   gpu::PendingCall::Sizes need = pending.sizes(prepared[entry]);
   ensureBuffer(workspace, workspaceBytes, need.workspace,
                "the kernels' workspace");
-  return pending.ops(prepared[entry], workspace, tensorMapEncoder());
+  return pending.ops(prepared[entry], workspace, tensorMapEncoder(),
+                     multiprocessorCount());
 }
 
 void GpuBackend::runOps(size_t entry, const std::vector<gpu::KernelOp> &ops,

@@ -126,6 +126,9 @@ protected:
   /// the vendor or its driver has no such unit (a kernel needing one then
   /// fails to launch, named).
   virtual gpu::TensorMapEncoder tensorMapEncoder() { return nullptr; }
+  /// The device's SMs (CUDA) or CUs (HIP), which cap persistent grids
+  /// (DimExpr::perSm); 0 when the driver did not say.
+  virtual int64_t multiprocessorCount() const = 0;
   virtual int streamSync() = 0;
   virtual int beginCapture() = 0;
   virtual int endCapture(void **graph) = 0;

@@ -110,17 +110,24 @@ std::string listCodeSections(const std::vector<std::string> &sections) {
 // Launch plans
 //===----------------------------------------------------------------------===//
 
-std::optional<int64_t> DimExpr::evaluate(int64_t batch, int64_t tokens) const {
-  int64_t a, b, c, n;
+std::optional<int64_t> DimExpr::evaluate(int64_t batch, int64_t tokens,
+                                         int64_t multiprocessors) const {
+  int64_t a, b, c, n, cap;
   if (__builtin_mul_overflow(perBatch, batch, &a) ||
       __builtin_mul_overflow(perToken, tokens, &b) ||
       __builtin_mul_overflow(perBatchToken, batch, &c) ||
       __builtin_mul_overflow(c, tokens, &c) ||
       __builtin_add_overflow(constant, a, &n) ||
       __builtin_add_overflow(n, b, &n) || __builtin_add_overflow(n, c, &n) ||
-      divisor < 1 || n < 0)
+      divisor < 1 || n < 0 || perSm < 0)
     return std::nullopt;
-  return n / divisor + (n % divisor != 0);
+  const int64_t value = n / divisor + (n % divisor != 0);
+  if (!perSm)
+    return value;
+  if (multiprocessors < 1 ||
+      __builtin_mul_overflow(perSm, multiprocessors, &cap))
+    return std::nullopt;
+  return std::min(value, cap);
 }
 
 std::string DimExpr::str() const {
@@ -140,9 +147,11 @@ std::string DimExpr::str() const {
   term(perBatchToken, "B*T");
   if (s.empty())
     s = "0";
-  if (divisor == 1)
-    return s;
-  return "ceil((" + s + ") / " + std::to_string(divisor) + ")";
+  if (divisor != 1)
+    s = "ceil((" + s + ") / " + std::to_string(divisor) + ")";
+  if (perSm)
+    s = "min(" + s + ", " + std::to_string(perSm) + "*SMs)";
+  return s;
 }
 
 namespace {
@@ -173,7 +182,9 @@ public:
                   std::to_string(max) + "]");
     return x;
   }
-  DimExpr dimExpr(const json &v, const std::string &at) {
+  /// `grid`: a grid dimension, which may carry "per_sm" (no other
+  /// expression may).
+  DimExpr dimExpr(const json &v, const std::string &at, bool grid = false) {
     DimExpr e;
     // Terms may be negative (a size minus a constant) as long as the value
     // is not; evaluate() checks that for the actual B and T.
@@ -185,6 +196,12 @@ public:
     e.perBatchToken = integer(need(v, at, "per_batch_token"),
                               at + ".per_batch_token", INT64_MIN);
     e.divisor = integer(need(v, at, "divisor"), at + ".divisor", 1);
+    if (auto it = v.find("per_sm"); it != v.end()) {
+      if (!grid)
+        bad(at + ".per_sm", "only a grid dimension may be capped per "
+                            "multiprocessor");
+      e.perSm = integer(*it, at + ".per_sm", 0, 1024);
+    }
     return e;
   }
   TensorMapSpec tensorMap(const json &v, const std::string &at) {
@@ -240,7 +257,7 @@ public:
         bad(kat + ".grid", "expected 3 dimension expressions (x, y, z)");
       for (int d = 0; d < 3; ++d)
         spec.grid[d] =
-            dimExpr(grid[d], kat + ".grid[" + std::to_string(d) + "]");
+            dimExpr(grid[d], kat + ".grid[" + std::to_string(d) + "]", true);
       const json &block = need(kernels[k], kat, "block");
       if (!block.is_array() || block.size() != 3)
         bad(kat + ".block", "expected 3 integers (x, y, z)");
@@ -602,7 +619,8 @@ void encodeMaps(const PreparedLaunch &p, size_t k, KernelOp &op,
 
 std::vector<KernelOp>
 PendingCall::ops(const std::vector<PreparedLaunch> &launches, void *workspace,
-                 const TensorMapEncoder &encode) const {
+                 const TensorMapEncoder &encode,
+                 int64_t multiprocessors) const {
   const int64_t B = symbols_.dims[0], T = symbols_.dims[1];
   std::vector<KernelOp> ops;
   for (const Pending &rec : pending) {
@@ -625,15 +643,22 @@ PendingCall::ops(const std::vector<PreparedLaunch> &launches, void *workspace,
       op.sharedBytes = unsigned(spec.sharedBytes);
       static const int64_t limits[3] = {2147483647, 65535, 65535};
       for (int d = 0; d < 3; ++d) {
-        std::optional<int64_t> g = spec.grid[d].evaluate(B, T);
+        std::optional<int64_t> g = spec.grid[d].evaluate(B, T, multiprocessors);
         if (!g || *g < 1 || *g > limits[d])
           fail(ErrorCode::Kernel,
                kernelLabel(p, k) + ": grid dimension " + "xyz"[d] + " = " +
                    spec.grid[d].str() + " is " +
                    (g ? std::to_string(*g) : std::string("invalid")) +
                    " for B = " + std::to_string(B) +
-                   ", T = " + std::to_string(T) + " (must be in [1, " +
-                   std::to_string(limits[d]) + "])");
+                   ", T = " + std::to_string(T) +
+                   (spec.grid[d].perSm
+                        ? ", SMs = " + std::to_string(multiprocessors) +
+                              (multiprocessors < 1
+                                   ? " (the backend could not tell the "
+                                     "device's multiprocessor count)"
+                                   : "")
+                        : "") +
+                   " (must be in [1, " + std::to_string(limits[d]) + "])");
         op.grid[d] = unsigned(*g);
         op.block[d] = unsigned(spec.block[d]);
       }

@@ -61,17 +61,25 @@ std::string listCodeSections(const std::vector<std::string> &sections);
 // Launch plans (the manifest's per-launch vendor objects)
 //===----------------------------------------------------------------------===//
 
-/// ceil((constant + perBatch*B + perToken*T + perBatchToken*B*T) / divisor).
+/// ceil((constant + perBatch*B + perToken*T + perBatchToken*B*T) / divisor),
+/// and for a grid dimension with perSm > 0 at most perSm blocks a
+/// multiprocessor of the device (a persistent grid; the manifest's
+/// optional "per_sm").
 struct DimExpr {
   int64_t constant = 0;
   int64_t perBatch = 0;
   int64_t perToken = 0;
   int64_t perBatchToken = 0;
   int64_t divisor = 1;
+  int64_t perSm = 0; ///< 0: no cap
 
-  /// The value for B and T; nullopt on overflow or a negative value.
-  std::optional<int64_t> evaluate(int64_t batch, int64_t tokens) const;
-  /// "ceil((296 + 0*B + 0*T + 0*B*T) / 64)", shortened: "ceil(296 / 64)".
+  /// The value for B and T on a device of `multiprocessors` SMs or CUs;
+  /// nullopt on overflow, a negative value, or a cap per multiprocessor
+  /// on a device whose count is unknown (0).
+  std::optional<int64_t> evaluate(int64_t batch, int64_t tokens,
+                                  int64_t multiprocessors = 0) const;
+  /// "ceil((296 + 0*B + 0*T + 0*B*T) / 64)", shortened: "ceil(296 / 64)";
+  /// capped: "min(ceil(4096*B*T / 128), 1*SMs)".
   std::string str() const;
 };
 
@@ -232,11 +240,15 @@ public:
 
   /// The kernels to enqueue, in order, with the workspace address given:
   /// those whose row range holds the call's B * T, their tensor maps
-  /// encoded by `encode`. Throws Error(Kernel) naming the kernel for a grid
-  /// out of range, Error(Unsupported) for tensor maps without an encoder.
+  /// encoded by `encode`, their grids capped for a device of
+  /// `multiprocessors` SMs or CUs where the plan says so (0: unknown).
+  /// Throws Error(Kernel) naming the kernel for a grid out of range or
+  /// capped on a device of unknown size, Error(Unsupported) for tensor
+  /// maps without an encoder.
   std::vector<KernelOp> ops(const std::vector<PreparedLaunch> &launches,
                             void *workspace,
-                            const TensorMapEncoder &encode = nullptr) const;
+                            const TensorMapEncoder &encode = nullptr,
+                            int64_t multiprocessors = 0) const;
 
 private:
   struct Pending {

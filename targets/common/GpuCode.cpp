@@ -80,11 +80,16 @@ std::string digestDeviceHeaders(StringRef root) {
 }
 
 json::Value dimExprToJSON(const DimExpr &expr) {
-  return json::Object{{"constant", expr.constant},
-                      {"per_batch", expr.perBatch},
-                      {"per_token", expr.perToken},
-                      {"per_batch_token", expr.perBatchToken},
-                      {"divisor", expr.divisor}};
+  json::Object o{{"constant", expr.constant},
+                 {"per_batch", expr.perBatch},
+                 {"per_token", expr.perToken},
+                 {"per_batch_token", expr.perBatchToken},
+                 {"divisor", expr.divisor}};
+  // Only a persistent grid has the device's cap (older runtimes and every
+  // other expression do without the field).
+  if (expr.perSm)
+    o["per_sm"] = expr.perSm;
+  return o;
 }
 
 static std::string describe(launch::KernelOp kernel, StringRef entry,
@@ -126,7 +131,7 @@ static Error checkPlan(const KernelPlan &plan) {
     return createStringError("the plan launches no kernel");
   auto checkDim = [](const DimExpr &dim, const Twine &what) -> Error {
     if (dim.divisor < 1 || dim.constant < 0 || dim.perBatch < 0 ||
-        dim.perToken < 0 || dim.perBatchToken < 0)
+        dim.perToken < 0 || dim.perBatchToken < 0 || dim.perSm < 0)
       return createStringError(
           formatv("{0} has a negative term or a divisor below 1", what.str())
               .str());
@@ -134,6 +139,9 @@ static Error checkPlan(const KernelPlan &plan) {
   };
   if (Error error = checkDim(plan.workspaceBytes, "the workspace size"))
     return error;
+  if (plan.workspaceBytes.perSm)
+    return createStringError("the workspace size is capped per multiprocessor: "
+                             "only a grid dimension may be");
   for (const KernelInvocation &invocation : plan.invocations) {
     // Whether the source defines it (perhaps through a macro) is checked
     // on the compiled code.
@@ -166,6 +174,11 @@ static Error checkPlan(const KernelPlan &plan) {
       if (Error error = checkDim(invocation.grid[i],
                                  "the grid of '" + invocation.function + "'"))
         return error;
+    for (const TensorMapSpec &map : invocation.tensorMaps)
+      if (map.rows.perSm)
+        return createStringError("kernel '" + invocation.function +
+                                 "' has a tensor map whose rows are capped "
+                                 "per multiprocessor");
   }
   return Error::success();
 }

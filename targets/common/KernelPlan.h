@@ -25,14 +25,26 @@ namespace braid::gpu {
 
 /// ceil((constant + perBatch*B + perToken*T + perBatchToken*B*T) / divisor):
 /// a launch-geometry or workspace size in terms of the run-time B and T.
+/// A grid dimension may also be capped by the device: with perSm > 0 it is
+/// min(that, perSm * the multiprocessors (SMs, CUs) of the GPU it runs on),
+/// the grid of a persistent kernel that walks its work items with the
+/// grid's stride (docs/cuda.md, "Launch plans").
 struct DimExpr {
   int64_t constant = 0;
   int64_t perBatch = 0;
   int64_t perToken = 0;
   int64_t perBatchToken = 0;
   int64_t divisor = 1;
+  int64_t perSm = 0; ///< 0: no cap
 
   static DimExpr fixed(int64_t value) { return {value, 0, 0, 0, 1}; }
+  /// This expression capped at perSm blocks a multiprocessor.
+  DimExpr perMultiprocessor(int64_t blocks) const {
+    DimExpr d = *this;
+    d.perSm = blocks;
+    return d;
+  }
+  /// The value before the device's cap.
   int64_t evaluate(int64_t batch, int64_t tokens) const {
     int64_t n = constant + perBatch * batch + perToken * tokens +
                 perBatchToken * batch * tokens;
@@ -41,7 +53,7 @@ struct DimExpr {
   bool operator==(const DimExpr &o) const {
     return constant == o.constant && perBatch == o.perBatch &&
            perToken == o.perToken && perBatchToken == o.perBatchToken &&
-           divisor == o.divisor;
+           divisor == o.divisor && perSm == o.perSm;
   }
 };
 

@@ -128,7 +128,7 @@ std::string attrRecord(llvm::StringRef key, mlir::Attribute a) {
 std::string dimRecord(const gpu::DimExpr &d) {
   return std::to_string(d.constant) + " " + std::to_string(d.perBatch) + " " +
          std::to_string(d.perToken) + " " + std::to_string(d.perBatchToken) +
-         " " + std::to_string(d.divisor);
+         " " + std::to_string(d.divisor) + " " + std::to_string(d.perSm);
 }
 
 /// --sm90-gemm: the WsConfig and the persistent grid to substitute.

@@ -70,11 +70,15 @@ std::string cuErr(CUresult r) {
 // The case list
 //===----------------------------------------------------------------------===//
 
+/// The device's SMs, which cap a persistent grid (per_sm).
+int64_t gMultiprocessors = 0;
+
 struct Dim {
-  int64_t c = 0, b = 0, t = 0, bt = 0, div = 1;
+  int64_t c = 0, b = 0, t = 0, bt = 0, div = 1, perSm = 0;
   int64_t eval(int64_t B, int64_t T) const {
     int64_t n = c + b * B + t * T + bt * B * T;
-    return (n + div - 1) / div;
+    const int64_t v = (n + div - 1) / div;
+    return perSm ? std::min(v, perSm * gMultiprocessors) : v;
   }
 };
 
@@ -135,7 +139,7 @@ BufDesc parseBuf(std::istringstream &is) {
 
 Dim parseDim(std::istringstream &is) {
   Dim d;
-  is >> d.c >> d.b >> d.t >> d.bt >> d.div;
+  is >> d.c >> d.b >> d.t >> d.bt >> d.div >> d.perSm;
   return d;
 }
 
@@ -889,6 +893,7 @@ int main(int argc, char **argv) {
   CUDA_OK(cudaGetDeviceProperties(&prop, 0));
   say("device: %s, sm_%d%d, %d SMs\n", prop.name, prop.major, prop.minor,
       prop.multiProcessorCount);
+  gMultiprocessors = prop.multiProcessorCount;
   braid::rt::ThreadPool pool;
   gPool = &pool;
 

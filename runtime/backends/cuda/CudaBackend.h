@@ -93,6 +93,7 @@ private:
   int copyOnStream(void *dst, const void *src, size_t bytes) override;
   int launchKernel(const gpu::KernelOp &op) override;
   gpu::TensorMapEncoder tensorMapEncoder() override;
+  int64_t multiprocessorCount() const override { return multiprocessors; }
   int streamSync() override;
   int beginCapture() override;
   int endCapture(void **graph) override;

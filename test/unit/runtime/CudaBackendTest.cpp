@@ -306,6 +306,19 @@ TEST(DimExpr, EvaluatesTheCeiling) {
   EXPECT_EQ(gpu::DimExpr{}.str(), "0");
 }
 
+TEST(DimExpr, CapsAPersistentGridPerMultiprocessor) {
+  // ceil(34 * B * T / 128) work items, at most two blocks an SM.
+  gpu::DimExpr items{0, 0, 0, 34, 128, 2};
+  EXPECT_EQ(*items.evaluate(1, 4096, 132), 264); // 1088 items
+  EXPECT_EQ(*items.evaluate(1, 512, 132), 136);  // fewer items than blocks
+  EXPECT_EQ(*items.evaluate(1, 4096, 1), 2);     // the smallest device
+  EXPECT_FALSE(items.evaluate(1, 4096));         // the count is unknown
+  EXPECT_FALSE(items.evaluate(1, 4096, 0));
+  EXPECT_FALSE(gpu::DimExpr({1, 0, 0, 0, 1, 2}).evaluate(1, 1, INT64_MAX));
+  EXPECT_EQ(items.str(), "min(ceil((34*B*T) / 128), 2*SMs)");
+  EXPECT_EQ(gpu::DimExpr({64, 0, 0, 0, 1, 1}).str(), "min(64, 1*SMs)");
+}
+
 //===----------------------------------------------------------------------===//
 // Launch plans
 //===----------------------------------------------------------------------===//
@@ -438,6 +451,28 @@ TEST(LaunchPlans, ErrorsNameTheJsonPath) {
             }),
             "manifest: entries[0] (prefill).launches[2] (linear at lm_head): "
             "25 operands and results, more than a kernel takes (24)");
+  // Only a grid dimension may be capped per multiprocessor.
+  EXPECT_EQ(error([](json &m) {
+              m["entries"][0]["launches"][0]["cuda"]["workspace"]["per_sm"] = 1;
+            }),
+            "manifest: entries[0] (prefill).launches[0] (embedding at "
+            "embed).cuda.workspace.per_sm: only a grid dimension may be "
+            "capped per multiprocessor");
+  EXPECT_EQ(error([](json &m) {
+              m["entries"][0]["launches"][0]["cuda"]["kernels"][0]["grid"][0]
+               ["per_sm"] = -1;
+            }),
+            "manifest: entries[0] (prefill).launches[0] (embedding at "
+            "embed).cuda.kernels[0] ('fake_embedding').grid[0].per_sm: -1 is "
+            "outside [0, 1024]");
+}
+
+TEST(LaunchPlans, ReadsAGridCappedPerMultiprocessor) {
+  json m = gpuManifest(false);
+  m["entries"][0]["launches"][0]["cuda"]["kernels"][0]["grid"][0]["per_sm"] = 2;
+  auto plans = plansOf(m, "sm_90a");
+  EXPECT_EQ(plans[0][0].kernels[0].grid[0].perSm, 2);
+  EXPECT_EQ(plans[0][0].kernels[0].grid[1].perSm, 0);
 }
 
 //===----------------------------------------------------------------------===//
@@ -997,6 +1032,31 @@ TEST(CudaBackendFake, RaisesTheDynamicSharedMemoryLimitAbove48KiB) {
                             "(prefill: launch 1 (rms_norm at final_norm)): 0 "
                             "bytes of static and 300000 of dynamic shared "
                             "memory exceed the 232448 a block may use");
+}
+
+TEST(CudaBackendFake, CapsPersistentGridsAtTheMultiprocessorCount) {
+  // The embedding's grid: a block per row (B * T = 6), at most one per SM
+  // of the fake device (4); the fake kernels run on the host whatever the
+  // grid, so the logits stay the reference's.
+  FakeRun f = fakeSetup("cuda-fake-per-sm", gpuManifest(false, [](json &l) {
+                          if (l["kernel"] == "embedding") {
+                            json g = dimExpr(0, 0, 0, 1);
+                            g["per_sm"] = 1;
+                            l["cuda"]["kernels"][0]["grid"][0] = g;
+                          }
+                        }));
+  Result r = braidRun(fakeEnv(f.trace),
+                      "run " + f.bundle + " --backend cuda --weights " +
+                          f.weights + " --ids '1,2,3;4,5,15'");
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::string trace = readFile(f.trace);
+  EXPECT_CONTAINS(trace, "launch fake_embedding grid 4,1,1");
+  // Fewer rows than SMs: the rows.
+  r = braidRun(fakeEnv(f.trace), "run " + f.bundle +
+                                     " --backend cuda --weights " + f.weights +
+                                     " --ids '1,2'");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_CONTAINS(readFile(f.trace), "launch fake_embedding grid 2,1,1");
 }
 
 /// A tensor map of the launch's first operand as [B*T, 8] elements of 2

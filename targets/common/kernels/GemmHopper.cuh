@@ -825,8 +825,12 @@ BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
     if constexpr (kStagesEpilogue<Cfg, Ops>) {
       wsStoreStaged<Cfg>(ops, M, m0, n0, acc[0], stage, cw);
     } else if constexpr (Cfg::kTma && IsGluOps<Ops>::value) {
-      static_assert(MI == 1, "TMA tiles are cooperative");
-      wsStoreGluHalves<BN>(ops, M, m0 + aRows + rowInBlock, n0 / 2, acc[0]);
+      // Each 64-row block of the tile (two in ping-pong) pairs its gate
+      // and up columns.
+#pragma unroll
+      for (int mi = 0; mi < MI; ++mi)
+        wsStoreGluHalves<BN>(ops, M, m0 + aRows + mi * 64 + rowInBlock, n0 / 2,
+                             acc[mi]);
     } else {
 #pragma unroll
       for (int mi = 0; mi < MI; ++mi)

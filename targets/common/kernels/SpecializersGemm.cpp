@@ -29,6 +29,10 @@ struct Engine {
                   // k-tiles
   int burst = 1;  // TmaSplitK: stages refilled together
   int lanes = 32; // warp (NVIDIA) or wave (AMD: 64) size
+  // Tma: blocks a multiprocessor of a persistent grid (0: a block a tile);
+  // pingPong: its two consumers take whole 128 x 128 tiles in turn.
+  int perSm = 0;
+  bool pingPong = false;
 
   /// The same engine for a target: on AMD (HIP) the tensor-core tiles run
   /// on MFMA with waves of 64 lanes (no cp.async ring: two LDS buffers).
@@ -74,6 +78,19 @@ struct Engine {
     e.kind = Tma;
     return e;
   }
+  /// tma on a persistent grid of `perSm` blocks a multiprocessor (the
+  /// runtime caps the grid by the device's SM count), each block walking
+  /// the tiles with the grid's stride, its producer loading the next tile
+  /// while the consumers store the last; `pingPong`: 128 x 128 tiles that
+  /// the two consumers take in turn, one's epilogue under the other's main
+  /// loop.
+  static Engine tmaPersistent(int bn, int stages, int perSm,
+                              bool pingPong = false) {
+    Engine e = tma(pingPong ? 128 : bn, stages);
+    e.perSm = perSm;
+    e.pingPong = pingPong;
+    return e;
+  }
   /// Decode's split-K tiles of 64 x bn on TMA and wgmma (GemmHopperSplitK.cuh
   /// tmaSplitK): a producer warp and a consumer warpgroup, `split` blocks
   /// (one cluster) a tile; the launch passes tensor maps of A and B.
@@ -108,7 +125,11 @@ struct Engine {
     case Wg:
       return "WgConfig<" + s(bm) + ", " + s(bn) + ", " + s(stages) + ">";
     case Tma:
-      return "TmaConfig<" + s(bn) + ", " + s(stages) + ">";
+      if (pingPong) // WsConfig<BM, BN, STAGES, PINGPONG, SETMAXNREG, TMA>
+        return "WsConfig<128, " + s(bn) + ", " + s(stages) +
+               ", true, false, true>";
+      return std::string(perSm ? "TmaPersistentConfig<" : "TmaConfig<") +
+             s(bn) + ", " + s(stages) + ">";
     case TmaSplitK:
       return "TmaSplitKConfig<" + s(bn) + ", " + s(stages) + ", " + s(split) +
              (burst > 1 ? ", " + s(burst) : "") + ">";
@@ -179,14 +200,24 @@ struct Engine {
   int minBlocks() const { return 1; }
   /// Blocks of a thread-block cluster along x (1: no cluster).
   int cluster() const { return kind == Tc || kind == TmaSplitK ? split : 1; }
-  /// Blocks along x (output columns).
-  DimExpr gridX(int64_t n) const {
+  /// Blocks along x (output columns) of N outputs for `m` rows. A
+  /// persistent grid, along x alone: ceil((m + bm - 1) * tilesN / bm),
+  /// at least the ceil(m / bm) * tilesN tiles and fewer than tilesN more
+  /// (one DimExpr cannot hold the product of two ceilings; the blocks past
+  /// the last tile leave at once), at most perSm blocks a multiprocessor.
+  DimExpr gridX(int64_t n, const Count &m) const {
     int64_t per = kind == Skinny ? warps * cols : bn;
-    return DimExpr::fixed((n + per - 1) / per * cluster());
+    const int64_t tilesN = (n + per - 1) / per;
+    if (perSm) {
+      DimExpr d = m.dim(bm, tilesN);
+      d.constant += (bm - 1) * tilesN;
+      return d.perMultiprocessor(perSm);
+    }
+    return DimExpr::fixed(tilesN * cluster());
   }
   /// Blocks along y (rows) for `m` rows.
   DimExpr gridY(const Count &m) const {
-    if (kind == Skinny)
+    if (kind == Skinny || perSm)
       return DimExpr::fixed(1);
     return m.dim(bm);
   }
@@ -205,10 +236,8 @@ Engine pickGemmEngine(const Launch &l, int64_t n, bool vecRows,
   if (!l.bf16())
     return n >= 128 ? Engine::simt(128, 128, 8, 8, 8)
                     : Engine::simt(64, 64, 8, 4, 4);
-  // sm_90a: one tile per block. (Persistent grids -- wgmma with cp.async,
-  // 3-10% slower on an H100; TMA ones, 1-6% faster at most shapes on an
-  // H200 -- need the SM count at run time, which the manifest cannot say:
-  // docs/benchmarks.md and test/gpu/dense_kernels_notes.md.)
+  // sm_90a without TMA: one tile per block (persistent wgmma grids with
+  // cp.async were 3-10% slower on an H100: test/gpu/dense_kernels_notes.md).
   // AMD: 256 threads (2 x 2 waves of 64 x 64, 16 MFMA blocks each) for
   // wide outputs; 40 KiB of LDS leaves room for two workgroups per CU.
   if (l.target.isHip())
@@ -218,6 +247,17 @@ Engine pickGemmEngine(const Launch &l, int64_t n, bool vecRows,
   // wsGemm's cp.async copies (430 TFLOP/s at 4096 x 8512 x 2048 on an H100,
   // below wgGemm's ~470, where every thread copies) are free, and the
   // consumers' registers hold the accumulators only (1.24-1.41x wgGemm).
+  // Outputs of 4096 and more: a persistent grid of one block an SM whose
+  // two consumers take 128 x 128 tiles in turn (ping-pong, 5 stages), one
+  // storing from its registers while the other multiplies: in the
+  // bamba-1.5b prefill (H200, 4000 tokens, per launch) qkv 111.6 -> 106.5
+  // us, in_proj 239.6 -> 229.4, the gated MLP 283.6 -> 266.6, lm_head 805
+  // -> 778; the 2048-wide outputs (their residual through the staged
+  // epilogue of one tile a block) 118.9 -> 129.2, so they keep it. Six
+  // stages, or the persistent grid on cooperative 128 x 256 tiles, were
+  // slower (docs/benchmarks.md).
+  if (l.target.arch == "sm_90a" && vecRows && n >= 4096 && tmaRows)
+    return Engine::tmaPersistent(128, 5, 1, /*pingPong=*/true);
   if (l.target.arch == "sm_90a" && vecRows && n >= 256 && tmaRows)
     return n >= 2048 ? Engine::tma(256, 4) : Engine::tma(128, 4);
   if (l.target.arch == "sm_90a" && vecRows && n >= 256)
@@ -408,7 +448,7 @@ void addGemmKernels(const Launch &l, Source &src, KernelPlan &plan,
     src.kernel(l.fn(v.suffix), e.threads(), e.minBlocks(), body, e.cluster(),
                weightsFirst, maps);
     KernelInvocation k =
-        invocation(l.fn(v.suffix), e.gridX(n), e.gridY(m), DimExpr::fixed(1),
+        invocation(l.fn(v.suffix), e.gridX(n, m), e.gridY(m), DimExpr::fixed(1),
                    e.threads(), e.sharedBytes());
     k.minRows = v.minRows;
     k.maxRows = v.maxRows;
@@ -705,9 +745,9 @@ llvm::Expected<KernelPlan> specializeMoE(launch::KernelOp op,
                            ? "  skinnyGemm<" + rEng.config() + ">(ops, tokens);\n"
                            : "  gemmGrid<" + rEng.config() + ">(ops, tokens);\n";
     src.kernel(l.fn("router"), rEng.threads(), 1, prologue + "  " + ops + call);
-    plan.invocations.push_back(invocation(
-        l.fn("router"), rEng.gridX(nE), rEng.gridY(tokens), DimExpr::fixed(1),
-        rEng.threads(), rEng.sharedBytes()));
+    plan.invocations.push_back(
+        invocation(l.fn("router"), rEng.gridX(nE, tokens), rEng.gridY(tokens),
+                   DimExpr::fixed(1), rEng.threads(), rEng.sharedBytes()));
   }
   // 2. Top-k.
   {
@@ -778,7 +818,7 @@ llvm::Expected<KernelPlan> specializeMoE(launch::KernelOp op,
             : "  gemmGrid<" + sEng.config() + ">(ops, tokens);\n";
     src.kernel(l.fn("sgateup"), sEng.threads(), 1, prologue + "  " + ops1 + call1);
     plan.invocations.push_back(invocation(
-        l.fn("sgateup"), sEng.gridX(2 * SFF), sEng.gridY(tokens),
+        l.fn("sgateup"), sEng.gridX(2 * SFF, tokens), sEng.gridY(tokens),
         DimExpr::fixed(1), sEng.threads(), sEng.sharedBytes()));
 
     std::string ops2 = "LinearOps<" + T + ", float, " + T + ", " + str(H) +
@@ -791,9 +831,9 @@ llvm::Expected<KernelPlan> specializeMoE(launch::KernelOp op,
             ? "  skinnyGemm<" + sdEng.config() + ">(ops, tokens);\n"
             : "  gemmGrid<" + sdEng.config() + ">(ops, tokens);\n";
     src.kernel(l.fn("sdown"), sdEng.threads(), 1, prologue + "  " + ops2 + call2);
-    plan.invocations.push_back(invocation(
-        l.fn("sdown"), sdEng.gridX(H), sdEng.gridY(tokens), DimExpr::fixed(1),
-        sdEng.threads(), sdEng.sharedBytes()));
+    plan.invocations.push_back(
+        invocation(l.fn("sdown"), sdEng.gridX(H, tokens), sdEng.gridY(tokens),
+                   DimExpr::fixed(1), sdEng.threads(), sdEng.sharedBytes()));
   }
   // 8. Combine.
   {

@@ -337,14 +337,18 @@ TEST_F(CudaEmitterTest, PrefillLinearsListTheirTensorMaps) {
       "    launch.kernel \"linear\" \"layers.0.mixer\" "
       "[#launch.buffer<arena 0 : [B, T, 2048] x bf16>, "
       "#launch.buffer<weight \"w\" : [4096, 2048] x bf16>, unit] -> "
-      "[#launch.buffer<arena 8192 : [B, T, 4096] x bf16>] attrs {}\n"));
+      "[#launch.buffer<arena 8192 : [B, T, 4096] x bf16>] attrs {}\n"
+      "    launch.kernel \"linear\" \"layers.0.attn\" "
+      "[#launch.buffer<arena 0 : [B, T, 2048] x bf16>, "
+      "#launch.buffer<weight \"w\" : [2048, 2048] x bf16>, unit] -> "
+      "[#launch.buffer<arena 8192 : [B, T, 2048] x bf16>] attrs {}\n"));
   GpuCodeOptions options = planOptions();
   options.lookup = nullptr; // the real specializers
   options.bf16 = true;
   Expected<GpuCode> code = planGpuCode(m, options);
   ASSERT_TRUE(bool(code)) << toString(code.takeError());
   std::vector<launch::KernelOp> kernels = kernelsOf(m);
-  ASSERT_EQ(kernels.size(), 2u);
+  ASSERT_EQ(kernels.size(), 3u);
   auto mapsOf = [&](launch::KernelOp k, StringRef arch) -> std::string {
     json::Value v = code->launchToJSON(k);
     json::Object *o = v.getAsObject();
@@ -367,27 +371,68 @@ TEST_F(CudaEmitterTest, PrefillLinearsListTheirTensorMaps) {
             "[{\"box\":[64,128],\"buffer\":0,\"cols\":2048,\"element_bytes\":"
             "2," +
                 rowsBT +
-                ",\"swizzle\":128},{\"box\":[64,128],\"buffer\":1,"
+                ",\"swizzle\":128},{\"box\":[64,64],\"buffer\":1,"
                 "\"cols\":2048,\"element_bytes\":2," +
                 weightRows(11264) + ",\"swizzle\":128}]");
   EXPECT_EQ(mapsOf(kernels[1], "sm_90a"),
             "[{\"box\":[64,128],\"buffer\":0,\"cols\":2048,\"element_bytes\":"
             "2," +
                 rowsBT +
-                ",\"swizzle\":128},{\"box\":[64,256],\"buffer\":1,"
+                ",\"swizzle\":128},{\"box\":[64,128],\"buffer\":1,"
                 "\"cols\":2048,\"element_bytes\":2," +
                 weightRows(4096) + ",\"swizzle\":128}]");
+  EXPECT_EQ(mapsOf(kernels[2], "sm_90a"),
+            "[{\"box\":[64,128],\"buffer\":0,\"cols\":2048,\"element_bytes\":"
+            "2," +
+                rowsBT +
+                ",\"swizzle\":128},{\"box\":[64,256],\"buffer\":1,"
+                "\"cols\":2048,\"element_bytes\":2," +
+                weightRows(2048) + ",\"swizzle\":128}]");
   // The entry takes the maps as its second parameter.
-  const TranslationUnit *unit =
-      code->findUnit(code->launches[kernels[1]][1].module);
-  ASSERT_TRUE(unit);
-  EXPECT_NE(unit->source.find("braid_linear_main(BraidKernelParams p, const "
-                              "__grid_constant__ BraidTensorMaps maps)"),
+  auto sourceOf = [&](launch::KernelOp k) {
+    const TranslationUnit *unit = code->findUnit(code->launches[k][1].module);
+    return unit ? unit->source : std::string("no unit");
+  };
+  EXPECT_NE(sourceOf(kernels[1])
+                .find("braid_linear_main(BraidKernelParams p, const "
+                      "__grid_constant__ BraidTensorMaps maps)"),
             std::string::npos)
-      << unit->source;
-  EXPECT_NE(unit->source.find("tmaGemm<TmaConfig<256, 4>>(ops, M, maps);"),
-            std::string::npos)
-      << unit->source;
+      << sourceOf(kernels[1]);
+  // Outputs of 4096 and more: ping-pong 128 x 128 tiles on a persistent
+  // grid of ceil((M + 127) * 32 / 128) blocks, at most one an SM.
+  EXPECT_NE(
+      sourceOf(kernels[1])
+          .find("tmaGemm<WsConfig<128, 128, 5, true, false, true>>(ops, M, "
+                "maps);"),
+      std::string::npos)
+      << sourceOf(kernels[1]);
+  auto gridOf = [&](launch::KernelOp k) {
+    json::Value v = code->launchToJSON(k);
+    json::Object *o =
+        v.getAsObject()->getObject("by_arch")->getObject("sm_90a");
+    return formatv("{0}",
+                   *(*o->getArray("kernels"))[0].getAsObject()->get("grid"))
+        .str();
+  };
+  EXPECT_EQ(gridOf(kernels[1]),
+            "[{\"constant\":4064,\"divisor\":128,\"per_batch\":0,"
+            "\"per_batch_token\":32,\"per_sm\":1,\"per_token\":0},"
+            "{\"constant\":1,\"divisor\":1,\"per_batch\":0,"
+            "\"per_batch_token\":0,\"per_token\":0},"
+            "{\"constant\":1,\"divisor\":1,\"per_batch\":0,"
+            "\"per_batch_token\":0,\"per_token\":0}]");
+  // 2048-wide outputs keep one 128 x 256 tile a block (staged epilogue).
+  EXPECT_NE(
+      sourceOf(kernels[2]).find("tmaGemm<TmaConfig<256, 4>>(ops, M, maps);"),
+      std::string::npos)
+      << sourceOf(kernels[2]);
+  EXPECT_EQ(gridOf(kernels[2]),
+            "[{\"constant\":8,\"divisor\":1,\"per_batch\":0,"
+            "\"per_batch_token\":0,\"per_token\":0},"
+            "{\"constant\":0,\"divisor\":128,\"per_batch\":0,"
+            "\"per_batch_token\":1,\"per_token\":0},"
+            "{\"constant\":1,\"divisor\":1,\"per_batch\":0,"
+            "\"per_batch_token\":0,\"per_token\":0}]");
 }
 
 TEST_F(CudaEmitterTest, ManifestCarriesTheCudaObject) {

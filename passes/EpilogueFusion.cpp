@@ -85,7 +85,39 @@ EpilogueFusion planEpilogueFusion(ArrayRef<Operation *> ops,
   };
 
   EpilogueFusion fusion;
+  // A causal conv whose output's only reader splits it along the features
+  // (Mamba2's x, B, C) writes the pieces itself.
+  auto planConvSplit = [&](CausalConv1dOp conv, size_t index) {
+    Value result = conv.getOutput();
+    auto split = dyn_cast_or_null<SplitOp>(onlyReader(result));
+    auto why = [&]() -> std::string {
+      if (!split)
+        return "its output's only reader is not a split";
+      if (static_cast<int64_t>(split.getAxis()) !=
+          cast<RankedTensorType>(result.getType()).getRank() - 1)
+        return "its split is not along the features";
+      if (inTail(position.lookup(split)) != inTail(index))
+        return "its split is on the other side of the prefill_last tail";
+      for (Value piece : split.getResults())
+        if (piece == logits)
+          return "a piece of its split is the entry output";
+      return "";
+    }();
+    if (!why.empty()) {
+      LLVM_DEBUG(llvm::dbgs() << "causal_conv1d at " << conv.getLoc()
+                              << " keeps its output: " << why << "\n");
+      return;
+    }
+    fusion.linears[conv].consumers.push_back(split);
+    fusion.absorbed.insert(split);
+    LLVM_DEBUG(llvm::dbgs() << "causal_conv1d at " << conv.getLoc()
+                            << " writes the pieces of its split\n");
+  };
   for (auto [index, op] : llvm::enumerate(ops)) {
+    if (auto conv = dyn_cast<CausalConv1dOp>(op)) {
+      planConvSplit(conv, index);
+      continue;
+    }
     auto linear = dyn_cast<LinearOp>(op);
     if (!linear)
       continue;

@@ -15,6 +15,11 @@
 // activation and `mul(act(gate), up)` reads both: one launch writes only the
 // product.
 //
+// A causal_conv1d whose output's only reader is a split along the features
+// (a Mamba2 mixer's x, B and C) also writes the pieces itself: its launch's
+// results are one buffer per piece, in column order, then the updated conv
+// state (the lowering appends it); y_p[..., j] = y[..., offset_p + j].
+//
 // The launch contract (docs/bundle.md, family `linear`), h = x @ w^T + bias:
 //   operands: input, weight, bias or unit[, residual]
 //   results:  one buffer per part, in column order; their last dims add up
@@ -43,7 +48,7 @@
 
 namespace braid {
 
-/// What one linear launch absorbs.
+/// What one linear (or causal_conv1d) launch absorbs.
 struct AbsorbedEpilogue {
   /// The ops done by the linear's launch, in order: the split whose pieces
   /// it writes, or the add whose result it writes, or the split, activation
@@ -58,6 +63,8 @@ struct AbsorbedEpilogue {
 };
 
 struct EpilogueFusion {
+  /// The absorbing launches: linears, and causal convs writing a split's
+  /// pieces.
   llvm::DenseMap<mlir::Operation *, AbsorbedEpilogue> linears;
   /// Consumers done by their linear: they get no launch.
   llvm::DenseSet<mlir::Operation *> absorbed;

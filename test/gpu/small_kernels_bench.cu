@@ -199,8 +199,9 @@ template <int TT, int U, int NT>
 __global__ void __launch_bounds__(NT, 1)
     convNew(const bf16 *x, const bf16 *w, const bf16 *bias, float *state,
             bf16 *y, int seq) {
-  braid::dev::causalConv1d<bf16, bf16, float, bf16, kC, kW, 8, TT, U, true,
-                           true, Act::Silu>(x, w, bias, state, state, y, seq);
+  using Out = braid::dev::ConvPieces<bf16, kC>;
+  braid::dev::causalConv1d<bf16, bf16, float, Out, kC, kW, 8, TT, U, true, true,
+                           Act::Silu>(x, w, bias, state, state, Out{{y}}, seq);
 }
 
 struct ConvBufs {

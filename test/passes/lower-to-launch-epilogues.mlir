@@ -5,7 +5,7 @@
 // -braid-lower-to-launch with fuse-epilogues (passes/EpilogueFusion.h): a
 // linear whose only reader is a split along the features writes the pieces
 // itself, and one whose only reader is an add takes the add's other operand
-// as a residual. OFF shows the same models lowered without the option.
+// as a residual; a causal conv writes its split's pieces too. OFF shows the same models lowered without the option.
 // Offsets are bytes per token (f32, each size rounded up to 64).
 
 // The pieces of a split along the features: one linear launch with one
@@ -178,5 +178,41 @@ func.func @forward(%ids: tensor<?x?xi64>, %pos: tensor<?x?xi64>) -> tensor<?x?x1
   %h2 = braid.add %d2, %h1 : (tensor<?x?x4xf32>, tensor<?x?x4xf32>) -> tensor<?x?x4xf32>
   %lm = braid.weight "lm_head" : tensor<16x4xf32>
   %logits = braid.linear %h2, %lm : (tensor<?x?x4xf32>, tensor<16x4xf32>) -> tensor<?x?x16xf32>
+  return %logits : tensor<?x?x16xf32>
+}
+
+// -----
+
+// A causal conv whose output's only reader is a split along the features (a
+// Mamba2 mixer's x, B, C) writes the pieces itself: one launch with a buffer
+// per piece, then its state, and no split launch. The second conv's output
+// has two readers (a split and an add) and keeps its one buffer.
+// CHECK-LABEL: launch.entry "prefill"
+// CHECK-NEXT: launch.kernel "embedding"
+// CHECK-NEXT: launch.kernel "causal_conv1d" "" [#launch.buffer<arena 0 : [B, T, 8] x f32>, #launch.buffer<weight "conv" : [8, 4] x f32>, unit, #launch.buffer<state "model.conv_state" : [B, 8, 3] x f32>] -> [#launch.buffer<arena [[X:[0-9]+]] : [B, T, 4] x f32>, #launch.buffer<arena [[PB:[0-9]+]] : [B, T, 2] x f32>, #launch.buffer<arena [[PC:[0-9]+]] : [B, T, 2] x f32>, #launch.buffer<state "model.conv_state" : [B, 8, 3] x f32>] attrs {activation = "silu", kernel_size = 4 : i64}
+// CHECK-NEXT: launch.kernel "mul" "" [#launch.buffer<arena [[PB]] : [B, T, 2] x f32>, #launch.buffer<arena [[PC]] : [B, T, 2] x f32>]
+// CHECK-NEXT: launch.kernel "concat" "" [#launch.buffer<arena [[X]] : [B, T, 4] x f32>
+// CHECK-NEXT: launch.kernel "causal_conv1d" {{.*}} -> [#launch.buffer<arena [[C2:[0-9]+]] : [B, T, 8] x f32>, #launch.buffer<state "model.conv_state#1" : [B, 8, 3] x f32>] attrs {activation = "identity", kernel_size = 4 : i64}
+// CHECK-NEXT: launch.kernel "split" "" [#launch.buffer<arena [[C2]] : [B, T, 8] x f32>]
+// CHECK-NEXT: launch.kernel "add"
+// OFF-LABEL: launch.entry "prefill"
+// OFF-NEXT: launch.kernel "embedding"
+// OFF-NEXT: launch.kernel "causal_conv1d" {{.*}} -> [#launch.buffer<arena {{[0-9]+}} : [B, T, 8] x f32>, #launch.buffer<state "model.conv_state" : [B, 8, 3] x f32>]
+// OFF-NEXT: launch.kernel "split"
+func.func @forward(%ids: tensor<?x?xi64>, %pos: tensor<?x?xi64>) -> tensor<?x?x16xf32> {
+  %table = braid.weight "embed" : tensor<16x8xf32>
+  %h = braid.embedding %ids, %table : (tensor<?x?xi64>, tensor<16x8xf32>) -> tensor<?x?x8xf32>
+  %wc = braid.weight "conv" : tensor<8x4xf32>
+  %c = braid.causal_conv1d silu %h, %wc {kernel_size = 4 : i64} : (tensor<?x?x8xf32>, tensor<8x4xf32>) -> tensor<?x?x8xf32>
+  %x, %b, %cc = braid.split %c {axis = 2 : i64, sizes = array<i64: 4, 2, 2>}
+      : (tensor<?x?x8xf32>) -> (tensor<?x?x4xf32>, tensor<?x?x2xf32>, tensor<?x?x2xf32>)
+  %bc = braid.mul %b, %cc : (tensor<?x?x2xf32>, tensor<?x?x2xf32>) -> tensor<?x?x2xf32>
+  %xb = braid.concat %x, %bc, %bc {axis = 2 : i64} : (tensor<?x?x4xf32>, tensor<?x?x2xf32>, tensor<?x?x2xf32>) -> tensor<?x?x8xf32>
+  %c2 = braid.causal_conv1d identity %xb, %wc {kernel_size = 4 : i64} : (tensor<?x?x8xf32>, tensor<8x4xf32>) -> tensor<?x?x8xf32>
+  %p, %q = braid.split %c2 {axis = 2 : i64, sizes = array<i64: 4, 4>}
+      : (tensor<?x?x8xf32>) -> (tensor<?x?x4xf32>, tensor<?x?x4xf32>)
+  %s = braid.add %c2, %xb : (tensor<?x?x8xf32>, tensor<?x?x8xf32>) -> tensor<?x?x8xf32>
+  %lm = braid.weight "lm_head" : tensor<16x8xf32>
+  %logits = braid.linear %s, %lm : (tensor<?x?x8xf32>, tensor<16x8xf32>) -> tensor<?x?x16xf32>
   return %logits : tensor<?x?x16xf32>
 }

@@ -8,6 +8,11 @@
 // kernel_size - 1 inputs of the previous call) or zeros. The new state is
 // the last kernel_size - 1 pre-activation inputs of [state, x].
 //
+// The output may come in pieces (passes/EpilogueFusion.h: a conv that writes
+// its split's pieces): results are then one buffer per column piece, then
+// the updated state. The conv runs into one row buffer and the pieces are
+// copied out of it: the same values as the unfused split.
+//
 //===----------------------------------------------------------------------===//
 #include "runtime/backends/cpu/KernelSupport.h"
 
@@ -23,7 +28,11 @@ constexpr int64_t kChannelBlock = 64;
 std::string causalConv1dKernel(const KernelCall &call) {
   const TensorView &x = operandAt(call, 0), &w = operandAt(call, 1);
   const TensorView &bias = operandAt(call, 2), &state = operandAt(call, 3);
-  const TensorView &y = resultAt(call, 0), &newState = resultAt(call, 1);
+  // Output pieces, then the updated state when there is a state.
+  const size_t pieces =
+      call.results.size() - (state.present() && !call.results.empty() ? 1 : 0);
+  const TensorView &y = resultAt(call, 0);
+  const TensorView &newState = resultAt(call, pieces);
   int64_t width = call.attrs.getInt("kernel_size");
   std::string actName = call.attrs.getString("activation");
   Activation act = Activation::Identity;
@@ -31,7 +40,11 @@ std::string causalConv1dKernel(const KernelCall &call) {
 
   Check c(call, "causal_conv1d");
   c.operandCount(2, 4)
-      .resultCount(state.present() ? 2 : 1)
+      .require(pieces >= 1,
+               "expects at least " + std::to_string(state.present() ? 2 : 1) +
+                   " results (the output or its pieces" +
+                   (state.present() ? ", then the updated state" : "") +
+                   "), got " + std::to_string(call.results.size()))
       .attrsOk()
       .attrAtLeast("kernel_size", width, 1)
       .require(
@@ -43,8 +56,26 @@ std::string causalConv1dKernel(const KernelCall &call) {
       .rank("weight", w, 2)
       .dimsMatch("weight", w, 0, "input", x, 2, "channels")
       .dimIs("weight", w, 1, width, "kernel_size")
-      .f32("output", y)
-      .sameShape("output", y, "input", x);
+      .f32("output", y);
+  if (pieces == 1) {
+    c.sameShape("output", y, "input", x);
+  } else {
+    int64_t columns = 0;
+    for (size_t i = 0; i < pieces && c.ok(); ++i) {
+      const TensorView &p = call.results[i];
+      const std::string name = "output piece #" + std::to_string(i);
+      c.f32(name, p).rank(name, p, 3);
+      for (int64_t d = 0; c.ok() && d < 2; ++d)
+        c.dimsMatch(name, p, d, "input", x, d, "leading");
+      if (c.ok())
+        columns += p.dim(2);
+    }
+    if (c.ok())
+      c.require(columns == x.dim(2),
+                "the output pieces' last dims add up to " +
+                    std::to_string(columns) + " but the input has " +
+                    std::to_string(x.dim(2)) + " channels");
+  }
   if (bias.present())
     c.f32("bias", bias)
         .rank("bias", bias, 1)
@@ -69,7 +100,10 @@ std::string causalConv1dKernel(const KernelCall &call) {
   }
   const float *xp = x.f32(), *wp = w.f32();
   const float *bp = bias.present() ? bias.f32() : nullptr;
-  float *yp = y.f32();
+  std::vector<float> whole; // the output before it is cut into pieces
+  if (pieces > 1)
+    whole.resize(static_cast<size_t>(batch * seq * channels));
+  float *yp = pieces > 1 ? whole.data() : y.f32();
   int64_t blocks = (channels + kChannelBlock - 1) / kChannelBlock;
 
   parallelFor(call.pool, batch * blocks, [&](int64_t i0, int64_t i1) {
@@ -115,6 +149,15 @@ std::string causalConv1dKernel(const KernelCall &call) {
           }
     }
   });
+  if (pieces > 1)
+    for (int64_t row = 0; row < batch * seq; ++row) {
+      const float *from = yp + row * channels;
+      for (size_t i = 0; i < pieces; ++i) {
+        const int64_t width = call.results[i].dim(2);
+        std::copy(from, from + width, call.results[i].f32() + row * width);
+        from += width;
+      }
+    }
   return "";
 }
 

@@ -1,4 +1,4 @@
-//===- Conv.cuh - causal depthwise conv1d: prefill and state update ---------===//
+//===- Conv.cuh - causal depthwise conv1d: prefill and state update -----===//
 //
 // x [B, T, C], weight [C, W], bias [C], conv_state [B, C, W - 1] (the last
 // W - 1 inputs of the previous call, oldest first).
@@ -15,6 +15,10 @@
 // and updated_state alias) needs no barrier between blocks. Decode (T = 1)
 // is the same kernel with one chunk.
 //
+// The output goes to ConvPieces: one [B, T, C] buffer, or the column pieces
+// of the split that reads it (passes/EpilogueFusion.h), each its own
+// [B, T, width] buffer; a thread's V channels lie in one piece.
+//
 //===----------------------------------------------------------------------===//
 #ifndef BRAID_TARGETS_COMMON_KERNELS_CONV_CUH
 #define BRAID_TARGETS_COMMON_KERNELS_CONV_CUH
@@ -23,6 +27,35 @@
 
 namespace braid {
 namespace dev {
+
+/// Where the conv's output channels go: piece p holds channels [offset_p,
+/// offset_p + WIDTHS[p]) as its own rows of WIDTHS[p] elements.
+template <typename TO, int... WIDTHS> struct ConvPieces {
+  using T = TO;
+  static constexpr int kPieces = sizeof...(WIDTHS);
+  TO *out[kPieces];
+
+  /// The row of channel c0 of sequence b (seq tokens): `base[t * stride]`
+  /// is token t's value of channel c0 (V channels from there lie in the
+  /// same piece: every width is a multiple of V). A fold over the pack:
+  /// device code could not index an array of the widths. (The token loop
+  /// compiled once per width, each with its stride a constant, ran slower:
+  /// 0.83-0.98 against 0.74 ms over the bamba-1.5b prefill's 20 convs,
+  /// H200, before the six-block bound of SpecializersDense.cpp.)
+  BRAID_DEVICE void locate(int c0, int64_t b, int seq, TO *&base,
+                           int &stride) const {
+    int offset = 0, p = 0;
+    auto piece = [&](int width) {
+      if (c0 >= offset && c0 < offset + width) {
+        base = out[p] + b * seq * width + (c0 - offset);
+        stride = width;
+      }
+      offset += width;
+      ++p;
+    };
+    (piece(WIDTHS), ...);
+  }
+};
 
 /// V inputs as stored (one access of V * sizeof(T) bytes, a power of two):
 /// the window holds inputs unconverted, half the registers of fp32 for bf16.
@@ -36,11 +69,14 @@ BRAID_DEVICE float convInput(const float (&win)[HIST > 0 ? HIST : 1][V],
   return k < HIST ? win[k][v] : toFloat(raw[k - HIST].e[v]);
 }
 
-template <typename TX, typename TW, typename TS, typename TO, int C, int W,
+/// The conv of x into `y` (ConvPieces: the output, or its split's pieces):
+/// grid (ceil(C / V / block), ceil(T / TT), B).
+template <typename TX, typename TW, typename TS, typename Out, int C, int W,
           int V, int TT, int U, bool HasBias, bool HasState, Act A>
 BRAID_DEVICE void causalConv1d(const TX *x, const TW *weight, const TW *bias,
-                               const TS *stateIn, TS *stateOut, TO *y,
+                               const TS *stateIn, TS *stateOut, const Out &y,
                                int seq) {
+  using TO = typename Out::T;
   constexpr int HIST = W - 1;
   static_assert(TT >= HIST, "a chunk must cover the state");
   static_assert(C % V == 0 && TT % U == 0, "V must divide C, U divide TT");
@@ -64,7 +100,10 @@ BRAID_DEVICE void causalConv1d(const TX *x, const TW *weight, const TW *bias,
   }
 
   const TX *xb = x + b * seq * C + c0; // x[b, t, c0 + v] = xb[t * C + v]
-  TO *yb = y + b * seq * C + c0;
+  // y[b, t, c0 + v] = yb[t * ys + v]
+  TO *yb = nullptr;
+  int ys = C;
+  y.locate(c0, b, seq, yb, ys);
   using In = ConvVec<TX, V>;
   // win: inputs t - HIST .. t - 1 in fp32 (the old state may not be
   // representable in TX); raw: the U inputs t .. t + U - 1 as stored.
@@ -88,8 +127,8 @@ BRAID_DEVICE void causalConv1d(const TX *x, const TW *weight, const TW *bias,
   }
 
   const TX *xp = xb + static_cast<int64_t>(t0) * C;
-  TO *yp = yb + static_cast<int64_t>(t0) * C;
-  for (int t = t0; t < t1; t += U, xp += U * C, yp += U * C) {
+  TO *yp = yb + static_cast<int64_t>(t0) * ys;
+  for (int t = t0; t < t1; t += U, xp += U * C, yp += U * ys) {
 #pragma unroll
     for (int u = 0; u < U; ++u)
       if (t + u < t1)
@@ -106,7 +145,7 @@ BRAID_DEVICE void causalConv1d(const TX *x, const TW *weight, const TW *bias,
         out[v] = activate<A>(acc);
       }
       if (t + u < t1)
-        storeVec<V>(yp + u * C, out);
+        storeVec<V>(yp + u * ys, out);
     }
     // Ascending j reads input U + j before anything at or above it changes.
 #pragma unroll

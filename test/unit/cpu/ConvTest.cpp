@@ -129,7 +129,45 @@ TEST(CausalConv1d, ReportsMismatches) {
                             "supported; use identity or silu");
   Tensor st3({1, 8, 3});
   EXPECT_EQ(convLaunch(x, w, nullptr, &st3, y, nullptr, false).run(nullptr),
-            "causal_conv1d: expects 2 results, got 1");
+            "causal_conv1d: expects at least 2 results (the output or its "
+            "pieces, then the updated state), got 1");
+  // Pieces whose widths do not add up to the channels.
+  Tensor p0({1, 3, 4}), p1({1, 3, 3});
+  Launch pieces("causal_conv1d");
+  pieces.in(x).in(w).none().none().out(p0).out(p1);
+  pieces.attr("kernel_size", int64_t(4)).attr("activation", "identity");
+  EXPECT_EQ(pieces.run(nullptr),
+            "causal_conv1d: the output pieces' last dims add up to 7 but the "
+            "input has 8 channels");
+}
+
+TEST(CausalConv1d, WritesTheSplitPiecesOfItsOutput) {
+  // passes/EpilogueFusion.h: one buffer per column piece, then the state;
+  // the pieces hold exactly the columns of the whole output.
+  Rng rng(52);
+  int64_t K = 4, C = 8, T = 5;
+  Tensor x = rng.uniform({2, T, C}), w = rng.uniform({C, K}),
+         b = rng.uniform({C}), st = rng.uniform({2, C, K - 1});
+  Tensor wholeState = st, y({2, T, C});
+  ASSERT_EQ(
+      convLaunch(x, w, &b, &wholeState, y, &wholeState, true).run(testPool()),
+      "");
+  Tensor p0({2, T, 4}, NAN), p1({2, T, 2}, NAN), p2({2, T, 2}, NAN);
+  Launch l("causal_conv1d");
+  l.in(x).in(w).in(b).in(st).out(p0).out(p1).out(p2).out(st);
+  l.attr("kernel_size", K).attr("activation", "silu");
+  ASSERT_EQ(l.run(testPool()), "");
+  const Tensor *parts[] = {&p0, &p1, &p2};
+  for (int64_t row = 0; row < 2 * T; ++row) {
+    int64_t col = 0;
+    for (const Tensor *p : parts) {
+      const int64_t width = p->shape[2];
+      for (int64_t j = 0; j < width; ++j, ++col)
+        EXPECT_EQ(p->f[row * width + j], y.f[row * C + col])
+            << "row " << row << " column " << col;
+    }
+  }
+  EXPECT_EQ(st.f, wholeState.f); // the same new state
 }
 
 } // namespace

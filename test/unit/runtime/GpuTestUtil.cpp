@@ -1,6 +1,7 @@
 //===- GpuTestUtil.cpp - helpers of the GPU backend tests -----------------===//
 
 #include "GpuTestUtil.h"
+#include "TestUtil.h"
 
 #include "runtime/src/Error.h"
 
@@ -89,6 +90,47 @@ std::string errorOf(const std::function<void()> &fn) {
     return e.what();
   }
   return "";
+}
+
+using json = nlohmann::json;
+
+json cudaCode(const std::string &function, int64_t shared, json workspace) {
+  return {{"module", "kfake"},
+          {"workspace", std::move(workspace)},
+          {"kernels",
+           {{{"function", function},
+             {"grid", {dimExpr(0, 0, 0, 1, 1), dimExpr(1), dimExpr(1)}},
+             {"block", {32, 1, 1}},
+             {"shared_bytes", shared}}}}};
+}
+
+json gpuManifest(bool withState,
+                 const std::function<void(json &launch)> &edit) {
+  json m = tinyManifest(withState);
+  m["targets"] = {"cuda", "sm_90a"};
+  for (json &entry : m["entries"])
+    for (json &launch : entry["launches"]) {
+      std::string kernel = launch["kernel"];
+      launch["cuda"] =
+          cudaCode("fake_" + kernel, 0,
+                   kernel == "accumulate" ? dimExpr(0, 0, 0, 64) : dimExpr(0));
+      if (edit)
+        edit(launch);
+    }
+  return m;
+}
+
+json withRowVariants(json m) {
+  for (json &launch : m["entries"][1]["launches"])
+    if (launch["kernel"] == "linear") {
+      json &kernels = launch["cuda"]["kernels"];
+      kernels.push_back(kernels[0]);
+      kernels[0]["function"] = "fake_linear_few";
+      kernels[0]["rows"] = {1, 1};
+      kernels[1]["function"] = "fake_linear_many";
+      kernels[1]["rows"] = {2, INT64_MAX};
+    }
+  return m;
 }
 
 } // namespace braid::rt::test

@@ -1,8 +1,9 @@
 //===- GpuTestUtil.h - helpers of the GPU backend tests ---------*- C++ -*-===//
 //
-// Shared by CudaBackendTest.cpp and HipBackendTest.cpp: code archives and
-// launch-plan JSON as docs/cuda.md lays them out, braid-run as a child
-// process, error capture.
+// Shared by CudaPlanTest.cpp, CudaBackendTest.cpp and HipBackendTest.cpp:
+// code archives and launch-plan JSON as docs/cuda.md lays them out, the
+// tiny model's manifest with "cuda" objects, braid-run as a child process,
+// error capture.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BRAID_TEST_UNIT_RUNTIME_GPUTESTUTIL_H
@@ -41,6 +42,21 @@ Result braidRun(const std::string &env, const std::string &args);
 /// then greedy_next with `code` as its `vendor` ("cuda", "hip") object.
 nlohmann::json withGreedyEntry(nlohmann::json manifest,
                                const std::string &vendor, nlohmann::json code);
+
+/// A "cuda" launch object: one kernel `function` with a grid of B * T
+/// blocks of 32 threads.
+nlohmann::json cudaCode(const std::string &function, int64_t shared = 0,
+                        nlohmann::json workspace = dimExpr(0));
+
+/// The tiny model (TestUtil.h) compiled "for CUDA": every launch runs the
+/// fake driver's kernel of its family. `edit` may change the launch objects.
+nlohmann::json
+gpuManifest(bool withState,
+            const std::function<void(nlohmann::json &launch)> &edit = {});
+
+/// Gives the decode entry's linear of a gpuManifest two variants by rows:
+/// fake_linear_few for B * T in [1, 1], fake_linear_many from 2 rows.
+nlohmann::json withRowVariants(nlohmann::json m);
 
 /// How often `what` occurs in `text`.
 int count(const std::string &text, const std::string &what);

@@ -17,25 +17,25 @@ using namespace mlir;
 namespace braid {
 
 SmallVector<Value> EpilogueFusion::launchResults(Operation *op) const {
-  auto it = linears.find(op);
-  if (it == linears.end())
+  auto it = absorbing.find(op);
+  if (it == absorbing.end())
     return SmallVector<Value>(op->getResults());
   return SmallVector<Value>(it->second.consumers.back()->getResults());
 }
 
 Value EpilogueFusion::residualOf(Operation *op) const {
-  auto it = linears.find(op);
-  return it == linears.end() ? Value() : it->second.residual;
+  auto it = absorbing.find(op);
+  return it == absorbing.end() ? Value() : it->second.residual;
 }
 
 StringRef EpilogueFusion::gluOf(Operation *op) const {
-  auto it = linears.find(op);
-  return it == linears.end() ? StringRef() : StringRef(it->second.glu);
+  auto it = absorbing.find(op);
+  return it == absorbing.end() ? StringRef() : StringRef(it->second.glu);
 }
 
 int EpilogueFusion::gluGateOf(Operation *op) const {
-  auto it = linears.find(op);
-  return it == linears.end() ? 0 : it->second.gluGate;
+  auto it = absorbing.find(op);
+  return it == absorbing.end() ? 0 : it->second.gluGate;
 }
 
 EpilogueFusion planEpilogueFusion(ArrayRef<Operation *> ops,
@@ -108,7 +108,7 @@ EpilogueFusion planEpilogueFusion(ArrayRef<Operation *> ops,
                               << " keeps its output: " << why << "\n");
       return;
     }
-    fusion.linears[conv].consumers.push_back(split);
+    fusion.absorbing[conv].consumers.push_back(split);
     fusion.absorbed.insert(split);
     LLVM_DEBUG(llvm::dbgs() << "causal_conv1d at " << conv.getLoc()
                             << " writes the pieces of its split\n");
@@ -131,7 +131,7 @@ EpilogueFusion planEpilogueFusion(ArrayRef<Operation *> ops,
       Operation *consumer = it->second.front();
       if (fusion.absorbed.contains(consumer))
         return "its reader is absorbed by another linear";
-      AbsorbedEpilogue &plan = fusion.linears[op];
+      AbsorbedEpilogue &plan = fusion.absorbing[op];
       size_t at = position.lookup(consumer);
       if (inTail(at) != inTail(index))
         return "its reader is on the other side of the prefill_last tail";
@@ -175,12 +175,12 @@ EpilogueFusion planEpilogueFusion(ArrayRef<Operation *> ops,
       return "";
     }();
     if (!why.empty()) {
-      fusion.linears.erase(op);
+      fusion.absorbing.erase(op);
       LLVM_DEBUG(llvm::dbgs() << "linear at " << linear.getLoc()
                               << " keeps its epilogue: " << why << "\n");
       continue;
     }
-    for (Operation *consumer : fusion.linears[op].consumers) {
+    for (Operation *consumer : fusion.absorbing[op].consumers) {
       fusion.absorbed.insert(consumer);
       LLVM_DEBUG(llvm::dbgs()
                  << "linear at " << linear.getLoc() << " absorbs the "

@@ -65,12 +65,12 @@ struct AbsorbedEpilogue {
 struct EpilogueFusion {
   /// The absorbing launches: linears, and causal convs writing a split's
   /// pieces.
-  llvm::DenseMap<mlir::Operation *, AbsorbedEpilogue> linears;
+  llvm::DenseMap<mlir::Operation *, AbsorbedEpilogue> absorbing;
   /// Consumers done by their linear: they get no launch.
   llvm::DenseSet<mlir::Operation *> absorbed;
 
   /// The values a launch of `op` writes: the consumer's results for an
-  /// absorbing linear, else the op's own.
+  /// absorbing launch (linear or conv), else the op's own.
   llvm::SmallVector<mlir::Value> launchResults(mlir::Operation *op) const;
   /// The residual `op`'s launch reads after its own operands, if any.
   mlir::Value residualOf(mlir::Operation *op) const;

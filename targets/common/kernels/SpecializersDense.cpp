@@ -541,7 +541,8 @@ llvm::Expected<KernelPlan> specializeConv(launch::KernelOp op,
   const Buf &x = l.in(0), &w = l.in(1), &bias = l.in(2), &state = l.in(3);
   // The output, or the column pieces of the split it absorbed
   // (passes/EpilogueFusion.h), then the updated state.
-  const size_t pieces = l.outs.size() - (state.present() ? 1 : 0);
+  const size_t pieces =
+      l.outs.size() - (state.present() && !l.outs.empty() ? 1 : 0);
   const Buf &y = l.out(0), &newState = l.out(pieces);
   std::optional<int64_t> width = l.getInt("kernel_size");
   std::string actName = l.getString("activation");

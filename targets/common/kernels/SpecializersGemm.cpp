@@ -29,10 +29,9 @@ struct Engine {
                   // k-tiles
   int burst = 1;  // TmaSplitK: stages refilled together
   int lanes = 32; // warp (NVIDIA) or wave (AMD: 64) size
-  // Tma: blocks a multiprocessor of a persistent grid (0: a block a tile);
-  // pingPong: its two consumers take whole 128 x 128 tiles in turn.
+  // Tma: ping-pong on a persistent grid of perSm blocks a multiprocessor
+  // (0: cooperative, a block a tile).
   int perSm = 0;
-  bool pingPong = false;
 
   /// The same engine for a target: on AMD (HIP) the tensor-core tiles run
   /// on MFMA with waves of 64 lanes (no cp.async ring: two LDS buffers).
@@ -78,17 +77,13 @@ struct Engine {
     e.kind = Tma;
     return e;
   }
-  /// tma on a persistent grid of `perSm` blocks a multiprocessor (the
-  /// runtime caps the grid by the device's SM count), each block walking
-  /// the tiles with the grid's stride, its producer loading the next tile
-  /// while the consumers store the last; `pingPong`: 128 x 128 tiles that
-  /// the two consumers take in turn, one's epilogue under the other's main
-  /// loop.
-  static Engine tmaPersistent(int bn, int stages, int perSm,
-                              bool pingPong = false) {
-    Engine e = tma(pingPong ? 128 : bn, stages);
+  /// tma with 128 x 128 tiles that the two consumers take in turn, one's
+  /// epilogue under the other's main loop (ping-pong), on a persistent grid
+  /// of `perSm` blocks a multiprocessor (the runtime caps the grid by the
+  /// device's SM count) that walks the tiles with the grid's stride.
+  static Engine tmaPingPong(int stages, int perSm) {
+    Engine e = tma(128, stages);
     e.perSm = perSm;
-    e.pingPong = pingPong;
     return e;
   }
   /// Decode's split-K tiles of 64 x bn on TMA and wgmma (GemmHopperSplitK.cuh
@@ -125,11 +120,10 @@ struct Engine {
     case Wg:
       return "WgConfig<" + s(bm) + ", " + s(bn) + ", " + s(stages) + ">";
     case Tma:
-      if (pingPong) // WsConfig<BM, BN, STAGES, PINGPONG, SETMAXNREG, TMA>
+      if (perSm) // WsConfig<BM, BN, STAGES, PINGPONG, SETMAXNREG, TMA>
         return "WsConfig<128, " + s(bn) + ", " + s(stages) +
                ", true, false, true>";
-      return std::string(perSm ? "TmaPersistentConfig<" : "TmaConfig<") +
-             s(bn) + ", " + s(stages) + ">";
+      return "TmaConfig<" + s(bn) + ", " + s(stages) + ">";
     case TmaSplitK:
       return "TmaSplitKConfig<" + s(bn) + ", " + s(stages) + ", " + s(split) +
              (burst > 1 ? ", " + s(burst) : "") + ">";
@@ -257,7 +251,7 @@ Engine pickGemmEngine(const Launch &l, int64_t n, bool vecRows,
   // stages, or the persistent grid on cooperative 128 x 256 tiles, were
   // slower (docs/benchmarks.md).
   if (l.target.arch == "sm_90a" && vecRows && n >= 4096 && tmaRows)
-    return Engine::tmaPersistent(128, 5, 1, /*pingPong=*/true);
+    return Engine::tmaPingPong(5, /*perSm=*/1);
   if (l.target.arch == "sm_90a" && vecRows && n >= 256 && tmaRows)
     return n >= 2048 ? Engine::tma(256, 4) : Engine::tma(128, 4);
   if (l.target.arch == "sm_90a" && vecRows && n >= 256)

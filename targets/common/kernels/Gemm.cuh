@@ -163,19 +163,29 @@ struct LinearEpilogueOps {
   /// result may be the residual's own buffer, so the compiler cannot move a
   /// read above an earlier store, and each store2 above waits for its read.
   static constexpr bool kEpilogueLoads = HasRes && kEvenParts;
-  /// The pair as stored (half the registers of floats for 16-bit types).
-  struct Loaded {
+  /// The pair as stored (half the registers of floats for 16-bit types;
+  /// aligned to its size, so that a staged tile reads it in one access).
+  struct alignas(2 * sizeof(TOut)) Loaded {
     TOut a, b;
   };
+  BRAID_DEVICE const TOut *residualAt(int m, int n) const {
+    return residual + static_cast<int64_t>(m) * N + n;
+  }
   BRAID_DEVICE Loaded load2(int m, int n) const {
-    const TOut *p = residual + static_cast<int64_t>(m) * N + n;
+    const TOut *p = residualAt(m, n);
     return {p[0], p[1]};
+  }
+  /// The output pair (n, n + 1) from its GEMM values and residual pair `r`,
+  /// as store2(..., Loaded) writes it.
+  BRAID_DEVICE Loaded finish2(int n, float v0, float v1, Loaded r) const {
+    return {fromFloat<TOut>(toFloat(fromFloat<TOut>(v0 + biasAt(n))) +
+                            toFloat(r.a)),
+            fromFloat<TOut>(toFloat(fromFloat<TOut>(v1 + biasAt(n + 1))) +
+                            toFloat(r.b))};
   }
   /// store2 with the residual pair `r` read by load2 (the same bits).
   BRAID_DEVICE void store2(int m, int n, float v0, float v1, Loaded r) const {
-    v0 = toFloat(fromFloat<TOut>(v0 + biasAt(n))) + toFloat(r.a);
-    v1 = toFloat(fromFloat<TOut>(v1 + biasAt(n + 1))) + toFloat(r.b);
-    storePair(at(m, n), v0, v1, true);
+    *reinterpret_cast<Loaded *>(at(m, n)) = finish2(n, v0, v1, r);
   }
 };
 

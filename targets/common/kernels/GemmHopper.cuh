@@ -731,6 +731,131 @@ BRAID_DEVICE void wsStoreStaged(const Ops &ops, int M, int m0, int n0,
   }
 }
 
+/// Whether a staged tile takes its residual through the ring instead
+/// (wsLoadResidual, wsStoreResidualStaged): a residual Ops with whole
+/// 16-byte column chunks, one block a tile, and at least STAGES k-tiles, so
+/// that the stages of the last ones are filled once and come back before
+/// the main loop ends (both slots' k-tiles before the last one: 3 stages or
+/// more).
+template <class Cfg, class Ops> constexpr bool stagesResidual() {
+  if constexpr (!EpilogueLoads<Ops>::value || !kStagesEpilogue<Cfg, Ops>)
+    return false;
+  else
+    return Ops::N % 8 == 0 && Cfg::BK == 64 && Cfg::kClusterM == 1 &&
+           Cfg::STAGES >= 3 && ceilDiv(Ops::K, Cfg::BK) >= Cfg::STAGES;
+}
+template <class Cfg, class Ops>
+constexpr bool kStagesResidual = stagesResidual<Cfg, Ops>();
+
+/// Consumer cw's residual rows (64 x BN, 16-bit) take the B tile of the
+/// stage of k-tile KT - STAGES + cw: the first stages to come back for
+/// good, STAGES - 1 - cw k-tiles before the main loop ends. `ring`: the
+/// ring's base.
+template <class Cfg, class Ops>
+BRAID_DEVICE char *wsResidualSlot(char *ring, int cw) {
+  constexpr int KT = ceilDiv(Ops::K, Cfg::BK), STAGES = Cfg::STAGES;
+  static_assert(64 * Cfg::BN * 2 == Cfg::BN * Cfg::BK * 2,
+                "a consumer's residual rows fill one B tile");
+  return ring + STAGES * Cfg::BM * Cfg::BK * 2 +
+         ((KT - STAGES + cw) % STAGES) * Cfg::BN * Cfg::BK * 2;
+}
+/// Byte offset of row r's 16-byte chunk c in a residual slot: rows of BN
+/// 16-bit values, chunk c stored at c ^ (r % 8), so that the 8 rows of an
+/// accumulator fragment fall in different banks.
+template <int BN> BRAID_DEVICE int wsResidualOffset(int r, int c) {
+  return r * BN * 2 + ((c ^ (r & 7)) << 4);
+}
+
+/// Named barrier 6 + cw: every consumer warp has released the k-tile whose
+/// stage takes consumer cw's residual rows. (The stage's empty mbarrier
+/// cannot say so: a parity wait does not tell its last phase from earlier
+/// ones.)
+constexpr int kResidualSlotThreads = 2 * kWarpgroupSize + kWarpSize;
+/// A consumer warp that has just released k-tile `kt` (cooperative tiles).
+template <class Cfg, class Ops> BRAID_DEVICE void wsResidualReleased(int kt) {
+  constexpr int first = ceilDiv(Ops::K, Cfg::BK) - Cfg::STAGES;
+  if (kt == first || kt == first + 1)
+    namedBarrierArrive(6 + kt - first, kResidualSlotThreads);
+}
+
+/// A producer warp's share of a staged residual tile: once the stage of
+/// k-tile KT - STAGES + cw has come back for the last time (named barrier
+/// 6 + cw), its B tile takes the residual rows 64 cw .. 64 cw + 63 of the
+/// block's tile (rows past M and columns past N as zeros) by cp.async, and
+/// consumer cw is told on named barrier 4 + cw. The copies run under the
+/// main loop's last k-tiles instead of in the epilogue.
+template <class Cfg, class Ops>
+BRAID_DEVICE void wsLoadResidual(const Ops &ops, int M, int m0, int n0,
+                                 char *ring, int cw) {
+  constexpr int BN = Cfg::BN, CPR = BN / 8, N = Ops::N;
+  namedBarrierSync(6 + cw, kResidualSlotThreads);
+  char *slot = wsResidualSlot<Cfg, Ops>(ring, cw);
+#pragma unroll 4
+  for (int i = laneId(); i < 64 * CPR; i += kWarpSize) {
+    const int r = i / CPR, c = i % CPR;
+    const int m = m0 + 64 * cw + r, n = n0 + 8 * c;
+    const bool ok = m < M && n < N;
+    cpAsync16(slot + wsResidualOffset<BN>(r, c),
+              ops.residualAt(ok ? m : 0, ok ? n : 0), ok);
+  }
+  cpAsyncCommit();
+  cpAsyncWait<0>();
+  namedBarrierArrive(4 + cw, kWarpgroupSize + kWarpSize);
+}
+
+/// The epilogue of a staged tile with a residual (kStagesResidual): each
+/// thread turns the residual pairs of its accumulators into the output
+/// pairs in place, then each warp stores whole rows from the slot, 16
+/// bytes a lane. The values are Ops::finish2's: the bits of store2.
+template <class Cfg, class Ops>
+BRAID_DEVICE void wsStoreResidualStaged(const Ops &ops, int M, int m0, int n0,
+                                        const float (&acc)[WgMma<Cfg::BN>::R],
+                                        char *ring, int cw) {
+  constexpr int BN = Cfg::BN, CPR = BN / 8, N = Ops::N;
+  using Loaded = typename Ops::Loaded;
+  static_assert(sizeof(Loaded) == 4, "16-bit outputs");
+  const int lane = laneId();
+  const int warp = (threadId() % kWarpgroupSize) / kWarpSize;
+  char *slot = wsResidualSlot<Cfg, Ops>(ring, cw);
+  namedBarrierSync(4 + cw, kWarpgroupSize + kWarpSize); // rows landed
+  // The thread's rows r (and r + 8) have r % 8 = lane / 4, so chunk 8 q + c
+  // (c < 8) lies at 128 q + 16 (c ^ lane / 4): one address a c, the rest
+  // immediate offsets.
+  const int x = lane >> 2;
+  char *rows = slot + (warp * 16 + x) * BN * 2 + 4 * (lane & 3);
+#pragma unroll
+  for (int c = 0; c < 8; ++c) {
+    // Eight pairs at a time: reads hoisted from every chunk at once would
+    // hold 64 more registers than the accumulators leave.
+    asm volatile("" ::: "memory");
+    char *chunk = rows + ((c ^ x) << 4);
+#pragma unroll
+    for (int q = 0; q < BN / 64; ++q) {
+      const int j = 8 * q + c; // columns 8 j ..
+      if (n0 + 8 * j >= N)
+        continue;
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        Loaded *p =
+            reinterpret_cast<Loaded *>(chunk + 128 * q + h * 8 * BN * 2);
+        *p = ops.finish2(n0 + 8 * j + 2 * (lane & 3), acc[4 * j + 2 * h],
+                         acc[4 * j + 2 * h + 1], *p);
+      }
+    }
+  }
+  namedBarrierSync(2 + cw, kWarpgroupSize);
+  // Row i / CPR, chunk i % CPR: a warp's 32 lanes take consecutive chunks.
+#pragma unroll 4
+  for (int k = 0; k < 64 * CPR / kWarpgroupSize; ++k) {
+    const int i = k * kWarpgroupSize + warp * kWarpSize + lane;
+    const int r = i / CPR, c = i % CPR;
+    const int m = m0 + 64 * cw + r, n = n0 + 8 * c;
+    if (m < M && n < N)
+      *reinterpret_cast<uint4 *>(ops.at(m, n)) =
+          *reinterpret_cast<const uint4 *>(slot + wsResidualOffset<BN>(r, c));
+  }
+}
+
 /// A consumer warpgroup (cw = 0, 1): rows 64 cw .. 64 cw + 63 of each
 /// tile (cooperative) or every row of the block's tiles cw, cw + 2, ...
 /// (ping-pong). k-tile kt of the block's tile `local` is number
@@ -809,8 +934,11 @@ BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
       wgmmaCommit();
       // The previous k-tile's wgmma has retired: its stage goes back.
       wgmmaWait<1>();
-      if (kt > 0)
+      if (kt > 0) {
         release(held);
+        if constexpr (kStagesResidual<Cfg, Ops>)
+          wsResidualReleased<Cfg, Ops>(kt - 1);
+      }
       held = stage;
     }
     if constexpr (Cfg::kPingPong) {
@@ -822,7 +950,10 @@ BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
 
     // Epilogue: staged through the idle ring (one tile per block), or
     // straight from the registers while the producer loads the next tile.
-    if constexpr (kStagesEpilogue<Cfg, Ops>) {
+    if constexpr (kStagesResidual<Cfg, Ops>) {
+      wsStoreResidualStaged<Cfg>(ops, M, m0, n0, acc[0],
+                                 reinterpret_cast<char *>(stage), cw);
+    } else if constexpr (kStagesEpilogue<Cfg, Ops>) {
       wsStoreStaged<Cfg>(ops, M, m0, n0, acc[0], stage, cw);
     } else if constexpr (Cfg::kTma && IsGluOps<Ops>::value) {
       // Each 64-row block of the tile (two in ping-pong) pairs its gate
@@ -905,6 +1036,15 @@ BRAID_DEVICE void wsGemm(const Ops &ops, int M,
                            empty);
     else
       wsProduce<Cfg>(ops, M, tilesM, first, stride, sA, sB, full, empty);
+    // Warps 1 and 2, idle otherwise, bring the residual rows in.
+    if constexpr (kStagesResidual<Cfg, Ops>) {
+      const int warp = threadId() / kWarpSize;
+      if (warp == 1 || warp == 2) {
+        int tm, tn;
+        wsTileOf<Cfg, Ops::N>(first, tilesM, rank, tm, tn);
+        wsLoadResidual<Cfg>(ops, M, tm * BM, tn * Cfg::BN, base, warp - 1);
+      }
+    }
   } else {
     if constexpr (Cfg::kSetMaxNReg)
       warpgroupRegsInc<Cfg::kConsumerRegs>();

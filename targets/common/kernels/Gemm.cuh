@@ -85,6 +85,9 @@ struct LinearOps {
     else
       return 0.0f;
   }
+  BRAID_DEVICE TOut *at(int m, int n) const {
+    return y + static_cast<int64_t>(m) * N + n;
+  }
   BRAID_DEVICE void store(int m, int n, float v) const {
     y[static_cast<int64_t>(m) * N + n] = fromFloat<TOut>(v + biasAt(n));
   }
@@ -110,6 +113,9 @@ struct LinearEpilogueOps {
   /// Even widths: a pair (n, n + 1) with n even never straddles two pieces
   /// and is aligned to its size in its piece.
   static constexpr bool kEvenParts = ((W % 2 == 0) && ...);
+  /// Widths of whole 16-byte chunks (8 16-bit values): a chunk of 8
+  /// columns from a multiple of 8 lies in one piece.
+  static constexpr bool kChunkedParts = ((W % 8 == 0) && ...);
   static_assert(!HasRes || kParts == 1, "a residual has one result");
   using ARef = const T *;
 

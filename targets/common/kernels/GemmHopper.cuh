@@ -407,10 +407,14 @@ struct IsGluOps<Ops, std::void_t<decltype(Ops::kGate)>> : std::true_type {};
 /// with the grid's stride (persistent).
 template <int BM_, int BN_, int STAGES_, bool PINGPONG_ = false,
           bool SETMAXNREG_ = false, bool TMA_ = false, int CLUSTER_M_ = 1,
-          bool PERSISTENT_ = false>
+          bool PERSISTENT_ = false, bool SLOTS_ = false>
 struct WsConfig {
   static constexpr int BM = BM_, BN = BN_, BK = 64, STAGES = STAGES_;
   static constexpr bool kPingPong = PINGPONG_, kSetMaxNReg = SETMAXNREG_;
+  /// Ping-pong with TMA: each consumer finishes its tile into a slot of
+  /// its own, past the ring and a 1 KiB block of barriers, and a producer
+  /// warp stores it (wsPingFinish, wsPingSlotWarp).
+  static constexpr bool kSlots = SLOTS_;
   /// The producer is one thread issuing TMA copies (tmaGemm).
   static constexpr bool kTma = TMA_;
   /// Blocks of a cluster (CLUSTER_M, 1, 1) that compute vertically adjacent
@@ -434,8 +438,13 @@ struct WsConfig {
   static constexpr int kStageBytes = (BM + BN) * BK * 2;
   /// The ring (aligned to 1024 bytes at run time: + 1 KiB), then the full
   /// and empty barriers and the ping-pong turn barriers.
+  /// With kSlots: the slots' offset from the ring's base (past the ring
+  /// and a 1 KiB block for the barriers) and the bytes of each.
+  static constexpr int kSlotsAt = STAGES * kStageBytes + 1024;
+  static constexpr int kSlotBytes = BM * BN * 2;
   static constexpr int kSharedBytes =
-      STAGES * kStageBytes + 1024 + 16 * STAGES + 16;
+      kSlots ? 1024 + kSlotsAt + 2 * kSlotBytes
+             : STAGES * kStageBytes + 1024 + 16 * STAGES + 16;
   /// With SETMAXNREG, setmaxnreg at run time: the producer's registers go
   /// to the consumers (40 + 2 x 232 = 3 x 168, the 64K registers of the SM
   /// at 384 threads). ptxas still allocates every path within the launch
@@ -447,6 +456,8 @@ struct WsConfig {
   static_assert(BN == 128 || BN == 256, "wgmma tile N must be 128 or 256");
   static_assert(!kPingPong || BN == 128, "ping-pong: 128 x 128 per consumer");
   static_assert(STAGES >= 2, "the producer fills one stage while one is read");
+  static_assert(!kSlots || (kPingPong && kTma && CLUSTER_M_ == 1),
+                "output slots: ping-pong TMA tiles, no cluster");
   static_assert(kSharedBytes <= 227 * 1024, "the ring exceeds shared memory");
   static_assert(!kStagedEpilogue || STAGES * kStageBytes >= BM * (BN + 8) * 4,
                 "the staged epilogue's tile exceeds the ring");
@@ -778,6 +789,92 @@ template <class Cfg, class Ops> BRAID_DEVICE void wsResidualReleased(int kt) {
     namedBarrierArrive(6 + kt - first, kResidualSlotThreads);
 }
 
+/// Writes the output pairs of a 64-row accumulator block into a slot:
+/// `rows` is the block's first row there (rows of BN 16-bit values, chunks
+/// swizzled as wsResidualOffset). READ: each replaces the residual pair
+/// found there (Ops::finish2, the bits of store2); else the pairs of
+/// store2 without one (bf16).
+template <int BN, class Ops, bool READ = true>
+BRAID_DEVICE void wsFinishInSlot(const Ops &ops, int n0,
+                                 const float (&acc)[WgMma<BN>::R], char *rows) {
+  constexpr int N = Ops::N;
+  const int lane = laneId();
+  const int warp = (threadId() % kWarpgroupSize) / kWarpSize;
+  // The thread's rows r (and r + 8) have r % 8 = lane / 4, so chunk 8 q + c
+  // (c < 8) lies at 128 q + 16 (c ^ lane / 4): one address a c, the rest
+  // immediate offsets.
+  const int x = lane >> 2;
+  char *mine = rows + (warp * 16 + x) * BN * 2 + 4 * (lane & 3);
+#pragma unroll
+  for (int c = 0; c < 8; ++c) {
+    // Eight pairs at a time: reads hoisted from every chunk at once would
+    // hold 64 more registers than the accumulators leave.
+    asm volatile("" ::: "memory");
+    char *chunk = mine + ((c ^ x) << 4);
+#pragma unroll
+    for (int q = 0; q < BN / 64; ++q) {
+      const int j = 8 * q + c; // columns 8 j ..
+      if (n0 + 8 * j >= N)
+        continue;
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        char *at = chunk + 128 * q + h * 8 * BN * 2;
+        const int n = n0 + 8 * j + 2 * (lane & 3);
+        if constexpr (READ) {
+          using Loaded = typename Ops::Loaded;
+          static_assert(sizeof(Loaded) == 4, "16-bit outputs");
+          Loaded *p = reinterpret_cast<Loaded *>(at);
+          *p = ops.finish2(n, acc[4 * j + 2 * h], acc[4 * j + 2 * h + 1], *p);
+        } else {
+          *reinterpret_cast<uint32_t *>(at) =
+              packBf16x2(acc[4 * j + 2 * h] + ops.biasAt(n),
+                         acc[4 * j + 2 * h + 1] + ops.biasAt(n + 1));
+        }
+      }
+    }
+  }
+}
+
+/// Stores ROWS rows of a slot (wsResidualOffset's layout) as output rows
+/// m0 .. of columns n0 ..: THREADS threads (thread t) take consecutive
+/// chunks, 16 bytes each.
+template <int BN, int ROWS, int THREADS, class Ops>
+BRAID_DEVICE void wsStoreSlotRows(const Ops &ops, int M, int m0, int n0,
+                                  const char *slot, int t) {
+  constexpr int CPR = BN / 8, N = Ops::N;
+  static_assert(ROWS * CPR % THREADS == 0, "whole rounds of chunks");
+#pragma unroll 4
+  for (int k = 0; k < ROWS * CPR / THREADS; ++k) {
+    const int i = k * THREADS + t;
+    const int r = i / CPR, c = i % CPR;
+    const int m = m0 + r, n = n0 + 8 * c;
+    if (m < M && n < N)
+      *reinterpret_cast<uint4 *>(ops.at(m, n)) =
+          *reinterpret_cast<const uint4 *>(slot + wsResidualOffset<BN>(r, c));
+  }
+}
+
+/// Copies rows m0 .. m0 + ROWS - 1, columns n0 .. n0 + BN - 1 of the
+/// residual into a slot by cp.async (rows past M and columns past N as
+/// zeros), one warp, and waits for them. UNROLL: copies issued a loop
+/// iteration (ping-pong's producer warps keep to 1: more made ptxas spill
+/// in the consumers, whose registers the kernel shares).
+template <int BN, int ROWS, int UNROLL, class Ops>
+BRAID_DEVICE void wsCopyResidual(const Ops &ops, int M, int m0, int n0,
+                                 char *slot) {
+  constexpr int CPR = BN / 8, N = Ops::N;
+#pragma unroll UNROLL
+  for (int i = laneId(); i < ROWS * CPR; i += kWarpSize) {
+    const int r = i / CPR, c = i % CPR;
+    const int m = m0 + r, n = n0 + 8 * c;
+    const bool ok = m < M && n < N;
+    cpAsync16(slot + wsResidualOffset<BN>(r, c),
+              ops.residualAt(ok ? m : 0, ok ? n : 0), ok);
+  }
+  cpAsyncCommit();
+  cpAsyncWait<0>();
+}
+
 /// A producer warp's share of a staged residual tile: once the stage of
 /// k-tile KT - STAGES + cw has come back for the last time (named barrier
 /// 6 + cw), its B tile takes the residual rows 64 cw .. 64 cw + 63 of the
@@ -787,73 +884,105 @@ template <class Cfg, class Ops> BRAID_DEVICE void wsResidualReleased(int kt) {
 template <class Cfg, class Ops>
 BRAID_DEVICE void wsLoadResidual(const Ops &ops, int M, int m0, int n0,
                                  char *ring, int cw) {
-  constexpr int BN = Cfg::BN, CPR = BN / 8, N = Ops::N;
   namedBarrierSync(6 + cw, kResidualSlotThreads);
-  char *slot = wsResidualSlot<Cfg, Ops>(ring, cw);
-#pragma unroll 4
-  for (int i = laneId(); i < 64 * CPR; i += kWarpSize) {
-    const int r = i / CPR, c = i % CPR;
-    const int m = m0 + 64 * cw + r, n = n0 + 8 * c;
-    const bool ok = m < M && n < N;
-    cpAsync16(slot + wsResidualOffset<BN>(r, c),
-              ops.residualAt(ok ? m : 0, ok ? n : 0), ok);
-  }
-  cpAsyncCommit();
-  cpAsyncWait<0>();
+  wsCopyResidual<Cfg::BN, 64, 4>(ops, M, m0 + 64 * cw, n0,
+                                 wsResidualSlot<Cfg, Ops>(ring, cw));
   namedBarrierArrive(4 + cw, kWarpgroupSize + kWarpSize);
 }
 
-/// The epilogue of a staged tile with a residual (kStagesResidual): each
-/// thread turns the residual pairs of its accumulators into the output
-/// pairs in place, then each warp stores whole rows from the slot, 16
-/// bytes a lane. The values are Ops::finish2's: the bits of store2.
+/// The epilogue of a staged tile with a residual (kStagesResidual): the
+/// consumer's 64 rows are finished in place in their slot, then stored as
+/// whole rows.
 template <class Cfg, class Ops>
 BRAID_DEVICE void wsStoreResidualStaged(const Ops &ops, int M, int m0, int n0,
                                         const float (&acc)[WgMma<Cfg::BN>::R],
                                         char *ring, int cw) {
-  constexpr int BN = Cfg::BN, CPR = BN / 8, N = Ops::N;
-  using Loaded = typename Ops::Loaded;
-  static_assert(sizeof(Loaded) == 4, "16-bit outputs");
-  const int lane = laneId();
-  const int warp = (threadId() % kWarpgroupSize) / kWarpSize;
   char *slot = wsResidualSlot<Cfg, Ops>(ring, cw);
   namedBarrierSync(4 + cw, kWarpgroupSize + kWarpSize); // rows landed
-  // The thread's rows r (and r + 8) have r % 8 = lane / 4, so chunk 8 q + c
-  // (c < 8) lies at 128 q + 16 (c ^ lane / 4): one address a c, the rest
-  // immediate offsets.
-  const int x = lane >> 2;
-  char *rows = slot + (warp * 16 + x) * BN * 2 + 4 * (lane & 3);
-#pragma unroll
-  for (int c = 0; c < 8; ++c) {
-    // Eight pairs at a time: reads hoisted from every chunk at once would
-    // hold 64 more registers than the accumulators leave.
-    asm volatile("" ::: "memory");
-    char *chunk = rows + ((c ^ x) << 4);
-#pragma unroll
-    for (int q = 0; q < BN / 64; ++q) {
-      const int j = 8 * q + c; // columns 8 j ..
-      if (n0 + 8 * j >= N)
-        continue;
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        Loaded *p =
-            reinterpret_cast<Loaded *>(chunk + 128 * q + h * 8 * BN * 2);
-        *p = ops.finish2(n0 + 8 * j + 2 * (lane & 3), acc[4 * j + 2 * h],
-                         acc[4 * j + 2 * h + 1], *p);
-      }
-    }
-  }
+  wsFinishInSlot<Cfg::BN>(ops, n0, acc, slot);
   namedBarrierSync(2 + cw, kWarpgroupSize);
-  // Row i / CPR, chunk i % CPR: a warp's 32 lanes take consecutive chunks.
-#pragma unroll 4
-  for (int k = 0; k < 64 * CPR / kWarpgroupSize; ++k) {
-    const int i = k * kWarpgroupSize + warp * kWarpSize + lane;
-    const int r = i / CPR, c = i % CPR;
-    const int m = m0 + 64 * cw + r, n = n0 + 8 * c;
-    if (m < M && n < N)
-      *reinterpret_cast<uint4 *>(ops.at(m, n)) =
-          *reinterpret_cast<const uint4 *>(slot + wsResidualOffset<BN>(r, c));
+  wsStoreSlotRows<Cfg::BN, 64, kWarpgroupSize>(ops, M, m0 + 64 * cw, n0, slot,
+                                               threadId() % kWarpgroupSize);
+}
+
+/// Ping-pong tiles with output slots (WsConfig's kSlots): each consumer
+/// has a slot of its own (`wsPingSlot`) for its next tile's output (128 x
+/// BN, 16-bit). Producer warp 1 + cw, idle otherwise, hands it the slot
+/// (named barrier 4 + cw), with a residual copied in by then while the
+/// consumer still runs its main loop; the consumer writes its outputs
+/// there in place of the residual and goes on to its next main loop (named
+/// barrier 6 + cw), and the producer warp stores whole rows. An Ops that
+/// can use them: not a gated MLP, 16-bit outputs in 16-byte chunks that
+/// each lie in one piece.
+template <class Ops, class = void> struct ChunkedOut {
+  static constexpr bool value = Ops::N % 8 == 0;
+};
+template <class Ops>
+struct ChunkedOut<Ops, std::void_t<decltype(Ops::kChunkedParts)>> {
+  static constexpr bool value = Ops::kChunkedParts;
+};
+template <class Ops> constexpr bool slotsFit() {
+  if constexpr (IsGluOps<Ops>::value || kOutBytes<Ops> != 2)
+    return false;
+  else
+    return Ops::N % 8 == 0 && ChunkedOut<Ops>::value;
+}
+template <class Ops> constexpr bool kSlotsFit = slotsFit<Ops>();
+/// Consumer cw's slot (Cfg::kSlotBytes from Cfg::kSlotsAt past the ring's
+/// base).
+template <class Cfg> BRAID_DEVICE char *wsPingSlot(char *ring, int cw) {
+  return ring + Cfg::kSlotsAt + cw * Cfg::kSlotBytes;
+}
+/// Named barriers 4 + cw and 6 + cw: consumer cw and producer warp 1 + cw.
+constexpr int kPingPairThreads = kWarpgroupSize + kWarpSize;
+
+/// Producer warp 1 + cw of a ping-pong block with output slots: for each
+/// of consumer cw's tiles, in the order it takes them, the slot handed
+/// over (with the tile's residual in it, if any), then, once the consumer
+/// has finished the tile, its rows stored.
+template <class Cfg, class Ops>
+BRAID_DEVICE void wsPingSlotWarp(const Ops &ops, int M, int tilesM, int first,
+                                 int stride, char *ring, int cw) {
+  constexpr int BM = Cfg::BM, BN = Cfg::BN;
+  char *slot = wsPingSlot<Cfg>(ring, cw);
+  const int items = wsItems<Cfg, Ops::N>(tilesM);
+  int m0 = -1, n0 = 0; // the tile in the slot
+#pragma unroll 1
+  for (int local = cw; first + local * stride < items; local += 2) {
+    if (m0 >= 0) {
+      namedBarrierSync(6 + cw, kPingPairThreads); // finished
+      wsStoreSlotRows<BN, BM, kWarpSize>(ops, M, m0, n0, slot, laneId());
+      __syncwarp(); // every lane's reads of the slot are done
+    }
+    int tm, tn;
+    wsTileOf<Cfg, Ops::N>(first + local * stride, tilesM, 0, tm, tn);
+    m0 = tm * BM;
+    n0 = tn * BN;
+    if constexpr (EpilogueLoads<Ops>::value)
+      wsCopyResidual<BN, BM, 1>(ops, M, m0, n0, slot);
+    namedBarrierArrive(4 + cw, kPingPairThreads); // the slot goes over
   }
+  if (m0 >= 0) {
+    namedBarrierSync(6 + cw, kPingPairThreads);
+    wsStoreSlotRows<BN, BM, kWarpSize>(ops, M, m0, n0, slot, laneId());
+  }
+}
+
+/// Consumer cw's epilogue of a ping-pong tile with output slots: the
+/// outputs into its slot (the producer warp stores them).
+template <class Cfg, class Ops>
+BRAID_DEVICE void
+wsPingFinish(const Ops &ops, int n0,
+             const float (&acc)[Cfg::kRowBlocks][WgMma<Cfg::BN>::R], char *ring,
+             int cw) {
+  constexpr int BN = Cfg::BN;
+  char *slot = wsPingSlot<Cfg>(ring, cw);
+  namedBarrierSync(4 + cw, kPingPairThreads); // the slot is ours
+#pragma unroll
+  for (int mi = 0; mi < Cfg::kRowBlocks; ++mi)
+    wsFinishInSlot<BN, Ops, EpilogueLoads<Ops>::value>(ops, n0, acc[mi],
+                                                       slot + mi * 64 * BN * 2);
+  namedBarrierArrive(6 + cw, kPingPairThreads); // finished
 }
 
 /// A consumer warpgroup (cw = 0, 1): rows 64 cw .. 64 cw + 63 of each
@@ -953,6 +1082,8 @@ BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
     if constexpr (kStagesResidual<Cfg, Ops>) {
       wsStoreResidualStaged<Cfg>(ops, M, m0, n0, acc[0],
                                  reinterpret_cast<char *>(stage), cw);
+    } else if constexpr (Cfg::kSlots) {
+      wsPingFinish<Cfg>(ops, n0, acc, reinterpret_cast<char *>(stage), cw);
     } else if constexpr (kStagesEpilogue<Cfg, Ops>) {
       wsStoreStaged<Cfg>(ops, M, m0, n0, acc[0], stage, cw);
     } else if constexpr (Cfg::kTma && IsGluOps<Ops>::value) {
@@ -1011,6 +1142,15 @@ BRAID_DEVICE void wsGemm(const Ops &ops, int M,
       reinterpret_cast<uint64_t *>(base + STAGES * Cfg::kStageBytes);
   uint64_t *empty = full + STAGES;
   uint64_t *turn = empty + STAGES; // ping-pong: [consumer]
+  static_assert(!Cfg::kSlots || kSlotsFit<Ops>,
+                "output slots: 16-bit outputs in 16-byte chunks, no glu");
+  if constexpr (Cfg::kSlots) {
+    // A launch with less shared memory than the slots need.
+    constexpr uint32_t kNeed = Cfg::kSlotsAt + 2 * Cfg::kSlotBytes;
+    if (static_cast<uint32_t>(base - braidGemmSmem) + kNeed >
+        dynamicSharedBytes())
+      __trap();
+  }
   const int wg = threadId() / kWarpgroupSize;
   if (threadId() == 0) {
     for (int s = 0; s < STAGES; ++s) {
@@ -1037,13 +1177,16 @@ BRAID_DEVICE void wsGemm(const Ops &ops, int M,
     else
       wsProduce<Cfg>(ops, M, tilesM, first, stride, sA, sB, full, empty);
     // Warps 1 and 2, idle otherwise, bring the residual rows in.
+    const int warp = threadId() / kWarpSize;
     if constexpr (kStagesResidual<Cfg, Ops>) {
-      const int warp = threadId() / kWarpSize;
       if (warp == 1 || warp == 2) {
         int tm, tn;
         wsTileOf<Cfg, Ops::N>(first, tilesM, rank, tm, tn);
         wsLoadResidual<Cfg>(ops, M, tm * BM, tn * Cfg::BN, base, warp - 1);
       }
+    } else if constexpr (Cfg::kSlots) {
+      if (warp == 1 || warp == 2)
+        wsPingSlotWarp<Cfg>(ops, M, tilesM, first, stride, base, warp - 1);
     }
   } else {
     if constexpr (Cfg::kSetMaxNReg)

@@ -708,6 +708,13 @@ BRAID_DEVICE void namedBarrierArrive(int id, int count) {
   asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(count) : "memory");
 }
 
+/// Bytes of dynamic shared memory the block was launched with.
+BRAID_DEVICE uint32_t dynamicSharedBytes() {
+  uint32_t bytes;
+  asm volatile("mov.u32 %0, %%dynamic_smem_size;\n" : "=r"(bytes));
+  return bytes;
+}
+
 /// Initializes the mbarrier at `bar` (shared) for `count` arrivals a phase.
 BRAID_DEVICE void mbarInit(uint64_t *bar, int count) {
 #if defined(BRAID_HAS_WGMMA)

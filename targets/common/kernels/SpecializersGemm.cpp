@@ -32,6 +32,10 @@ struct Engine {
   // Tma: ping-pong on a persistent grid of perSm blocks a multiprocessor
   // (0: cooperative, a block a tile).
   int perSm = 0;
+  // Tma ping-pong: each consumer finishes its tile into a slot of its own
+  // (16-bit outputs in 16-byte chunks, no gated MLP), past the ring and its
+  // barriers, that a producer warp stores (WsConfig's SLOTS).
+  bool slots = false;
 
   /// The same engine for a target: on AMD (HIP) the tensor-core tiles run
   /// on MFMA with waves of 64 lanes (no cp.async ring: two LDS buffers).
@@ -120,9 +124,10 @@ struct Engine {
     case Wg:
       return "WgConfig<" + s(bm) + ", " + s(bn) + ", " + s(stages) + ">";
     case Tma:
-      if (perSm) // WsConfig<BM, BN, STAGES, PINGPONG, SETMAXNREG, TMA>
+      if (perSm) // WsConfig<BM, BN, STAGES, PINGPONG, SETMAXNREG, TMA,
+                 // CLUSTER_M, PERSISTENT, SLOTS>
         return "WsConfig<128, " + s(bn) + ", " + s(stages) +
-               ", true, false, true>";
+               ", true, false, true" + (slots ? ", 1, false, true" : "") + ">";
       return "TmaConfig<" + s(bn) + ", " + s(stages) + ">";
     case TmaSplitK:
       return "TmaSplitKConfig<" + s(bn) + ", " + s(stages) + ", " + s(split) +
@@ -177,6 +182,9 @@ struct Engine {
     case Wg: // + 1 KiB to align the ring to 1024 bytes
       return static_cast<int64_t>(stages) * (bm + bn) * bk * 2 + 1024;
     case Tma: // as Wg, + a full and an empty mbarrier per stage, 2 turns
+      if (slots) // the barriers in a 1 KiB block, then two 128 x bn slots
+        return static_cast<int64_t>(stages) * (bm + bn) * bk * 2 + 1024 + 1024 +
+               2LL * bm * bn * 2;
       return static_cast<int64_t>(stages) * (bm + bn) * bk * 2 + 1024 +
              16 * stages + 16;
     case TmaSplitK: // the ring or the fp32 partial tile, + 1 KiB, barriers
@@ -224,7 +232,7 @@ struct Engine {
 /// (`tmaRows`: linear), mma.sync elsewhere on NVIDIA and MFMA on AMD, with
 /// tiles by N.
 Engine pickGemmEngine(const Launch &l, int64_t n, bool vecRows,
-                      bool tmaRows = false) {
+                      bool tmaRows = false, bool slots = false) {
   if (l.decode)
     return Engine::skinny(4, 2, 4);
   if (!l.bf16())
@@ -247,11 +255,17 @@ Engine pickGemmEngine(const Launch &l, int64_t n, bool vecRows,
   // bamba-1.5b prefill (H200, 4000 tokens, per launch) qkv 111.6 -> 106.5
   // us, in_proj 239.6 -> 229.4, the gated MLP 283.6 -> 266.6, lm_head 805
   // -> 778; the 2048-wide outputs (their residual through the staged
-  // epilogue of one tile a block) 118.9 -> 129.2, so they keep it. Six
-  // stages, or the persistent grid on cooperative 128 x 256 tiles, were
-  // slower (docs/benchmarks.md).
-  if (l.target.arch == "sm_90a" && vecRows && n >= 4096 && tmaRows)
-    return Engine::tmaPingPong(5, /*perSm=*/1);
+  // epilogue of one tile a block) 118.9 -> 129.2, so they keep it (with
+  // the residual in output slots too: 113 -> 123 us). Six stages, or the
+  // persistent grid on cooperative 128 x 256 tiles, were slower
+  // (docs/benchmarks.md). `slots`: the consumers finish into output slots
+  // that producer warps store as whole rows (in_proj and qkv 225 -> 213
+  // us a launch, H200, bamba-1.5b prefill).
+  if (l.target.arch == "sm_90a" && vecRows && n >= 4096 && tmaRows) {
+    Engine e = Engine::tmaPingPong(5, /*perSm=*/1);
+    e.slots = slots;
+    return e;
+  }
   if (l.target.arch == "sm_90a" && vecRows && n >= 256 && tmaRows)
     return n >= 2048 ? Engine::tma(256, 4) : Engine::tma(128, 4);
   if (l.target.arch == "sm_90a" && vecRows && n >= 256)
@@ -262,9 +276,9 @@ Engine pickGemmEngine(const Launch &l, int64_t n, bool vecRows,
     return Engine::tc(128, 128, 32, 2, 4, 4);
   return Engine::tc(64, 64, 32, 2, 2, 4);
 }
-Engine pickGemm(const Launch &l, int64_t n, bool vecRows,
-                bool tmaRows = false) {
-  return pickGemmEngine(l, n, vecRows, tmaRows).on(l.target);
+Engine pickGemm(const Launch &l, int64_t n, bool vecRows, bool tmaRows = false,
+                bool slots = false) {
+  return pickGemmEngine(l, n, vecRows, tmaRows, slots).on(l.target);
 }
 
 /// Decode GEMMs have M = B rows, known only at run time. Up to
@@ -375,9 +389,10 @@ struct GemmVariant {
 /// engines differ.
 llvm::SmallVector<GemmVariant, 3> gemmVariants(const Launch &l, int64_t n,
                                                int64_t k, bool vecRows,
-                                               bool tmaRows = false) {
+                                               bool tmaRows = false,
+                                               bool slots = false) {
   if (!l.decode || !l.bf16())
-    return {{pickGemm(l, n, vecRows, tmaRows), "main"}};
+    return {{pickGemm(l, n, vecRows, tmaRows, slots), "main"}};
   const bool tma = tmaRows && vecRows;
   const Engine one = decodeTensorCoreEngine(l, n, k, 1, tma);
   const Engine more = decodeTensorCoreEngine(l, n, k, 2, tma);
@@ -577,7 +592,13 @@ llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
   // A (the input, or its normalized copy in the workspace) and the weight
   // are plain row-major matrices: TMA can load them on sm_90a.
   TmaOperands tma{x.index, w.index, K, N, glu.has_value()};
-  const auto variants = gemmVariants(l, N, K, K % 8 == 0, /*tmaRows=*/true);
+  // Ping-pong tiles may finish into output slots: bf16 results whose
+  // every piece is whole 16-byte chunks, not a gated MLP.
+  bool slots = !glu && y.type == kBf16Type;
+  for (const Buf &out : l.outs)
+    slots = slots && out.dim(-1) % 8 == 0;
+  const auto variants =
+      gemmVariants(l, N, K, K % 8 == 0, /*tmaRows=*/true, slots);
   if (!normed) {
     addGemmKernels(l, src, plan, variants, m, N, opsWith(x.ptr()), "", &tma);
   } else {

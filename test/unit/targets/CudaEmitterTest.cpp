@@ -399,13 +399,29 @@ TEST_F(CudaEmitterTest, PrefillLinearsListTheirTensorMaps) {
             std::string::npos)
       << sourceOf(kernels[1]);
   // Outputs of 4096 and more: ping-pong 128 x 128 tiles on a persistent
-  // grid of ceil((M + 127) * 32 / 128) blocks, at most one an SM.
+  // grid of ceil((M + 127) * 32 / 128) blocks, at most one an SM; bf16
+  // results finish into two output slots past the ring (5 x 32 KiB) and a
+  // 1 KiB block of barriers, a gated MLP stores from its registers.
+  EXPECT_NE(sourceOf(kernels[1])
+                .find("tmaGemm<WsConfig<128, 128, 5, true, false, true, 1, "
+                      "false, true>>(ops, M, maps);"),
+            std::string::npos)
+      << sourceOf(kernels[1]);
   EXPECT_NE(
-      sourceOf(kernels[1])
+      sourceOf(kernels[0])
           .find("tmaGemm<WsConfig<128, 128, 5, true, false, true>>(ops, M, "
                 "maps);"),
       std::string::npos)
-      << sourceOf(kernels[1]);
+      << sourceOf(kernels[0]);
+  auto sharedOf = [&](launch::KernelOp k) {
+    json::Value v = code->launchToJSON(k);
+    json::Object *o =
+        v.getAsObject()->getObject("by_arch")->getObject("sm_90a");
+    return (*o->getArray("kernels"))[0].getAsObject()->getInteger(
+        "shared_bytes");
+  };
+  EXPECT_EQ(sharedOf(kernels[1]), 5 * 32768 + 1024 + 1024 + 2 * 32768);
+  EXPECT_EQ(sharedOf(kernels[0]), 5 * 32768 + 1024 + 16 * 5 + 16);
   auto gridOf = [&](launch::KernelOp k) {
     json::Value v = code->launchToJSON(k);
     json::Object *o =

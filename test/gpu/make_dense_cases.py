@@ -107,7 +107,10 @@ def build(dt):
         n = sum(widths)
         ops = [m.act(k), w(n, k), w(n) if bias else "unit"]
         m.kernel("linear", ops, [m.act(p) for p in widths])
-    for n, k, bias in [(64, 128, False), (37, 40, True), (2048, 136, False), (520, 2048, True)]:
+    # (4096 outputs: sm_90a's ping-pong tiles, the residual copied into
+    # their output slots.)
+    for n, k, bias in [(64, 128, False), (37, 40, True), (2048, 136, False), (520, 2048, True),
+                       (4096, 256, True)]:
         ops = [m.act(k), w(n, k), w(n) if bias else "unit", m.act(n)]
         m.kernel("linear", ops, [m.act(n)])
     # A gated MLP in the epilogue (glu): [gate; up] rows read interleaved,

@@ -960,7 +960,7 @@ BRAID_DEVICE void wsPingSlotWarp(const Ops &ops, int M, int tilesM, int first,
     n0 = tn * BN;
     if constexpr (EpilogueLoads<Ops>::value)
       wsCopyResidual<BN, BM, 1>(ops, M, m0, n0, slot);
-    namedBarrierArrive(4 + cw, kPingPairThreads); // the slot goes over
+    namedBarrierArrive(4 + cw, kPingPairThreads); // the slot is handed over
   }
   if (m0 >= 0) {
     namedBarrierSync(6 + cw, kPingPairThreads);
@@ -1176,7 +1176,8 @@ BRAID_DEVICE void wsGemm(const Ops &ops, int M,
                            empty);
     else
       wsProduce<Cfg>(ops, M, tilesM, first, stride, sA, sB, full, empty);
-    // Warps 1 and 2, idle otherwise, bring the residual rows in.
+    // Warps 1 and 2, idle otherwise, bring residual rows in (and store
+    // the output slots).
     const int warp = threadId() / kWarpSize;
     if constexpr (kStagesResidual<Cfg, Ops>) {
       if (warp == 1 || warp == 2) {

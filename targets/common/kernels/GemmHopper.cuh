@@ -22,8 +22,11 @@
 //     zeros. A gated MLP's B tile is its gate rows over its up rows (two
 //     copies), and the epilogue pairs column c with c + BN / 2. With one
 //     block per tile, 16-bit outputs other than a gated MLP's go through
-//     the idle ring in shared memory, so that each warp stores (and reads
-//     residuals of) whole rows.
+//     the idle ring in shared memory, so that each warp stores whole rows;
+//     a residual is copied into released stages of the ring by producer
+//     warps 1 and 2 before the main loop ends (kStagesResidual). Ping-pong
+//     tiles may finish into output slots past the ring that those warps
+//     store (WsConfig's SLOTS).
 //     Clusters of 2 or 4 blocks can share B tiles by TMA multicast.
 //   * tmaSplitK (decode, 17 rows and more; GemmHopperSplitK.cuh, included
 //     by Gemm.cuh after this file): 64-row tiles through a TMA ring filled

@@ -667,11 +667,12 @@ template <class Ops> struct LoadedOf<Ops, true> {
 /// banks.
 template <int BN> constexpr int kStagedRow = BN + 8;
 
-/// Bytes of one output element of a linear Ops (its `y`: a pointer, or an
-/// array of them for pieces).
+/// The output element type of a linear Ops (its `y`: a pointer, or an
+/// array of them for pieces), and its bytes.
 template <class Ops>
-constexpr int kOutBytes =
-    sizeof(std::remove_pointer_t<std::remove_extent_t<decltype(Ops::y)>>);
+using OutOf = std::remove_cv_t<
+    std::remove_pointer_t<std::remove_extent_t<decltype(Ops::y)>>>;
+template <class Ops> constexpr int kOutBytes = sizeof(OutOf<Ops>);
 /// Whether tiles of Cfg computing Ops stage their epilogue (wsStoreStaged):
 /// 16-bit outputs (a warp of the register epilogue stores 16 of the 32
 /// bytes of a sector per row; f32 rows fill them), not a gated MLP (its
@@ -796,7 +797,7 @@ template <class Cfg, class Ops> BRAID_DEVICE void wsResidualReleased(int kt) {
 /// `rows` is the block's first row there (rows of BN 16-bit values, chunks
 /// swizzled as wsResidualOffset). READ: each replaces the residual pair
 /// found there (Ops::finish2, the bits of store2); else the pairs of
-/// store2 without one (bf16).
+/// store2 without one (bf16 outputs only: slotsFit).
 template <int BN, class Ops, bool READ = true>
 BRAID_DEVICE void wsFinishInSlot(const Ops &ops, int n0,
                                  const float (&acc)[WgMma<BN>::R], char *rows) {
@@ -915,7 +916,7 @@ BRAID_DEVICE void wsStoreResidualStaged(const Ops &ops, int M, int m0, int n0,
 /// consumer still runs its main loop; the consumer writes its outputs
 /// there in place of the residual and goes on to its next main loop (named
 /// barrier 6 + cw), and the producer warp stores whole rows. An Ops that
-/// can use them: not a gated MLP, 16-bit outputs in 16-byte chunks that
+/// can use them: not a gated MLP, bf16 outputs in 16-byte chunks that
 /// each lie in one piece.
 template <class Ops, class = void> struct ChunkedOut {
   static constexpr bool value = Ops::N % 8 == 0;
@@ -925,7 +926,7 @@ struct ChunkedOut<Ops, std::void_t<decltype(Ops::kChunkedParts)>> {
   static constexpr bool value = Ops::kChunkedParts;
 };
 template <class Ops> constexpr bool slotsFit() {
-  if constexpr (IsGluOps<Ops>::value || kOutBytes<Ops> != 2)
+  if constexpr (IsGluOps<Ops>::value || !std::is_same_v<OutOf<Ops>, bf16>)
     return false;
   else
     return Ops::N % 8 == 0 && ChunkedOut<Ops>::value;
@@ -1146,7 +1147,7 @@ BRAID_DEVICE void wsGemm(const Ops &ops, int M,
   uint64_t *empty = full + STAGES;
   uint64_t *turn = empty + STAGES; // ping-pong: [consumer]
   static_assert(!Cfg::kSlots || kSlotsFit<Ops>,
-                "output slots: 16-bit outputs in 16-byte chunks, no glu");
+                "output slots: bf16 outputs in 16-byte chunks, no glu");
   if constexpr (Cfg::kSlots) {
     // A launch with less shared memory than the slots need.
     constexpr uint32_t kNeed = Cfg::kSlotsAt + 2 * Cfg::kSlotBytes;

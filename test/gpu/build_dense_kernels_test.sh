@@ -53,7 +53,7 @@ compile_dir() {
   local dir=$1 arch=$2
   mkdir -p "$dir/$arch"
   local newest
-  newest=$(cd targets/common/kernels && ls -t Portability.cuh DenseCommon.cuh Gemm.cuh GemmHopper.cuh GemmHopperSplitK.cuh GemmSkinny.cuh MoE.cuh MoELayout.h \
+  newest=$(cd targets/common/kernels && ls -t Portability.cuh DenseCommon.cuh Gemm.cuh GemmHopper.cuh GemmHopperEpilogue.cuh GemmHopperSplitK.cuh GemmSkinny.cuh MoE.cuh MoELayout.h \
     Norms.cuh Elementwise.cuh Rope.cuh Embedding.cuh Structure.cuh Conv.cuh | head -1)
   newest=targets/common/kernels/$newest
   for c in "$dir/$arch"/*.cubin; do

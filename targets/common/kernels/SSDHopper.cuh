@@ -256,26 +256,33 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
     dev::cpAsync16(sB + dev::sw128Offset<L>(r, cc), src, ok);
   }
   dev::cpAsyncCommit();
+  // The head loads: what does not change from head to head (a thread's
+  // rows, chunks and source addresses for head h0) is computed once; x:
+  // thread tid copies chunk tid % 8 of rows tid / 8 + RSTEP j.
+  constexpr int RSTEP = THREADS / 8;
+  const int xcc = tid % 8, xr0 = tid / 8;
+  const bf16 *xHead0 =
+      x + ((int64_t(b) * T + cL + xr0) * D::H + h0) * D::P + p0 + xcc * 8;
   auto loadHead = [&](int i) {
     bf16 *sH = slots + (i & 1) * G::kSlot, *sX = sH + G::kH;
-    const int h = h0 + i;
     const bf16 *enter =
-        ws.enter + SsdWorkspace<Cfg>::cell(b, chunks, c, h) * D::P * N;
+        ws.enter + SsdWorkspace<Cfg>::cell(b, chunks, c, h0 + i) * D::P * N +
+        int64_t(p0) * N;
 #pragma unroll
     for (int k = tid; k < G::PT * CPR; k += THREADS) {
       const int r = k / CPR, cc = k % CPR;
       dev::cpAsync16(sH + dev::sw128Offset<G::PT>(r, cc),
-                     enter + int64_t(p0 + r) * N + cc * 8, true);
+                     enter + int64_t(r) * N + cc * 8, true);
     }
-    // x: thread tid copies chunk tid % 8 of rows tid / 8 + RSTEP j.
-    constexpr int RSTEP = THREADS / 8;
-    const int cc = tid % 8, r0 = tid / 8;
-    const bf16 *src =
-        x + ((int64_t(b) * T + cL + r0) * D::H + h) * D::P + p0 + cc * 8;
-    for (int r = r0; r < kRows;
-         r += RSTEP, src += int64_t(RSTEP) * D::H * D::P) {
+    const bf16 *src = xHead0 + i * D::P;
+#pragma unroll
+    for (int j = 0; j < L / RSTEP; ++j) {
+      const int r = xr0 + j * RSTEP;
+      if (r >= kRows)
+        break;
       const bool ok = cL + r < T;
-      dev::cpAsync16(sX + dev::sw128Offset<L>(r, cc), ok ? src : x, ok);
+      dev::cpAsync16(sX + dev::sw128Offset<L>(r, xcc),
+                     ok ? src + int64_t(j) * RSTEP * D::H * D::P : x, ok);
     }
   };
   loadHead(0);
@@ -296,17 +303,28 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
   const int tw = tl0 + wr0 + 16 * (wtid / dev::kWarpSize);
   const int u = tw / D::SB; // the warp's sub-block = its diagonal key step
   const int rowA = tw + (lane >> 2), colT = 2 * (lane & 3);
+  // e^x on the hardware unit (ex2.approx.ftz: decays below 2^-126 flush to
+  // zero, which changes no bf16 sum they enter): two instructions, where
+  // __expf's denormal fix-up takes six.
+  auto expFast = [](float v) { return dev::exp2Fast(v * 1.4426950408889634f); };
+  // Descriptors are moved on by constant offsets (wgmmaDescAdd): the byte
+  // offset of k-step kk of a K-major tile of `rows` rows (sw128KStep).
+  auto kStepBytes = [](int rows, int kk) {
+    return uint32_t(((kk / 4) * rows * 64 + (kk % 4) * 16) * 2);
+  };
+  const uint64_t descC = dev::wgmmaDescSw128(sC + wr0 * 64);
   // d = C (the warpgroup's 64 rows) times the 64 rows of `rhs` (a K-major
   // tile of `rhsRows` rows over the N states) transposed: issued, not
   // committed.
   auto issueTimesC = [&](float(&d)[32], const bf16 *rhs, int rhsRows) {
+    const uint64_t descR = dev::wgmmaDescSw128(rhs);
     dev::wgmmaPin(d);
     dev::wgmmaFence();
 #pragma unroll
     for (int kk = 0; kk < N / 16; ++kk) {
       dev::wgmmaBf16_m64n64k16(
-          d, dev::wgmmaDescSw128(dev::sw128KStep(sC + wr0 * 64, BT, kk)),
-          dev::wgmmaDescSw128(dev::sw128KStep(rhs, rhsRows, kk)), kk > 0);
+          d, dev::wgmmaDescAdd(descC, kStepBytes(BT, kk)),
+          dev::wgmmaDescAdd(descR, kStepBytes(rhsRows, kk)), kk > 0);
     }
   };
 
@@ -357,22 +375,23 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
 #pragma unroll
     for (int hh = 0; hh < 2; ++hh) {
       rowCl[hh] = sCl[rowA + 8 * hh];
-      rowF[hh] = dev::expf_(rowCl[hh]);
+      rowF[hh] = expFast(rowCl[hh]);
     }
     // The weights of the diagonal step (keys of the warp's own sub-block):
     // exp(cl[t] - cl[s]) dt'[s] for s <= t, as bf16 pairs. Register r of a
     // fragment holds row rowA + 8 (r & 1), keys 16 kb + 8 (r >> 1) + colT +
-    // {0, 1}.
+    // {0, 1}. Both products are formed and the mask selects (keys past t
+    // may give inf, never chosen): no branches.
     uint32_t diagW[4];
 #pragma unroll
     for (int r = 0; r < 4; ++r) {
       const int hh = r & 1, s0 = 16 * u + 8 * (r >> 1) + colT;
       const int t = rowA + 8 * hh;
-      const float w0 =
-          s0 <= t ? dev::expf_(rowCl[hh] - sCl[s0]) * sDt[s0] : 0.f;
-      const float w1 =
-          s0 + 1 <= t ? dev::expf_(rowCl[hh] - sCl[s0 + 1]) * sDt[s0 + 1] : 0.f;
-      diagW[r] = dev::packBf16x2(w0, w1);
+      const float2 cl = *reinterpret_cast<const float2 *>(sCl + s0);
+      const float2 dt = *reinterpret_cast<const float2 *>(sDt + s0);
+      const float e0 = expFast(rowCl[hh] - cl.x) * dt.x;
+      const float e1 = expFast(rowCl[hh] - cl.y) * dt.y;
+      diagW[r] = dev::packBf16x2(s0 <= t ? e0 : 0.f, s0 + 1 <= t ? e1 : 0.f);
     }
 
     // Inter-chunk part, issued first: C . H_in^T.
@@ -390,7 +409,7 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
         const int kb = 4 * kc + k;
         const uint4 cb4 = *reinterpret_cast<const uint4 *>(myCB + kb * WGT * 4);
         const uint32_t cb[4] = {cb4.x, cb4.y, cb4.z, cb4.w};
-        const float e = dev::expf_(pfxBefore - sPfx[kb]);
+        const float e = expFast(pfxBefore - sPfx[kb]);
         const float blk = kb < u ? e : 0.f;
 #pragma unroll
         for (int r = 0; r < 4; ++r) {
@@ -403,6 +422,7 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
         }
       }
     };
+    const uint64_t descX = dev::wgmmaDescSw128Mn(sX, L * 128);
     auto issue = [&](int kc, uint32_t(&af)[4][4]) {
       dev::wgmmaPin(acc);
       dev::wgmmaPin(af);
@@ -410,8 +430,8 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
 #pragma unroll
       for (int k = 0; k < 4; ++k)
         dev::wgmmaBf16_m64n64k16_rsT(
-            acc, af[k],
-            dev::wgmmaDescSw128Mn(sX + (4 * kc + k) * 16 * 64, L * 128), 1);
+            acc, af[k], dev::wgmmaDescAdd(descX, (4 * kc + k) * 16 * 64 * 2),
+            1);
       dev::wgmmaCommit();
     };
     uint32_t afA[4][4], afB[4][4];
@@ -420,7 +440,7 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
     dev::wgmmaPin(acc);
 #pragma unroll
     for (int hh = 0; hh < 2; ++hh) {
-      const float f = dev::expf_(pfxBefore + rowCl[hh]);
+      const float f = expFast(pfxBefore + rowCl[hh]);
 #pragma unroll
       for (int n = 0; n < 8; ++n) {
         acc[4 * n + 2 * hh] *= f;

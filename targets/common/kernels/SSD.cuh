@@ -113,16 +113,23 @@ template <typename Cfg> BRAID_DEVICE float ssdDtLimits(float d) {
   return d;
 }
 
-/// dt' of token t of sequence b, head h.
+/// dt of token t of sequence b, head h, plus the bias: dt' before the limits.
 template <typename Cfg>
-BRAID_DEVICE float ssdDt(const BraidKernelParams &p, int b, int t, int h,
-                         int T) {
+BRAID_DEVICE float ssdDtBiased(const BraidKernelParams &p, int b, int t, int h,
+                               int T) {
   using D = SsdDims<Cfg>;
   float d = dev::toFloat(dev::buffer<const typename D::E>(
       p, Cfg::kDt)[(int64_t(b) * T + t) * D::H + h]);
   if (Cfg::kBias >= 0)
     d += dev::toFloat(dev::buffer<const typename D::W>(p, Cfg::kBias)[h]);
-  return ssdDtLimits<Cfg>(d);
+  return d;
+}
+
+/// dt' of token t of sequence b, head h.
+template <typename Cfg>
+BRAID_DEVICE float ssdDt(const BraidKernelParams &p, int b, int t, int h,
+                         int T) {
+  return ssdDtLimits<Cfg>(ssdDtBiased<Cfg>(p, b, t, h, T));
 }
 
 /// Statistics of chunk c (tokens cL .. cL+L-1, zero past T) in shared
@@ -190,20 +197,24 @@ BRAID_DEVICE void ssdChunkStatsHeads(const BraidKernelParams &p, int b, int h0,
                 "ssd_scan: a sub-block lies in one head of one warp");
   constexpr int kPer = ceilDiv(HB * D::L, THREADS);
   const int lane = dev::laneId(), tid = dev::threadId();
-  float d[kPer];
+  // Every load is issued before the first is used (a load under a condition
+  // would wait for its value before the next one goes out): indices are
+  // clamped into the tensors, values masked afterwards.
+  float d[kPer], a[kPer];
 #pragma unroll
   for (int k = 0; k < kPer; ++k) {
     const int idx = k * THREADS + tid, i = idx / D::L, s = idx % D::L;
-    d[k] = idx < HB * D::L && cL + s < T ? ssdDt<Cfg>(p, b, cL + s, h0 + i, T)
-                                         : 0.f;
+    const bool ok = idx < HB * D::L && cL + s < T;
+    const int h = idx < HB * D::L ? h0 + i : h0;
+    d[k] = ssdDtBiased<Cfg>(p, b, ok ? cL + s : 0, h, T);
+    a[k] = dev::toFloat(dev::buffer<const W>(p, Cfg::kA)[h]);
   }
 #pragma unroll
   for (int k = 0; k < kPer; ++k) {
     const int idx = k * THREADS + tid, i = idx / D::L, s = idx % D::L;
     const bool ok = idx < HB * D::L;
-    const float a =
-        ok ? dev::toFloat(dev::buffer<const W>(p, Cfg::kA)[h0 + i]) : 0.f;
-    float v = d[k] * a;
+    d[k] = ok && cL + s < T ? ssdDtLimits<Cfg>(d[k]) : 0.f;
+    float v = d[k] * (ok ? a[k] : 0.f);
 #pragma unroll
     for (int off = 1; off < D::SB; off <<= 1) {
       const float n = dev::shflUp(v, off);

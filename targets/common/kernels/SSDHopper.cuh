@@ -68,6 +68,7 @@ template <typename Cfg> struct SsdWgDims {
                 "wgmma ssd output: 8 warps, 64-column head_dim tiles");
   static_assert(HB >= 1 && D::HPG % HB == 0,
                 "wgmma ssd output: head groups straddle a group");
+  static_assert(KB <= 32, "wgmma ssd output: a lane per key block");
 };
 
 /// Kernel 1 on wgmma (kStateWg): S_c[p][n] = sum_s w[s] x[s][p] B[s][n] for
@@ -403,14 +404,17 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
     // chunk kc are formed while chunk kc - 1's wgmma run, into the other of
     // two fragment buffers. Off the diagonal (s in a sub-block kb < u) the
     // weight is exp(cl[t]) exp(Pfx[u-1] - Pfx[kb]) sW[s]; past it, zero.
+    // The decay from key block kb to the warp's sub-block, exp(Pfx[u-1] -
+    // Pfx[kb]) for kb < u, else 0, is lane kb's: one shuffle a key step.
+    const float blkAll = expFast(pfxBefore - sPfx[lane < KB ? lane : 0]);
+    const float blkLane = lane < u ? blkAll : 0.f;
     auto weights = [&](int kc, uint32_t(&af)[4][4]) {
 #pragma unroll
       for (int k = 0; k < 4; ++k) {
         const int kb = 4 * kc + k;
         const uint4 cb4 = *reinterpret_cast<const uint4 *>(myCB + kb * WGT * 4);
         const uint32_t cb[4] = {cb4.x, cb4.y, cb4.z, cb4.w};
-        const float e = expFast(pfxBefore - sPfx[kb]);
-        const float blk = kb < u ? e : 0.f;
+        const float blk = dev::shflIdx(blkLane, kb);
 #pragma unroll
         for (int r = 0; r < 4; ++r) {
           const int hh = r & 1, s0 = 16 * kb + 8 * (r >> 1) + colT;

@@ -978,10 +978,14 @@ BRAID_DEVICE void ssdChunkOutputEntry(const BraidKernelParams &p) {
     BRAID_KERNEL_PROLOGUE();                                                   \
     braid::kern::ssdStatePass<CFG>(p);                                         \
   }                                                                            \
+  /* The wgmma pass reads its inputs before it waits (SSDHopper.cuh says  \
+     why that is safe); the other passes wait at once. */                     \
   extern "C" __global__ void __launch_bounds__(                                \
       CFG::kOutWarps * braid::dev::kWarpSize, 1)                              \
       PREFIX##_output(BraidKernelParams p) {                                   \
-    BRAID_KERNEL_PROLOGUE();                                                   \
+    BRAID_KERNEL_PROLOGUE_READS_FIRST();                                       \
+    if constexpr (!CFG::kOutWg)                                                \
+      braid::dev::waitForPrerequisiteGrids();                                  \
     braid::kern::ssdChunkOutputEntry<CFG>(p);                                  \
   }
 

@@ -216,14 +216,21 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
   float *stats = reinterpret_cast<float *>(slots + 2 * G::kSlot);
 
   const int T = int(p.tokens);
-  if (T <= Cfg::kSeqMax)
-    return;
+  // Under programmatic dependent launch this kernel starts while the state
+  // pass still runs (BRAID_SSD_ENTRIES: it reads first). Until its wait it
+  // reads only the op's inputs C, B, dt and its weights: their writers ran
+  // before the chunk-state kernel, whose plain prologue orders them before
+  // this kernel's start (docs/cuda.md). The entering states (the pass's
+  // output) load after the wait, y is written after it, and a block with no
+  // tile waits before it leaves.
   const int b = dev::blockIdZ();
   const int h0 = (dev::blockIdY() / D::PTILES3) * HB;
   const int p0 = (dev::blockIdY() % D::PTILES3) * G::PT;
   const int t0 = dev::blockIdX() * BT;
-  if (t0 >= T)
+  if (T <= Cfg::kSeqMax || t0 >= T) {
+    dev::waitForPrerequisiteGrids();
     return;
+  }
   const int chunks = ceilDiv(T, L), c = t0 / L, cL = c * L;
   const int tl0 = t0 - cL, g = h0 / D::HPG;
   const int kRows = tl0 + BT; // chunk rows up to this tile's last one
@@ -264,8 +271,9 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
   const int xcc = tid % 8, xr0 = tid / 8;
   const bf16 *xHead0 =
       x + ((int64_t(b) * T + cL + xr0) * D::H + h0) * D::P + p0 + xcc * 8;
-  auto loadHead = [&](int i) {
-    bf16 *sH = slots + (i & 1) * G::kSlot, *sX = sH + G::kH;
+  // Head i's entering state (written by the state pass: after the wait).
+  auto loadEnter = [&](int i) {
+    bf16 *sH = slots + (i & 1) * G::kSlot;
     const bf16 *enter =
         ws.enter + SsdWorkspace<Cfg>::cell(b, chunks, c, h0 + i) * D::P * N +
         int64_t(p0) * N;
@@ -275,6 +283,10 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
       dev::cpAsync16(sH + dev::sw128Offset<G::PT>(r, cc),
                      enter + int64_t(r) * N + cc * 8, true);
     }
+  };
+  // Head i's x rows (an input: may load before the wait).
+  auto loadX = [&](int i) {
+    bf16 *sX = slots + (i & 1) * G::kSlot + G::kH;
     const bf16 *src = xHead0 + i * D::P;
 #pragma unroll
     for (int j = 0; j < L / RSTEP; ++j) {
@@ -286,10 +298,13 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
                      ok ? src + int64_t(j) * RSTEP * D::H * D::P : x, ok);
     }
   };
-  loadHead(0);
+  // Groups: C and B; x of heads 0 and 1; after the wait the entering states
+  // of heads 0 and 1; then one group a head (x and state of head i + 2), so
+  // that waiting for all groups but the newest finds head i whole.
+  loadX(0);
   dev::cpAsyncCommit();
   if (HB > 1)
-    loadHead(1);
+    loadX(1);
   dev::cpAsyncCommit();
   ssdChunkStatsHeads<Cfg, HB, THREADS>(p, b, h0, cL, T, stats);
   dev::cpAsyncWait<2>(); // C and B have landed
@@ -359,6 +374,13 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
             make_uint4(cb[kb][0], cb[kb][1], cb[kb][2], cb[kb][3]);
   }
   const uint32_t *myCB = sCB + (wg * KB * WGT + wtid) * 4;
+
+  dev::waitForPrerequisiteGrids(); // the state pass has completed
+  loadEnter(0);
+  dev::cpAsyncCommit();
+  if (HB > 1)
+    loadEnter(1);
+  dev::cpAsyncCommit();
 
   for (int i = 0; i < HB; ++i) {
     dev::cpAsyncWait<1>(); // head i landed (head i + 1 may fly)
@@ -484,8 +506,10 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
       }
     }
     dev::syncThreads(); // every warp is done with slot i & 1
-    if (i + 2 < HB)
-      loadHead(i + 2);
+    if (i + 2 < HB) {
+      loadX(i + 2);
+      loadEnter(i + 2);
+    }
     dev::cpAsyncCommit();
   }
 #else

@@ -12,18 +12,22 @@ not begin with `BRAID_KERNEL_PROLOGUE();`, then a summary:
 An entry may begin with `BRAID_KERNEL_PROLOGUE_READS_FIRST();` instead only
 when its body (up to the matching closing brace) waits for the previous
 kernel itself: it calls `waitForPrerequisiteGrids();`, or a GEMM instantiated
-to wait (`..., true>(ops, M);`). Those are counted in R; one that does neither
-is reported as missing the prologue.
+to wait (`..., true>(ops, M);`) or a TMA GEMM (`tmaGemm<...>(ops, M, maps);`,
+`tmaSplitK<...>(ops, M, maps);`, which wait in their producer and consumers).
+Entries with a tensor-map parameter count too. Those are counted in R; one
+that does neither is reported as missing the prologue.
 """
 import re
 import sys
 
 ENTRY = re.compile(r'extern\s+"C"\s+__global__\s+void\b[^;{]*?'
-                   r'([A-Za-z_][A-Za-z_0-9#]*)\s*\(\s*BraidKernelParams\s+\w+\s*\)'
-                   r'\s*\{')
+                   r'([A-Za-z_][A-Za-z_0-9#]*)\s*\(\s*BraidKernelParams\s+\w+'
+                   r'(?:\s*,\s*const\s+__grid_constant__\s+BraidTensorMaps\s+\w+)?'
+                   r'\s*\)\s*\{')
 READS_FIRST = "BRAID_KERNEL_PROLOGUE_READS_FIRST();"
 # The entry waits itself: an explicit wait, or a GEMM instantiated to wait.
-WAITS = re.compile(r'\bwaitForPrerequisiteGrids\(\);|\w+<.*,\s*true>\(ops, M\);')
+WAITS = re.compile(r'\bwaitForPrerequisiteGrids\(\);|\w+<.*,\s*true>\(ops, M\);'
+                   r'|\b(?:tmaGemm|tmaSplitK)<.*>\(ops, M, maps\);')
 
 
 def body_of(text, start):

@@ -2,7 +2,8 @@
 // not begin with the prologue, in plain code and inside a macro, and one
 // that begins with the reads-first prologue but never waits itself (no
 // waitForPrerequisiteGrids() call, no GEMM that waits), in plain code and
-// inside a macro whose next entry does wait.
+// inside a macro whose next entry does wait; entries with a tensor-map
+// parameter too (a TMA GEMM waits in its producer and consumers).
 extern "C" __global__ void __launch_bounds__(128, 1)
 braid_good(BraidKernelParams p) {
   BRAID_KERNEL_PROLOGUE();
@@ -24,6 +25,17 @@ braid_weights_never_wait(BraidKernelParams p) {
   BRAID_KERNEL_PROLOGUE_READS_FIRST();
   using namespace braid::dev;
   tcGemmSplitK<SplitKConfig<TcConfig<64, 64, 64, 2, 2, 4>, 2>>(ops, M);
+}
+extern "C" __global__ void __launch_bounds__(384, 1)
+braid_tma_late(BraidKernelParams p, const __grid_constant__ BraidTensorMaps maps) {
+  using namespace braid::dev;
+  BRAID_KERNEL_PROLOGUE();
+}
+extern "C" __global__ void __launch_bounds__(160, 1)
+braid_tma_split(BraidKernelParams p, const __grid_constant__ BraidTensorMaps maps) {
+  BRAID_KERNEL_PROLOGUE_READS_FIRST();
+  using namespace braid::dev;
+  tmaSplitK<TmaSplitKConfig<64, 6, 1>>(ops, M, maps);
 }
 #define BAD_ENTRIES(PREFIX)                                                    \
   extern "C" __global__ void __launch_bounds__(128)                            \

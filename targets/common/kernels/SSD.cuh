@@ -137,18 +137,38 @@ BRAID_DEVICE float ssdDt(const BraidKernelParams &p, int b, int t, int h,
 /// 16-token sub-block, sPfx[u] = total of sub-blocks 0..u. Shuffle scans:
 /// a sub-block is half a warp's lanes, the sub-block totals one warp's.
 /// Deterministic, so every kernel of a chunk computes the same values.
-template <typename Cfg>
+/// THREADS: the block size when the caller knows it (every dt load is then
+/// issued before the first is used), else 0 (one pass per blockSize()).
+template <typename Cfg, int THREADS = 0>
 BRAID_DEVICE void ssdChunkStats(const BraidKernelParams &p, int b, int h,
                                 int cL, int T, float *sDt, float *sCl,
                                 float *sPfx) {
   using D = SsdDims<Cfg>;
   static_assert(D::SB == 16 && dev::kWarpSize % 16 == 0,
                 "ssd_scan: sub-blocks are half warps");
+  static_assert(THREADS == 0 || THREADS % D::SB == 0,
+                "ssd_scan: a sub-block lies in one warp");
   const float a = dev::toFloat(dev::buffer<const typename D::W>(p, Cfg::kA)[h]);
   const int lane = dev::laneId();
-  for (int base = 0; base < D::L; base += dev::blockSize()) {
+  constexpr int kPer = THREADS > 0 ? ceilDiv(D::L, THREADS) : 1;
+  float raw[kPer];
+  if constexpr (THREADS > 0) {
+#pragma unroll
+    for (int k = 0; k < kPer; ++k) {
+      const int s = k * THREADS + dev::threadId();
+      const bool ok = s < D::L && cL + s < T;
+      raw[k] = ssdDtBiased<Cfg>(p, b, ok ? cL + s : 0, h, T);
+    }
+  }
+  const int step = THREADS > 0 ? THREADS : dev::blockSize();
+#pragma unroll
+  for (int k = 0, base = 0; base < D::L; ++k, base += step) {
     const int s = base + dev::threadId();
-    const float d = s < D::L && cL + s < T ? ssdDt<Cfg>(p, b, cL + s, h, T) : 0.f;
+    float d;
+    if constexpr (THREADS > 0)
+      d = s < D::L && cL + s < T ? ssdDtLimits<Cfg>(raw[k]) : 0.f;
+    else
+      d = s < D::L && cL + s < T ? ssdDt<Cfg>(p, b, cL + s, h, T) : 0.f;
     float v = d * a;
 #pragma unroll
     for (int off = 1; off < D::SB; off <<= 1) {

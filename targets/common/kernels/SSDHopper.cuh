@@ -131,7 +131,7 @@ BRAID_DEVICE void ssdChunkStateWg(const BraidKernelParams &p) {
   };
   load(0);
   dev::cpAsyncCommit();
-  ssdChunkStats<Cfg>(p, b, h, cL, T, sDt, sCl, sPfx);
+  ssdChunkStats<Cfg, THREADS>(p, b, h, cL, T, sDt, sCl, sPfx);
   for (int s = tid; s < L; s += THREADS) {
     const int u = s / D::SB;
     const float tot = sCl[u * D::SB + D::SB - 1];
@@ -166,10 +166,12 @@ BRAID_DEVICE void ssdChunkStateWg(const BraidKernelParams &p) {
     dev::syncThreads();
     dev::wgmmaPin(acc);
     dev::wgmmaFence();
+    const uint64_t descX = dev::wgmmaDescSw128Mn(sX, KT * 128);
+    const uint64_t descB = dev::wgmmaDescSw128Mn(sB, KT * 128);
 #pragma unroll
     for (int kk = 0; kk < KT / 16; ++kk) {
-      const uint64_t da = dev::wgmmaDescSw128Mn(sX + kk * 16 * 64, KT * 128);
-      const uint64_t db = dev::wgmmaDescSw128Mn(sB + kk * 16 * 64, KT * 128);
+      const uint64_t da = dev::wgmmaDescAdd(descX, kk * 16 * 64 * 2);
+      const uint64_t db = dev::wgmmaDescAdd(descB, kk * 16 * 64 * 2);
       if constexpr (N == 128)
         dev::wgmmaBf16_m64n128k16<1, 1>(acc, da, db, it > 0 || kk > 0);
       else
@@ -180,17 +182,34 @@ BRAID_DEVICE void ssdChunkStateWg(const BraidKernelParams &p) {
     dev::wgmmaPin(acc);
   }
 
+  // The state rows [64][N] (fp32) are one contiguous run of the workspace:
+  // staged in the tile buffers (free once every warp's wgmma is done), then
+  // stored 16 bytes a lane in whole rows.
   SsdWorkspace<Cfg> ws(p, chunks);
-  float *out =
-      ws.states + SsdWorkspace<Cfg>::cell(b, chunks, c, h) * D::P * N +
-      int64_t(p0 + 16 * (tid / dev::kWarpSize) + dev::laneId() / 4) * N +
-      2 * (dev::laneId() % 4);
+  constexpr int LDS = N + 8; // floats a staged row: no bank conflicts
+  static_assert(64 * LDS * 4 <= ST * KT * (64 + N) * 2,
+                "wgmma ssd chunk states: the staged tile fits the buffers");
+  float *stage = reinterpret_cast<float *>(tiles);
+  dev::syncThreads();
+  {
+    const int r0 = 16 * (tid / dev::kWarpSize) + dev::laneId() / 4;
+    const int c0 = 2 * (dev::laneId() % 4);
 #pragma unroll
-  for (int hh = 0; hh < 2; ++hh)
+    for (int hh = 0; hh < 2; ++hh)
 #pragma unroll
-    for (int j = 0; j < N / 8; ++j)
-      *reinterpret_cast<float2 *>(out + 8 * hh * N + 8 * j) =
-          make_float2(acc[4 * j + 2 * hh], acc[4 * j + 2 * hh + 1]);
+      for (int j = 0; j < N / 8; ++j)
+        *reinterpret_cast<float2 *>(stage + (r0 + 8 * hh) * LDS + 8 * j + c0) =
+            make_float2(acc[4 * j + 2 * hh], acc[4 * j + 2 * hh + 1]);
+  }
+  dev::syncThreads();
+  float *out = ws.states + SsdWorkspace<Cfg>::cell(b, chunks, c, h) * D::P * N +
+               int64_t(p0) * N;
+#pragma unroll
+  for (int i = tid; i < 64 * N / 4; i += THREADS) {
+    const int r = i / (N / 4), c4 = i % (N / 4);
+    *reinterpret_cast<float4 *>(out + int64_t(r) * N + 4 * c4) =
+        *reinterpret_cast<const float4 *>(stage + r * LDS + 4 * c4);
+  }
   if (tile == 0 && tid == 0)
     ws.decay[SsdWorkspace<Cfg>::cell(b, chunks, c, h)] = expf(sPfx[D::NSB - 1]);
 #else

@@ -237,7 +237,7 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
   const int T = int(p.tokens);
   // Under programmatic dependent launch this kernel starts while the state
   // pass still runs (BRAID_SSD_ENTRIES: it reads first). Until its wait it
-  // reads only the op's inputs C, B, dt and its weights: their writers ran
+  // reads only the op's inputs C, B, x, dt and its weights: their writers ran
   // before the chunk-state kernel, whose plain prologue orders them before
   // this kernel's start (docs/cuda.md). The entering states (the pass's
   // output) load after the wait, y is written after it, and a block with no

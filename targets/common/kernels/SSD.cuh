@@ -137,38 +137,30 @@ BRAID_DEVICE float ssdDt(const BraidKernelParams &p, int b, int t, int h,
 /// 16-token sub-block, sPfx[u] = total of sub-blocks 0..u. Shuffle scans:
 /// a sub-block is half a warp's lanes, the sub-block totals one warp's.
 /// Deterministic, so every kernel of a chunk computes the same values.
-/// THREADS: the block size when the caller knows it (every dt load is then
-/// issued before the first is used), else 0 (one pass per blockSize()).
-template <typename Cfg, int THREADS = 0>
+/// THREADS: the block size. Every dt load of a thread is issued before the
+/// first is used.
+template <typename Cfg, int THREADS>
 BRAID_DEVICE void ssdChunkStats(const BraidKernelParams &p, int b, int h,
                                 int cL, int T, float *sDt, float *sCl,
                                 float *sPfx) {
   using D = SsdDims<Cfg>;
   static_assert(D::SB == 16 && dev::kWarpSize % 16 == 0,
                 "ssd_scan: sub-blocks are half warps");
-  static_assert(THREADS == 0 || THREADS % D::SB == 0,
-                "ssd_scan: a sub-block lies in one warp");
+  static_assert(THREADS % dev::kWarpSize == 0, "ssd_scan: whole warps");
   const float a = dev::toFloat(dev::buffer<const typename D::W>(p, Cfg::kA)[h]);
   const int lane = dev::laneId();
-  constexpr int kPer = THREADS > 0 ? ceilDiv(D::L, THREADS) : 1;
+  constexpr int kPer = ceilDiv(D::L, THREADS);
   float raw[kPer];
-  if constexpr (THREADS > 0) {
 #pragma unroll
-    for (int k = 0; k < kPer; ++k) {
-      const int s = k * THREADS + dev::threadId();
-      const bool ok = s < D::L && cL + s < T;
-      raw[k] = ssdDtBiased<Cfg>(p, b, ok ? cL + s : 0, h, T);
-    }
+  for (int k = 0; k < kPer; ++k) {
+    const int s = k * THREADS + dev::threadId();
+    const bool ok = s < D::L && cL + s < T;
+    raw[k] = ssdDtBiased<Cfg>(p, b, ok ? cL + s : 0, h, T);
   }
-  const int step = THREADS > 0 ? THREADS : dev::blockSize();
 #pragma unroll
-  for (int k = 0, base = 0; base < D::L; ++k, base += step) {
-    const int s = base + dev::threadId();
-    float d;
-    if constexpr (THREADS > 0)
-      d = s < D::L && cL + s < T ? ssdDtLimits<Cfg>(raw[k]) : 0.f;
-    else
-      d = s < D::L && cL + s < T ? ssdDt<Cfg>(p, b, cL + s, h, T) : 0.f;
+  for (int k = 0; k < kPer; ++k) {
+    const int s = k * THREADS + dev::threadId();
+    const float d = s < D::L && cL + s < T ? ssdDtLimits<Cfg>(raw[k]) : 0.f;
     float v = d * a;
 #pragma unroll
     for (int off = 1; off < D::SB; off <<= 1) {
@@ -414,7 +406,7 @@ BRAID_DEVICE void ssdChunkState(const BraidKernelParams &p) {
   E *sX = reinterpret_cast<E *>(reinterpret_cast<float *>(ssdSmem1) + D::kStats);
   E *sB = sX + D::KS * D::LDX1;
 
-  ssdChunkStats<Cfg>(p, b, h, cL, T, sDt, sCl, sPfx);
+  ssdChunkStats<Cfg, 4 * dev::kWarpSize>(p, b, h, cL, T, sDt, sCl, sPfx);
   for (int s = dev::threadId(); s < D::L; s += dev::blockSize()) {
     const int u = s / D::SB;
     const float tot = sCl[u * D::SB + D::SB - 1];
@@ -622,7 +614,7 @@ BRAID_DEVICE void ssdChunkOutput(const BraidKernelParams &p) {
     loadKeys(0, 0);
   dev::cpAsyncCommit();
 
-  ssdChunkStats<Cfg>(p, b, h, cL, T, sDt, sCl, sPfx);
+  ssdChunkStats<Cfg, D::NW3 * dev::kWarpSize>(p, b, h, cL, T, sDt, sCl, sPfx);
   for (int s = dev::threadId(); s < D::L; s += dev::blockSize()) {
     const int u = s / D::SB;
     sW[s] = sDt[s] * expf(sCl[u * D::SB + D::SB - 1] - sCl[s]);

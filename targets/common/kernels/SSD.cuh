@@ -990,8 +990,8 @@ BRAID_DEVICE void ssdChunkOutputEntry(const BraidKernelParams &p) {
     BRAID_KERNEL_PROLOGUE();                                                   \
     braid::kern::ssdStatePass<CFG>(p);                                         \
   }                                                                            \
-  /* The wgmma pass reads its inputs before it waits (SSDHopper.cuh says  \
-     why that is safe); the other passes wait at once. */                     \
+  /* The wgmma output pass reads its inputs before it waits (SSDHopper.cuh \
+     says why that is safe); the output passes of other plans wait at once. */\
   extern "C" __global__ void __launch_bounds__(                                \
       CFG::kOutWarps * braid::dev::kWarpSize, 1)                              \
       PREFIX##_output(BraidKernelParams p) {                                   \

@@ -150,31 +150,41 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
     vc = dev::buffer<const bf16>(p, Cfg::kVCache);
     cacheBase = (int64_t(b) * W::HKV + g) * maxSeq * D + cc * 8;
   }
-  // Rows of a tile: from the cache below s.cached, else from k / v. A tile
-  // with no cached key (every tile of a prefill from position 0) takes the
-  // second form for all its rows, without a test per row.
+  // Rows of a tile: from the cache below s.cached, else from k / v. A whole
+  // tile of new rows (every tile of a prefill from position 0 but its last)
+  // takes one address per thread and constant offsets: rows rr + i RSTEP
+  // are RSTEP * kvStride elements apart in k / v and share their swizzle
+  // in shared memory (RSTEP is a multiple of 8).
+  static_assert(RSTEP % 8 == 0, "wgmma attention: rows of a thread share a "
+                                "swizzle phase");
+  const int sRow0 = dev::sw128Offset<BN>(rr, cc);
+  const int64_t kvRow0 = kvBase + int64_t(rr) * kvStride;
   auto loadTile = [&](int it, int stage) {
     const int j0 = lo + it * BN;
     bf16 *dk = sK + stage * BN * D, *dv = sV + stage * BN * D;
+    if ((!Cfg::kCached || j0 >= s.cached) && j0 + BN <= hi) {
+      const int64_t off = kvRow0 + int64_t(j0 - s.cached) * kvStride;
+      const bf16 *ks = k + off, *vs = v + off;
+#pragma unroll
+      for (int i = 0; i < BN / RSTEP; ++i) {
+        dev::cpAsync16(dk + sRow0 + i * RSTEP * 64, ks + i * RSTEP * kvStride,
+                       true);
+        dev::cpAsync16(dv + sRow0 + i * RSTEP * 64, vs + i * RSTEP * kvStride,
+                       true);
+      }
+      return;
+    }
     auto newRow = [&](int j, int o, bool ok) {
       const int64_t off = kvBase + int64_t(ok ? j - s.cached : 0) * kvStride;
       dev::cpAsync16(dk + o, k + off, ok);
       dev::cpAsync16(dv + o, v + off, ok);
     };
-    if (!Cfg::kCached || j0 >= s.cached) {
-#pragma unroll
-      for (int i = 0; i < BN / RSTEP; ++i) {
-        const int r = rr + i * RSTEP, j = j0 + r;
-        newRow(j, dev::sw128Offset<BN>(r, cc), j < hi);
-      }
-      return;
-    }
 #pragma unroll
     for (int i = 0; i < BN / RSTEP; ++i) {
       const int r = rr + i * RSTEP, j = j0 + r;
       const bool ok = j < hi;
       const int o = dev::sw128Offset<BN>(r, cc);
-      if (j < s.cached) {
+      if (Cfg::kCached && j < s.cached) {
         const int64_t off = cacheBase + int64_t(j) * D;
         dev::cpAsync16(dk + o, kc + off, ok);
         dev::cpAsync16(dv + o, vc + off, ok);
@@ -237,7 +247,10 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
   // This thread's rows (accumulator layout: warp w of the warpgroup holds
   // rows 16 w + lane / 4 and + 8; register 4 n + {0, 1} holds columns
   // 8 n + 2 (lane % 4) + {0, 1} of the first, 4 n + {2, 3} of the second).
-  const int wg = tid / dev::kWarpgroupSize, lane = dev::laneId();
+  // The warpgroup index broadcast from lane 0, so that ptxas knows it is
+  // warp-uniform and keeps the descriptors below in uniform registers.
+  const int wg = dev::shflIdx(tid / dev::kWarpgroupSize, 0);
+  const int lane = dev::laneId();
   const int wr0 = wg * 64; // the warpgroup's first row in the tile
   const int rowA =
       wr0 + ((tid % dev::kWarpgroupSize) / dev::kWarpSize) * 16 + (lane >> 2);
@@ -269,25 +282,38 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
   float sc[NACC];          // scores, then P (fp32), of the current tile
   uint32_t pf[BN / 16][4]; // P (bf16) as the A fragments of 16-key steps
 
-  // S = Q K^T of the tile at kT (issued, not waited for). The first step
-  // ignores the accumulators' old values (scale-d 0) rather than zeroing
-  // them: a register write between two wgmma of a burst makes ptxas
+  // S = Q K^T of the tile in `stage` (issued, not waited for). The first
+  // step ignores the accumulators' old values (scale-d 0) rather than
+  // zeroing them: a register write between two wgmma of a burst makes ptxas
   // serialize them (C7513). For the same reason a burst starts with S (the
-  // scale-d 0 predicate then precedes every wgmma of the burst).
-  auto issueScores = [&](const bf16 *kT) {
+  // scale-d 0 predicate then precedes every wgmma of the burst). Every
+  // descriptor is one of three built here, moved on by a constant offset
+  // (and the stage's): a fresh one costs five operations before each wgmma.
+  const uint64_t qDesc = dev::wgmmaDescSw128(sQ + wr0 * 64);
+  const uint64_t kDesc = dev::wgmmaDescSw128(sK);
+  const uint64_t vDesc = dev::wgmmaDescSw128Mn(sV, BN * 128);
+  constexpr uint32_t kStageBytes = BN * D * sizeof(bf16);
+  // Byte offset of k-step kk in a K-major tile of `rows` rows
+  // (dev::sw128KStep's element offset).
+  auto kStepBytes = [](int rows, int kk) {
+    return uint32_t(((kk / 4) * rows * 64 + (kk % 4) * 16) * sizeof(bf16));
+  };
+  auto issueScores = [&](int stage) {
+    const uint64_t kd = dev::wgmmaDescAdd(kDesc, stage * kStageBytes);
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk) {
       dev::wgmmaBf16_m64n128k16(
-          sc, dev::wgmmaDescSw128(dev::sw128KStep(sQ + wr0 * 64, BM, kk)),
-          dev::wgmmaDescSw128(dev::sw128KStep(kT, BN, kk)), kk > 0);
+          sc, dev::wgmmaDescAdd(qDesc, kStepBytes(BM, kk)),
+          dev::wgmmaDescAdd(kd, kStepBytes(BN, kk)), kk > 0);
     }
   };
-  // O += P V of the tile at vT (issued, not waited for).
-  auto issueValues = [&](const bf16 *vT) {
+  // O += P V of the tile in `stage` (issued, not waited for).
+  auto issueValues = [&](int stage) {
+    const uint64_t vd = dev::wgmmaDescAdd(vDesc, stage * kStageBytes);
 #pragma unroll
     for (int kk = 0; kk < BN / 16; ++kk)
       dev::wgmmaBf16_m64n128k16_rsT(
-          o, pf[kk], dev::wgmmaDescSw128Mn(vT + kk * 16 * 64, BN * 128), 1);
+          o, pf[kk], dev::wgmmaDescAdd(vd, kk * 16 * 64 * sizeof(bf16)), 1);
   };
   // Online softmax of the scores of keys j0 .. j0 + BN: O and l rescaled,
   // P into pf. On raw scores: max first, then exp2(x c - m c) with c =
@@ -364,7 +390,7 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
       const int stage = it % ST;
       dev::wgmmaPin(sc);
       dev::wgmmaFence();
-      issueScores(sK + stage * BN * D);
+      issueScores(stage);
       dev::wgmmaCommit();
       dev::wgmmaWait<0>();
       dev::wgmmaPin(sc);
@@ -372,7 +398,7 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
       dev::wgmmaPin(o);
       dev::wgmmaPin(pf);
       dev::wgmmaFence();
-      issueValues(sV + stage * BN * D);
+      issueValues(stage);
       dev::wgmmaCommit();
       dev::wgmmaWait<0>();
       dev::wgmmaPin(o);
@@ -448,8 +474,8 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
         dev::namedBarrierSync(2, 2 * dev::kWarpgroupSize);
       }
       dev::wgmmaFence();
-      issueScores(sK + stage * BN * D);
-      issueValues(sV + prevStage * BN * D);
+      issueScores(stage);
+      issueValues(prevStage);
       dev::wgmmaCommit();
       if (wg == 0) {
         dev::namedBarrierArrive(1, 2 * dev::kWarpgroupSize);
@@ -480,7 +506,7 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
       dev::wgmmaPin(o);
       dev::wgmmaPin(pf);
       dev::wgmmaFence();
-      issueValues(sV + prevStage * BN * D);
+      issueValues(prevStage);
       dev::wgmmaCommit();
       dev::wgmmaWait<0>();
       dev::wgmmaPin(o);

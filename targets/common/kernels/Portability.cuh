@@ -583,11 +583,13 @@ BRAID_DEVICE uint64_t wgmmaDescSw128(const void *smem) {
 
 /// `desc` (wgmmaDescSw128 or wgmmaDescSw128Mn) moved on by `bytes` (a
 /// multiple of 16). Only the start-address field changes, and it cannot
-/// carry out: shared memory ends below 2^18 bytes. With a constant offset
-/// this is one add, where a fresh descriptor costs five uniform operations
-/// before every wgmma.
+/// carry out: shared memory ends below 2^18 bytes. So the add is a 32-bit
+/// one on the low word (a 64-bit add costs ptxas a carry chain and register
+/// moves before every wgmma), where a fresh descriptor costs five
+/// operations.
 BRAID_DEVICE uint64_t wgmmaDescAdd(uint64_t desc, uint32_t bytes) {
-  return desc + (bytes >> 4);
+  const uint32_t lo = uint32_t(desc) + (bytes >> 4);
+  return (desc & 0xFFFFFFFF00000000ull) | lo;
 }
 
 /// Element offset (bf16) of 16-byte chunk c of row r in a tile of ROWS rows

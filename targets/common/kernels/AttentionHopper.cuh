@@ -315,10 +315,13 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
       dev::wgmmaBf16_m64n128k16_rsT(
           o, pf[kk], dev::wgmmaDescAdd(vd, kk * 16 * 64 * sizeof(bf16)), 1);
   };
-  // Online softmax of the scores of keys j0 .. j0 + BN: O and l rescaled,
-  // P into pf. On raw scores: max first, then exp2(x c - m c) with c =
+  // Online softmax of the scores of keys j0 .. j0 + BN, in two parts so
+  // that the first can run while the previous tile's P V is in flight: the
+  // scores become P (fp32, in sc), m and l move on, and corr[h] is what O's
+  // row h must be scaled by; then, with P V retired, O is rescaled and P
+  // packed into pf. On raw scores: max first, then exp2(x c - m c) with c =
   // scale * log2(e) > 0 (one FFMA per score).
-  auto softmax = [&](int j0) {
+  auto softmaxScores = [&](int j0, float(&corr)[2]) {
     if (j0 + BN > wgFull) { // some row of the warpgroup needs the mask
 #pragma unroll
       for (int n = 0; n < NACC / 4; ++n)
@@ -339,7 +342,7 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
       mx = fmaxf(mx, dev::shflXor(mx, 2));
       const float mNew = fmaxf(mRow[h], mx);
       const float mUse = mNew == -INFINITY ? 0.f : mNew * kScaleLog2;
-      const float corr = dev::exp2Fast(mRow[h] * kScaleLog2 - mUse);
+      corr[h] = dev::exp2Fast(mRow[h] * kScaleLog2 - mUse);
       mRow[h] = mNew;
       float sum = 0.f;
 #pragma unroll
@@ -351,17 +354,18 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
           sc[4 * n + 2 * h + e] = pv;
           sum += pv;
         }
-      lRow[h] = lRow[h] * corr + sum;
-#pragma unroll
-      for (int n = 0; n < 16; ++n) {
-        o[4 * n + 2 * h] *= corr;
-        o[4 * n + 2 * h + 1] *= corr;
-      }
+      lRow[h] = lRow[h] * corr[h] + sum;
     }
-    // Keys 16 kk .. 16 kk + 15 are accumulator column blocks 2 kk
-    // (registers a0, a1) and 2 kk + 1 (a2, a3), rows lane / 4 (a0, a2)
-    // and + 8 (a1, a3): the m16n8k16 A placement that wgmma's register A
-    // takes per warp.
+  };
+  // Keys 16 kk .. 16 kk + 15 are accumulator column blocks 2 kk (registers
+  // a0, a1) and 2 kk + 1 (a2, a3), rows lane / 4 (a0, a2) and + 8 (a1, a3):
+  // the m16n8k16 A placement that wgmma's register A takes per warp.
+  auto softmaxFinish = [&](const float(&corr)[2]) {
+#pragma unroll
+    for (int n = 0; n < 16; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        o[4 * n + e] *= corr[e >> 1];
 #pragma unroll
     for (int kk = 0; kk < BN / 16; ++kk) {
       pf[kk][0] = dev::packBf16x2(sc[8 * kk + 0], sc[8 * kk + 1]);
@@ -369,6 +373,11 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
       pf[kk][2] = dev::packBf16x2(sc[8 * kk + 4], sc[8 * kk + 5]);
       pf[kk][3] = dev::packBf16x2(sc[8 * kk + 6], sc[8 * kk + 7]);
     }
+  };
+  auto softmax = [&](int j0) {
+    float corr[2];
+    softmaxScores(j0, corr);
+    softmaxFinish(corr);
   };
 
   if constexpr (!Cfg::kWgPingPong) {
@@ -405,14 +414,15 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
     }
   } else {
     // Ping-pong: a warpgroup issues S of this tile and P V of the previous
-    // one as one burst, then runs this tile's softmax while the other
-    // warpgroup's burst (issued after its own: named barrier 1) keeps the
-    // tensor cores busy. The V of tile it - 1 is read during iteration it,
-    // so the ring refills the stage of tile it - 2 (ST >= 3, one tile
-    // ahead). With barriers the warpgroups take strict turns on two named
-    // barriers (1: the first's burst is issued, 2: the second's) instead
-    // of meeting at a __syncthreads: the first issues its next burst as
-    // soon as its softmax is done.
+    // one as one burst (two commit groups), then runs this tile's softmax
+    // while the other warpgroup's burst (issued after its own: named
+    // barrier 1) keeps the tensor cores busy; the softmax starts as soon as
+    // S is done, under its own P V, and only O's rescaling waits for it. The V
+    // of tile it - 1 is read during iteration it, so the ring refills the stage
+    // of tile it - 2 (ST >= 3, one tile ahead). With barriers the warpgroups
+    // take strict turns on two named barriers (1: the first's burst is issued,
+    // 2: the second's) instead of meeting at a __syncthreads: the first issues
+    // its next burst as soon as its softmax is done.
     static_assert(!Cfg::kWgPingPong || (ST >= 3 && W::WG == 2),
                   "wgmma attention ping-pong: two warpgroups, three stages");
     // The bursts are issued unconditionally (ptxas serializes wgmma issued
@@ -475,6 +485,7 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
       }
       dev::wgmmaFence();
       issueScores(stage);
+      dev::wgmmaCommit();
       issueValues(prevStage);
       dev::wgmmaCommit();
       if (wg == 0) {
@@ -483,16 +494,24 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
       } else if (kBarriers && it + 1 < nTiles) {
         dev::namedBarrierArrive(2, 2 * dev::kWarpgroupSize);
       }
+      // S of tile it is done; the softmax's first part runs while P V of
+      // tile it - 1 is still in flight (it reads and writes neither O nor
+      // pf).
+      dev::wgmmaWait<1>();
+      dev::wgmmaPin(sc);
+      const bool live = wgLive && j0 < wgHi;
+      float corr[2] = {1.f, 1.f};
+      if (live)
+        softmaxScores(j0, corr);
       dev::wgmmaWait<0>();
-      // S of tile it - 1 and P V of tile it - 1 are done: its stage goes
-      // back.
+      // P V of tile it - 1 is done: its stage goes back.
       if constexpr (kBarriers)
         if (it > 0)
           dev::mbarArrive(&emptyBar[(it - 1) % ST]);
       dev::wgmmaPin(o);
-      dev::wgmmaPin(sc);
-      if (wgLive && j0 < wgHi) {
-        softmax(j0);
+      dev::wgmmaPin(pf);
+      if (live) {
+        softmaxFinish(corr);
       } else {
 #pragma unroll
         for (int kk = 0; kk < BN / 16; ++kk)
@@ -548,7 +567,7 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
 /// BRAID_ATTENTION_ENTRIES' _main).
 #define BRAID_ATTENTION_WG_ENTRY(PREFIX, CFG)                                  \
   extern "C" __global__ void __launch_bounds__(                                \
-      CFG::kWgWarpgroups * braid::dev::kWarpgroupSize, 1)                      \
+      CFG::kWgWarpgroups *braid::dev::kWarpgroupSize, 1)                       \
       PREFIX##_wg(BraidKernelParams p) {                                       \
     BRAID_KERNEL_PROLOGUE();                                                   \
     braid::kern::attentionWgMain<CFG>(p);                                      \

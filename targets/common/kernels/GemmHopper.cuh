@@ -90,10 +90,12 @@ template <> struct WgMma<64> {
 template <int BN>
 BRAID_DEVICE void wgmmaKTile(float (&acc)[WgMma<BN>::R], const bf16 *a,
                              const bf16 *b) {
+  const uint64_t da = wgmmaDescSw128(a), db = wgmmaDescSw128(b);
   wgmmaFence();
 #pragma unroll
   for (int j = 0; j < 64 / 16; ++j)
-    WgMma<BN>::run(acc, wgmmaDescSw128(a + j * 16), wgmmaDescSw128(b + j * 16));
+    WgMma<BN>::run(acc, wgmmaDescAdd(da, j * 16 * sizeof(bf16)),
+                   wgmmaDescAdd(db, j * 16 * sizeof(bf16)));
   wgmmaCommit();
 }
 
@@ -227,7 +229,7 @@ BRAID_DEVICE void wgGemmTile(const Ops &ops, int m0, int mEnd, int n0,
     }
   };
 
-  const int wg = tid / kWarpgroupSize;
+  const int wg = shflIdx(tid / kWarpgroupSize, 0); // warp-uniform to ptxas
   float acc[R];
 #pragma unroll
   for (int i = 0; i < R; ++i)
@@ -640,11 +642,10 @@ namespace dev {
 /// local * KT + kt of the ring's stream. `stage`: the ring seen as the
 /// staged epilogue's fp32 tile.
 template <class Cfg, class Ops>
-BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
-                            int stride, int rank, const typename Ops::T *sA,
-                            const typename Ops::T *sB, float *stage,
-                            uint64_t *full, uint64_t *empty, uint64_t *turn,
-                            int cw) {
+BRAID_DEVICE void
+wsConsume(const Ops &ops, int M, int tilesM, int first, int stride, int rank,
+          const typename Ops::T *sA, const typename Ops::T *sB, float *stage,
+          uint64_t *full, uint64_t *empty, uint64_t *turn, int cw) {
   using T = typename Ops::T;
   constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK, STAGES = Cfg::STAGES;
   constexpr int N = Ops::N, K = Ops::K, KT = ceilDiv(K, BK);
@@ -700,15 +701,18 @@ BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
       // the async proxy (TMA writes through it already).
       if constexpr (!Cfg::kTma)
         fenceProxyAsyncShared();
-      const T *a = sA + stage * BM * BK + aRows * BK;
-      const T *b = sB + stage * BN * BK;
+      // One descriptor per operand and stage, moved on by constant offsets.
+      const uint64_t da = wgmmaDescSw128(sA + stage * BM * BK + aRows * BK);
+      const uint64_t db = wgmmaDescSw128(sB + stage * BN * BK);
       wgmmaFence();
 #pragma unroll
       for (int j = 0; j < BK / 16; ++j)
 #pragma unroll
         for (int mi = 0; mi < MI; ++mi)
-          WgMma<BN>::run(acc[mi], wgmmaDescSw128(a + mi * 64 * BK + j * 16),
-                         wgmmaDescSw128(b + j * 16));
+          WgMma<BN>::run(
+              acc[mi],
+              wgmmaDescAdd(da, uint32_t((mi * 64 * BK + j * 16) * sizeof(T))),
+              wgmmaDescAdd(db, uint32_t(j * 16 * sizeof(T))));
       wgmmaCommit();
       // The previous k-tile's wgmma has retired: its stage goes back.
       wgmmaWait<1>();
@@ -800,7 +804,9 @@ BRAID_DEVICE void wsGemm(const Ops &ops, int M,
         dynamicSharedBytes())
       __trap();
   }
-  const int wg = threadId() / kWarpgroupSize;
+  // The warpgroup index broadcast from lane 0: ptxas then knows it is
+  // warp-uniform, and so the consumer's ring position and descriptors.
+  const int wg = shflIdx(threadId() / kWarpgroupSize, 0);
   if (threadId() == 0) {
     for (int s = 0; s < STAGES; ++s) {
       mbarInit(&full[s], Cfg::kTma ? 1 : kWarpgroupSize);

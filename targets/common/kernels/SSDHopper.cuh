@@ -333,7 +333,10 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
   // This thread's rows (accumulator layout: warp w of the warpgroup holds
   // rows 16 w + lane / 4 and + 8; registers 4 n + {0, 1} columns 8 n +
   // 2 (lane % 4) + {0, 1} of the first, 4 n + {2, 3} of the second).
-  const int wg = tid / WGT, wtid = tid % WGT, lane = dev::laneId();
+  // The warpgroup index broadcast from lane 0: ptxas then knows it is
+  // warp-uniform and keeps the descriptors in uniform registers.
+  const int wg = dev::shflIdx(tid / WGT, 0);
+  const int wtid = tid % WGT, lane = dev::laneId();
   const int wr0 = 64 * wg;
   const int tw = tl0 + wr0 + 16 * (wtid / dev::kWarpSize);
   const int u = tw / D::SB; // the warp's sub-block = its diagonal key step

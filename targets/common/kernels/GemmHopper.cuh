@@ -642,10 +642,11 @@ namespace dev {
 /// local * KT + kt of the ring's stream. `stage`: the ring seen as the
 /// staged epilogue's fp32 tile.
 template <class Cfg, class Ops>
-BRAID_DEVICE void
-wsConsume(const Ops &ops, int M, int tilesM, int first, int stride, int rank,
-          const typename Ops::T *sA, const typename Ops::T *sB, float *stage,
-          uint64_t *full, uint64_t *empty, uint64_t *turn, int cw) {
+BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
+                            int stride, int rank, const typename Ops::T *sA,
+                            const typename Ops::T *sB, float *stage,
+                            uint64_t *full, uint64_t *empty, uint64_t *turn,
+                            int cw) {
   using T = typename Ops::T;
   constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK, STAGES = Cfg::STAGES;
   constexpr int N = Ops::N, K = Ops::K, KT = ceilDiv(K, BK);

@@ -247,9 +247,7 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
   // This thread's rows (accumulator layout: warp w of the warpgroup holds
   // rows 16 w + lane / 4 and + 8; register 4 n + {0, 1} holds columns
   // 8 n + 2 (lane % 4) + {0, 1} of the first, 4 n + {2, 3} of the second).
-  // The warpgroup index broadcast from lane 0, so that ptxas knows it is
-  // warp-uniform and keeps the descriptors below in uniform registers.
-  const int wg = dev::shflIdx(tid / dev::kWarpgroupSize, 0);
+  const int wg = dev::warpgroupId(); // uniform: the descriptors below too
   const int lane = dev::laneId();
   const int wr0 = wg * 64; // the warpgroup's first row in the tile
   const int rowA =
@@ -293,18 +291,13 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
   const uint64_t kDesc = dev::wgmmaDescSw128(sK);
   const uint64_t vDesc = dev::wgmmaDescSw128Mn(sV, BN * 128);
   constexpr uint32_t kStageBytes = BN * D * sizeof(bf16);
-  // Byte offset of k-step kk in a K-major tile of `rows` rows
-  // (dev::sw128KStep's element offset).
-  auto kStepBytes = [](int rows, int kk) {
-    return uint32_t(((kk / 4) * rows * 64 + (kk % 4) * 16) * sizeof(bf16));
-  };
   auto issueScores = [&](int stage) {
     const uint64_t kd = dev::wgmmaDescAdd(kDesc, stage * kStageBytes);
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk) {
       dev::wgmmaBf16_m64n128k16(
-          sc, dev::wgmmaDescAdd(qDesc, kStepBytes(BM, kk)),
-          dev::wgmmaDescAdd(kd, kStepBytes(BN, kk)), kk > 0);
+          sc, dev::wgmmaDescAdd(qDesc, dev::sw128KStepBytes(BM, kk)),
+          dev::wgmmaDescAdd(kd, dev::sw128KStepBytes(BN, kk)), kk > 0);
     }
   };
   // O += P V of the tile in `stage` (issued, not waited for).

@@ -229,7 +229,7 @@ BRAID_DEVICE void wgGemmTile(const Ops &ops, int m0, int mEnd, int n0,
     }
   };
 
-  const int wg = shflIdx(tid / kWarpgroupSize, 0); // warp-uniform to ptxas
+  const int wg = warpgroupId(); // uniform: the descriptors too
   float acc[R];
 #pragma unroll
   for (int i = 0; i < R; ++i)
@@ -805,9 +805,8 @@ BRAID_DEVICE void wsGemm(const Ops &ops, int M,
         dynamicSharedBytes())
       __trap();
   }
-  // The warpgroup index broadcast from lane 0: ptxas then knows it is
-  // warp-uniform, and so the consumer's ring position and descriptors.
-  const int wg = shflIdx(threadId() / kWarpgroupSize, 0);
+  // Uniform: so are the consumer's ring position and descriptors.
+  const int wg = warpgroupId();
   if (threadId() == 0) {
     for (int s = 0; s < STAGES; ++s) {
       mbarInit(&full[s], Cfg::kTma ? 1 : kWarpgroupSize);

@@ -567,6 +567,15 @@ BRAID_DEVICE int mmaThreadInGroup() { return laneId() % kMmaGroupLanes; }
 /// divisible by 4) that issue one wgmma together.
 constexpr int kWarpgroupSize = 4 * kWarpSize;
 
+/// This thread's warpgroup, broadcast from lane 0 so that ptxas knows it is
+/// warp-uniform: whatever derives from it (ring positions, wgmma
+/// descriptors) then stays in uniform registers. Derived from a plain
+/// threadIdx.x / 128, every descriptor is built per lane and moved over by
+/// R2UR before each wgmma (docs/cuda.md). Call with the whole warp active.
+BRAID_DEVICE int warpgroupId() {
+  return shflIdx(threadId() / kWarpgroupSize, 0);
+}
+
 /// A shared-memory matrix descriptor for wgmma: K-major tile of rows of
 /// 128 bytes in the 128-byte swizzle layout (16-byte chunk c of row r at
 /// r * 128 + ((c ^ (r % 8)) * 16), atoms of 8 rows = 1024 bytes, the tile
@@ -600,12 +609,12 @@ template <int ROWS> BRAID_DEVICE int sw128Offset(int r, int c) {
   return (c >> 3) * ROWS * 64 + r * 64 + (((c & 7) ^ (r & 7)) << 3);
 }
 
-/// The start of k-step kk (16 columns) of a K-major bf16 tile of `rows`
-/// rows stored as 64-column blocks in the 128-byte swizzle layout, for
-/// wgmmaDescSw128: block kk / 4, 32 bytes per step inside it.
-template <class T>
-BRAID_DEVICE const T *sw128KStep(const T *tile, int rows, int kk) {
-  return tile + (kk / 4) * rows * 64 + (kk % 4) * 16;
+/// Byte offset of k-step kk (16 columns) in a K-major bf16 tile of `rows`
+/// rows stored as 64-column blocks in the 128-byte swizzle layout: block
+/// kk / 4, 32 bytes per step inside it. What wgmmaDescAdd moves a
+/// wgmmaDescSw128 descriptor of the tile on by.
+BRAID_DEVICE constexpr uint32_t sw128KStepBytes(int rows, int kk) {
+  return uint32_t(((kk / 4) * rows * 64 + (kk % 4) * 16) * 2);
 }
 
 /// `smem` (a dynamic shared array) advanced to the next 1024-byte boundary

@@ -333,9 +333,7 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
   // This thread's rows (accumulator layout: warp w of the warpgroup holds
   // rows 16 w + lane / 4 and + 8; registers 4 n + {0, 1} columns 8 n +
   // 2 (lane % 4) + {0, 1} of the first, 4 n + {2, 3} of the second).
-  // The warpgroup index broadcast from lane 0: ptxas then knows it is
-  // warp-uniform and keeps the descriptors in uniform registers.
-  const int wg = dev::shflIdx(tid / WGT, 0);
+  const int wg = dev::warpgroupId(); // uniform: the descriptors too
   const int wtid = tid % WGT, lane = dev::laneId();
   const int wr0 = 64 * wg;
   const int tw = tl0 + wr0 + 16 * (wtid / dev::kWarpSize);
@@ -345,11 +343,8 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
   // zero, which changes no bf16 sum they enter): two instructions, where
   // __expf's denormal fix-up takes six.
   auto expFast = [](float v) { return dev::exp2Fast(v * 1.4426950408889634f); };
-  // Descriptors are moved on by constant offsets (wgmmaDescAdd): the byte
-  // offset of k-step kk of a K-major tile of `rows` rows (sw128KStep).
-  auto kStepBytes = [](int rows, int kk) {
-    return uint32_t(((kk / 4) * rows * 64 + (kk % 4) * 16) * 2);
-  };
+  // Descriptors are moved on by constant offsets (wgmmaDescAdd,
+  // sw128KStepBytes).
   const uint64_t descC = dev::wgmmaDescSw128(sC + wr0 * 64);
   // d = C (the warpgroup's 64 rows) times the 64 rows of `rhs` (a K-major
   // tile of `rhsRows` rows over the N states) transposed: issued, not
@@ -361,8 +356,8 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
 #pragma unroll
     for (int kk = 0; kk < N / 16; ++kk) {
       dev::wgmmaBf16_m64n64k16(
-          d, dev::wgmmaDescAdd(descC, kStepBytes(BT, kk)),
-          dev::wgmmaDescAdd(descR, kStepBytes(rhsRows, kk)), kk > 0);
+          d, dev::wgmmaDescAdd(descC, dev::sw128KStepBytes(BT, kk)),
+          dev::wgmmaDescAdd(descR, dev::sw128KStepBytes(rhsRows, kk)), kk > 0);
     }
   };
 

@@ -130,38 +130,89 @@ BRAID_DEVICE void tmaSplitKConsume(int nk, const bf16 *sA, const bf16 *sB,
   wgmmaWait<0>();
 }
 
-/// The sum over the cluster of the partial tiles' column pairs, a share of
-/// them per block (`tid` of `threads`), and their epilogue: pairs of
-/// columns (c, c + 1) of rows [0, rows) of the tile at (m0, n0); a gated
-/// MLP's partial columns c < BN / 2 are gate rows n0 / 2 + c, columns
-/// c + BN / 2 their up rows.
-template <class Cfg, class Ops>
-BRAID_DEVICE void tmaSplitKReduce(const Ops &ops, int M, int m0, int n0,
-                                  int rows, int rank, int tid, int threads,
-                                  const float *part) {
-  constexpr int S = Cfg::SPLIT, BN = Cfg::BN, LDR = Cfg::LDR;
-  constexpr bool kGlu = IsGluOps<Ops>::value;
-  constexpr int PAIRS = kGlu ? BN / 4 : BN / 2; // output pairs a row
-  auto sum = [&](int r, int c) {
-    return clusterSumPair<S>(part + r * LDR + c);
-  };
-#pragma unroll 1
-  for (int i = rank * threads + tid; i < rows * PAIRS; i += S * threads) {
-    const int r = i / PAIRS, c = 2 * (i % PAIRS);
-    if constexpr (kGlu) {
-      constexpr int I = Ops::N / 2;
-      const float2 g = sum(r, c), u = sum(r, c + BN / 2);
-      const int j = n0 / 2 + c;
-      if (j + 1 < I)
-        ops.storeGluPair(m0 + r, j, g.x, u.x, g.y, u.y);
-      else if (j < I)
-        ops.store2(m0 + r, 2 * j, g.x, u.x);
-    } else {
-      const float2 t = sum(r, c);
-      storePairOut(ops, m0 + r, n0 + c, t.x, t.y, M);
+/// Which part of the split tile's epilogue a thread of the cluster owns:
+/// output column pairs i = rank * kThreads + tid + j * SPLIT * kThreads,
+/// j < kIters, of the tile's rows * kPairs (pair i is row i / kPairs,
+/// columns 2 (i % kPairs) + {0, 1}). A gated MLP's partial columns
+/// c < BN / 2 are gate rows n0 / 2 + c, columns c + BN / 2 their up rows.
+/// With a residual (Ops with epilogue loads) the residual pairs are read
+/// into registers long before the sum: each thread's reads go out
+/// together, so the epilogue's one DRAM round trip overlaps the main loop
+/// instead of following the cluster barrier once per pair.
+template <class Cfg, class Ops> struct TmaSplitKShare {
+  static constexpr bool kGlu = IsGluOps<Ops>::value;
+  static constexpr int kPairs = kGlu ? Cfg::BN / 4 : Cfg::BN / 2;
+  static constexpr int kStride = Cfg::SPLIT * Cfg::kThreads;
+  static constexpr int kIters = ceilDiv(Cfg::BM * kPairs, kStride);
+  static constexpr bool kLoads = EpilogueLoads<Ops>::value && !kGlu;
+  using Loaded = typename LoadedOf<Ops>::type;
+
+  int first;   // the thread's first pair
+  int end;     // rows * kPairs
+  Loaded residual[kLoads ? kIters : 1];
+
+  BRAID_DEVICE TmaSplitKShare(int rows, int rank, int tid)
+      : first(rank * Cfg::kThreads + tid), end(rows * kPairs) {}
+
+  /// Reads the residual pairs of the thread's share (after the wait for
+  /// the previous kernel, which wrote the residual).
+  BRAID_DEVICE void loadResidual(const Ops &ops, int m0, int n0) {
+    if constexpr (kLoads) {
+#pragma unroll
+      for (int j = 0; j < kIters; ++j) {
+        const int i = first + j * kStride;
+        const int c = n0 + 2 * (i % kPairs);
+        if (i < end && c + 1 < Ops::N)
+          residual[j] = ops.load2(m0 + i / kPairs, c);
+      }
     }
   }
-}
+
+  /// Sums the cluster's partial tiles (`part`: this block's, row stride
+  /// Cfg::LDR) over the share, every read issued before the first store,
+  /// and stores the outputs.
+  BRAID_DEVICE void reduce(const Ops &ops, int M, int m0, int n0,
+                           const float *part) const {
+    constexpr int S = Cfg::SPLIT, BN = Cfg::BN, LDR = Cfg::LDR;
+    auto sum = [&](int r, int c) {
+      return clusterSumPair<S>(part + r * LDR + c);
+    };
+    float2 t[kIters][kGlu ? 2 : 1];
+#pragma unroll
+    for (int j = 0; j < kIters; ++j) {
+      const int i = first + j * kStride;
+      if (i >= end)
+        break;
+      const int r = i / kPairs, c = 2 * (i % kPairs);
+      t[j][0] = sum(r, c);
+      if constexpr (kGlu)
+        t[j][1] = sum(r, c + BN / 2);
+    }
+#pragma unroll
+    for (int j = 0; j < kIters; ++j) {
+      const int i = first + j * kStride;
+      if (i >= end)
+        break;
+      const int r = m0 + i / kPairs, c = 2 * (i % kPairs);
+      if constexpr (kGlu) {
+        constexpr int I = Ops::N / 2;
+        const float2 g = t[j][0], u = t[j][1];
+        const int gj = n0 / 2 + c;
+        if (gj + 1 < I)
+          ops.storeGluPair(r, gj, g.x, u.x, g.y, u.y);
+        else if (gj < I)
+          ops.store2(r, 2 * gj, g.x, u.x);
+      } else if constexpr (kLoads) {
+        if (n0 + c + 1 < Ops::N)
+          ops.store2(r, n0 + c, t[j][0].x, t[j][0].y, residual[j]);
+        else
+          storePairOut(ops, r, n0 + c, t[j][0].x, t[j][0].y, M);
+      } else {
+        storePairOut(ops, r, n0 + c, t[j][0].x, t[j][0].y, M);
+      }
+    }
+  }
+};
 
 /// Decode GEMM with Cfg = TmaSplitKConfig: grid (ceil(N / BN) * SPLIT,
 /// ceil(M / 64)) in clusters of (SPLIT, 1, 1), Cfg::kThreads threads,
@@ -199,13 +250,18 @@ BRAID_DEVICE void tmaSplitK(const Ops &ops, int M,
   syncThreads();
 
   float *part = reinterpret_cast<float *>(base);
+  TmaSplitKShare<Cfg, Ops> share(rows, rank, tid);
   if (tid >= kWarpgroupSize) { // the producer warp
     if (tid == kWarpgroupSize)
       tmaSplitKProduce<Cfg, Ops>(maps, m0, n0, kb, ke, sA, sB, full, empty);
     else
       waitForPrerequisiteGrids();
+    if constexpr (S > 1)
+      share.loadResidual(ops, m0, n0);
   } else {
     waitForPrerequisiteGrids();
+    if constexpr (S > 1)
+      share.loadResidual(ops, m0, n0);
     float acc[WgMma<BN>::R];
     tmaSplitKConsume<Cfg>(ke - kb, sA, sB, full, empty, acc);
     const int lane = laneId(), warp = warpId();
@@ -231,7 +287,7 @@ BRAID_DEVICE void tmaSplitK(const Ops &ops, int M,
   }
   if constexpr (S > 1) {
     clusterSyncDiverged();
-    tmaSplitKReduce<Cfg>(ops, M, m0, n0, rows, rank, tid, Cfg::kThreads, part);
+    share.reduce(ops, M, m0, n0, part);
     // The other blocks read this one's partials until here.
     clusterSyncDiverged();
   }

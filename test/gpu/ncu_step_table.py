@@ -1,5 +1,6 @@
 """The last decode step of an ncu raw CSV (test/gpu/decode-kernel-times.sh):
-each kernel's time, DRAM bytes and rate, then totals per kernel name.
+each kernel's time, DRAM bytes and rate, then totals per kernel name, then
+the mean launch per shape (kernel, grid and bytes read).
 A decode_greedy step ends with braid_greedy_next_main.
 usage: python3 ncu_step_table.py NCU.csv"""
 import csv, sys
@@ -27,6 +28,7 @@ def main(path):
     step = kernels[ends[-2] + 1:ends[-1] + 1]
     total_t = total_b = 0.0
     groups = defaultdict(lambda: [0, 0.0, 0.0])
+    shapes = defaultdict(lambda: [0, 0.0, 0.0])
     print(f"{'#':>3} {'kernel':28s} {'grid':>6} {'block':>5} {'us':>8} {'MB rd':>8} {'MB wr':>7} {'GB/s':>6}")
     for i, r in enumerate(step):
         t = num(r, "gpu__time_duration.sum") * 1e-9
@@ -39,6 +41,12 @@ def main(path):
         g[0] += 1
         g[1] += t
         g[2] += rd + wr
+        # Launches of one kernel with one grid and the same bytes read are
+        # one specialization at one shape (a GEMM of the model, say).
+        sh = shapes[(name, grid, round(rd / 1e6))]
+        sh[0] += 1
+        sh[1] += t
+        sh[2] += rd
         total_t += t
         total_b += rd + wr
     print(f"\n{'kernel':28s} {'count':>5} {'ms':>8} {'MB':>9} {'GB/s':>6}")
@@ -46,6 +54,14 @@ def main(path):
         print(f"{name:28s} {n:5d} {t * 1e3:8.3f} {b / 1e6:9.1f} {b / t / 1e9:6.0f}")
     print(f"{'step (sum of kernels)':28s} {len(step):5d} {total_t * 1e3:8.3f} "
           f"{total_b / 1e6:9.1f} {total_b / total_t / 1e9:6.0f}")
+    # Per shape: the mean launch, and its rate over the bytes it read (the
+    # writes include other kernels' lines leaving L2).
+    print(f"\n{'kernel (same grid and reads)':28s} {'grid':>6} {'count':>5} "
+          f"{'us each':>8} {'MB rd':>8} {'rd GB/s':>7}")
+    for (name, grid, _), (n, t, rd) in sorted(shapes.items(),
+                                               key=lambda kv: -kv[1][1]):
+        print(f"{name:28s} {grid:6d} {n:5d} {t / n * 1e6:8.2f} "
+              f"{rd / n / 1e6:8.2f} {rd / t / 1e9 if t else 0:7.0f}")
 
 
 if __name__ == "__main__":

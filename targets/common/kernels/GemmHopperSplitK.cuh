@@ -147,8 +147,8 @@ template <class Cfg, class Ops> struct TmaSplitKShare {
   static constexpr bool kLoads = EpilogueLoads<Ops>::value && !kGlu;
   using Loaded = typename LoadedOf<Ops>::type;
 
-  int first;   // the thread's first pair
-  int end;     // rows * kPairs
+  int first; // the thread's first pair
+  int end;   // rows * kPairs
   Loaded residual[kLoads ? kIters : 1];
 
   BRAID_DEVICE TmaSplitKShare(int rows, int rank, int tid)

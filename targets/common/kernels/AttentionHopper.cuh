@@ -560,7 +560,7 @@ BRAID_DEVICE void attentionWgMain(const BraidKernelParams &p) {
 /// BRAID_ATTENTION_ENTRIES' _main).
 #define BRAID_ATTENTION_WG_ENTRY(PREFIX, CFG)                                  \
   extern "C" __global__ void __launch_bounds__(                                \
-      CFG::kWgWarpgroups *braid::dev::kWarpgroupSize, 1)                       \
+      CFG::kWgWarpgroups * braid::dev::kWarpgroupSize, 1)                      \
       PREFIX##_wg(BraidKernelParams p) {                                       \
     BRAID_KERNEL_PROLOGUE();                                                   \
     braid::kern::attentionWgMain<CFG>(p);                                      \

@@ -108,25 +108,36 @@ BRAID_DEVICE void ssdChunkStateWg(const BraidKernelParams &p) {
 
   // k-tile it: x rows [it KT, it KT + KT) as [KT][64] and B's as [KT][N]
   // (MN-major for this product), in buffer it % ST; rows past the chunk's
-  // end read as zeros.
+  // end read as zeros. A thread's share is the same in every k-tile: x
+  // chunk xc of rows xr + XSTEP j and B chunk bc of rows br + BSTEP j. Both
+  // steps are multiples of 8 rows, so a thread's rows share one swizzle
+  // phase and its shared offsets and sources move by constants.
+  constexpr int XSTEP = THREADS / 8, BSTEP = THREADS / CPR;
+  static_assert(XSTEP % 8 == 0 && BSTEP % 8 == 0 && KT % XSTEP == 0 &&
+                    KT % BSTEP == 0,
+                "wgmma ssd chunk states: whole row steps per k-tile");
+  const int xc = tid % 8, xr = tid / 8, bc = tid % CPR, br = tid / CPR;
+  const int xOff = dev::sw128Offset<KT>(xr, xc);
+  const int bOff = dev::sw128Offset<KT>(br, bc);
+  const bf16 *xSrc =
+      x + ((int64_t(b) * T + cL + xr) * D::H + h) * D::P + p0 + xc * 8;
+  const bf16 *bSrc = Bm + ((int64_t(b) * T + cL + br) * D::G + g) * N + bc * 8;
   auto load = [&](int it) {
     bf16 *sX = tiles + (it % ST) * KT * (64 + N), *sB = sX + KT * 64;
     const int s0 = it * KT;
-    constexpr int RSTEP = THREADS / 8;
-    const int cc = tid % 8, r0 = tid / 8;
-    const bf16 *src =
-        x + ((int64_t(b) * T + cL + s0 + r0) * D::H + h) * D::P + p0 + cc * 8;
-    for (int r = r0; r < KT; r += RSTEP, src += int64_t(RSTEP) * D::H * D::P) {
-      const bool ok = s0 + r < n;
-      dev::cpAsync16(sX + dev::sw128Offset<KT>(r, cc), ok ? src : x, ok);
+    const bf16 *xs = xSrc + int64_t(s0) * D::H * D::P;
+    const bf16 *bs = bSrc + int64_t(s0) * D::G * N;
+#pragma unroll
+    for (int j = 0; j < KT / XSTEP; ++j) {
+      const bool ok = s0 + xr + j * XSTEP < n;
+      dev::cpAsync16(sX + xOff + j * XSTEP * 64,
+                     ok ? xs + int64_t(j) * XSTEP * D::H * D::P : x, ok);
     }
-    for (int i = tid; i < KT * CPR; i += THREADS) {
-      const int r = i / CPR, cb = i % CPR;
-      const bool ok = s0 + r < n;
-      const bf16 *bs =
-          Bm + ((int64_t(b) * T + cL + (ok ? s0 + r : 0)) * D::G + g) * N +
-          cb * 8;
-      dev::cpAsync16(sB + dev::sw128Offset<KT>(r, cb), bs, ok);
+#pragma unroll
+    for (int j = 0; j < KT / BSTEP; ++j) {
+      const bool ok = s0 + br + j * BSTEP < n;
+      dev::cpAsync16(sB + bOff + j * BSTEP * 64,
+                     ok ? bs + int64_t(j) * BSTEP * D::G * N : Bm, ok);
     }
   };
   load(0);
@@ -146,12 +157,15 @@ BRAID_DEVICE void ssdChunkStateWg(const BraidKernelParams &p) {
     dev::cpAsyncCommit();
     dev::cpAsyncWait<1>(); // tile it has landed
     dev::syncThreads();
-    // x rows times w, 8 values a thread at a time.
+    // x rows times w: the chunks this thread copied, 8 values each.
     bf16 *sX = tiles + (it % ST) * KT * (64 + N), *sB = sX + KT * 64;
     const int s0 = it * KT, rows = min(KT, n - s0);
-    for (int i = tid; i < rows * 8; i += THREADS) {
-      const int r = i / 8;
-      uint4 *q = reinterpret_cast<uint4 *>(sX + dev::sw128Offset<KT>(r, i % 8));
+#pragma unroll
+    for (int j = 0; j < KT / XSTEP; ++j) {
+      const int r = xr + j * XSTEP;
+      if (r >= rows)
+        continue;
+      uint4 *q = reinterpret_cast<uint4 *>(sX + xOff + j * XSTEP * 64);
       uint4 v = *q;
       const float w = sW[s0 + r];
       uint32_t *e = reinterpret_cast<uint32_t *>(&v);
@@ -266,46 +280,65 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
   SsdWorkspace<Cfg> ws(p, chunks);
   const int tid = dev::threadId();
 
+  // Rows of N states (C, B, the entering state): thread tid copies chunk
+  // nc of rows nr + NSTEP j. NSTEP is a multiple of 8 rows, so a thread's
+  // rows share one swizzle phase and its offsets move by constants.
+  constexpr int NSTEP = THREADS / CPR;
+  static_assert(NSTEP % 8 == 0 && BT % NSTEP == 0 && G::PT % NSTEP == 0,
+                "wgmma ssd output: whole row steps per state-row load");
+  const int nc = tid % CPR, nr = tid / CPR;
   // Rows past T read as zeros: a zero weight times stale shared memory
   // could be NaN.
-  for (int i = tid; i < BT * CPR; i += THREADS) {
-    const int r = i / CPR, cc = i % CPR;
-    const bool ok = t0 + r < T;
-    const bf16 *src =
-        Cm + ((int64_t(b) * T + (ok ? t0 + r : 0)) * D::G + g) * N + cc * 8;
-    dev::cpAsync16(sC + dev::sw128Offset<BT>(r, cc), src, ok);
-  }
-  for (int i = tid; i < kRows * CPR; i += THREADS) {
-    const int r = i / CPR, cc = i % CPR;
-    const bool ok = cL + r < T;
-    const bf16 *src =
-        Bm + ((int64_t(b) * T + (ok ? cL + r : 0)) * D::G + g) * N + cc * 8;
-    dev::cpAsync16(sB + dev::sw128Offset<L>(r, cc), src, ok);
+  {
+    const int cOff = dev::sw128Offset<BT>(nr, nc);
+    const bf16 *cSrc =
+        Cm + ((int64_t(b) * T + t0 + nr) * D::G + g) * N + nc * 8;
+#pragma unroll
+    for (int j = 0; j < BT / NSTEP; ++j) {
+      const bool ok = t0 + nr + j * NSTEP < T;
+      dev::cpAsync16(sC + cOff + j * NSTEP * 64,
+                     ok ? cSrc + int64_t(j) * NSTEP * D::G * N : Cm, ok);
+    }
+    const int bOff = dev::sw128Offset<L>(nr, nc);
+    const bf16 *bSrc =
+        Bm + ((int64_t(b) * T + cL + nr) * D::G + g) * N + nc * 8;
+#pragma unroll
+    for (int j = 0; j < L / NSTEP; ++j) {
+      const int r = nr + j * NSTEP;
+      if (r >= kRows)
+        break;
+      const bool ok = cL + r < T;
+      dev::cpAsync16(sB + bOff + j * NSTEP * 64,
+                     ok ? bSrc + int64_t(j) * NSTEP * D::G * N : Bm, ok);
+    }
   }
   dev::cpAsyncCommit();
   // The head loads: what does not change from head to head (a thread's
-  // rows, chunks and source addresses for head h0) is computed once; x:
-  // thread tid copies chunk tid % 8 of rows tid / 8 + RSTEP j.
+  // rows, chunks, shared offsets and source addresses for head h0) is
+  // computed once; x: thread tid copies chunk tid % 8 of rows tid / 8 +
+  // RSTEP j, the entering state as C and B above.
   constexpr int RSTEP = THREADS / 8;
   const int xcc = tid % 8, xr0 = tid / 8;
+  const int xOff = dev::sw128Offset<L>(xr0, xcc);
   const bf16 *xHead0 =
       x + ((int64_t(b) * T + cL + xr0) * D::H + h0) * D::P + p0 + xcc * 8;
-  // Head i's entering state (written by the state pass: after the wait).
+  static_assert(RSTEP % 8 == 0, "wgmma ssd output: whole x row steps");
+  const int eOff = dev::sw128Offset<G::PT>(nr, nc);
+  const bf16 *enterHead0 =
+      ws.enter + SsdWorkspace<Cfg>::cell(b, chunks, c, h0) * D::P * N +
+      int64_t(p0 + nr) * N + nc * 8;
+  // Head i's entering state [PT][N] (written by the state pass: after the
+  // wait).
   auto loadEnter = [&](int i) {
-    bf16 *sH = slots + (i & 1) * G::kSlot;
-    const bf16 *enter =
-        ws.enter + SsdWorkspace<Cfg>::cell(b, chunks, c, h0 + i) * D::P * N +
-        int64_t(p0) * N;
+    bf16 *sH = slots + (i & 1) * G::kSlot + eOff;
+    const bf16 *enter = enterHead0 + int64_t(i) * D::P * N;
 #pragma unroll
-    for (int k = tid; k < G::PT * CPR; k += THREADS) {
-      const int r = k / CPR, cc = k % CPR;
-      dev::cpAsync16(sH + dev::sw128Offset<G::PT>(r, cc),
-                     enter + int64_t(r) * N + cc * 8, true);
-    }
+    for (int j = 0; j < G::PT / NSTEP; ++j)
+      dev::cpAsync16(sH + j * NSTEP * 64, enter + int64_t(j) * NSTEP * N, true);
   };
   // Head i's x rows (an input: may load before the wait).
   auto loadX = [&](int i) {
-    bf16 *sX = slots + (i & 1) * G::kSlot + G::kH;
+    bf16 *sX = slots + (i & 1) * G::kSlot + G::kH + xOff;
     const bf16 *src = xHead0 + i * D::P;
 #pragma unroll
     for (int j = 0; j < L / RSTEP; ++j) {
@@ -313,7 +346,7 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
       if (r >= kRows)
         break;
       const bool ok = cL + r < T;
-      dev::cpAsync16(sX + dev::sw128Offset<L>(r, xcc),
+      dev::cpAsync16(sX + j * RSTEP * 64,
                      ok ? src + int64_t(j) * RSTEP * D::H * D::P : x, ok);
     }
   };

@@ -204,6 +204,7 @@ template <typename Cfg, int HB, int THREADS>
 BRAID_DEVICE void ssdChunkStatsHeads(const BraidKernelParams &p, int b, int h0,
                                      int cL, int T, float *stats) {
   using D = SsdDims<Cfg>;
+  using E = typename D::E;
   using W = typename D::W;
   static_assert(THREADS % D::SB == 0 && D::L % D::SB == 0,
                 "ssd_scan: a sub-block lies in one head of one warp");
@@ -213,13 +214,36 @@ BRAID_DEVICE void ssdChunkStatsHeads(const BraidKernelParams &p, int b, int h0,
   // would wait for its value before the next one goes out): indices are
   // clamped into the tensors, values masked afterwards.
   float d[kPer], a[kPer];
+  // Where the block has a thread per token of the chunk, idx = k THREADS +
+  // tid is head k of token tid: the HB heads of a token are adjacent in dt,
+  // so one 16-byte load brings them all (a warp's loads of one head, H
+  // elements apart, read a 32-byte sector for every 2 bytes).
+  constexpr bool kRowLoad = D::L == THREADS && HB * sizeof(E) == 16 &&
+                            D::H % HB == 0 && std::is_same<E, bf16>::value;
+  if constexpr (kRowLoad) {
+    const int s = tid;
+    const bool ok = cL + s < T;
+    const uint4 raw = *reinterpret_cast<const uint4 *>(
+        dev::buffer<const E>(p, Cfg::kDt) +
+        (int64_t(b) * T + (ok ? cL + s : 0)) * D::H + h0);
+    const uint32_t w[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
-  for (int k = 0; k < kPer; ++k) {
-    const int idx = k * THREADS + tid, i = idx / D::L, s = idx % D::L;
-    const bool ok = idx < HB * D::L && cL + s < T;
-    const int h = idx < HB * D::L ? h0 + i : h0;
-    d[k] = ssdDtBiased<Cfg>(p, b, ok ? cL + s : 0, h, T);
-    a[k] = dev::toFloat(dev::buffer<const W>(p, Cfg::kA)[h]);
+    for (int k = 0; k < HB; ++k) {
+      const float2 pair = dev::unpackBf16x2(w[k / 2]);
+      d[k] = k % 2 ? pair.y : pair.x;
+      if (Cfg::kBias >= 0)
+        d[k] += dev::toFloat(dev::buffer<const W>(p, Cfg::kBias)[h0 + k]);
+      a[k] = dev::toFloat(dev::buffer<const W>(p, Cfg::kA)[h0 + k]);
+    }
+  } else {
+#pragma unroll
+    for (int k = 0; k < kPer; ++k) {
+      const int idx = k * THREADS + tid, i = idx / D::L, s = idx % D::L;
+      const bool ok = idx < HB * D::L && cL + s < T;
+      const int h = idx < HB * D::L ? h0 + i : h0;
+      d[k] = ssdDtBiased<Cfg>(p, b, ok ? cL + s : 0, h, T);
+      a[k] = dev::toFloat(dev::buffer<const W>(p, Cfg::kA)[h]);
+    }
   }
 #pragma unroll
   for (int k = 0; k < kPer; ++k) {

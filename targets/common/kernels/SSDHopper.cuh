@@ -22,7 +22,11 @@
 //   intra   the stored C.B^T times this head's decays (a bf16 pair product
 //           per pair) as register A against x [keys][P] in shared memory
 //           (MN-major: transpose-B), accumulated onto the inter part
-//   y       = inter + intra + D x, from the accumulators
+//   y       = inter + intra + D x, from the accumulators, rounded to bf16
+//           and staged in shared memory over the entering state (once both
+//           warpgroups' inter parts have read it), then stored as whole
+//           128-byte rows (the accumulator layout's 4-byte stores used half
+//           of each sector they wrote)
 //
 // The decays are SSD.cuh's, sub-blocks of 16 tokens (a warp's 16 rows are
 // one sub-block), with the fast exponential; the weights take one more bf16
@@ -56,7 +60,10 @@ template <typename Cfg> struct SsdWgDims {
   // bf16 elements of the shared regions (each a multiple of 1024 bytes).
   // The chunk's B rows, once C.B^T is computed, give their place to C.B^T
   // as A fragments: [warpgroup][key step][thread][4 words].
-  static constexpr int kC = BT * N, kH = PT * N, kX = L * PT;
+  // A slot's first region holds the entering state [PT][N], then the
+  // head's outputs [BT][PT] staged for their stores: the larger of the two.
+  static constexpr int kC = BT * N, kX = L * PT;
+  static constexpr int kH = PT * N > BT *PT ? PT *N : BT *PT;
   static constexpr int kCB = 2 * KB * dev::kWarpgroupSize * 4 * 2;
   static constexpr int kB = L * N > kCB ? L *N : kCB;
   static constexpr int kSlot = kH + kX;
@@ -367,6 +374,11 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
   // rows 16 w + lane / 4 and + 8; registers 4 n + {0, 1} columns 8 n +
   // 2 (lane % 4) + {0, 1} of the first, 4 n + {2, 3} of the second).
   const int wg = dev::warpgroupId(); // uniform: the descriptors too
+  // Named barriers (0 is syncThreads): warpgroup w arrives on kInterDone + w
+  // once its inter part has read the entering state, which the other
+  // warpgroup then overwrites with its staged outputs; kStaged + w orders a
+  // warpgroup's staging stores before its row reads.
+  constexpr int kInterDone = 1, kStaged = 3;
   const int wtid = tid % WGT, lane = dev::laneId();
   const int wr0 = 64 * wg;
   const int tw = tl0 + wr0 + 16 * (wtid / dev::kWarpSize);
@@ -523,6 +535,11 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
         acc[4 * n + 2 * hh + 1] *= f;
       }
     }
+    // This warpgroup is done with the slot's entering state.
+    if (wg == 0)
+      dev::namedBarrierArrive(kInterDone, THREADS);
+    else
+      dev::namedBarrierArrive(kInterDone + 1, THREADS);
     issue(0, afA);
 #pragma unroll
     for (int kc = 1; kc < KB / 4; ++kc) {
@@ -540,20 +557,42 @@ BRAID_DEVICE void ssdChunkOutputWg(const BraidKernelParams &p) {
     dev::wgmmaWait<0>();
     dev::wgmmaPin(acc);
 
-    // y = acc + D x (x of these rows is in the slot).
+    // y = acc + D x (x of these rows is in the slot), rounded to bf16 and
+    // staged as the tile [BT][PT] over the slot's entering state (16-byte
+    // chunk n of row r at chunk n ^ (r % 8): conflict-free), once the other
+    // warpgroup's inter part no longer reads it; then stored as whole
+    // 128-byte rows, 16 bytes a lane.
+    bf16 *sY = slots + (i & 1) * G::kSlot;
+    if (wg == 0) // constant barrier ids
+      dev::namedBarrierSync(kInterDone + 1, THREADS);
+    else
+      dev::namedBarrierSync(kInterDone, THREADS);
 #pragma unroll
     for (int hh = 0; hh < 2; ++hh) {
-      const int tr = rowA + 8 * hh, t = cL + tr;
-      if (t >= T)
-        continue;
-      bf16 *yr = y + ((int64_t(b) * T + t) * D::H + h) * D::P + p0;
+      const int tr = rowA + 8 * hh, sr = tr - tl0;
+      uint32_t *yRow = reinterpret_cast<uint32_t *>(sY + sr * G::PT);
 #pragma unroll
       for (int n = 0; n < 8; ++n) {
         const float2 xv = dev::unpackBf16x2(*reinterpret_cast<const uint32_t *>(
             sX + dev::sw128Offset<L>(tr, n) + colT));
-        store2(yr + 8 * n + colT, acc[4 * n + 2 * hh] + dskip * xv.x,
-               acc[4 * n + 2 * hh + 1] + dskip * xv.y);
+        yRow[((n ^ (sr & 7)) * 8 + colT) / 2] =
+            dev::packBf16x2(acc[4 * n + 2 * hh] + dskip * xv.x,
+                            acc[4 * n + 2 * hh + 1] + dskip * xv.y);
       }
+    }
+    if (wg == 0) // this warpgroup's rows are staged
+      dev::namedBarrierSync(kStaged, WGT);
+    else
+      dev::namedBarrierSync(kStaged + 1, WGT);
+#pragma unroll
+    for (int j = 0; j < 64 * 8 / WGT; ++j) {
+      const int q = wtid + j * WGT, sr = wr0 + q / 8, cc = q % 8;
+      const int t = t0 + sr;
+      if (t < T)
+        *reinterpret_cast<uint4 *>(
+            y + ((int64_t(b) * T + t) * D::H + h) * D::P + p0 + cc * 8) =
+            *reinterpret_cast<const uint4 *>(sY + sr * G::PT +
+                                             (cc ^ (sr & 7)) * 8);
     }
     dev::syncThreads(); // every warp is done with slot i & 1
     if (i + 2 < HB) {

@@ -136,9 +136,10 @@ BRAID_LAYOUT_FN long long ssdGroupedSmemBytes(int elemBytes, int chunk,
 /// Grouped output pass on wgmma (SSDHopper.cuh, bf16): 1024 bytes of
 /// alignment slack, the C tile [128][N], the chunk's B rows [chunk][N] (later
 /// C.B^T, 128 rows x chunk keys in bf16), two head slots (entering state
-/// [64][N], x [chunk][64]), then the statistics of `heads` heads.
+/// [64][N], later the staged outputs [128][64]; x [chunk][64]), then the
+/// statistics of `heads` heads.
 BRAID_LAYOUT_FN long long ssdWgSmemBytes(int chunk, int state, int heads) {
-  const long long slot = 64LL * state + (long long)chunk * 64;
+  const long long slot = lmax(64LL * state, 128LL * 64) + (long long)chunk * 64;
   const long long rows = lmax((long long)chunk * state, 128LL * chunk);
   return 1024 + (128LL * state + rows + 2 * slot) * 2 +
          heads * ssdStatsFloats(chunk) * 4;

@@ -80,6 +80,8 @@ std::string describeTransform(const WeightDecl &w) {
     s += ", neg_exp";
   if (!w.scale.empty())
     s += w.scale.size() == 1 ? ", scale" : ", scale per row";
+  if (!w.columnScale.empty())
+    s += ", columns times " + w.columnScale;
   return s;
 }
 

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -465,6 +466,7 @@ public:
       m.weights.push_back(
           parseWeight(weights[i], indexed("weights", i, labelOf(weights[i]))));
     checkUnique(m.weights, "weights", "weight");
+    resolveColumnScales(m);
 
     const json &states = need(root, "", "states");
     expectArray(states, "states");
@@ -501,6 +503,36 @@ private:
       if (!seen.insert(items[i].name).second)
         bad(indexed(path, i),
             std::string("duplicate ") + what + " '" + items[i].name + "'");
+  }
+
+  /// Each `column_scale` names a 1-D weight (without a column scale of its
+  /// own) with one entry per index of the scaled weight's last dimension.
+  void resolveColumnScales(Manifest &m) {
+    for (size_t i = 0; i < m.weights.size(); ++i) {
+      WeightDecl &w = m.weights[i];
+      if (w.columnScale.empty())
+        continue;
+      std::string p = member(indexed("weights", i, w.name), "column_scale");
+      auto it = std::find_if(
+          m.weights.begin(), m.weights.end(),
+          [&](const WeightDecl &o) { return o.name == w.columnScale; });
+      if (it == m.weights.end())
+        bad(p, "names no weight of the bundle: '" + w.columnScale + "'");
+      int64_t columns = w.shape.empty() ? 1 : w.shape.back();
+      if (it->shape.size() != 1 || it->shape[0] != columns)
+        bad(p, "weight '" + w.columnScale + "' has shape " +
+                   formatShape(it->shape) + ", expected [" +
+                   std::to_string(columns) +
+                   "] (one factor per index of the last dimension of " +
+                   formatShape(w.shape) + ")");
+      if (!it->columnScale.empty())
+        bad(p, "weight '" + w.columnScale + "' has a column_scale of its own");
+    }
+    for (WeightDecl &w : m.weights)
+      if (!w.columnScale.empty())
+        for (const WeightDecl &o : m.weights)
+          if (o.name == w.columnScale)
+            w.columnScaleDecl = std::make_shared<const WeightDecl>(o);
   }
 
   WeightDecl parseWeight(const json &v, const std::string &path) {
@@ -572,6 +604,8 @@ private:
         w.scale.push_back(x.get<double>());
       }
     }
+    if (const json *c = optional(v, "column_scale"))
+      w.columnScale = getString(*c, member(path, "column_scale"));
 
     std::string error;
     std::vector<int64_t> combined = combinedShape(w, &error);

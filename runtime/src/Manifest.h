@@ -14,6 +14,7 @@
 #include "runtime/backends/cpu/CpuKernels.h"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -96,6 +97,13 @@ struct WeightDecl {
   /// scales, braid-fuse-projections): empty, one for the whole weight, or
   /// one per index of the first dimension of `shape`.
   std::vector<double> scale;
+  /// Load-time column factors applied after `scale` (an rms_norm's weight
+  /// folded into the linears that read the norm, braid-lower-to-launch's
+  /// fuse-norms): the IR weight named here, 1-D with one entry per index of
+  /// the last dimension, multiplies every row. Empty: none.
+  std::string columnScale;
+  /// That weight's declaration (resolved when the manifest is read).
+  std::shared_ptr<const WeightDecl> columnScaleDecl;
   std::vector<std::string> tiedAliases;
 
   int64_t numel() const { return numElements(shape); }

@@ -263,6 +263,13 @@ void Session::loadWeights() {
         p.tiedAliases.clear();
         packed.push_back(std::move(p));
       }
+      // A column scale names another IR weight, packed under its name
+      // untransformed like every packed weight: read it from there.
+      for (WeightDecl &p : packed)
+        if (p.columnScaleDecl)
+          for (const WeightDecl &q : packed)
+            if (q.name == p.columnScale)
+              p.columnScaleDecl = std::make_shared<const WeightDecl>(q);
       decls = &packed;
     } else {
       fail(ErrorCode::InvalidArgument,

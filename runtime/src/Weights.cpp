@@ -118,6 +118,16 @@ void applyScale(const WeightDecl &w, float *out) {
           static_cast<float>(double(out[r * inner + i]) * w.scale[r]);
 }
 
+/// The `column_scale` step: every row times the named 1-D weight, `values`.
+void applyColumnScale(const WeightDecl &w, const std::vector<float> &values,
+                      float *out) {
+  const int64_t columns = static_cast<int64_t>(values.size());
+  const int64_t rows = w.numel() / columns;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < columns; ++c)
+      out[r * columns + c] *= values[c];
+}
+
 std::string lastComponent(const std::string &name) {
   size_t dot = name.rfind('.');
   return dot == std::string::npos ? name : name.substr(dot + 1);
@@ -202,12 +212,17 @@ void prepareWeight(const WeightDecl &w, const TensorStore &store, float *out) {
       out[i] = -std::exp(out[i]);
   }
   applyScale(w, out);
+  if (w.columnScaleDecl) {
+    std::vector<float> values(static_cast<size_t>(w.columnScaleDecl->numel()));
+    prepareWeight(*w.columnScaleDecl, store, values.data());
+    applyColumnScale(w, values, out);
+  }
 }
 
 const float *weightInPlace(const WeightDecl &w, const TensorStore &store) {
   checkWeightSources(w, store);
   if (w.combine != Combine::Single || w.elementwise != Elementwise::Identity ||
-      !w.scale.empty())
+      !w.scale.empty() || w.columnScaleDecl)
     return nullptr;
   const StTensor *t = lookupSource(w, 0, store);
   if (t->dtype != StDType::F32 ||
@@ -224,6 +239,11 @@ void randomWeight(const WeightDecl &w, uint64_t seed, float *out) {
   randomValues(w, seed, out);
   // A folded multiplier scales the drawn values like checkpoint ones.
   applyScale(w, out);
+  if (w.columnScaleDecl) {
+    std::vector<float> values(static_cast<size_t>(w.columnScaleDecl->numel()));
+    randomWeight(*w.columnScaleDecl, seed, values.data());
+    applyColumnScale(w, values, out);
+  }
 }
 
 namespace {

@@ -8,7 +8,10 @@
 //   2. elementwise: identity, or neg_exp (-exp(x), for A = -exp(A_log));
 //   3. scale (optional): multiply by one factor, or by one factor per index
 //      of the weight's first dimension (multipliers folded at compile time);
-//   4. reshape to the weight's shape (same element count).
+//   4. column_scale (optional): multiply every row by another IR weight of
+//      the bundle, 1-D over the last dimension (an rms_norm's weight folded
+//      into the linears after it), itself prepared the same way;
+//   5. reshape to the weight's shape (same element count).
 // Sources may be F32, F16 or BF16; the result is fp32.
 //
 // Or draws them from a seed (randomWeight), for benchmarking without a
@@ -26,7 +29,8 @@
 //                                    [C, K], stacked experts [E, out, in],
 //                                    embeddings [V, H]).
 // U draws from xoshiro256** seeded by SplitMix64(seed ^ FNV-1a(name)).
-// The drawn values then go through the weight's `scale` step, if any.
+// The drawn values then go through the weight's `scale` and `column_scale`
+// steps, if any (the column factors drawn as their own weight is).
 //
 //===----------------------------------------------------------------------===//
 #ifndef BRAID_RUNTIME_SRC_WEIGHTS_H

@@ -105,6 +105,10 @@ static json::Value weightToJSON(WeightOp weight) {
   // braid-fuse-projections (a discardable attribute; docs/bundle.md).
   if (auto scale = weight->getAttrOfType<DenseF64ArrayAttr>("scale"))
     object["scale"] = json::Array(scale.asArrayRef());
+  // An rms_norm's weight folded into a linear after it (braid-lower-to-
+  // launch, fuse-norms): every row times that 1-D weight.
+  if (auto columns = weight->getAttrOfType<StringAttr>("column_scale"))
+    object["column_scale"] = columns.getValue();
   return object;
 }
 

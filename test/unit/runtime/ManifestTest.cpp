@@ -78,6 +78,31 @@ TEST(Manifest, WeightScale) {
   EXPECT_TRUE(parseManifest(tinyManifest().dump()).weights[0].scale.empty());
 }
 
+// column_scale names a 1-D weight over the last dimension (a folded norm's
+// weight) and resolves to its declaration; anything else names the field.
+TEST(Manifest, WeightColumnScale) {
+  json m = tinyManifest();
+  m["weights"][2]["column_scale"] = "final_norm";
+  Manifest parsed = parseManifest(m.dump());
+  EXPECT_EQ(parsed.weights[2].columnScale, "final_norm");
+  ASSERT_TRUE(parsed.weights[2].columnScaleDecl);
+  EXPECT_EQ(parsed.weights[2].columnScaleDecl->name, "final_norm");
+  EXPECT_FALSE(parsed.weights[0].columnScaleDecl);
+
+  m["weights"][2]["column_scale"] = "nope";
+  EXPECT_EQ(parseError(m), "manifest: weights[2] (lm_head).column_scale: "
+                           "names no weight of the bundle: 'nope'");
+  m["weights"][2]["column_scale"] = "embed";
+  EXPECT_EQ(parseError(m),
+            "manifest: weights[2] (lm_head).column_scale: weight 'embed' has "
+            "shape [16, 8], expected [8] (one factor per index of the last "
+            "dimension of [16, 8])");
+  m["weights"][2]["column_scale"] = "final_norm";
+  m["weights"][1]["column_scale"] = "final_norm";
+  EXPECT_EQ(parseError(m), "manifest: weights[1] (final_norm).column_scale: "
+                           "weight 'final_norm' has a column_scale of its own");
+}
+
 TEST(Manifest, AttributeKinds) {
   json m = tinyManifest();
   m["entries"][0]["launches"][1]["attrs"] = {

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <numeric>
 
 using namespace braid::rt;
@@ -122,6 +123,32 @@ TEST(Weights, ScaleOneFactorOrPerRow) {
     EXPECT_EQ(scaled[i], 0.0f);
     EXPECT_FLOAT_EQ(scaled[3 + i], 2 * plain[3 + i]);
   }
+}
+
+// column_scale multiplies every row by another weight, prepared with its
+// own transform, after `scale`; random weights draw that weight as their own.
+TEST(Weights, ColumnScaleByAnotherWeight) {
+  Checkpoint c;
+  c.f32("w", {2, 3}, iota(6, 1));
+  c.f32("g", {3}, {1.0f, 2.0f, -1.0f});
+  TensorStore s = c.open();
+  WeightDecl w = decl("w", {2, 3}, {{"w", {2, 3}}});
+  w.scale = {1.0, 10.0};
+  w.columnScale = "norm";
+  auto g = std::make_shared<WeightDecl>(decl("norm", {3}, {{"g", {3}}}));
+  g->scale = {2.0};
+  w.columnScaleDecl = g;
+  EXPECT_EQ(prepare(w, s), (std::vector<float>{2, 8, -6, 80, 200, -120}));
+  EXPECT_EQ(weightInPlace(w, s), nullptr);
+
+  WeightDecl r = decl("w", {2, 3}, {{"w", {2, 3}}});
+  std::vector<float> plain(6), scaled(6), factors(3);
+  randomWeight(r, 7, plain.data());
+  randomWeight(*g, 7, factors.data());
+  r.columnScaleDecl = g;
+  randomWeight(r, 7, scaled.data());
+  for (int i = 0; i < 6; ++i)
+    EXPECT_FLOAT_EQ(scaled[i], plain[i] * factors[i % 3]);
 }
 
 TEST(Weights, ConcatAlongAxis0And1) {

@@ -5,11 +5,14 @@
 #   1. with bundles in the pack: a bamba-1.5b bf16 decode step at B = 1 and
 #      B = 64 (512-token prompts, 64 new tokens, CUDA graph, random weights)
 #      with the fold (fold.bundle) and without (nofold.bundle, braidc
-#      --no-decode-norms), alternately, REPS times each, and how many rows
-#      both generate alike (bf16: the folded skinny kernel does not round the
-#      normalized row to bf16, so late tokens may differ);
+#      --no-fold-norms --no-decode-norms), alternately, REPS times each, and
+#      how many rows both generate alike (bf16: the folded skinny kernel does
+#      not round the normalized row to bf16, and with the norm weight folded
+#      into the linear's the weights round differently, so tokens may
+#      differ);
 #   2. the norm cases of make_dense_cases.py (every linear launch with
-#      norm_eps: skinny at M <= 16, norm kernel into the workspace + tensor
+#      norm_eps or row_sumsq: skinny at M <= 16, the TMA tiles scaling rows
+#      by the row sums of operand 5, norm kernel into the workspace + tensor
 #      cores above; bf16 and f32; GLU, residual and split epilogues) against
 #      the CPU reference by dense_kernels_test at B*T = 1, 3, 16, 17, 33, 64,
 #      128 (prefill: 2x37, 1, 300, 4500), then compute-sanitizer memcheck on

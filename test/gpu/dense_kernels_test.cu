@@ -453,6 +453,15 @@ Outcome runCase(const Case &c, int64_t B, int64_t T, uint64_t seed) {
       t.i.resize(n);
       for (auto &v : t.i)
         v = static_cast<int64_t>(rng.next() % static_cast<uint64_t>(range));
+    } else if (c.family == "linear" && o == 5) {
+      // The row sums of squares of the input a folded norm reads (written
+      // by the launch before it in a model): 128 columns a sum.
+      const Tensor &x = ins[0];
+      const int64_t k = x.shape.back(), groups = t.shape.back();
+      t.f.assign(n, 0.0f);
+      for (int64_t m = 0; m * groups < n; ++m)
+        for (int64_t j = 0; j < k; ++j)
+          t.f[m * groups + j / 128] += x.f[m * k + j] * x.f[m * k + j];
     } else {
       // MoE routers get a wider spread so that top-k choices are not
       // near-ties that rounding could flip.

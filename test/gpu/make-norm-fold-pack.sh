@@ -21,10 +21,10 @@ fi
 rm -rf "$PACK"
 mkdir -p "$PACK/src" "$PACK/src-norm"
 python3 test/gpu/make_dense_cases.py "$PACK/src"
-# Only the launches that fold a norm (the weights of the others stay
+# Only the launches that fold a norm or write row sums (the weights of the others stay
 # declared; unused ones cost nothing).
 for f in "$PACK"/src/*.mlir; do
-  awk '!/launch.kernel/ || /norm_eps/' "$f" > "$PACK/src-norm/$(basename "$f")"
+  awk '!/launch.kernel/ || /norm_eps|row_sumsq/' "$f" > "$PACK/src-norm/$(basename "$f")"
 done
 rm -rf "$PACK/cases"
 "$GEN" --out "$PACK/cases" "$PACK"/src-norm/*.mlir
@@ -35,7 +35,7 @@ if [[ "${BUNDLES:-0}" == 1 ]]; then
   cp "$BUILD/bin/braid-run" "$PACK/bin/"
   cp "$BENCH/ids512.txt" "$BENCH/ids64x512.txt" "$PACK/"
   "$BUILD/bin/braidc" "$CONFIG" --target=cuda:sm_90a --dtype=bf16 -o "$PACK/fold.bundle"
-  "$BUILD/bin/braidc" "$CONFIG" --target=cuda:sm_90a --dtype=bf16 --no-decode-norms \
+  "$BUILD/bin/braidc" "$CONFIG" --target=cuda:sm_90a --dtype=bf16 --no-fold-norms --no-decode-norms \
     -o "$PACK/nofold.bundle"
 fi
 rm -rf "$PACK/src" "$PACK/src-norm"

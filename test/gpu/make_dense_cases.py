@@ -169,6 +169,47 @@ def build(dt):
              f'glu = "silu", {eps}', entries=("decode",))
     m.kernel("linear", [m.act(2048), w(32000, 2048), "unit", "unit", w(2048)], [m.act(32000)],
              eps, entries=("decode",))
+    # The same launches with the norm's weight folded into the linear's
+    # (fuse-norms: no operand 4; the runtime scaled the weight's columns at
+    # load). Without operand 5 the skinny kernel scales the rows it streams
+    # and the tile engines run a weightless norm into the workspace; with
+    # the input's row sums of squares (operand 5, [.., ceil(K / 128)] f32,
+    # filled from the input by the harness) sm_90a's TMA engine scales its
+    # accumulators by them (RowNormOps), cooperative and ping-pong tiles.
+    # Every epilogue form, K not a multiple of 8 or of 128, and the model's
+    # prefill shapes (bamba-1.5b in_proj pieces, q/k/v pieces, gate_up with
+    # glu).
+    def sums(k):
+        return m.act(-(-k // 128), dt="f32")
+    for with_sums in (False, True):
+        def ops(k, n, bias, res=None):
+            return ([m.act(k), w(n, k), w(n) if bias else "unit",
+                     m.act(res) if res else "unit", "unit"] +
+                    ([sums(k)] if with_sums else []))
+        for n, k, bias in [(296, 64, False), (37, 40, True), (520, 2048, False),
+                           (4096, 256, True), (300, 200, False)]:
+            m.kernel("linear", ops(k, n, bias), [m.act(n)], eps)
+        m.kernel("linear", ops(128, 64, True, res=64), [m.act(64)], eps)
+        m.kernel("linear", ops(64, 296, False), [m.act(p) for p in (128, 160, 8)], eps)
+        m.kernel("linear", ops(40, 66, True), [m.act(33)], f'glu = "silu", {eps}')
+        m.kernel("linear", ops(64, 256, False), [m.act(128)],
+                 f'glu = "silu", glu_gate = 1, {eps}')
+        m.kernel("linear", ops(2048, 8512, False), [m.act(p) for p in (4096, 4288, 128)],
+                 eps)
+        m.kernel("linear", ops(2048, 4096, True), [m.act(p) for p in (2048, 1024, 1024)],
+                 eps)
+        m.kernel("linear", ops(2048, 11264, False), [m.act(5632)], f'glu = "silu", {eps}')
+    # A linear that also writes its result rows' sums of squares (attribute
+    # row_sumsq; last result [.., ceil(N / 128)] f32) for the next launch's
+    # folded norm: the 2048-wide residual GEMMs of bamba-1.5b sum them in
+    # sm_90a's staged residual epilogue; other shapes and engines run
+    # rowSumSq after the GEMM (N not a multiple of 128, no residual, f32).
+    for n, k, bias, res in [(2048, 4096, False, True), (2048, 5632, True, True),
+                            (200, 136, False, True), (37, 40, True, False),
+                            (4096, 256, False, False)]:
+        ops = [m.act(k), w(n, k), w(n) if bias else "unit"] + ([m.act(n)] if res else [])
+        m.kernel("linear", ops, [m.act(n), m.act(-(-n // 128), dt="f32")],
+                 "row_sumsq = true", entries=("prefill",))
     # The model's GEMMs (timed at M = 4096 in bf16).
     for n, k in [(8512, 2048), (2048, 2048), (4096, 2048), (11264, 2048), (2048, 4096),
                  (2048, 5632), (32000, 2048)]:

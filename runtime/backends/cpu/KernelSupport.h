@@ -215,7 +215,8 @@ inline double sumSquares(const float *x, int64_t n) {
 
 /// y[r, :] = w * (x[r, :] * rsqrt(mean(x[r, :]^2) + eps)) over `rows` rows
 /// of `h`: rms_norm's arithmetic, shared with the linear launches that fold
-/// a norm (passes/PrologueFusion.h) so that both give the same bits.
+/// a norm (passes/PrologueFusion.h) so that both give the same bits. A null
+/// `w` is a weight of ones (folded into the next GEMM's columns).
 void rmsNormRows(ThreadPool *pool, const float *x, const float *w, float *y,
                  int64_t rows, int64_t h, double eps);
 

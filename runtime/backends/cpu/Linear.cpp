@@ -8,31 +8,60 @@
 // of its [up; gate] with `glu_gate = 1`. With prologue fusion
 // (passes/PrologueFusion.h, attribute `norm_eps`) the input rows are first
 // normalized by the fifth operand, rms_norm's arithmetic into a scratch:
-// the same bits as the separate rms_norm launch.
+// the same bits as the separate rms_norm launch. Without a fifth operand
+// the norm's weight is folded into `weight`'s columns at load (the
+// binding's column_scale) and the rows are only scaled; a sixth operand
+// then may carry the input rows' sums of squares (below), which this
+// backend checks and does not need. With `row_sumsq` the last result is
+// [..., ceil(N / 128)]: the sums of the squares of each result row over
+// each group of 128 columns, for the next launch's folded norm.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/backends/cpu/Gemm.h"
 #include "runtime/backends/cpu/KernelSupport.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace braid::rt::cpu {
 
+namespace {
+/// sums[m][g] = sum of y[m][n]^2 over the columns n of group g (128 each).
+void rowSumsOfSquares(ThreadPool *pool, const float *y, float *sums,
+                      int64_t rows, int64_t n) {
+  const int64_t groups = (n + 127) / 128;
+  parallelFor(
+      pool, rows,
+      [&](int64_t m0, int64_t m1) {
+        for (int64_t m = m0; m < m1; ++m)
+          for (int64_t g = 0; g < groups; ++g) {
+            float sum = 0.0f;
+            for (int64_t j = g * 128; j < std::min(n, g * 128 + 128); ++j)
+              sum += y[m * n + j] * y[m * n + j];
+            sums[m * groups + g] = sum;
+          }
+      },
+      grainFor(n));
+}
+} // namespace
+
 std::string linearKernel(const KernelCall &call) {
   const TensorView &x = operandAt(call, 0), &w = operandAt(call, 1);
   const TensorView &bias = operandAt(call, 2), &res = operandAt(call, 3);
-  const TensorView &normW = operandAt(call, 4);
+  const TensorView &normW = operandAt(call, 4), &inSums = operandAt(call, 5);
   const bool normed = call.attrs.has("norm_eps");
+  const bool writesSums =
+      call.attrs.has("row_sumsq") && call.attrs.getBool("row_sumsq");
   const double normEps = normed ? call.attrs.getFloat("norm_eps") : 0.0;
   const bool gated = call.attrs.has("glu");
   std::string gluName = gated ? call.attrs.getString("glu") : "";
   Activation glu = Activation::Identity;
   const int64_t gateHalf = call.attrs.getIntOr("glu_gate", 0);
   Check c(call, "linear");
-  c.operandCount(2, normed ? 5 : 4)
+  c.operandCount(2, normed ? 6 : 4)
       .attrsOk()
-      .require(!normed || normW.present(),
-               "attribute 'norm_eps' needs operand 4, the norm's weight")
+      .require(!writesSums || (!gated && call.results.size() == 2),
+               "a 'row_sumsq' launch has one result and the row sums")
       .require(!gated || parseActivation(gluName, glu),
                "attribute 'glu' is '" + gluName + "', not an activation")
       .require(!gated || (call.results.size() == 1 && !res.present()),
@@ -41,24 +70,33 @@ std::string linearKernel(const KernelCall &call) {
                "attribute 'glu_gate' is " + std::to_string(gateHalf) +
                    ", not 0 or 1 (the half that is the gate)")
       .require(!call.results.empty(), "the launch has no result")
-      .require(!res.present() || call.results.size() == 1,
+      .require(!res.present() || call.results.size() == (writesSums ? 2u : 1u),
                "a residual needs exactly one result, the launch has " +
-                   std::to_string(call.results.size()))
+                   std::to_string(call.results.size() - (writesSums ? 1 : 0)))
       .f32("input", x)
       .minRank("input", x, 1)
       .f32("weight", w)
       .rank("weight", w, 2)
       .dimsMatch("weight", w, 1, "input", x, -1, "in_features");
   if (normed)
-    c.attrPositive("norm_eps", normEps)
-        .f32("norm_weight", normW)
+    c.attrPositive("norm_eps", normEps);
+  if (normed && normW.present())
+    c.f32("norm_weight", normW)
         .rank("norm_weight", normW, 1)
         .dimsMatch("norm_weight", normW, 0, "input", x, -1, "in_features");
+  if (normed && inSums.present())
+    c.require(!normW.present(), "operand 5 (row sums) needs the norm's weight "
+                                "folded (no operand 4)")
+        .f32("row_sums", inSums)
+        .rank("row_sums", inSums, x.rank())
+        .dimIs("row_sums", inSums, -1, (x.dim(-1) + 127) / 128,
+               "one sum a 128 columns of 'input'");
+  // The GEMM's results, without the row sums.
+  const size_t outs = call.results.size() - (writesSums ? 1 : 0);
   int64_t columns = 0;
-  for (size_t i = 0; i < call.results.size() && c.ok(); ++i) {
+  for (size_t i = 0; i < outs && c.ok(); ++i) {
     const TensorView &y = call.results[i];
-    std::string name =
-        call.results.size() == 1 ? "result" : "result #" + std::to_string(i);
+    std::string name = outs == 1 ? "result" : "result #" + std::to_string(i);
     c.f32(name, y).rank(name, y, x.rank());
     for (int64_t d = 0; c.ok() && d + 1 < x.rank(); ++d)
       c.dimsMatch(name, y, d, "input", x, d, "leading");
@@ -68,7 +106,7 @@ std::string linearKernel(const KernelCall &call) {
   if (c.ok() && gated)
     c.dimIs("weight", w, 0, 2 * columns,
             "2 x the result's last dim (gate; up)");
-  else if (c.ok() && call.results.size() == 1)
+  else if (c.ok() && outs == 1)
     c.dimsMatch("result", call.results[0], -1, "weight", w, 0, "out_features");
   else
     c.require(columns == w.dim(0),
@@ -81,6 +119,11 @@ std::string linearKernel(const KernelCall &call) {
         .dimsMatch("bias", bias, 0, "weight", w, 0, "out_features");
   // The residual is added after the GEMM wrote the result: they must not
   // share bytes (the planner keeps them apart; a backend cannot assume it).
+  if (writesSums && c.ok())
+    c.f32("row sums", call.results[1])
+        .rank("row sums", call.results[1], x.rank())
+        .dimIs("row sums", call.results[1], -1, (columns + 127) / 128,
+               "one sum a 128 columns of the result");
   if (res.present())
     c.f32("residual", res)
         .sameShape("residual", res, "result", resultAt(call, 0))
@@ -98,8 +141,8 @@ std::string linearKernel(const KernelCall &call) {
   std::vector<float> normalized;
   if (normed) {
     normalized.resize(static_cast<size_t>(a.M * a.K));
-    rmsNormRows(call.pool, x.f32(), normW.f32(), normalized.data(), a.M, a.K,
-                normEps);
+    rmsNormRows(call.pool, x.f32(), normW.present() ? normW.f32() : nullptr,
+                normalized.data(), a.M, a.K, normEps);
     a.x = normalized.data();
   }
   a.ldx = a.K;
@@ -134,7 +177,8 @@ std::string linearKernel(const KernelCall &call) {
   // computed exactly as in the whole GEMM (the K order does not depend on
   // the columns), so a split of the whole result gives the same bits.
   int64_t n0 = 0;
-  for (const TensorView &y : call.results) {
+  for (size_t i = 0; i < outs; ++i) {
+    const TensorView &y = call.results[i];
     a.N = y.dim(-1);
     a.w = w.f32() + n0 * a.K;
     a.bias = bias.present() ? bias.f32() + n0 : nullptr;
@@ -157,6 +201,9 @@ std::string linearKernel(const KernelCall &call) {
         },
         16384);
   }
+  if (writesSums)
+    rowSumsOfSquares(call.pool, call.results[0].f32(), call.results[1].f32(),
+                     a.M, columns);
   return "";
 }
 

@@ -58,8 +58,12 @@ void rmsNormRows(ThreadPool *pool, const float *x, const float *w, float *y,
           const float *xr = x + r * h;
           float *yr = y + r * h;
           float inv = inverseRms(sumSquares(xr, h), h, eps);
-          for (int64_t i = 0; i < h; ++i)
-            yr[i] = w[i] * (xr[i] * inv);
+          if (w)
+            for (int64_t i = 0; i < h; ++i)
+              yr[i] = w[i] * (xr[i] * inv);
+          else
+            for (int64_t i = 0; i < h; ++i)
+              yr[i] = xr[i] * inv;
         }
       },
       grainFor(h));

@@ -399,6 +399,42 @@ template <class Ops, class = void> struct IsGluOps : std::false_type {};
 template <class Ops>
 struct IsGluOps<Ops, std::void_t<decltype(Ops::kGate)>> : std::true_type {};
 
+/// Columns a row sum of squares covers (RowSumSqOps, RowNormOps): fixed,
+/// so that producer and consumer launches agree whatever their tiles.
+constexpr int kRowSumGroup = 128;
+
+/// An Ops whose A rows the GEMM rms-normalizes, the norm's weight already
+/// folded into B's columns at load (passes/PrologueFusion.h: attribute
+/// `norm_eps` without a norm weight), from the partial sums of squares of
+/// its rows that the launch producing A wrote (operand 5; RowSumSqOps):
+/// out[m, n] = rsqrt(sum_g rowSums[m][g] / K + eps) * (A B^T)[m, n], then
+/// Base's epilogue. The consumers scale their accumulators before the
+/// epilogue (wsScaleRows): the GEMM reads the un-normalized rows, and no
+/// launch writes a normalized copy or reads the rows twice.
+template <class Base> struct RowNormOps : Base {
+  static constexpr bool kRowNorm = true;
+  const float *rowSums; // [M][ceil(K / kRowSumGroup)]
+  float normEps;
+};
+template <class Ops, class = void> struct IsRowNormOps : std::false_type {};
+template <class Ops>
+struct IsRowNormOps<Ops, std::void_t<decltype(Ops::kRowNorm)>>
+    : std::true_type {};
+
+/// An Ops that also writes, for each output row m, the sums of squares of
+/// its stored values over each group of kRowSumGroup columns: rowSums[m][g]
+/// (attribute `row_sumsq`, the launch's last result), for the next launch's
+/// RowNormOps. The staged residual epilogue sums the rows it stores
+/// (wsStoreSlotRows); other engines run rowSumSqKernel after the GEMM.
+template <class Base> struct RowSumSqOps : Base {
+  static constexpr bool kRowSumSq = true;
+  float *rowSums; // [M][ceil(N / kRowSumGroup)]
+};
+template <class Ops, class = void> struct IsRowSumSqOps : std::false_type {};
+template <class Ops>
+struct IsRowSumSqOps<Ops, std::void_t<decltype(Ops::kRowSumSq)>>
+    : std::true_type {};
+
 /// BM = 128 rows, BN = 128 or 256, BK = 64; one producer and two consumer
 /// warpgroups: 384 threads. Cooperative (PINGPONG = false): both consumers
 /// work on every tile, 64 rows each. Ping-pong: each consumer computes
@@ -636,6 +672,58 @@ BRAID_DEVICE void tmaProduce(const BraidTensorMaps &maps, int tilesM, int first,
 namespace braid {
 namespace dev {
 
+/// The rms norm factors of the thread's rows, row0 + 64 mi + 8 h for
+/// inv[mi][h]: the four lanes of a row (lane % 4) read every fourth of its
+/// G partial sums and add them up across the quad; 1 / sqrtf(sum * (1 / K)
+/// + eps) as rowNorm computes it. Read before the tile's main loop (the
+/// launch that wrote them has finished by then): in the epilogue the loads
+/// would need registers the accumulators hold.
+template <int K, class Ops, int MI>
+BRAID_DEVICE void wsRowScales(const Ops &ops, float (&inv)[MI][2], int M,
+                              int row0, int lane) {
+  constexpr int G = ceilDiv(K, kRowSumGroup);
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int m = row0 + 64 * mi + 8 * h;
+      float sum = 0.0f;
+      if (m < M) {
+        const float *sums = ops.rowSums + static_cast<int64_t>(m) * G;
+        if constexpr (G % 4 == 0 && G <= 16) { // one 16-byte load a lane
+          if (4 * (lane & 3) < G) {
+            const float4 v =
+                *reinterpret_cast<const float4 *>(sums + 4 * (lane & 3));
+            sum = (v.x + v.y) + (v.z + v.w);
+          }
+        } else {
+#pragma unroll
+          for (int g = lane & 3; g < G; g += 4)
+            sum += sums[g];
+        }
+      }
+      sum += shflXor(sum, 1);
+      sum += shflXor(sum, 2);
+      inv[mi][h] =
+          1.0f / sqrtf(sum * (1.0f / static_cast<float>(K)) + ops.normEps);
+    }
+}
+
+/// Scales the accumulators of the thread's rows: block mi holds row
+/// row0 + 64 mi + 8 h in registers 4 j + 2 h + {0, 1}.
+template <int MI, int R>
+BRAID_DEVICE void wsScaleRows(float (&acc)[MI][R], const float (&inv)[MI][2]) {
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+    for (int j = 0; j < R / 4; ++j)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        acc[mi][4 * j + 2 * h] *= inv[mi][h];
+        acc[mi][4 * j + 2 * h + 1] *= inv[mi][h];
+      }
+}
+
 /// A consumer warpgroup (cw = 0, 1): rows 64 cw .. 64 cw + 63 of each
 /// tile (cooperative) or every row of the block's tiles cw, cw + 2, ...
 /// (ping-pong). k-tile kt of the block's tile `local` is number
@@ -686,6 +774,10 @@ BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
 #pragma unroll
       for (int i = 0; i < R; ++i)
         acc[mi][i] = 0.0f;
+    // A folded norm's row factors (RowNormOps), for the epilogue.
+    float inv[MI][2];
+    if constexpr (IsRowNormOps<Ops>::value)
+      wsRowScales<K>(ops, inv, M, m0 + aRows + rowInBlock, lane);
     int g = local * KT; // the k-tile's number in the ring's stream
     int held = 0;       // the stage whose wgmma may still be in flight
     // Ping-pong: the main loops alternate (consumer 0 first). Besides
@@ -730,6 +822,12 @@ BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
     }
     wgmmaWait<0>();
     release(held);
+    if constexpr (IsRowNormOps<Ops>::value)
+      wsScaleRows(acc, inv);
+    // Only the staged residual epilogue writes row sums (the specializer
+    // runs rowSumSqKernel after the other engines).
+    static_assert(!IsRowSumSqOps<Ops>::value || kStagesResidual<Cfg, Ops>,
+                  "row sums of squares: the staged residual epilogue only");
 
     // Epilogue: staged through the idle ring (one tile per block), or
     // straight from the registers while the producer loads the next tile.

@@ -242,19 +242,46 @@ BRAID_DEVICE void wsFinishInSlot(const Ops &ops, int n0,
 /// Stores ROWS rows of a slot (wsResidualOffset's layout) as output rows
 /// m0 .. of columns n0 ..: THREADS threads (thread t) take consecutive
 /// chunks, 16 bytes each.
+/// With an Ops that writes row sums of squares (RowSumSqOps), each half
+/// warp's 16 chunks are one row's kRowSumGroup columns (CPR and THREADS are
+/// multiples of 16, n0 of 128): the half warp adds up the squares of the
+/// values it stores and its first lane writes the group's sum.
 template <int BN, int ROWS, int THREADS, class Ops>
 BRAID_DEVICE void wsStoreSlotRows(const Ops &ops, int M, int m0, int n0,
                                   const char *slot, int t) {
   constexpr int CPR = BN / 8, N = Ops::N;
   static_assert(ROWS * CPR % THREADS == 0, "whole rounds of chunks");
+  constexpr bool kSums = IsRowSumSqOps<Ops>::value;
+  static_assert(!kSums || (CPR % 16 == 0 && THREADS % 16 == 0 &&
+                           kRowSumGroup == 16 * 8 &&
+                           std::is_same_v<OutOf<Ops>, bf16>),
+                "a half warp's chunks are one bf16 row's sum group");
 #pragma unroll 4
   for (int k = 0; k < ROWS * CPR / THREADS; ++k) {
     const int i = k * THREADS + t;
     const int r = i / CPR, c = i % CPR;
     const int m = m0 + r, n = n0 + 8 * c;
-    if (m < M && n < N)
-      *reinterpret_cast<uint4 *>(ops.at(m, n)) =
-          *reinterpret_cast<const uint4 *>(slot + wsResidualOffset<BN>(r, c));
+    const bool ok = m < M && n < N;
+    uint4 v = make_uint4(0, 0, 0, 0);
+    if (ok) {
+      v = *reinterpret_cast<const uint4 *>(slot + wsResidualOffset<BN>(r, c));
+      *reinterpret_cast<uint4 *>(ops.at(m, n)) = v;
+    }
+    if constexpr (kSums) {
+      float sum = 0.0f;
+      const uint32_t words[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const float2 f = unpackBf16x2(words[q]);
+        sum = fmaf(f.y, f.y, fmaf(f.x, f.x, sum));
+      }
+#pragma unroll
+      for (int d = 1; d < 16; d *= 2)
+        sum += shflXor(sum, d);
+      if ((t & 15) == 0 && m < M)
+        ops.rowSums[static_cast<int64_t>(m) * ceilDiv(N, kRowSumGroup) +
+                    n / kRowSumGroup] = sum;
+    }
   }
 }
 

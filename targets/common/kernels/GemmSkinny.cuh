@@ -26,7 +26,7 @@ template <int WARPS_, int COLS_, int ROWS_> struct SkinnyConfig {
 
 /// skinnyGemm's input as it is (the plain linear).
 struct SkinnyInput {
-  static constexpr bool kNorm = false;
+  static constexpr bool kNorm = false, kWeighted = false;
 };
 /// rmsnorm(A) as skinnyGemm's input, for a decode linear that folds its
 /// input's rms_norm (passes/PrologueFusion.h): rmsnorm(A)[m, k] = g[k] *
@@ -36,8 +36,10 @@ struct SkinnyInput {
 /// at the end: no extra pass, no normalized copy. The normalized row is
 /// never rounded to T (the separate rms_norm launch stored it in T): in
 /// bf16 the result differs from the unfused launches by that rounding.
-template <typename TG> struct SkinnyRmsNormInput {
-  static constexpr bool kNorm = true;
+/// WEIGHTED = false: g is already folded into the weight's columns (the
+/// launch has no norm weight), the rows are only scaled.
+template <typename TG, bool WEIGHTED = true> struct SkinnyRmsNormInput {
+  static constexpr bool kNorm = true, kWeighted = WEIGHTED;
   const TG *g;
   float eps;
 };
@@ -75,7 +77,7 @@ BRAID_DEVICE void skinnyPass(const Ops &ops, int m0, int n0, const In &in) {
 #pragma unroll
     for (int c = 0; c < COLS; ++c)
       loadVec<V>(wRow[c] + k, wv[c]);
-    if constexpr (In::kNorm) {
+    if constexpr (In::kNorm && In::kWeighted) {
       // g on the COLS weight vectors, not on the ROWS input rows.
       float gv[V];
       loadVec<V>(in.g + k, gv);
@@ -163,6 +165,12 @@ template <class Cfg, class Ops, typename TG>
 BRAID_DEVICE void skinnyNormGemm(const Ops &ops, int M, const TG *g,
                                  float eps) {
   skinnyGemm<Cfg>(ops, M, SkinnyRmsNormInput<TG>{g, eps});
+}
+/// skinnyNormGemm whose norm weight is folded into the weight's columns.
+template <class Cfg, class Ops>
+BRAID_DEVICE void skinnyNormGemm(const Ops &ops, int M, decltype(nullptr),
+                                 float eps) {
+  skinnyGemm<Cfg>(ops, M, SkinnyRmsNormInput<float, false>{nullptr, eps});
 }
 
 } // namespace dev

@@ -142,13 +142,53 @@ BRAID_DEVICE void rowNorm(const TX *x, const TX *gate, const TW *w,
 #pragma unroll
         for (int i = 0; i < V; ++i)
           o[i] = wv[i] * (v[p][i] * inv) * siluF(g[i]);
-      } else {
+      } else if constexpr (HasW) {
 #pragma unroll
         for (int i = 0; i < V; ++i)
           o[i] = wv[i] * (v[p][i] * inv);
+      } else { // the weight is folded into the next GEMM's columns
+#pragma unroll
+        for (int i = 0; i < V; ++i)
+          o[i] = v[p][i] * inv;
       }
       storeVec<V>(y + off + c * V, o);
     }
+  }
+}
+
+/// rowSums[m][g] = the sum of y[m][n]^2 over the 128 columns n of group g
+/// (the last group may be short): the row statistics a launch writes for a
+/// next launch that folds an rms_norm (attribute `row_sumsq`; its GEMM
+/// engine could not sum them in its epilogue). A half warp takes one (row,
+/// group), 8 columns a lane; a warp (wave) takes kWarpSize / 16 of them
+/// together, so that its shuffles stay converged.
+template <typename T, int N>
+BRAID_DEVICE void rowSumSq(const T *y, float *rowSums, int64_t rows) {
+  constexpr int G = ceilDiv(N, 128), PER = kWarpSize / 16;
+  const int lane = laneId();
+  const int64_t items = rows * G;
+  const int64_t warps =
+      static_cast<int64_t>(gridDimX()) * (blockSize() / kWarpSize);
+  for (int64_t w =
+           static_cast<int64_t>(blockIdX()) * (blockSize() / kWarpSize) +
+           threadId() / kWarpSize;
+       PER * w < items; w += warps) {
+    const int64_t item = PER * w + (lane >> 4);
+    const int64_t m = item / G;
+    const int n0 = static_cast<int>(item % G) * 128 + (lane & 15) * 8;
+    float sum = 0.0f;
+    if (item < items)
+#pragma unroll
+      for (int i = 0; i < 8; ++i)
+        if (n0 + i < N) {
+          const float v = toFloat(y[m * N + n0 + i]);
+          sum = fmaf(v, v, sum);
+        }
+#pragma unroll
+    for (int d = 1; d < 16; d *= 2)
+      sum += shflXor(sum, d);
+    if ((lane & 15) == 0 && item < items)
+      rowSums[item] = sum;
   }
 }
 

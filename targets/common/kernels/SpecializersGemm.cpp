@@ -499,7 +499,20 @@ llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
   const bool normed = static_cast<bool>(l.attr("norm_eps"));
   const float normEps =
       normed ? static_cast<float>(l.getFloat("norm_eps").value_or(0)) : 0.0f;
-  const bool parts = l.outs.size() > 1;
+  // Row sums of squares (RowSumSqOps, GemmHopper.cuh): with `row_sumsq` the
+  // last result is [..., ceil(N / 128)] f32, the sums of the squares of
+  // each output row's stored values over each group of 128 columns, for
+  // the next launch; operand 5 is such a result of the launch that wrote
+  // `input`, read by a launch that folds a weightless norm.
+  const bool writesSums = static_cast<bool>(l.attr("row_sumsq"));
+  const Buf &inSums = l.in(5);
+  llvm::SmallVector<Buf> ys(l.outs.begin(), l.outs.end());
+  Buf sums;
+  if (writesSums && !ys.empty()) {
+    sums = ys.back();
+    ys.pop_back();
+  }
+  const bool parts = ys.size() > 1;
   const std::string gluName = l.attr("glu") ? l.getString("glu") : "";
   const std::optional<std::string> glu =
       gluName.empty() ? std::nullopt : activationEnum(gluName);
@@ -511,16 +524,18 @@ llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
                 "attribute 'glu_gate' must be 0 or 1 (the half that is the "
                 "gate)") &&
       l.require(gluName.empty() || (!parts && !l.in(3).present()),
-                "a 'glu' launch has one result and no residual");
+                "a 'glu' launch has one result and no residual") &&
+      l.require(!writesSums || l.outs.size() == 2,
+                "a 'row_sumsq' launch has one result and the row sums");
   int64_t columns = 0;
   if (l.floatBuf(x, "input") && l.floatBuf(w, "weight") &&
-      l.require(!l.outs.empty(), "the launch has no result") &&
+      l.require(!ys.empty(), "the launch has no result") &&
       l.require(w.rank() == 2, "'weight' must have rank 2") &&
       l.require(x.rank() >= 1 && x.dim(-1) == w.dim(1),
                 "'input' last dim must equal 'weight' dim 1 (in_features)") &&
       l.require(x.type == w.type, "'input' and 'weight' must share a type") &&
       l.staticDims(w, w.shape(), "weight")) {
-    for (auto [i, out] : llvm::enumerate(l.outs)) {
+    for (auto [i, out] : llvm::enumerate(ys)) {
       std::string what = parts ? "result #" + std::to_string(i) : "result";
       if (!l.floatBuf(out, what) ||
           !l.require(out.type == y.type && out.rank() == x.rank() &&
@@ -543,14 +558,33 @@ llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
           l.require(!parts, "a residual needs exactly one result") &&
           l.require(res.type == y.type && res.shape() == y.shape(),
                     "'residual' must have the type and shape of 'result'");
+    // Without operand 4 the norm's weight is folded into `weight`'s
+    // columns (the binding's column_scale).
     if (normed)
       l.require(normEps > 0, "attribute 'norm_eps' must be positive") &&
-          l.floatBuf(normW, "norm_weight") &&
-          l.require(normW.rank() == 1 && normW.dim(0) == w.dim(1),
-                    "'norm_weight' must be [in_features]");
+          (!normW.present() ||
+           (l.floatBuf(normW, "norm_weight") &&
+            l.require(normW.rank() == 1 && normW.dim(0) == w.dim(1),
+                      "'norm_weight' must be [in_features]")));
     else
-      l.require(!normW.present() && l.ins.size() <= 4,
-                "operand 4 (a norm's weight) needs attribute 'norm_eps'");
+      l.require(!normW.present() && !inSums.present() && l.ins.size() <= 4,
+                "operands 4 and 5 (a norm's weight, row sums) need attribute "
+                "'norm_eps'");
+    auto sumsShape = [&](const Buf &b, int64_t width, const std::string &what) {
+      return l.floatBuf(b, what) &&
+             l.require(b.type == "float" && b.rank() == x.rank() &&
+                           b.shape().drop_back() == x.shape().drop_back() &&
+                           b.dim(-1) == (width + 127) / 128,
+                       "'" + what + "' must be f32 [leading dims of 'input', " +
+                           std::to_string((width + 127) / 128) +
+                           "] (one sum a 128 columns)");
+    };
+    if (inSums.present())
+      l.require(!normW.present(), "operand 5 (row sums) needs the norm's "
+                                  "weight folded (no operand 4)") &&
+          sumsShape(inSums, w.dim(1), "row_sums");
+    if (writesSums && sums.present())
+      sumsShape(sums, columns, "row sums result");
   }
   Count m = x.present() ? countOf(x.shape().drop_back()) : Count();
   l.countOk(m, "input");
@@ -562,31 +596,49 @@ llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
   std::string tb = bias.present() ? bias.type : x.type;
   std::string biasPtr =
       bias.present() ? bias.ptr() : "static_cast<const " + tb + " *>(nullptr)";
-  // The operand policy with A at `a` (the input, or a normalized copy).
-  auto opsWith = [&](const std::string &a) -> std::string {
+  // The operand policy with A at `a` (the input, or a normalized copy):
+  // its type and its initializer's fields.
+  auto opsParts =
+      [&](const std::string &a) -> std::pair<std::string, std::string> {
     if (glu)
-      return "LinearGluOps<" + x.type + ", " + y.type + ", " + tb + ", " +
-             std::to_string(N / 2) + ", " + std::to_string(K) + ", " +
-             boolLit(bias.present()) + ", " + *glu + ", " +
-             boolLit(gluGate == 1) + "> ops{" + a + ", " + w.ptr() + ", " +
-             biasPtr + ", " + y.ptr(false) + "};";
+      return {"LinearGluOps<" + x.type + ", " + y.type + ", " + tb + ", " +
+                  std::to_string(N / 2) + ", " + std::to_string(K) + ", " +
+                  boolLit(bias.present()) + ", " + *glu + ", " +
+                  boolLit(gluGate == 1) + ">",
+              a + ", " + w.ptr() + ", " + biasPtr + ", " + y.ptr(false)};
     if (!parts && !res.present())
-      return "LinearOps<" + x.type + ", " + y.type + ", " + tb + ", " +
-             std::to_string(N) + ", " + std::to_string(K) + ", " +
-             boolLit(bias.present()) + "> ops{" + a + ", " + w.ptr() + ", " +
-             y.ptr(false) + ", " + biasPtr + "};";
+      return {"LinearOps<" + x.type + ", " + y.type + ", " + tb + ", " +
+                  std::to_string(N) + ", " + std::to_string(K) + ", " +
+                  boolLit(bias.present()) + ">",
+              a + ", " + w.ptr() + ", " + y.ptr(false) + ", " + biasPtr};
     std::string widths, outs;
-    for (const Buf &out : l.outs) {
+    for (const Buf &out : ys) {
       widths += ", " + std::to_string(out.dim(-1));
       outs += (outs.empty() ? "" : ", ") + out.ptr(false);
     }
-    return "LinearEpilogueOps<" + x.type + ", " + y.type + ", " + tb + ", " +
-           std::to_string(K) + ", " + boolLit(bias.present()) + ", " +
-           boolLit(res.present()) + widths + "> ops{" + a + ", " + w.ptr() +
-           ", " + biasPtr + ", " +
-           (res.present() ? res.ptr()
-                          : "static_cast<const " + y.type + " *>(nullptr)") +
-           ", {" + outs + "}};";
+    return {"LinearEpilogueOps<" + x.type + ", " + y.type + ", " + tb + ", " +
+                std::to_string(K) + ", " + boolLit(bias.present()) + ", " +
+                boolLit(res.present()) + widths + ">",
+            a + ", " + w.ptr() + ", " + biasPtr + ", " +
+                (res.present()
+                     ? res.ptr()
+                     : "static_cast<const " + y.type + " *>(nullptr)") +
+                ", {" + outs + "}"};
+  };
+  // The policy's declaration, wrapped for row sums: RowNormOps reads the
+  // input's (normalizing its rows in the epilogue), RowSumSqOps writes the
+  // result's (GemmHopper.cuh).
+  auto declare = [&](const std::string &a, bool rowNorm, bool writeSums) {
+    auto [type, fields] = opsParts(a);
+    if (rowNorm) {
+      type = "RowNormOps<" + type + ">";
+      fields = "{" + fields + "}, " + inSums.ptr() + ", " + floatLit(normEps);
+    }
+    if (writeSums) {
+      type = "RowSumSqOps<" + type + ">";
+      fields = "{" + fields + "}, " + sums.ptr(false);
+    }
+    return type + " ops{" + fields + "};";
   };
   KernelPlan plan;
   // A (the input, or its normalized copy in the workspace) and the weight
@@ -595,38 +647,85 @@ llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
   // Ping-pong tiles may finish into output slots: bf16 results whose
   // every piece is whole 16-byte chunks, not a gated MLP.
   bool slots = !glu && y.type == kBf16Type;
-  for (const Buf &out : l.outs)
+  for (const Buf &out : ys)
     slots = slots && out.dim(-1) % 8 == 0;
   const auto variants =
       gemmVariants(l, N, K, K % 8 == 0, /*tmaRows=*/true, slots);
+  // The engines that write the row sums in their epilogue: cooperative TMA
+  // tiles staging a residual (kStagesResidual, GemmHopperEpilogue.cuh),
+  // bf16 results. The others run rowSumSqKernel after the GEMM.
+  auto fusesSums = [&](const Engine &e) {
+    return writesSums && e.kind == Engine::Tma && e.perSm == 0 &&
+           res.present() && !parts && !glu && y.type == kBf16Type &&
+           N % 8 == 0 && e.stages >= 3 && (K + 63) / 64 >= e.stages;
+  };
+  bool sumsKernel = false;
+  auto addSumsAfter = [&](const GemmVariant &v) {
+    if (!writesSums || fusesSums(v.engine))
+      return;
+    if (!sumsKernel) {
+      src.text += "#include \"targets/common/kernels/Norms.cuh\"\n\n";
+      src.kernel(l.fn("row_sums"), 256, 1,
+                 "  rowSumSq<" + y.type + ", " + std::to_string(N) + ">(" +
+                     y.ptr() + ", " + sums.ptr(false) + ", " + m.expr() +
+                     ");\n");
+      sumsKernel = true;
+    }
+    // A (row, group) item a 16 lanes: 16 a block of 256 threads.
+    KernelInvocation k =
+        invocation(l.fn("row_sums"), m.dim(16, (N + 127) / 128),
+                   DimExpr::fixed(1), DimExpr::fixed(1), 256, 0);
+    k.minRows = v.minRows;
+    k.maxRows = v.maxRows;
+    plan.invocations.push_back(std::move(k));
+  };
   if (!normed) {
-    addGemmKernels(l, src, plan, variants, m, N, opsWith(x.ptr()), "", &tma);
+    for (const GemmVariant &v : variants) {
+      addGemmKernels(l, src, plan, {v}, m, N,
+                     declare(x.ptr(), false, fusesSums(v.engine)), "", &tma);
+      addSumsAfter(v);
+    }
   } else {
     // The skinny engine normalizes as it streams the rows
-    // (skinnyNormGemm); the tile engines read rows that an rms_norm kernel
-    // (Norms.cuh, as the rms_norm launch) wrote into the workspace just
-    // before them, for the same rows.
+    // (skinnyNormGemm); the TMA engine scales its rows by the row sums of
+    // operand 5 when the norm's weight is folded into the GEMM's
+    // (RowNormOps). The other tile engines read rows that an rms_norm
+    // kernel (Norms.cuh, as the rms_norm launch) wrote into the workspace
+    // just before them, for the same rows.
     src.text += "#include \"targets/common/kernels/Norms.cuh\"\n\n";
-    const RowShape s =
-        rowShape(K, std::min<int64_t>(16 / x.bytes(), 16 / normW.bytes()));
+    const bool weighted = normW.present();
+    const std::string tw = weighted ? normW.type : x.type;
+    const std::string gPtr =
+        weighted ? normW.ptr() : "static_cast<const " + tw + " *>(nullptr)";
+    const RowShape s = rowShape(
+        K, std::min<int64_t>(16 / x.bytes(),
+                             weighted ? 16 / normW.bytes() : 16 / x.bytes()));
     bool normKernel = false;
     for (const GemmVariant &v : variants) {
+      const bool fused = fusesSums(v.engine);
       if (v.engine.kind == Engine::Skinny) {
-        addGemmKernels(l, src, plan, {v}, m, N, opsWith(x.ptr()),
-                       normW.ptr() + ", " + floatLit(normEps));
+        addGemmKernels(l, src, plan, {v}, m, N, declare(x.ptr(), false, false),
+                       (weighted ? normW.ptr() : std::string("nullptr")) +
+                           ", " + floatLit(normEps));
+        addSumsAfter(v);
+        continue;
+      }
+      if (v.engine.kind == Engine::Tma && inSums.present()) {
+        addGemmKernels(l, src, plan, {v}, m, N, declare(x.ptr(), true, fused),
+                       "", &tma);
+        addSumsAfter(v);
         continue;
       }
       if (!normKernel) {
-        src.kernel(l.fn("norm"), s.threads, 1,
-                   "  rowNorm<NormKind::Rms, " + x.type + ", " + normW.type +
-                       ", " + x.type + ", " + std::to_string(K) + ", 1, " +
-                       std::to_string(s.team) + ", " + std::to_string(s.v) +
-                       ", true, false>(" + x.ptr() + ", static_cast<const " +
-                       x.type + " *>(nullptr), " + normW.ptr() +
-                       ", static_cast<const " + normW.type +
-                       " *>(nullptr), static_cast<" + x.type +
-                       " *>(p.workspace), " + m.expr() + ", " +
-                       floatLit(normEps) + ");\n");
+        src.kernel(
+            l.fn("norm"), s.threads, 1,
+            "  rowNorm<NormKind::Rms, " + x.type + ", " + tw + ", " + x.type +
+                ", " + std::to_string(K) + ", 1, " + std::to_string(s.team) +
+                ", " + std::to_string(s.v) + ", " + boolLit(weighted) +
+                ", false>(" + x.ptr() + ", static_cast<const " + x.type +
+                " *>(nullptr), " + gPtr + ", static_cast<const " + tw +
+                " *>(nullptr), static_cast<" + x.type + " *>(p.workspace), " +
+                m.expr() + ", " + floatLit(normEps) + ");\n");
         normKernel = true;
       }
       KernelInvocation k =
@@ -637,10 +736,11 @@ llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
       plan.invocations.push_back(std::move(k));
       TmaOperands normedTma = tma;
       normedTma.a = -1;
-      addGemmKernels(
-          l, src, plan, {v}, m, N,
-          opsWith("static_cast<const " + x.type + " *>(p.workspace)"), "",
-          &normedTma);
+      addGemmKernels(l, src, plan, {v}, m, N,
+                     declare("static_cast<const " + x.type + " *>(p.workspace)",
+                             false, fused),
+                     "", &normedTma);
+      addSumsAfter(v);
     }
     if (normKernel) // the normalized rows of the tile engines
       plan.workspaceBytes = m.dim(1, K * x.bytes());

@@ -336,15 +336,31 @@ TEST(Linear, FoldedNormWithTheBitsOfTheSeparateRmsNorm) {
                 .run(nullptr),
             "linear: 'norm_weight' dim 0 (in_features) is 7 but 'input' dim 2 "
             "is 8");
-  EXPECT_EQ(Launch("linear")
-                .in(x)
-                .in(w)
-                .none()
-                .none()
-                .attr("norm_eps", 1e-5)
-                .out(y)
-                .run(nullptr),
-            "linear: attribute 'norm_eps' needs operand 4, the norm's weight");
+  // Without operand 4 the norm's weight is folded into `weight`: the rows
+  // are only scaled, the bits of rms_norm with a weight of ones.
+  {
+    Rng r2(9);
+    Tensor xs = r2.uniform({1, 3, 8}), ws = r2.uniform({4, 8}), ones({8}, 1.0f),
+           normed({1, 3, 8}), want({1, 3, 4}), got({1, 3, 4}, NAN);
+    ASSERT_EQ(Launch("rms_norm")
+                  .in(xs)
+                  .in(ones)
+                  .attr("epsilon", 1e-5)
+                  .out(normed)
+                  .run(testPool()),
+              "");
+    ASSERT_EQ(Launch("linear").in(normed).in(ws).out(want).run(testPool()), "");
+    ASSERT_EQ(Launch("linear")
+                  .in(xs)
+                  .in(ws)
+                  .none()
+                  .none()
+                  .attr("norm_eps", 1e-5)
+                  .out(got)
+                  .run(testPool()),
+              "");
+    EXPECT_EQ(got.f, want.f);
+  }
   // Without norm_eps a fifth operand is one too many.
   Tensor g({8});
   EXPECT_EQ(

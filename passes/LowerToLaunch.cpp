@@ -115,17 +115,44 @@ private:
   const Mamba2Step *stepOf(Operation *op) const {
     return inDecode ? decodeSteps.stepOf(op) : nullptr;
   }
-  /// rms_norms that the decode entry's linear launches do
+  /// rms_norms that linear launches do: in every entry where their weight
+  /// moved into the linears' weights (fuse-norms), else in the decode entry
   /// (fuse-decode-norms).
-  PrologueFusion decodeNorms;
+  PrologueFusion norms;
+  /// Norms that only the decode entry folds.
+  llvm::DenseSet<Operation *> decodeOnlyNorms;
   const FoldedNorm *normOf(Operation *op) const {
-    return inDecode ? decodeNorms.normOf(op) : nullptr;
+    const FoldedNorm *norm = norms.normOf(op);
+    if (!norm || norm->weightFolded)
+      return norm;
+    return inDecode && fuseDecodeNorms ? norm : nullptr;
   }
+  bool normAbsorbed(Operation *op) const {
+    if (!norms.absorbed.contains(op))
+      return false;
+    return !decodeOnlyNorms.contains(op) || (inDecode && fuseDecodeNorms);
+  }
+  /// Row sums of squares (fuse-norms, prefill entries): the linear launch
+  /// writing a weight-folded norm's input also writes, just past that
+  /// buffer in its arena interval, the sums of the squares of each row over
+  /// each 128 columns ([B, T, ceil(N / 128)] f32, attribute `row_sumsq`),
+  /// and the linears folding the norm read them (operand 5): on sm_90a
+  /// their GEMM then scales its rows in the epilogue without reading them
+  /// twice. Keyed by the storage value of the norm input; `offset` is the
+  /// sums' byte offset per token past the value's own bytes.
+  struct RowSums {
+    int64_t groups = 0, offset = 0;
+  };
+  llvm::DenseSet<Value> rowSumsWanted;
+  llvm::DenseMap<Value, RowSums> rowSums;
+  /// Whether the entry being emitted writes and reads row sums (not decode:
+  /// its skinny GEMMs sum their rows as they stream them).
+  bool emitRowSums = false;
+  FailureOr<BufferAttr> rowSumsBuffer(Value storage, Location loc);
   /// Ops of the current entry that get no launch of their own.
   bool noLaunch(Operation *op) const {
     return isa<WeightOp, ReshapeOp>(op) || epilogues.absorbed.contains(op) ||
-           (inDecode && (decodeSteps.absorbed.contains(op) ||
-                         decodeNorms.absorbed.contains(op)));
+           normAbsorbed(op) || (inDecode && decodeSteps.absorbed.contains(op));
   }
   /// The values a launch of `op` writes, and the values it reads.
   SmallVector<Value> launchResults(Operation *op) const;
@@ -251,9 +278,13 @@ SmallVector<Value> LowerToLaunchPass::launchReads(Operation *op) const {
   SmallVector<Value> reads(op->getOperands());
   if (Value residual = epilogues.residualOf(op))
     reads.push_back(residual);
-  // A folded norm's result has no buffer; its input and weight are read.
-  if (const FoldedNorm *norm = normOf(op))
-    reads.append({norm->input, norm->weight});
+  // A folded norm's result has no buffer; its input (and its weight, unless
+  // that is folded into the linear's) is read.
+  if (const FoldedNorm *norm = normOf(op)) {
+    reads.push_back(norm->input);
+    if (!norm->weightFolded)
+      reads.push_back(norm->weight);
+  }
   if (const Mamba2Step *step = stepOf(op)) {
     reads.append(step->scan->getOperands().begin(),
                  step->scan->getOperands().end());
@@ -271,6 +302,7 @@ LogicalResult LowerToLaunchPass::place(func::FuncOp func) {
   static constexpr StringRef inputNames[] = {"input_ids", "positions"};
   placements.clear();
   intervals.clear();
+  rowSums.clear();
   gathered = -1;
   if (func.getNumArguments() != 2 || func.getNumResults() != 1)
     return func.emitOpError("the model function must take (input_ids, "
@@ -335,6 +367,17 @@ LogicalResult LowerToLaunchPass::place(func::FuncOp func) {
                   "to be planned";
       placements[result] = {BufferKind::arena, "",
                             static_cast<int64_t>(intervals.size())};
+      // A linear's only result that a weight-folded norm reads: its row
+      // sums follow it in the same interval (64-byte aligned).
+      if (isa<LinearOp>(op) && launchResults(op).size() == 1 &&
+          rowSumsWanted.contains(result)) {
+        int64_t groups =
+            (cast<RankedTensorType>(result.getType()).getShape().back() + 127) /
+            128;
+        int64_t offset = (*bytes + 63) / 64 * 64;
+        rowSums[result] = {groups, offset};
+        *bytes = offset + groups * 4;
+      }
       intervals.push_back({*bytes, launchIndex, launchIndex});
     }
     ++launchIndex;
@@ -395,6 +438,20 @@ FailureOr<BufferAttr> LowerToLaunchPass::bufferFor(Value value, Location loc) {
   }
   return BufferAttr::get(&getContext(), placement.kind, placement.name, offset,
                          shape, elementType);
+}
+
+FailureOr<BufferAttr> LowerToLaunchPass::rowSumsBuffer(Value storage,
+                                                       Location loc) {
+  auto it = rowSums.find(storage);
+  auto placed = placements.find(storage);
+  if (it == rowSums.end() || placed == placements.end())
+    return emitError(loc, "internal: no row sums for a value of type ")
+           << storage.getType();
+  return BufferAttr::get(
+      &getContext(), BufferKind::arena, "",
+      plan.offsets[placed->second.interval] + it->second.offset,
+      {launch::kDimBatch, launch::kDimTokens, it->second.groups},
+      Float32Type::get(&getContext()));
 }
 
 //===----------------------------------------------------------------------===//
@@ -675,6 +732,17 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
       return failure();
     results.push_back(*buffer);
   }
+  // The row sums this launch writes for the next one's folded norm.
+  bool writesRowSums = false;
+  if (emitRowSums && isa<LinearOp>(op) && results.size() == 1 &&
+      rowSums.contains(storageOf(launchResults(op).front()))) {
+    FailureOr<BufferAttr> buffer =
+        rowSumsBuffer(storageOf(launchResults(op).front()), loc);
+    if (failed(buffer))
+      return failure();
+    results.push_back(*buffer);
+    writesRowSums = true;
+  }
 
   // Absent optional operands of a given segment: `unit`. The segment sizes
   // tell where they are; state operands are then filled in below.
@@ -707,9 +775,22 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
   } else if (norm) {
     operands.push_back(builder.getUnitAttr());
   }
-  // The folded norm's weight after the (possibly absent) residual
-  // (PrologueFusion.h has the contract).
-  if (norm) {
+  // The folded norm's weight after the (possibly absent) residual, or
+  // unit where it is folded into the linear's weight (PrologueFusion.h has
+  // the contract).
+  if (norm && norm->weightFolded) {
+    operands.push_back(builder.getUnitAttr());
+    // The input rows' sums of squares, where the launch that wrote them
+    // did (not for prefill_last's gathered rows).
+    Value storage = storageOf(norm->input);
+    if (emitRowSums && rowSums.contains(storage) &&
+        !(lastOnly && storage == hidden)) {
+      FailureOr<BufferAttr> buffer = rowSumsBuffer(storage, loc);
+      if (failed(buffer))
+        return failure();
+      operands.push_back(*buffer);
+    }
+  } else if (norm) {
     FailureOr<BufferAttr> buffer = bufferFor(norm->weight, loc);
     if (failed(buffer))
       return failure();
@@ -790,9 +871,12 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
       list.set("glu_gate", builder.getI64IntegerAttr(epilogues.gluGateOf(op)));
     attrs = list.getDictionary(&getContext());
   }
-  if (norm) {
+  if (norm || writesRowSums) {
     NamedAttrList list(attrs);
-    list.set("norm_eps", builder.getF64FloatAttr(norm->epsilon));
+    if (norm)
+      list.set("norm_eps", builder.getF64FloatAttr(norm->epsilon));
+    if (writesRowSums)
+      list.set("row_sumsq", builder.getBoolAttr(true));
     attrs = list.getDictionary(&getContext());
   }
   StringRef family = op->getName().stripDialect();
@@ -865,11 +949,23 @@ void LowerToLaunchPass::runOnOperation() {
         llvm::to_vector(
             llvm::map_range(ops, [](const FlatOp &f) { return f.op; })),
         [this](Value v) { return resolve(v); }, returned);
-  if (fuseDecodeNorms)
-    decodeNorms = planPrologueFusion(
+  if (fuseDecodeNorms || fuseNorms)
+    norms = planPrologueFusion(
         llvm::to_vector(
             llvm::map_range(ops, [](const FlatOp &f) { return f.op; })),
         [this](Value v) { return resolve(v); }, returned);
+  if (fuseNorms) {
+    WeightBindings bindings(module);
+    [[maybe_unused]] unsigned folded = foldNormWeights(
+        norms, bindings, [this](Value v) { return resolve(v); });
+    LLVM_DEBUG(llvm::dbgs() << folded << " rms_norms folded in every entry\n");
+  }
+  for (auto &[linear, norm] : norms.linears) {
+    if (!norm.weightFolded)
+      decodeOnlyNorms.insert(norm.norm);
+    else
+      rowSumsWanted.insert(storageOf(norm.input));
+  }
   if (failed(place(func)))
     return signalPassFailure();
   LLVM_DEBUG(llvm::dbgs() << ops.size() << " ops, " << intervals.size()
@@ -902,8 +998,10 @@ void LowerToLaunchPass::runOnOperation() {
   for (launch::EntryOp entry : entries) {
     OpBuilder inner = OpBuilder::atBlockEnd(&entry.getBody().front());
     bool last = entry.getName() == "prefill_last";
+    emitRowSums = entry.getName() != "decode";
     bool decode = entry.getName() == "decode" &&
-                  (!decodeSteps.steps.empty() || !decodeNorms.linears.empty());
+                  (!decodeSteps.steps.empty() ||
+                   (fuseDecodeNorms && !decodeOnlyNorms.empty()));
     if (decode != inDecode) {
       inDecode = decode;
       if (failed(place(func)))

@@ -387,7 +387,20 @@ def BraidLowerToLaunch : Pass<"braid-lower-to-launch", "mlir::ModuleOp"> {
     reads the norm's input and weight and normalizes its rows itself
     (attribute `norm_eps`; passes/PrologueFusion.h has the rules and the
     launch contract). At one token per sequence the norm is a fixed launch
-    cost; prefill keeps it.
+    cost.
+
+    With `fuse-norms` (braidc sets it when fusion is on), such a norm gets
+    no launch in any entry, prefill included, when its weight `g` and the
+    weight of every linear that reads it are `braid.weight`s and each
+    linear's weight is used by that linear alone: the linears' bindings get
+    `column_scale = "<g's name>"` (the runtime multiplies every row of the
+    weight by g at load) and their launches take no norm weight. In the
+    prefill entries the linear launch that writes the norm's input also
+    writes, just past it, the sums of the squares of each row per 128
+    columns (attribute `row_sumsq`, an extra result) and the folding
+    launches read them (operand 5): on sm_90a their GEMM scales its
+    accumulators by each row's rsqrt, so no pass over the activations is
+    left of the norm.
 
     With `greedy-entry` (braidc sets it), a fourth entry `decode_greedy` runs
     the decode launches and then one `greedy_next` launch: each sequence's
@@ -402,6 +415,7 @@ def BraidLowerToLaunch : Pass<"braid-lower-to-launch", "mlir::ModuleOp"> {
     braid-opt --braid-lower-to-launch="fuse-epilogues=true" model.mlir
     braid-opt --braid-lower-to-launch="fuse-decode-steps=true" model.mlir
     braid-opt --braid-lower-to-launch="fuse-decode-norms=true" model.mlir
+    braid-opt --braid-lower-to-launch="fuse-norms=true" model.mlir
     braid-opt --braid-lower-to-launch="greedy-entry=true" model.mlir
     ```
   }];
@@ -415,6 +429,10 @@ def BraidLowerToLaunch : Pass<"braid-lower-to-launch", "mlir::ModuleOp"> {
     Option<"fuseDecodeNorms", "fuse-decode-norms", "bool", /*default=*/"false",
            "in the decode entry, linear launches normalize their input rows "
            "themselves in place of an rms_norm that only they read">,
+    Option<"fuseNorms", "fuse-norms", "bool", /*default=*/"false",
+           "in every entry, linear launches normalize their input rows "
+           "themselves in place of an rms_norm that only they read, the "
+           "norm's weight folded into theirs at load (column_scale)">,
     Option<"greedyEntry", "greedy-entry", "bool", /*default=*/"false",
            "add the decode_greedy entry: decode, then each sequence's argmax "
            "becomes its next input id and its positions advance">

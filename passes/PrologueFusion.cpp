@@ -1,4 +1,4 @@
-//===- PrologueFusion.cpp - norms a decode GEMM launch absorbs ------------===//
+//===- PrologueFusion.cpp - norms a GEMM launch absorbs -------------------===//
 //
 // See PrologueFusion.h. Decisions are logged under
 // -debug-only=braid-prologue-fusion.
@@ -8,6 +8,7 @@
 
 #include "dialects/Braid/BraidOps.h"
 
+#include "llvm/ADT/MapVector.h"
 #include "llvm/Support/Debug.h"
 
 #define DEBUG_TYPE "braid-prologue-fusion"
@@ -68,6 +69,53 @@ PrologueFusion planPrologueFusion(ArrayRef<Operation *> ops,
     }
   }
   return fusion;
+}
+
+unsigned foldNormWeights(PrologueFusion &fusion, WeightBindings &bindings,
+                         llvm::function_ref<Value(Value)> resolve) {
+  // The linears of each absorbed norm, in a stable order.
+  llvm::MapVector<Operation *, SmallVector<Operation *, 2>> byNorm;
+  for (auto &[linear, folded] : fusion.linears)
+    byNorm[folded.norm].push_back(linear);
+  unsigned count = 0;
+  for (auto &[norm, linears] : byNorm) {
+    auto g =
+        resolve(cast<RMSNormOp>(norm).getWeight()).getDefiningOp<WeightOp>();
+    auto why = [&]() -> std::string {
+      if (!g)
+        return "its weight is not a braid.weight";
+      for (Operation *linear : linears) {
+        auto w = resolve(cast<LinearOp>(linear).getWeight())
+                     .getDefiningOp<WeightOp>();
+        if (!w)
+          return "a linear's weight is not a braid.weight";
+        if (!bindings.isExclusive(w))
+          return "weight '" + w.getName().str() + "' has other uses";
+        launch::WeightOp binding = bindings.lookup(w.getName());
+        if (binding && binding->hasAttr(kWeightColumnScaleAttr))
+          return "weight '" + w.getName().str() +
+                 "' already has a column scale";
+      }
+      return "";
+    }();
+    if (!why.empty()) {
+      LLVM_DEBUG(llvm::dbgs() << "rms_norm at " << norm->getLoc()
+                              << " keeps its weight: " << why << "\n");
+      continue;
+    }
+    bindings.getOrCreate(g); // the runtime reads g for the factors
+    StringAttr name = g.getNameAttr();
+    for (Operation *linear : linears) {
+      auto w =
+          resolve(cast<LinearOp>(linear).getWeight()).getDefiningOp<WeightOp>();
+      bindings.getOrCreate(w)->setAttr(kWeightColumnScaleAttr, name);
+      fusion.linears[linear].weightFolded = true;
+      LLVM_DEBUG(llvm::dbgs() << "weight '" << w.getName() << "' takes the "
+                              << "columns of '" << name.getValue() << "'\n");
+    }
+    ++count;
+  }
+  return count;
 }
 
 } // namespace braid

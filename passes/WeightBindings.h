@@ -27,6 +27,10 @@ namespace braid {
 
 /// Name of the discardable `scale` attribute of `launch.weight`.
 inline constexpr llvm::StringLiteral kWeightScaleAttr = "scale";
+/// Name of the discardable `column_scale` attribute of `launch.weight`: the
+/// IR weight (1-D over the last dimension) that multiplies every row at load
+/// (an rms_norm's weight folded into a linear; PrologueFusion.h).
+inline constexpr llvm::StringLiteral kWeightColumnScaleAttr = "column_scale";
 
 /// The module's binding table and how often each IR weight name is used.
 class WeightBindings {

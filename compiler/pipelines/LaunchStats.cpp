@@ -73,6 +73,7 @@ lowered(ModuleOp module, OwningOpRef<ModuleOp> &holder, bool fuseEpilogues) {
   options.fuseEpilogues = fuseEpilogues;
   options.fuseDecodeSteps = fuseEpilogues;
   options.fuseDecodeNorms = fuseEpilogues;
+  options.fuseNorms = fuseEpilogues;
   pm.addPass(createBraidLowerToLaunch(options));
   if (failed(pm.run(*holder)))
     return failure();

@@ -99,6 +99,7 @@ runBraidStages(ModuleOp module, const PipelineOptions &options,
     lowerOptions.fuseEpilogues = options.fuseEpilogues;
     lowerOptions.fuseDecodeSteps = options.fuseDecodeSteps;
     lowerOptions.fuseDecodeNorms = options.fuseDecodeNorms;
+    lowerOptions.fuseNorms = options.fuseNorms;
     lowerOptions.greedyEntry = options.greedyEntry;
     stages.push_back({"lower-to-launch", [lowerOptions](PassManager &pm) {
                         pm.addPass(createBraidLowerToLaunch(lowerOptions));

@@ -33,6 +33,11 @@ struct PipelineOptions {
   /// The decode entry's linears normalize their input rows in place of an
   /// rms_norm launch (fuse-decode-norms).
   bool fuseDecodeNorms = true;
+  /// Every entry's linears normalize their input rows in place of an
+  /// rms_norm launch, the norm's weight folded into theirs at load
+  /// (fuse-norms: a `column_scale` step that names IR weights, so packed
+  /// weights take it too).
+  bool fuseNorms = true;
   /// Add the decode_greedy entry (greedy generation without the host
   /// between steps; not a fusion: on with --no-fusion too).
   bool greedyEntry = true;

@@ -169,6 +169,15 @@ cl::opt<bool> noDecodeNorms(
              "for comparing the two"),
     cl::cat(braidcCategory));
 
+cl::opt<bool> noFoldNorms(
+    "no-fold-norms",
+    cl::desc("Keep each rms_norm as its own launch in prefill instead of "
+             "folding its weight into the weights of the linears that read "
+             "it (which then normalize their rows themselves, in every "
+             "entry); decode still folds it unless --no-decode-norms; for "
+             "comparing the two"),
+    cl::cat(braidcCategory));
+
 // Registered as "braid-stats" and renamed to "stats" in main(), once LLVM's
 // own -stats (its statistics counters) has been moved to -llvm-stats.
 cl::opt<bool> printStats(
@@ -468,6 +477,7 @@ mlir::LogicalResult reportStats(mlir::ModuleOp module, bool lowered,
     lowerOptions.fuseEpilogues = !noFusion;
     lowerOptions.fuseDecodeSteps = !noFusion && !noDecodeSteps;
     lowerOptions.fuseDecodeNorms = !noFusion && !noDecodeNorms;
+    lowerOptions.fuseNorms = !noFusion && !noFoldNorms;
     pm.addPass(createBraidLowerToLaunch(lowerOptions));
     if (failed(pm.run(*copy)))
       return mlir::failure();
@@ -554,6 +564,7 @@ int run() {
   options.fuseEpilogues = !noFusion;
   options.fuseDecodeSteps = !noFusion && !noDecodeSteps;
   options.fuseDecodeNorms = !noFusion && !noDecodeNorms;
+  options.fuseNorms = !noFusion && !noFoldNorms;
   mlir::OwningOpRef<mlir::ModuleOp> unfused;
   if (printStats)
     options.unfusedCopy = &unfused;

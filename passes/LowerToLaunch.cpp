@@ -143,7 +143,8 @@ private:
   struct RowSums {
     int64_t groups = 0, offset = 0;
   };
-  llvm::DenseSet<Value> rowSumsWanted;
+  /// Storage value of a weight-folded norm's input -> that input's width.
+  llvm::DenseMap<Value, int64_t> rowSumsWanted;
   llvm::DenseMap<Value, RowSums> rowSums;
   /// Whether the entry being emitted writes and reads row sums (not decode:
   /// its skinny GEMMs sum their rows as they stream them).
@@ -367,13 +368,14 @@ LogicalResult LowerToLaunchPass::place(func::FuncOp func) {
                   "to be planned";
       placements[result] = {BufferKind::arena, "",
                             static_cast<int64_t>(intervals.size())};
-      // A linear's only result that a weight-folded norm reads: its row
+      // A linear's only result that a weight-folded norm reads (as rows of
+      // the same width, not through a reshape that changes them): its row
       // sums follow it in the same interval (64-byte aligned).
+      int64_t width =
+          cast<RankedTensorType>(result.getType()).getShape().back();
       if (isa<LinearOp>(op) && launchResults(op).size() == 1 &&
-          rowSumsWanted.contains(result)) {
-        int64_t groups =
-            (cast<RankedTensorType>(result.getType()).getShape().back() + 127) /
-            128;
+          rowSumsWanted.lookup(result) == width) {
+        int64_t groups = (width + 127) / 128;
         int64_t offset = (*bytes + 63) / 64 * 64;
         rowSums[result] = {groups, offset};
         *bytes = offset + groups * 4;
@@ -938,33 +940,27 @@ void LowerToLaunchPass::runOnOperation() {
   func::FuncOp func = funcs.front();
   flatten(func.getBody().front(), "");
   (void)findTail(); // no tail: no prefill_last entry, not an error
+  auto resolver = [this](Value v) { return resolve(v); };
+  SmallVector<Operation *> flatOps = llvm::to_vector(
+      llvm::map_range(ops, [](const FlatOp &f) { return f.op; }));
   if (fuseEpilogues)
-    epilogues = planEpilogueFusion(
-        llvm::to_vector(llvm::map_range(ops, [](const FlatOp &f) {
-          return f.op;
-        })),
-        [this](Value v) { return resolve(v); }, returned, tailStart);
+    epilogues = planEpilogueFusion(flatOps, resolver, returned, tailStart);
   if (fuseDecodeSteps)
-    decodeSteps = planDecodeFusion(
-        llvm::to_vector(
-            llvm::map_range(ops, [](const FlatOp &f) { return f.op; })),
-        [this](Value v) { return resolve(v); }, returned);
+    decodeSteps = planDecodeFusion(flatOps, resolver, returned);
   if (fuseDecodeNorms || fuseNorms)
-    norms = planPrologueFusion(
-        llvm::to_vector(
-            llvm::map_range(ops, [](const FlatOp &f) { return f.op; })),
-        [this](Value v) { return resolve(v); }, returned);
+    norms = planPrologueFusion(flatOps, resolver, returned);
   if (fuseNorms) {
     WeightBindings bindings(module);
-    [[maybe_unused]] unsigned folded = foldNormWeights(
-        norms, bindings, [this](Value v) { return resolve(v); });
+    [[maybe_unused]] unsigned folded =
+        foldNormWeights(norms, flatOps, bindings, resolver);
     LLVM_DEBUG(llvm::dbgs() << folded << " rms_norms folded in every entry\n");
   }
   for (auto &[linear, norm] : norms.linears) {
     if (!norm.weightFolded)
       decodeOnlyNorms.insert(norm.norm);
     else
-      rowSumsWanted.insert(storageOf(norm.input));
+      rowSumsWanted[storageOf(norm.input)] =
+          cast<RankedTensorType>(norm.input.getType()).getShape().back();
   }
   if (failed(place(func)))
     return signalPassFailure();

@@ -71,12 +71,16 @@ PrologueFusion planPrologueFusion(ArrayRef<Operation *> ops,
   return fusion;
 }
 
-unsigned foldNormWeights(PrologueFusion &fusion, WeightBindings &bindings,
+unsigned foldNormWeights(PrologueFusion &fusion, ArrayRef<Operation *> ops,
+                         WeightBindings &bindings,
                          llvm::function_ref<Value(Value)> resolve) {
-  // The linears of each absorbed norm, in a stable order.
+  // The linears of each absorbed norm, in launch order (bindings created
+  // here keep a stable order in the manifest).
   llvm::MapVector<Operation *, SmallVector<Operation *, 2>> byNorm;
-  for (auto &[linear, folded] : fusion.linears)
-    byNorm[folded.norm].push_back(linear);
+  for (Operation *op : ops)
+    if (const FoldedNorm *folded = fusion.normOf(op))
+      if (!llvm::is_contained(byNorm[folded->norm], op))
+        byNorm[folded->norm].push_back(op);
   unsigned count = 0;
   for (auto &[norm, linears] : byNorm) {
     auto g =

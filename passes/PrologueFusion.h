@@ -87,7 +87,10 @@ planPrologueFusion(llvm::ArrayRef<mlir::Operation *> ops,
 /// of all of the norm's linears (weightFolded) and writes their bindings'
 /// `column_scale`; g keeps a binding of its own, which the runtime reads
 /// for the factors. Returns the number of norms folded this way.
-unsigned foldNormWeights(PrologueFusion &fusion, WeightBindings &bindings,
+/// `ops` are the flattened ops in launch order, as for planPrologueFusion.
+unsigned foldNormWeights(PrologueFusion &fusion,
+                         llvm::ArrayRef<mlir::Operation *> ops,
+                         WeightBindings &bindings,
                          llvm::function_ref<mlir::Value(mlir::Value)> resolve);
 
 } // namespace braid

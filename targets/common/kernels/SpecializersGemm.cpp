@@ -666,14 +666,14 @@ llvm::Expected<KernelPlan> specializeLinear(launch::KernelOp op,
     if (!sumsKernel) {
       src.text += "#include \"targets/common/kernels/Norms.cuh\"\n\n";
       src.kernel(l.fn("row_sums"), 256, 1,
-                 "  rowSumSq<" + y.type + ", " + std::to_string(N) + ">(" +
-                     y.ptr() + ", " + sums.ptr(false) + ", " + m.expr() +
+                 "  rowSumSq<" + y.type + ", " + std::to_string(columns) +
+                     ">(" + y.ptr() + ", " + sums.ptr(false) + ", " + m.expr() +
                      ");\n");
       sumsKernel = true;
     }
     // A (row, group) item a 16 lanes: 16 a block of 256 threads.
     KernelInvocation k =
-        invocation(l.fn("row_sums"), m.dim(16, (N + 127) / 128),
+        invocation(l.fn("row_sums"), m.dim(16, (columns + 127) / 128),
                    DimExpr::fixed(1), DimExpr::fixed(1), 256, 0);
     k.minRows = v.minRows;
     k.maxRows = v.maxRows;

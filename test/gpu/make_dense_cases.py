@@ -210,6 +210,10 @@ def build(dt):
         ops = [m.act(k), w(n, k), w(n) if bias else "unit"] + ([m.act(n)] if res else [])
         m.kernel("linear", ops, [m.act(n), m.act(-(-n // 128), dt="f32")],
                  "row_sumsq = true", entries=("prefill",))
+    # A gated MLP's product (I = 300 of [gate; up] 600 rows): the sums run
+    # over its I columns.
+    m.kernel("linear", [m.act(64), w(600, 64), "unit"], [m.act(300), m.act(3, dt="f32")],
+             'glu = "silu", row_sumsq = true', entries=("prefill",))
     # The model's GEMMs (timed at M = 4096 in bf16).
     for n, k in [(8512, 2048), (2048, 2048), (4096, 2048), (11264, 2048), (2048, 4096),
                  (2048, 5632), (32000, 2048)]:

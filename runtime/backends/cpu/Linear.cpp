@@ -60,11 +60,12 @@ std::string linearKernel(const KernelCall &call) {
   Check c(call, "linear");
   c.operandCount(2, normed ? 6 : 4)
       .attrsOk()
-      .require(!writesSums || (!gated && call.results.size() == 2),
+      .require(!writesSums || call.results.size() == 2,
                "a 'row_sumsq' launch has one result and the row sums")
       .require(!gated || parseActivation(gluName, glu),
                "attribute 'glu' is '" + gluName + "', not an activation")
-      .require(!gated || (call.results.size() == 1 && !res.present()),
+      .require(!gated || (call.results.size() == (writesSums ? 2u : 1u) &&
+                          !res.present()),
                "a 'glu' launch has one result and no residual")
       .require(gateHalf == 0 || gateHalf == 1,
                "attribute 'glu_gate' is " + std::to_string(gateHalf) +
@@ -171,6 +172,8 @@ std::string linearKernel(const KernelCall &call) {
           }
         },
         grainFor(2 * I));
+    if (writesSums)
+      rowSumsOfSquares(call.pool, yp, call.results[1].f32(), a.M, I);
     return "";
   }
   // One GEMM per piece over its block of weight rows: each element is

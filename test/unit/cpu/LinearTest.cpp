@@ -3,6 +3,7 @@
 #include "CpuTestUtil.h"
 #include "runtime/backends/cpu/Gemm.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -366,6 +367,74 @@ TEST(Linear, FoldedNormWithTheBitsOfTheSeparateRmsNorm) {
   EXPECT_EQ(
       Launch("linear").in(x).in(w).none().none().in(g).out(y).run(nullptr),
       "linear: expects 2 to 4 operands, got 5");
+}
+
+// With row_sumsq the last result holds each result row's sums of squares
+// over 128 columns (the last group short), for plain, residual and gated-MLP
+// launches; a folding launch given them (operand 5) gives the bits it gives
+// without them.
+TEST(Linear, RowSumsOfSquaresForTheNextFoldedNorm) {
+  Rng rng(10);
+  const int64_t m = 3, k = 40, n = 300;
+  Tensor x = rng.uniform({1, m, k}), w = rng.uniform({n, k});
+  Tensor w2 = rng.uniform({2 * n, k}), r = rng.uniform({1, m, n});
+  for (int form = 0; form < 3; ++form) {
+    Tensor y({1, m, n}, NAN), sums({1, m, 3}, NAN);
+    Launch l("linear");
+    l.in(x).in(form == 2 ? w2 : w).none();
+    if (form == 1)
+      l.in(r);
+    if (form == 2)
+      l.attr("glu", "silu");
+    ASSERT_EQ(l.attr("row_sumsq", true).out(y).out(sums).run(testPool()), "")
+        << form;
+    for (int64_t row = 0; row < m; ++row)
+      for (int64_t g = 0; g < 3; ++g) {
+        double want = 0;
+        for (int64_t j = 128 * g; j < std::min<int64_t>(n, 128 * g + 128); ++j)
+          want += double(y.f[row * n + j]) * y.f[row * n + j];
+        EXPECT_NEAR(sums.f[row * 3 + g], want, 1e-4 * want) << form;
+      }
+  }
+  // The consumer: operand 5 is checked, not needed.
+  Tensor a({1, m, 8}, NAN), b({1, m, 8}, NAN);
+  Tensor w8 = rng.uniform({8, n});
+  ASSERT_EQ(Launch("linear")
+                .in(r)
+                .in(w8)
+                .none()
+                .none()
+                .none()
+                .attr("norm_eps", 1e-5)
+                .out(a)
+                .run(testPool()),
+            "");
+  Tensor rs({1, m, 3});
+  ASSERT_EQ(Launch("linear")
+                .in(r)
+                .in(w8)
+                .none()
+                .none()
+                .none()
+                .in(rs)
+                .attr("norm_eps", 1e-5)
+                .out(b)
+                .run(testPool()),
+            "");
+  EXPECT_EQ(a.f, b.f);
+  Tensor bad({1, m, 2});
+  EXPECT_EQ(Launch("linear")
+                .in(r)
+                .in(w8)
+                .none()
+                .none()
+                .none()
+                .in(bad)
+                .attr("norm_eps", 1e-5)
+                .out(b)
+                .run(testPool()),
+            "linear: 'row_sums' dim 2 (one sum a 128 columns of 'input') is "
+            "2, expected 3");
 }
 
 /// Throughput of a 512x2048 by 2048x2048 linear, one thread and all

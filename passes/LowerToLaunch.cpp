@@ -132,7 +132,8 @@ private:
       return false;
     return !decodeOnlyNorms.contains(op) || (inDecode && fuseDecodeNorms);
   }
-  /// Row sums of squares (fuse-norms, prefill entries): the linear launch
+  /// Row sums of squares (fuse-norms with row-sums, prefill entries): the
+  /// linear launch
   /// writing a weight-folded norm's input also writes, just past that
   /// buffer in its arena interval, the sums of the squares of each row over
   /// each 128 columns ([B, T, ceil(N / 128)] f32, attribute `row_sumsq`),
@@ -145,7 +146,7 @@ private:
   };
   /// Storage value of a weight-folded norm's input -> that input's width.
   llvm::DenseMap<Value, int64_t> rowSumsWanted;
-  llvm::DenseMap<Value, RowSums> rowSums;
+  llvm::DenseMap<Value, RowSums> rowSumsOf;
   /// Whether the entry being emitted writes and reads row sums (not decode:
   /// its skinny GEMMs sum their rows as they stream them).
   bool emitRowSums = false;
@@ -303,7 +304,7 @@ LogicalResult LowerToLaunchPass::place(func::FuncOp func) {
   static constexpr StringRef inputNames[] = {"input_ids", "positions"};
   placements.clear();
   intervals.clear();
-  rowSums.clear();
+  rowSumsOf.clear();
   gathered = -1;
   if (func.getNumArguments() != 2 || func.getNumResults() != 1)
     return func.emitOpError("the model function must take (input_ids, "
@@ -377,7 +378,7 @@ LogicalResult LowerToLaunchPass::place(func::FuncOp func) {
           rowSumsWanted.lookup(result) == width) {
         int64_t groups = (width + 127) / 128;
         int64_t offset = (*bytes + 63) / 64 * 64;
-        rowSums[result] = {groups, offset};
+        rowSumsOf[result] = {groups, offset};
         *bytes = offset + groups * 4;
       }
       intervals.push_back({*bytes, launchIndex, launchIndex});
@@ -444,9 +445,9 @@ FailureOr<BufferAttr> LowerToLaunchPass::bufferFor(Value value, Location loc) {
 
 FailureOr<BufferAttr> LowerToLaunchPass::rowSumsBuffer(Value storage,
                                                        Location loc) {
-  auto it = rowSums.find(storage);
+  auto it = rowSumsOf.find(storage);
   auto placed = placements.find(storage);
-  if (it == rowSums.end() || placed == placements.end())
+  if (it == rowSumsOf.end() || placed == placements.end())
     return emitError(loc, "internal: no row sums for a value of type ")
            << storage.getType();
   return BufferAttr::get(
@@ -737,7 +738,7 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
   // The row sums this launch writes for the next one's folded norm.
   bool writesRowSums = false;
   if (emitRowSums && isa<LinearOp>(op) && results.size() == 1 &&
-      rowSums.contains(storageOf(launchResults(op).front()))) {
+      rowSumsOf.contains(storageOf(launchResults(op).front()))) {
     FailureOr<BufferAttr> buffer =
         rowSumsBuffer(storageOf(launchResults(op).front()), loc);
     if (failed(buffer))
@@ -785,7 +786,7 @@ FailureOr<launch::KernelOp> LowerToLaunchPass::emitKernel(OpBuilder &builder,
     // The input rows' sums of squares, where the launch that wrote them
     // did (not for prefill_last's gathered rows).
     Value storage = storageOf(norm->input);
-    if (emitRowSums && rowSums.contains(storage) &&
+    if (emitRowSums && rowSumsOf.contains(storage) &&
         !(lastOnly && storage == hidden)) {
       FailureOr<BufferAttr> buffer = rowSumsBuffer(storage, loc);
       if (failed(buffer))
@@ -958,7 +959,7 @@ void LowerToLaunchPass::runOnOperation() {
   for (auto &[linear, norm] : norms.linears) {
     if (!norm.weightFolded)
       decodeOnlyNorms.insert(norm.norm);
-    else
+    else if (rowSums)
       rowSumsWanted[storageOf(norm.input)] =
           cast<RankedTensorType>(norm.input.getType()).getShape().back();
   }

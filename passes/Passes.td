@@ -394,13 +394,15 @@ def BraidLowerToLaunch : Pass<"braid-lower-to-launch", "mlir::ModuleOp"> {
     weight of every linear that reads it are `braid.weight`s and each
     linear's weight is used by that linear alone: the linears' bindings get
     `column_scale = "<g's name>"` (the runtime multiplies every row of the
-    weight by g at load) and their launches take no norm weight. In the
-    prefill entries the linear launch that writes the norm's input also
-    writes, just past it, the sums of the squares of each row per 128
-    columns (attribute `row_sumsq`, an extra result) and the folding
-    launches read them (operand 5): on sm_90a their GEMM scales its
-    accumulators by each row's rsqrt, so no pass over the activations is
-    left of the norm.
+    weight by g at load) and their launches take no norm weight. With
+    `row-sums` too, in the prefill entries the linear launch that writes
+    the norm's input also writes, just past it, the sums of the squares of
+    each row per 128 columns (attribute `row_sumsq`, an extra result) and
+    the folding launches read them (operand 5): on sm_90a their GEMM
+    scales its accumulators by each row's rsqrt, so no pass over the
+    activations is left of the norm. Other engines would only compute the
+    sums to ignore them, so braidc sets `row-sums` when sm_90a is among the
+    targets.
 
     With `greedy-entry` (braidc sets it), a fourth entry `decode_greedy` runs
     the decode launches and then one `greedy_next` launch: each sequence's
@@ -416,6 +418,7 @@ def BraidLowerToLaunch : Pass<"braid-lower-to-launch", "mlir::ModuleOp"> {
     braid-opt --braid-lower-to-launch="fuse-decode-steps=true" model.mlir
     braid-opt --braid-lower-to-launch="fuse-decode-norms=true" model.mlir
     braid-opt --braid-lower-to-launch="fuse-norms=true" model.mlir
+    braid-opt --braid-lower-to-launch="fuse-norms=true row-sums=true" model.mlir
     braid-opt --braid-lower-to-launch="greedy-entry=true" model.mlir
     ```
   }];
@@ -433,6 +436,11 @@ def BraidLowerToLaunch : Pass<"braid-lower-to-launch", "mlir::ModuleOp"> {
            "in every entry, linear launches normalize their input rows "
            "themselves in place of an rms_norm that only they read, the "
            "norm's weight folded into theirs at load (column_scale)">,
+    Option<"rowSums", "row-sums", "bool", /*default=*/"false",
+           "with fuse-norms, in the prefill entries the linear launch that "
+           "writes a folded norm's input also writes its rows' sums of "
+           "squares for the folding launches (their sm_90a GEMM scales its "
+           "rows in the epilogue; braidc sets it when sm_90a is a target)">,
     Option<"greedyEntry", "greedy-entry", "bool", /*default=*/"false",
            "add the decode_greedy entry: decode, then each sequence's argmax "
            "becomes its next input id and its positions advance">

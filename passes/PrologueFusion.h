@@ -13,12 +13,13 @@
 //    is a braid.weight and every linear's weight is a braid.weight used by
 //    that linear alone, g moves into the linears' weights at load (their
 //    bindings get `column_scale` = g's name: w'[n, k] = w[n, k] * g[k]) and
-//    the launches only scale their rows. In prefill the launch that wrote
-//    the rows (a linear) also writes their sums of squares per 128 columns
-//    (LowerToLaunch.cpp's row sums, attribute `row_sumsq`), which the
-//    folding launches read as operand 5: the TMA engine scales its
-//    accumulators by them (RowNormOps, GemmHopper.cuh), so prefill saves
-//    the norm's launch, its write and the GEMM's read of a normalized copy.
+//    the launches only scale their rows. With row-sums, in prefill the
+//    launch that wrote the rows (a linear) also writes their sums of
+//    squares per 128 columns (LowerToLaunch.cpp's row sums, attribute
+//    `row_sumsq`), which the folding launches read as operand 5: sm_90a's
+//    TMA engine scales its accumulators by them (RowNormOps,
+//    GemmHopper.cuh), so prefill saves the norm's launch, its write and the
+//    GEMM's read of a normalized copy.
 //  * fuse-decode-norms (decode only): the other foldable norms; the launch
 //    reads g as operand 4. At one token per sequence a norm is a few KB of
 //    work behind a fixed launch cost (about 4.5 us on an H100, more than

@@ -100,6 +100,7 @@ runBraidStages(ModuleOp module, const PipelineOptions &options,
     lowerOptions.fuseDecodeSteps = options.fuseDecodeSteps;
     lowerOptions.fuseDecodeNorms = options.fuseDecodeNorms;
     lowerOptions.fuseNorms = options.fuseNorms;
+    lowerOptions.rowSums = options.rowSums;
     lowerOptions.greedyEntry = options.greedyEntry;
     stages.push_back({"lower-to-launch", [lowerOptions](PassManager &pm) {
                         pm.addPass(createBraidLowerToLaunch(lowerOptions));

@@ -38,6 +38,10 @@ struct PipelineOptions {
   /// (fuse-norms: a `column_scale` step that names IR weights, so packed
   /// weights take it too).
   bool fuseNorms = true;
+  /// With fuseNorms, prefill's linears write the row sums of squares that
+  /// the folding GEMMs read (row-sums): only sm_90a's engine uses them, so
+  /// braidc sets it when sm_90a is a target.
+  bool rowSums = false;
   /// Add the decode_greedy entry (greedy generation without the host
   /// between steps; not a fusion: on with --no-fusion too).
   bool greedyEntry = true;

@@ -1,6 +1,7 @@
-// RUN: braid-opt %s -split-input-file -braid-lower-to-launch="fuse-epilogues=true fuse-decode-norms=true fuse-norms=true" | FileCheck %s
+// RUN: braid-opt %s -split-input-file -braid-lower-to-launch="fuse-epilogues=true fuse-decode-norms=true fuse-norms=true row-sums=true" | FileCheck %s
 // RUN: braid-opt %s -split-input-file -braid-lower-to-launch="fuse-epilogues=true fuse-decode-norms=true" | FileCheck %s --check-prefix=OFF
-// RUN: braid-opt %s -split-input-file -braid-lower-to-launch="fuse-epilogues=true fuse-decode-norms=true fuse-norms=true" | braid-opt -split-input-file | FileCheck %s
+// RUN: braid-opt %s -split-input-file -braid-lower-to-launch="fuse-epilogues=true fuse-decode-norms=true fuse-norms=true row-sums=true" | braid-opt -split-input-file | FileCheck %s
+// RUN: braid-opt %s -split-input-file -braid-lower-to-launch="fuse-epilogues=true fuse-decode-norms=true fuse-norms=true" | FileCheck %s --check-prefix=NOSUMS
 //
 // -braid-lower-to-launch with fuse-norms (passes/PrologueFusion.h): an
 // rms_norm read only by linears (as their input) whose weight can move into
@@ -8,10 +9,11 @@
 // bindings get column_scale = the norm weight's name (the runtime multiplies
 // each row by it at load), the norm weight keeps a binding of its own, and
 // each linear launch reads the un-normalized rows with attribute norm_eps
-// and no norm weight (operand 4 is unit). In prefill a linear launch that
-// writes such a norm's input also writes its rows' sums of squares just past
-// it (row_sumsq, [B, T, ceil(N / 128)] f32), which the folding launches read
-// as operand 5; decode does not. Prefix OFF shows that without
+// and no norm weight (operand 4 is unit). With row-sums, in prefill a
+// linear launch that writes such a norm's input also writes its rows' sums of
+// squares just past it (row_sumsq, [B, T, ceil(N / 128)] f32), which the
+// folding launches read as operand 5; decode does not (the prefix NOSUMS
+// checks the fold without row-sums). Prefix OFF shows that without
 // the option only decode folds the norms (fuse-decode-norms), reading their
 // weights.
 
@@ -90,6 +92,11 @@ func.func @forward(%ids: tensor<?x?xi64>, %pos: tensor<?x?xi64>) -> tensor<?x?x1
 // OFF-LABEL: launch.entry "prefill"
 // OFF-NOT: row_sumsq
 // OFF: launch.kernel "rms_norm"
+// NOSUMS: launch.weight "w" : [200, 200] x f32
+// NOSUMS: launch.entry "prefill"
+// NOSUMS-NEXT: launch.kernel "embedding"
+// NOSUMS-NEXT: launch.kernel "linear" "" [{{.*}}, #launch.buffer<weight "w" : [200, 200] x f32>, unit, {{.*}}] -> [#launch.buffer<arena {{[0-9]+}} : [B, T, 200] x f32>] attrs {}
+// NOSUMS-NEXT: launch.kernel "linear" "" [{{.*}}, #launch.buffer<weight "lm_head" : [16, 200] x f32>, unit, unit, unit] -> [#launch.buffer<output "logits" : [B, T, 16] x f32>] attrs {norm_eps = 1.000000e-05 : f64}
 func.func @forward(%ids: tensor<?x?xi64>, %pos: tensor<?x?xi64>) -> tensor<?x?x16xf32> {
   %table = braid.weight "embed" : tensor<16x200xf32>
   %h = braid.embedding %ids, %table : (tensor<?x?xi64>, tensor<16x200xf32>) -> tensor<?x?x200xf32>

@@ -466,6 +466,11 @@ int writeBundleFile(mlir::ModuleOp module, const frontend::LoadedModel &model) {
 
 /// --stats: launch counts and the arena plan. When the pipeline stopped at
 /// the braid dialect, a copy is lowered just for the numbers.
+/// Whether prefill's linears should write the row sums of squares that the
+/// folded norms' GEMMs read: only sm_90a's TMA engine uses them (elsewhere
+/// they would cost a pass over each result for nothing).
+bool rowSumsUsed() { return llvm::is_contained(targetSet.cudaArchs, "sm_90a"); }
+
 mlir::LogicalResult reportStats(mlir::ModuleOp module, bool lowered,
                                 mlir::ModuleOp unfused) {
   mlir::OwningOpRef<mlir::ModuleOp> copy;
@@ -478,6 +483,7 @@ mlir::LogicalResult reportStats(mlir::ModuleOp module, bool lowered,
     lowerOptions.fuseDecodeSteps = !noFusion && !noDecodeSteps;
     lowerOptions.fuseDecodeNorms = !noFusion && !noDecodeNorms;
     lowerOptions.fuseNorms = !noFusion && !noFoldNorms;
+    lowerOptions.rowSums = rowSumsUsed();
     pm.addPass(createBraidLowerToLaunch(lowerOptions));
     if (failed(pm.run(*copy)))
       return mlir::failure();
@@ -565,6 +571,7 @@ int run() {
   options.fuseDecodeSteps = !noFusion && !noDecodeSteps;
   options.fuseDecodeNorms = !noFusion && !noDecodeNorms;
   options.fuseNorms = !noFusion && !noFoldNorms;
+  options.rowSums = rowSumsUsed();
   mlir::OwningOpRef<mlir::ModuleOp> unfused;
   if (printStats)
     options.unfusedCopy = &unfused;

@@ -425,7 +425,7 @@ struct IsRowNormOps<Ops, std::void_t<decltype(Ops::kRowNorm)>>
 /// its stored values over each group of kRowSumGroup columns: rowSums[m][g]
 /// (attribute `row_sumsq`, the launch's last result), for the next launch's
 /// RowNormOps. The staged residual epilogue sums the rows it stores
-/// (wsStoreSlotRows); other engines run rowSumSqKernel after the GEMM.
+/// (wsStoreSlotRows); other engines run rowSumSq (Norms.cuh) after the GEMM.
 template <class Base> struct RowSumSqOps : Base {
   static constexpr bool kRowSumSq = true;
   float *rowSums; // [M][ceil(N / kRowSumGroup)]
@@ -825,7 +825,7 @@ BRAID_DEVICE void wsConsume(const Ops &ops, int M, int tilesM, int first,
     if constexpr (IsRowNormOps<Ops>::value)
       wsScaleRows(acc, inv);
     // Only the staged residual epilogue writes row sums (the specializer
-    // runs rowSumSqKernel after the other engines).
+    // runs rowSumSq (Norms.cuh) after the other engines).
     static_assert(!IsRowSumSqOps<Ops>::value || kStagesResidual<Cfg, Ops>,
                   "row sums of squares: the staged residual epilogue only");
 

@@ -397,42 +397,19 @@ TEST(Linear, RowSumsOfSquaresForTheNextFoldedNorm) {
       }
   }
   // The consumer: operand 5 is checked, not needed.
-  Tensor a({1, m, 8}, NAN), b({1, m, 8}, NAN);
   Tensor w8 = rng.uniform({8, n});
-  ASSERT_EQ(Launch("linear")
-                .in(r)
-                .in(w8)
-                .none()
-                .none()
-                .none()
-                .attr("norm_eps", 1e-5)
-                .out(a)
-                .run(testPool()),
-            "");
-  Tensor rs({1, m, 3});
-  ASSERT_EQ(Launch("linear")
-                .in(r)
-                .in(w8)
-                .none()
-                .none()
-                .none()
-                .in(rs)
-                .attr("norm_eps", 1e-5)
-                .out(b)
-                .run(testPool()),
-            "");
+  auto fold = [&](Tensor *sums, Tensor &out) {
+    Launch l("linear");
+    l.in(r).in(w8).none().none().none();
+    if (sums)
+      l.in(*sums);
+    return l.attr("norm_eps", 1e-5).out(out).run(testPool());
+  };
+  Tensor a({1, m, 8}, NAN), b({1, m, 8}, NAN), rs({1, m, 3}), bad({1, m, 2});
+  ASSERT_EQ(fold(nullptr, a), "");
+  ASSERT_EQ(fold(&rs, b), "");
   EXPECT_EQ(a.f, b.f);
-  Tensor bad({1, m, 2});
-  EXPECT_EQ(Launch("linear")
-                .in(r)
-                .in(w8)
-                .none()
-                .none()
-                .none()
-                .in(bad)
-                .attr("norm_eps", 1e-5)
-                .out(b)
-                .run(testPool()),
+  EXPECT_EQ(fold(&bad, b),
             "linear: 'row_sums' dim 2 (one sum a 128 columns of 'input') is "
             "2, expected 3");
 }

@@ -60,6 +60,18 @@ size_t byteWidth(ValueType type) {
   return 0;
 }
 
+void linkColumnScales(std::vector<WeightDecl> &weights) {
+  std::map<std::string, const WeightDecl *> byName;
+  for (const WeightDecl &w : weights)
+    byName[w.name] = &w;
+  for (WeightDecl &w : weights) {
+    auto it = w.columnScale.empty() ? byName.end() : byName.find(w.columnScale);
+    w.columnScaleDecl = it == byName.end()
+                            ? nullptr
+                            : std::make_shared<const WeightDecl>(*it->second);
+  }
+}
+
 const char *toString(Combine combine) {
   switch (combine) {
   case Combine::Single:
@@ -528,11 +540,7 @@ private:
       if (!it->columnScale.empty())
         bad(p, "weight '" + w.columnScale + "' has a column_scale of its own");
     }
-    for (WeightDecl &w : m.weights)
-      if (!w.columnScale.empty())
-        for (const WeightDecl &o : m.weights)
-          if (o.name == w.columnScale)
-            w.columnScaleDecl = std::make_shared<const WeightDecl>(o);
+    linkColumnScales(m.weights);
   }
 
   WeightDecl parseWeight(const json &v, const std::string &path) {

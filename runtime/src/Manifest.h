@@ -109,6 +109,11 @@ struct WeightDecl {
   int64_t numel() const { return numElements(shape); }
 };
 
+/// Points each weight's columnScaleDecl at the weight its `column_scale`
+/// names in `weights` (a copy, so that the declaration outlives the list);
+/// names found nowhere are left unlinked (the manifest reader rejects them).
+void linkColumnScales(std::vector<WeightDecl> &weights);
+
 struct StateDecl {
   std::string name;
   DimList shape;

@@ -265,11 +265,7 @@ void Session::loadWeights() {
       }
       // A column scale names another IR weight, packed under its name
       // untransformed like every packed weight: read it from there.
-      for (WeightDecl &p : packed)
-        if (p.columnScaleDecl)
-          for (const WeightDecl &q : packed)
-            if (q.name == p.columnScale)
-              p.columnScaleDecl = std::make_shared<const WeightDecl>(q);
+      linkColumnScales(packed);
       decls = &packed;
     } else {
       fail(ErrorCode::InvalidArgument,

@@ -34,12 +34,9 @@ void rowSumsOfSquares(ThreadPool *pool, const float *y, float *sums,
       pool, rows,
       [&](int64_t m0, int64_t m1) {
         for (int64_t m = m0; m < m1; ++m)
-          for (int64_t g = 0; g < groups; ++g) {
-            float sum = 0.0f;
-            for (int64_t j = g * 128; j < std::min(n, g * 128 + 128); ++j)
-              sum += y[m * n + j] * y[m * n + j];
-            sums[m * groups + g] = sum;
-          }
+          for (int64_t g = 0; g < groups; ++g)
+            sums[m * groups + g] = static_cast<float>(sumSquares(
+                y + m * n + g * 128, std::min<int64_t>(128, n - g * 128)));
       },
       grainFor(n));
 }
